@@ -1,0 +1,314 @@
+package caxton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/caxton-go/caxton/acl"
+)
+
+// endpoint is anything a message can be queued for: an agent (including a
+// host subscription) or a host inbox.
+type endpoint interface {
+	name() acl.AgentID
+	deliver(ctx context.Context, m *acl.Message, abort <-chan struct{}) error
+}
+
+// routing holds topic subscriptions and content rules. Both are read on
+// every send and changed rarely, so readers load an immutable snapshot and
+// writers copy it under a mutex.
+type routing struct {
+	mu     sync.Mutex
+	topics atomic.Pointer[map[string][]endpoint]
+	rules  atomic.Pointer[[]rule]
+	ruleID atomic.Uint64
+}
+
+type rule struct {
+	id     RuleID
+	tmpl   acl.Template
+	target acl.AgentID
+}
+
+// RuleID identifies a content rule, for RemoveRule.
+type RuleID uint64
+
+func (b *routing) init() {
+	b.topics.Store(&map[string][]endpoint{})
+	b.rules.Store(&[]rule{})
+}
+
+func (b *routing) subscribe(topic string, ep endpoint) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old := *b.topics.Load()
+	if slices.Contains(old[topic], ep) {
+		return
+	}
+	next := make(map[string][]endpoint, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[topic] = append(slices.Clip(old[topic]), ep)
+	b.topics.Store(&next)
+}
+
+func (b *routing) unsubscribe(topic string, ep endpoint) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old := *b.topics.Load()
+	i := slices.Index(old[topic], ep)
+	if i < 0 {
+		return false
+	}
+	next := make(map[string][]endpoint, len(old))
+	for k, v := range old {
+		next[k] = v
+	}
+	next[topic] = slices.Delete(slices.Clone(old[topic]), i, i+1)
+	if len(next[topic]) == 0 {
+		delete(next, topic)
+	}
+	b.topics.Store(&next)
+	return true
+}
+
+func (b *routing) unsubscribeAll(ep endpoint) {
+	for _, t := range b.topicsOf(ep) {
+		b.unsubscribe(t, ep)
+	}
+}
+
+func (b *routing) topicsOf(ep endpoint) []string {
+	var out []string
+	for t, subs := range *b.topics.Load() {
+		if slices.Contains(subs, ep) {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (b *routing) removeRulesFor(target acl.AgentID) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	next := slices.DeleteFunc(slices.Clone(*b.rules.Load()), func(r rule) bool { return r.target == target })
+	b.rules.Store(&next)
+}
+
+// Subscribe subscribes an agent or inbox to topic: messages addressed to
+// acl.Topic(topic) reach it. Subscribing twice is a no-op. For a host
+// callback, use SubscribeFunc.
+func (rt *Runtime) Subscribe(topic string, agent acl.AgentID) error {
+	if err := acl.Topic(topic).Validate(); err != nil {
+		return err
+	}
+	ep, err := rt.endpointNamed(agent)
+	if err != nil {
+		return err
+	}
+	rt.bus.subscribe(topic, ep)
+	return nil
+}
+
+// Unsubscribe removes an agent's or inbox's subscription to topic.
+func (rt *Runtime) Unsubscribe(topic string, agent acl.AgentID) error {
+	ep, err := rt.endpointNamed(agent)
+	if err != nil {
+		return err
+	}
+	if !rt.bus.unsubscribe(topic, ep) {
+		return fmt.Errorf("%w: %q is not subscribed to topic %q", ErrAgentNotFound, agent, topic)
+	}
+	return nil
+}
+
+// AddRule adds a content-based routing rule: every message sent from now on
+// that matches tmpl is also delivered to target (once, even if it is also a
+// direct receiver). The target must exist; removing it drops the rule.
+func (rt *Runtime) AddRule(tmpl acl.Template, target acl.AgentID) (RuleID, error) {
+	if tmpl == nil {
+		return 0, specErr("tmpl", "nil template would route every message")
+	}
+	if _, err := rt.endpointNamed(target); err != nil {
+		return 0, err
+	}
+	b := &rt.bus
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := RuleID(b.ruleID.Add(1))
+	next := append(slices.Clone(*b.rules.Load()), rule{id: id, tmpl: tmpl, target: target})
+	b.rules.Store(&next)
+	return id, nil
+}
+
+// RemoveRule removes a content rule.
+func (rt *Runtime) RemoveRule(id RuleID) error {
+	b := &rt.bus
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old := *b.rules.Load()
+	next := slices.DeleteFunc(slices.Clone(old), func(r rule) bool { return r.id == id })
+	if len(next) == len(old) {
+		return fmt.Errorf("caxton: no rule %d", id)
+	}
+	b.rules.Store(&next)
+	return nil
+}
+
+// Send sends m from the host. Without a sender, m comes from the default
+// host inbox (HostName), where replies then arrive. Send validates m (an
+// error names the bad field), assigns its id and creation time, and queues
+// it for every receiver: agents, inboxes, subscribers of topic receivers
+// (acl.Topic) and matching content rules. It blocks while a receiver's
+// mailbox is full and has the Block policy, until ctx ends or the runtime
+// closes.
+//
+// Addressing is all-or-nothing: if any receiver is unknown, nothing is
+// queued and the error wraps ErrAgentNotFound. Delivery failures after that
+// (a full mailbox, ctx ended) are reported per receiver as *DeliveryError,
+// joined. The runtime owns m after Send: do not modify it.
+func (rt *Runtime) Send(ctx context.Context, m *acl.Message) error {
+	if err := rt.hostEnter(); err != nil {
+		return err
+	}
+	defer rt.hostExit()
+	if m != nil && m.Sender == "" {
+		m.Sender = rt.cfg.hostName
+	}
+	return rt.route(ctx, m, rt.closing, nil)
+}
+
+// route is the one path every message takes. from is the sending agent, or
+// nil for the host; abort releases senders blocked on a full mailbox.
+func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struct{}, from *agent) error {
+	if m == nil {
+		return &acl.FieldError{Field: "message", Reason: "nil"}
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = rt.clock.Now()
+	}
+	if m.ID == "" {
+		m.ID = rt.ids.New(m.CreatedAt)
+	}
+	if err := rt.validator.Validate(m); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	receivers := m.Receivers
+	answered := false
+	if rt.reqs.waiting.Load() > 0 && (m.InReplyTo != "" || m.ConversationID != "") {
+		receivers, answered = rt.reqs.answer(m)
+	}
+
+	var one [1]endpoint
+	targets := one[:0]
+	var missing []error
+	for _, r := range receivers {
+		if r.IsTopic() {
+			targets = append(targets, (*rt.bus.topics.Load())[r.TopicName()]...)
+			continue
+		}
+		if ep, ok := rt.lookup(r); ok {
+			targets = append(targets, ep)
+			continue
+		}
+		missing = append(missing, &DeliveryError{Receiver: r, Err: ErrAgentNotFound})
+	}
+	for _, ru := range *rt.bus.rules.Load() {
+		if !ru.tmpl.Match(m) {
+			continue
+		}
+		if ep, ok := rt.lookup(ru.target); ok {
+			targets = append(targets, ep)
+		} else {
+			missing = append(missing, &DeliveryError{Receiver: ru.target, Err: ErrAgentNotFound})
+		}
+	}
+	if len(missing) > 0 {
+		err := errors.Join(missing...)
+		rt.notifyFailure(from, m, err)
+		return err
+	}
+	if len(receivers) > 1 || len(*rt.bus.rules.Load()) > 0 && len(targets) > 1 {
+		targets = dedupe(targets)
+	}
+	if len(targets) == 0 {
+		if answered {
+			return nil
+		}
+		err := fmt.Errorf("%w: %v", ErrNoSubscribers, receivers)
+		rt.notifyFailure(from, m, err)
+		return err
+	}
+	var errs []error
+	for _, ep := range targets {
+		if err := ep.deliver(ctx, m, abort); err != nil {
+			errs = append(errs, &DeliveryError{Receiver: ep.name(), Err: err})
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// dedupe removes repeated endpoints, keeping first occurrences in order.
+func dedupe(eps []endpoint) []endpoint {
+	if len(eps) < 2 {
+		return eps
+	}
+	if len(eps) <= 16 {
+		out := eps[:0:0]
+		for _, ep := range eps {
+			if !slices.Contains(out, ep) {
+				out = append(out, ep)
+			}
+		}
+		return out
+	}
+	seen := make(map[endpoint]struct{}, len(eps))
+	out := make([]endpoint, 0, len(eps))
+	for _, ep := range eps {
+		if _, ok := seen[ep]; !ok {
+			seen[ep] = struct{}{}
+			out = append(out, ep)
+		}
+	}
+	return out
+}
+
+// notifyFailure tells a sending agent, in FIPA terms, that its message could
+// not be routed: a failure from the runtime's system name, in reply to the
+// message, queued ahead of its other mail without blocking (the agent's own
+// handler may be the one sending).
+func (rt *Runtime) notifyFailure(from *agent, m *acl.Message, cause error) {
+	if from == nil {
+		return
+	}
+	f := m.CreateReplyWith(acl.Failure, rt.ids.New(rt.clock.Now()))
+	f.Receivers = []acl.AgentID{from.name()}
+	f.Sender = rt.cfg.systemName
+	f.Language = "text/plain"
+	f.Content = []byte(cause.Error())
+	f.Priority = acl.PriorityHigh
+	f.CreatedAt = rt.clock.Now()
+	f.ID = rt.ids.New(f.CreatedAt)
+	if err := from.deliverForce(f); err != nil {
+		rt.logger.Warn("could not notify agent of a failed send", "agent", from.name(), "error", err, "cause", cause)
+	}
+}
+
+// endpointNamed finds a user-visible agent or inbox.
+func (rt *Runtime) endpointNamed(name acl.AgentID) (endpoint, error) {
+	if ep, ok := rt.lookup(name); ok {
+		if a, isAgent := ep.(*agent); !isAgent || !a.internal {
+			return ep, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrAgentNotFound, name)
+}

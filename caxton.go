@@ -1,0 +1,244 @@
+// Package caxton hosts agents inside a Go process. Agents are native Go
+// handlers (or, through the sandbox package, WebAssembly modules); they talk
+// in FIPA ACL messages (package acl) over one reliable in-process bus.
+//
+// # The tour
+//
+// Create a runtime, spawn agents, talk to them, close:
+//
+//	rt, err := caxton.New()
+//	defer rt.Close(ctx)
+//
+//	rt.Spawn(ctx, caxton.AgentSpec{
+//		Name: "echo",
+//		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+//			return mc.Reply(ctx, acl.Inform, mc.Message().Content)
+//		}),
+//	})
+//	reply, err := rt.Request(ctx, &acl.Message{Performative: acl.Request,
+//		Receivers: []acl.AgentID{"echo"}, Content: []byte("hi")})
+//
+// # One path for a message
+//
+// Every message — from host code, from an agent, a retry, a replayed dead
+// letter — takes the same path: Send validates it (acl.Validator, naming the
+// bad field), stamps id, time and sender, hands replies to waiting Requests,
+// resolves receivers (agents, topic subscribers via acl.Topic, content
+// rules), and queues one envelope per receiver in a bounded, priority-ordered
+// mailbox per agent instance. Each instance has one worker, so its messages
+// are handled in order. A handler's error or panic is retried with
+// exponential backoff (the agent's DeliveryPolicy, timed by the runtime's
+// clock) and finally dead-lettered with the reason, attempts and last error.
+// An unknown receiver is an error to the sender, and a FIPA failure notice
+// when the sender is an agent. Nothing is dropped silently.
+//
+// # Seams
+//
+// Mailboxes sit on a store.Store (in memory by default; WithStore swaps in a
+// durable one). Agents made by AgentSpec.NewHandler get one handler per
+// instance and are supervised: a panicking or broken instance is replaced
+// under the RestartPolicy. A handler that implements BatchHandler receives
+// runs of messages and an outbox, which is how sandboxed agents keep host ↔
+// guest crossings few. All timing goes through a clock.Clock, so tests use
+// clock.Fake (see package caxtontest) instead of sleeping.
+//
+// Performance figures, with the commands that measure them, are in
+// BENCHMARKS.md.
+package caxton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/clock"
+	"github.com/caxton-go/caxton/store"
+)
+
+// Runtime hosts agents. It is safe for concurrent use. Two runtimes in one
+// process share nothing.
+type Runtime struct {
+	clock     clock.Clock
+	logger    *slog.Logger
+	store     store.Store
+	dlq       store.DeadLetterQueue
+	ids       *acl.IDGenerator
+	validator acl.Validator
+	cfg       *config
+
+	// lifecycle
+	closed       atomic.Bool
+	closing      chan struct{} // closed when Close begins
+	hostInflight atomic.Int64  // host calls of Send/Request in progress
+	idle         chan struct{} // workers signal here while closing
+	baseCtx      context.Context
+	cancel       context.CancelFunc
+	workers      sync.WaitGroup
+
+	// registry: agents, inboxes and internal subscribers by name
+	regMu     sync.RWMutex
+	endpoints map[acl.AgentID]endpoint
+	subSeq    atomic.Uint64
+
+	bus   routing
+	reqs  requests
+	inbox *Inbox // the default host inbox
+}
+
+// New returns a running runtime configured by opts.
+func New(opts ...Option) (*Runtime, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rt := &Runtime{
+		clock:     cfg.clock,
+		logger:    cfg.logger,
+		store:     cfg.store,
+		dlq:       cfg.store.DeadLetters(),
+		ids:       acl.NewIDGenerator(),
+		validator: acl.Validator{MaxContentSize: cfg.maxContent, Now: cfg.clock.Now},
+		cfg:       cfg,
+		closing:   make(chan struct{}),
+		idle:      make(chan struct{}, 1),
+		baseCtx:   ctx,
+		cancel:    cancel,
+		endpoints: make(map[acl.AgentID]endpoint),
+	}
+	rt.bus.init()
+	rt.reqs.init()
+	rt.inbox, err = rt.NewInbox(cfg.hostName)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return rt, nil
+}
+
+// Clock returns the runtime's time source.
+func (rt *Runtime) Clock() clock.Clock { return rt.clock }
+
+// Logger returns the runtime's logger.
+func (rt *Runtime) Logger() *slog.Logger { return rt.logger }
+
+// HostName returns the name of the default host inbox.
+func (rt *Runtime) HostName() acl.AgentID { return rt.cfg.hostName }
+
+// Close shuts the runtime down gracefully. It stops intake at once (host
+// Send, Request and Spawn fail with ErrClosed), lets agents work through
+// what they have queued — including messages they send each other meanwhile
+// — until the system is quiet or ctx ends, then cancels handler contexts,
+// waits for every worker to exit, and dead-letters whatever was still queued
+// (reason "runtime closed"), so nothing is lost silently; DeadLetters stays
+// readable after Close. It returns ctx's error if the drain was cut short.
+// Closing twice is a no-op.
+func (rt *Runtime) Close(ctx context.Context) error {
+	if !rt.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	close(rt.closing)
+	var errs []error
+	for rt.hostInflight.Load() > 0 { // host senders are being released by closing
+		if ctx.Err() != nil {
+			break
+		}
+		runtime.Gosched()
+		time.Sleep(50 * time.Microsecond)
+	}
+	if err := rt.awaitQuiet(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("caxton: close: drain cut short: %w", err))
+	}
+	rt.cancel()
+	for _, a := range rt.agentsSnapshot() {
+		a.stopWorkers()
+	}
+	done := make(chan struct{})
+	go func() { rt.workers.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("caxton: close: handlers still running: %w", ctx.Err()))
+	}
+	lost := 0
+	for _, a := range rt.agentsSnapshot() {
+		lost += a.closeMailboxes("runtime closed")
+	}
+	rt.regMu.RLock()
+	for _, ep := range rt.endpoints {
+		if ib, ok := ep.(*Inbox); ok {
+			ib.markClosed()
+		}
+	}
+	rt.regMu.RUnlock()
+	if lost > 0 {
+		rt.logger.Warn("messages still queued at close were dead-lettered", "count", lost)
+	}
+	if err := rt.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("caxton: close store: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// awaitQuiet waits until no instance has queued or in-flight work, checked
+// twice with no progress in between (so a message passed from one agent to
+// another between the two looks is not missed).
+func (rt *Runtime) awaitQuiet(ctx context.Context) error {
+	for {
+		q1, n1 := rt.quiet()
+		if q1 {
+			q2, n2 := rt.quiet()
+			if q2 && n1 == n2 {
+				return nil
+			}
+			continue
+		}
+		select {
+		case <-rt.idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (rt *Runtime) quiet() (bool, uint64) {
+	var done uint64
+	quiet := true
+	for _, a := range rt.agentsSnapshot() {
+		done += a.stats.processed.Load() + a.stats.deadLettered.Load()
+		if a.state() != StateRunning {
+			continue // stopped agents keep their queues; nothing will drain them
+		}
+		for _, in := range a.instances {
+			if in.busy.Load() || in.mb.Depth() > 0 {
+				quiet = false
+			}
+		}
+	}
+	return quiet, done
+}
+
+func (rt *Runtime) signalIdle() {
+	select {
+	case rt.idle <- struct{}{}:
+	default:
+	}
+}
+
+// hostEnter registers a host call; it fails once Close has begun.
+func (rt *Runtime) hostEnter() error {
+	rt.hostInflight.Add(1)
+	if rt.closed.Load() {
+		rt.hostInflight.Add(-1)
+		return ErrClosed
+	}
+	return nil
+}
+
+func (rt *Runtime) hostExit() { rt.hostInflight.Add(-1) }

@@ -1,0 +1,114 @@
+package caxton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/store"
+)
+
+// DeadLetter is a message that could not be handled: the message, the agent
+// it was for, why, how many attempts were made and the last error.
+type DeadLetter = store.DeadLetter
+
+// deadLetter records e in the dead-letter queue. If even that fails the
+// loss is logged at error level — the one place a message can go, after
+// everything else has failed, is the log.
+func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason string, cause error) {
+	d := DeadLetter{
+		Message:  e.Msg,
+		Receiver: a.name(),
+		Reason:   reason,
+		Attempts: e.Attempts,
+		At:       rt.clock.Now(),
+	}
+	d.ID = rt.ids.New(d.At)
+	if cause != nil {
+		d.LastError = cause.Error()
+	}
+	a.stats.deadLettered.Add(1)
+	if err := rt.dlq.Add(d); err != nil {
+		in.logger.Error("dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
+		return
+	}
+	in.logger.Warn("message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempts", e.Attempts, "last_error", d.LastError)
+}
+
+// DeadLetters lists the dead-letter queue, oldest first.
+func (rt *Runtime) DeadLetters() ([]DeadLetter, error) { return rt.dlq.List() }
+
+// Replay sends dead letters again, each to the agent it was meant for only
+// (not to its other receivers, topics or rules), through the normal path,
+// with a fresh attempt count. A reply-by that has passed is cleared, or the
+// message could never be sent. Replayed entries leave the queue. Unknown ids
+// wrap ErrDeadLetterNotFound; per-entry errors are joined.
+func (rt *Runtime) Replay(ctx context.Context, ids ...string) error {
+	if err := rt.hostEnter(); err != nil {
+		return err
+	}
+	defer rt.hostExit()
+	all, err := rt.dlq.List()
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]DeadLetter, len(all))
+	for _, d := range all {
+		byID[d.ID] = d
+	}
+	var errs []error
+	for _, id := range ids {
+		d, ok := byID[id]
+		if !ok {
+			errs = append(errs, fmt.Errorf("%w: %q", ErrDeadLetterNotFound, id))
+			continue
+		}
+		if err := rt.replayOne(ctx, d); err != nil {
+			errs = append(errs, fmt.Errorf("caxton: replay %s: %w", id, err))
+			continue
+		}
+		if _, err := rt.dlq.Remove(id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (rt *Runtime) replayOne(ctx context.Context, d DeadLetter) error {
+	m := d.Message.Clone()
+	m.Receivers = []acl.AgentID{d.Receiver}
+	if !m.ReplyBy.IsZero() && !m.ReplyBy.After(rt.clock.Now()) {
+		m.ReplyBy = time.Time{}
+	}
+	if err := rt.validator.Validate(m); err != nil {
+		return err
+	}
+	ep, ok := rt.lookup(d.Receiver)
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrAgentNotFound, d.Receiver)
+	}
+	return ep.deliver(ctx, m, rt.closing)
+}
+
+// PurgeDeadLetters deletes the given dead letters, or all of them when no
+// id is given, and returns how many it deleted. Unknown ids wrap
+// ErrDeadLetterNotFound.
+func (rt *Runtime) PurgeDeadLetters(ids ...string) (int, error) {
+	if len(ids) == 0 {
+		all, err := rt.dlq.List()
+		if err != nil {
+			return 0, err
+		}
+		for _, d := range all {
+			ids = append(ids, d.ID)
+		}
+		return rt.dlq.Remove(ids...)
+	}
+	n, err := rt.dlq.Remove(ids...)
+	if err == nil && n < len(ids) {
+		err = fmt.Errorf("%w: %d of %d ids", ErrDeadLetterNotFound, len(ids)-n, len(ids))
+	}
+	return n, err
+}

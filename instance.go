@@ -1,0 +1,361 @@
+package caxton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/mailbox"
+	"github.com/caxton-go/caxton/store"
+)
+
+// instance is one replica of an agent: a mailbox, a handler and the worker
+// goroutine that feeds the one to the other, in order.
+type instance struct {
+	a       *agent
+	replica int
+	queue   store.Queue
+	mb      *mailbox.Mailbox
+	logger  *slog.Logger
+	handler Handler
+	batch   BatchHandler // handler as a BatchHandler, if it is one
+	busy    atomic.Bool
+	stopCh  chan struct{} // closed to stop the current worker
+	done    chan struct{} // closed when the current worker exits
+	replace int           // replacements of this replica so far
+	mc      MessageContext
+}
+
+func newInstance(a *agent, replica int, q store.Queue) *instance {
+	in := &instance{
+		a:       a,
+		replica: replica,
+		queue:   q,
+		mb:      mailbox.New(q, a.spec.MailboxCapacity),
+		logger:  a.rt.logger.With("agent", string(a.spec.Name)),
+	}
+	if len(a.spec.Name) > 0 && a.spec.Replicas > 1 {
+		in.logger = in.logger.With("replica", replica)
+	}
+	in.mc.rt, in.mc.in = a.rt, in
+	return in
+}
+
+// makeHandler sets the instance's handler: the shared one, or a fresh one
+// from the factory.
+func (in *instance) makeHandler(ctx context.Context) error {
+	h := in.a.spec.Handler
+	if f := in.a.spec.NewHandler; f != nil {
+		var err error
+		h, err = f(ctx, InstanceInfo{Agent: in.a.name(), Replica: in.replica, Restart: in.replace})
+		if err != nil {
+			return fmt.Errorf("caxton: agent %q replica %d: NewHandler: %w", in.a.name(), in.replica, err)
+		}
+		if h == nil {
+			return fmt.Errorf("caxton: agent %q replica %d: NewHandler returned a nil handler", in.a.name(), in.replica)
+		}
+	}
+	in.handler = h
+	in.batch, _ = h.(BatchHandler)
+	return nil
+}
+
+func (in *instance) launch() {
+	in.stopCh = make(chan struct{})
+	in.done = make(chan struct{})
+	in.a.rt.workers.Add(1)
+	go in.run(in.stopCh, in.done)
+}
+
+func (in *instance) signalStop() {
+	if in.stopCh == nil {
+		return
+	}
+	select {
+	case <-in.stopCh:
+	default:
+		close(in.stopCh)
+	}
+}
+
+// run is the worker: take queued envelopes, handle them in order, repeat.
+func (in *instance) run(stop, done chan struct{}) {
+	defer in.a.rt.workers.Done()
+	defer close(done)
+	rt := in.a.rt
+	size := 16
+	if in.batch != nil {
+		size = in.a.spec.BatchSize
+	}
+	buf := make([]*store.Envelope, size)
+	for {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		in.busy.Store(true)
+		envs := in.mb.Take(buf)
+		if len(envs) == 0 {
+			in.busy.Store(false)
+			if rt.closed.Load() {
+				rt.signalIdle()
+			}
+			select {
+			case <-in.mb.Ready():
+				continue
+			case <-stop:
+				return
+			}
+		}
+		var rest []*store.Envelope
+		if in.batch != nil {
+			rest = in.handleBatch(stop, envs)
+		} else {
+			for i, e := range envs {
+				if !in.handleOne(stop, e) {
+					rest = envs[i:]
+					break
+				}
+			}
+		}
+		if len(rest) > 0 && in.a.state() == StateFailed {
+			for _, e := range rest {
+				rt.deadLetter(in.a, in, e, "agent failed", nil)
+				in.ack(e)
+			}
+			rest = nil
+		}
+		if len(rest) > 0 { // stopped mid-way: put the rest back, in order
+			if err := in.mb.Release(rest); err != nil {
+				in.logger.Error("returning messages to the queue", "error", err)
+			}
+			clear(buf)
+			in.busy.Store(false)
+			return
+		}
+		clear(buf)
+		if in.a.state() == StateFailed {
+			in.busy.Store(false)
+			return
+		}
+	}
+}
+
+// handleOne handles e until it succeeds, is dead-lettered, or the worker is
+// told to stop (then it returns false and e is still in flight).
+func (in *instance) handleOne(stop chan struct{}, e *store.Envelope) bool {
+	for {
+		if in.handler == nil { // the last replacement failed
+			return false
+		}
+		e.Attempts++
+		err := in.call(e)
+		if err == nil {
+			in.ack(e)
+			in.a.stats.processed.Add(1)
+			return true
+		}
+		if !in.failed(stop, []*store.Envelope{e}, err) {
+			return !in.pending(e)
+		}
+		if !in.backoff(stop, e.Attempts) {
+			return false
+		}
+	}
+}
+
+// handleBatch hands envs to the BatchHandler until the batch succeeds or
+// all of it is dead-lettered. It returns the envelopes still in flight if
+// the worker is told to stop.
+func (in *instance) handleBatch(stop chan struct{}, envs []*store.Envelope) []*store.Envelope {
+	b := &Batch{Messages: make([]*acl.Message, 0, len(envs))}
+	for {
+		if in.handler == nil {
+			return envs
+		}
+		b.Messages = b.Messages[:0]
+		for _, e := range envs {
+			e.Attempts++
+			b.Messages = append(b.Messages, e.Msg)
+		}
+		b.Attempt, b.outbox = envs[0].Attempts, b.outbox[:0]
+		err := in.callBatch(b)
+		if err == nil {
+			for _, e := range envs {
+				in.ack(e)
+			}
+			in.a.stats.processed.Add(uint64(len(envs)))
+			in.emit(b.outbox)
+			return nil
+		}
+		if !in.failed(stop, envs, err) {
+			var left []*store.Envelope
+			for _, e := range envs {
+				if in.pending(e) {
+					left = append(left, e)
+				}
+			}
+			return left
+		}
+		if !in.backoff(stop, envs[0].Attempts) {
+			return envs
+		}
+	}
+}
+
+// failed accounts for a failed attempt of envs. It returns true when the
+// envelopes should be retried (after backoff); false when they were
+// dead-lettered or the agent failed (pending tells which are still ours).
+func (in *instance) failed(stop chan struct{}, envs []*store.Envelope, err error) bool {
+	a := in.a
+	a.stats.failed.Add(1)
+	msg := err.Error()
+	a.lastErr.Store(&msg)
+	in.logger.Warn("handler failed", "error", err, "attempt", envs[0].Attempts, "messages", len(envs))
+	var pe *PanicError
+	if errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken) {
+		if a.spec.NewHandler != nil && !in.replaceHandler(stop, err) {
+			return false
+		}
+	}
+	if errors.Is(err, ErrPermanent) || envs[0].Attempts >= a.spec.Delivery.MaxAttempts {
+		reason := "max attempts"
+		if errors.Is(err, ErrPermanent) {
+			reason = "permanent failure"
+		}
+		for _, e := range envs {
+			in.a.rt.deadLetter(a, in, e, reason, err)
+			in.ack(e)
+		}
+		return false
+	}
+	for _, e := range envs {
+		if rerr := in.mb.Retry(e); rerr != nil {
+			in.logger.Error("recording retry", "error", rerr)
+		}
+	}
+	a.stats.retried.Add(uint64(len(envs)))
+	return true
+}
+
+// pending reports whether e is still in flight (not acked or dead-lettered).
+func (in *instance) pending(e *store.Envelope) bool { return e.Receiver != "" }
+
+func (in *instance) ack(e *store.Envelope) {
+	if err := in.mb.Ack(e); err != nil {
+		in.logger.Error("acknowledging message", "error", err, "message_id", e.Msg.ID)
+	}
+	e.Receiver = "" // marks "no longer ours"; see pending
+}
+
+// backoff waits before attempt n+1. It returns false if the worker was told
+// to stop meanwhile. While the runtime closes it does not wait, so a drain
+// is not held up by timers.
+func (in *instance) backoff(stop chan struct{}, n int) bool {
+	rt := in.a.rt
+	if rt.closed.Load() {
+		return true
+	}
+	return in.sleep(stop, in.a.spec.Delivery.Backoff.Delay(n))
+}
+
+func (in *instance) sleep(stop chan struct{}, d time.Duration) bool {
+	t := in.a.rt.clock.NewTimer(d)
+	select {
+	case <-t.C():
+		return true
+	case <-stop:
+		t.Stop()
+		return false
+	case <-in.a.rt.closing:
+		t.Stop()
+		return true
+	}
+}
+
+// replaceHandler discards a broken NewHandler instance and makes a fresh one
+// after the restart backoff. More replacements than the policy allows within
+// its window fail the agent; then it returns false.
+func (in *instance) replaceHandler(stop chan struct{}, cause error) bool {
+	a := in.a
+	pol := a.spec.Restart
+	for {
+		in.closeHandler()
+		now := a.rt.clock.Now().UnixNano()
+		a.rmu.Lock()
+		cut := now - int64(pol.Window)
+		kept := a.restartAt[:0]
+		for _, t := range a.restartAt {
+			if t > cut {
+				kept = append(kept, t)
+			}
+		}
+		a.restartAt = append(kept, now)
+		tooMany := len(a.restartAt) > pol.MaxRestarts
+		a.rmu.Unlock()
+		if tooMany {
+			a.fail(fmt.Errorf("%d instance replacements within %v, last cause: %w", len(a.restartAt), pol.Window, cause))
+			return false
+		}
+		in.replace++
+		a.stats.restarts.Add(1)
+		in.logger.Warn("replacing instance", "cause", cause, "replacement", in.replace)
+		if !a.rt.closed.Load() && !in.sleep(stop, pol.Backoff.Delay(in.replace)) {
+			return false
+		}
+		err := in.makeHandler(a.rt.baseCtx)
+		if err == nil {
+			return true
+		}
+		cause = err
+	}
+}
+
+// call runs the handler for one envelope, turning a panic into *PanicError.
+func (in *instance) call(e *store.Envelope) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Agent: in.a.name(), Value: r, Stack: debug.Stack()}
+		}
+	}()
+	mc := &in.mc
+	mc.msg, mc.attempt = e.Msg, e.Attempts
+	defer func() { mc.msg = nil }()
+	return in.handler.HandleMessage(in.a.rt.baseCtx, mc)
+}
+
+func (in *instance) callBatch(b *Batch) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &PanicError{Agent: in.a.name(), Value: r, Stack: debug.Stack()}
+		}
+	}()
+	return in.batch.HandleBatch(in.a.rt.baseCtx, b)
+}
+
+// emit sends a successful batch's outbox, stamping the agent as sender. A
+// message claiming another sender is rejected and logged: an instance cannot
+// speak for someone else.
+func (in *instance) emit(out []*acl.Message) {
+	self := in.a.name()
+	for _, m := range out {
+		if m == nil {
+			in.logger.Warn("outbox: nil message rejected")
+			continue
+		}
+		if m.Sender != "" && m.Sender != self {
+			in.logger.Warn("outbox: forged sender rejected", "claimed", string(m.Sender))
+			continue
+		}
+		m.Sender = self
+		if err := in.a.rt.route(in.a.rt.baseCtx, m, nil, in.a); err != nil {
+			in.logger.Warn("outbox: send failed", "error", err, "message", m.String())
+		}
+	}
+}

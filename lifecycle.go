@@ -1,0 +1,393 @@
+package caxton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/mailbox"
+	"github.com/caxton-go/caxton/store"
+)
+
+// agent is a registered agent: its spec, its instances and their mailboxes
+// (which outlive Stop/Start, so messages wait while it is stopped), and its
+// counters.
+type agent struct {
+	rt        *Runtime
+	spec      AgentSpec
+	internal  bool // a host subscription, not listed by Agents
+	mu        sync.Mutex
+	st        atomic.Uint32 // State
+	instances []*instance
+	rr        atomic.Uint64
+	stats     agentStats
+	lastErr   atomic.Pointer[string]
+	rmu       sync.Mutex // guards restartAt; never held while waiting
+	restartAt []int64    // unix nanos of recent replacements, for the window
+}
+
+type agentStats struct {
+	processed, failed, retried, deadLettered, restarts atomic.Uint64
+}
+
+func (a *agent) name() acl.AgentID { return a.spec.Name }
+func (a *agent) state() State      { return State(a.st.Load()) }
+
+// Spawn registers an agent and starts its instances. The name must be free
+// (ErrAgentExists otherwise); a malformed spec is a *SpecError naming the
+// field. Instances made by spec.NewHandler are created before Spawn returns,
+// and a factory error fails the Spawn.
+func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
+	if err := rt.hostEnter(); err != nil {
+		return err
+	}
+	defer rt.hostExit()
+	spec, err := spec.withDefaults()
+	if err != nil {
+		return err
+	}
+	return rt.spawn(ctx, spec, false)
+}
+
+func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) error {
+	a := &agent{rt: rt, spec: spec, internal: internal}
+	a.st.Store(uint32(StateStopped))
+	a.instances = make([]*instance, spec.Replicas)
+	for i := range a.instances {
+		q, err := rt.store.OpenQueue(string(spec.Name) + "#" + strconv.Itoa(i))
+		if err != nil {
+			a.closeQueues()
+			return fmt.Errorf("caxton: open queue for %q: %w", spec.Name, err)
+		}
+		a.instances[i] = newInstance(a, i, q)
+	}
+	if err := rt.register(a); err != nil {
+		a.closeQueues()
+		return err
+	}
+	for _, t := range spec.Topics {
+		rt.bus.subscribe(t, a)
+	}
+	if err := a.start(ctx); err != nil {
+		_ = rt.remove(ctx, a)
+		return err
+	}
+	return nil
+}
+
+func (rt *Runtime) register(ep endpoint) error {
+	name := ep.name()
+	if name == rt.cfg.systemName {
+		return fmt.Errorf("%w: %q is the runtime's system name", ErrAgentExists, name)
+	}
+	rt.regMu.Lock()
+	defer rt.regMu.Unlock()
+	if _, ok := rt.endpoints[name]; ok {
+		return fmt.Errorf("%w: %q", ErrAgentExists, name)
+	}
+	rt.endpoints[name] = ep
+	return nil
+}
+
+func (rt *Runtime) lookup(name acl.AgentID) (endpoint, bool) {
+	rt.regMu.RLock()
+	ep, ok := rt.endpoints[name]
+	rt.regMu.RUnlock()
+	return ep, ok
+}
+
+func (rt *Runtime) agent(name acl.AgentID) (*agent, error) {
+	if ep, ok := rt.lookup(name); ok {
+		if a, ok := ep.(*agent); ok && !a.internal {
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrAgentNotFound, name)
+}
+
+func (rt *Runtime) agentsSnapshot() []*agent {
+	rt.regMu.RLock()
+	defer rt.regMu.RUnlock()
+	out := make([]*agent, 0, len(rt.endpoints))
+	for _, ep := range rt.endpoints {
+		if a, ok := ep.(*agent); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Stop stops an agent's workers after their current message (waiting at
+// most until ctx ends). Its mailboxes keep accepting messages, which are
+// handled when the agent is started again.
+func (rt *Runtime) Stop(ctx context.Context, name acl.AgentID) error {
+	a, err := rt.agent(name)
+	if err != nil {
+		return err
+	}
+	return a.stop(ctx, StateStopped)
+}
+
+// Start starts a stopped or failed agent again, with fresh instances for
+// NewHandler agents. Starting a running agent is a no-op.
+func (rt *Runtime) Start(ctx context.Context, name acl.AgentID) error {
+	if err := rt.hostEnter(); err != nil {
+		return err
+	}
+	defer rt.hostExit()
+	a, err := rt.agent(name)
+	if err != nil {
+		return err
+	}
+	return a.start(ctx)
+}
+
+// Restart stops an agent and starts it again with fresh instances; it also
+// revives a failed agent.
+func (rt *Runtime) Restart(ctx context.Context, name acl.AgentID) error {
+	if err := rt.Stop(ctx, name); err != nil {
+		return err
+	}
+	return rt.Start(ctx, name)
+}
+
+// Remove stops an agent and unregisters it. Messages still queued for it are
+// dead-lettered with reason "agent removed"; topic subscriptions and content
+// rules that name it are dropped.
+func (rt *Runtime) Remove(ctx context.Context, name acl.AgentID) error {
+	a, err := rt.agent(name)
+	if err != nil {
+		return err
+	}
+	return rt.remove(ctx, a)
+}
+
+func (rt *Runtime) remove(ctx context.Context, a *agent) error {
+	stopErr := a.stop(ctx, StateStopped)
+	rt.regMu.Lock()
+	delete(rt.endpoints, a.name())
+	rt.regMu.Unlock()
+	rt.bus.unsubscribeAll(a)
+	rt.bus.removeRulesFor(a.name())
+	a.closeMailboxes("agent removed")
+	a.closeQueues()
+	return stopErr
+}
+
+// Agents lists the agents (not host inboxes), sorted by name.
+func (rt *Runtime) Agents() []AgentInfo {
+	var out []AgentInfo
+	for _, a := range rt.agentsSnapshot() {
+		if !a.internal {
+			out = append(out, a.info())
+		}
+	}
+	slices.SortFunc(out, func(x, y AgentInfo) int { return cmpString(x.Name, y.Name) })
+	return out
+}
+
+func cmpString(a, b acl.AgentID) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Agent returns a snapshot of one agent.
+func (rt *Runtime) Agent(name acl.AgentID) (AgentInfo, error) {
+	a, err := rt.agent(name)
+	if err != nil {
+		return AgentInfo{}, err
+	}
+	return a.info(), nil
+}
+
+func (a *agent) info() AgentInfo {
+	inf := AgentInfo{
+		Name:         a.name(),
+		State:        a.state(),
+		Replicas:     len(a.instances),
+		Processed:    a.stats.processed.Load(),
+		Failed:       a.stats.failed.Load(),
+		Retried:      a.stats.retried.Load(),
+		DeadLettered: a.stats.deadLettered.Load(),
+		Restarts:     a.stats.restarts.Load(),
+		Topics:       a.rt.bus.topicsOf(a),
+	}
+	for _, in := range a.instances {
+		inf.QueueDepth += in.mb.Depth()
+	}
+	if p := a.lastErr.Load(); p != nil {
+		inf.LastError = *p
+	}
+	return inf
+}
+
+// start makes handlers (for NewHandler agents) and launches one worker per
+// instance.
+func (a *agent) start(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state() == StateRunning {
+		return nil
+	}
+	for _, in := range a.instances {
+		if err := in.makeHandler(ctx); err != nil {
+			for _, made := range a.instances {
+				made.closeHandler()
+			}
+			return err
+		}
+	}
+	a.rmu.Lock()
+	a.restartAt = a.restartAt[:0]
+	a.rmu.Unlock()
+	a.st.Store(uint32(StateRunning))
+	for _, in := range a.instances {
+		in.launch()
+	}
+	return nil
+}
+
+// stop signals every worker and waits for them (bounded by ctx), then
+// releases NewHandler instances. The final state is st.
+func (a *agent) stop(ctx context.Context, st State) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.stopWorkers()
+	var err error
+	for _, in := range a.instances {
+		if in.done == nil {
+			continue
+		}
+		select {
+		case <-in.done:
+		case <-ctx.Done():
+			err = fmt.Errorf("caxton: stop %q: %w", a.name(), ctx.Err())
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for _, in := range a.instances {
+		in.closeHandler()
+	}
+	a.st.Store(uint32(st))
+	return nil
+}
+
+func (a *agent) stopWorkers() {
+	for _, in := range a.instances {
+		in.signalStop()
+	}
+}
+
+// closeMailboxes closes every mailbox and dead-letters what was queued.
+func (a *agent) closeMailboxes(reason string) int {
+	n := 0
+	for _, in := range a.instances {
+		for _, e := range in.mb.Close() {
+			a.rt.deadLetter(a, in, e, reason, nil)
+			n++
+		}
+	}
+	return n
+}
+
+func (a *agent) closeQueues() {
+	for _, in := range a.instances {
+		if in != nil {
+			_ = in.queue.Close()
+		}
+	}
+}
+
+// fail marks the agent failed after its restart policy gave up: new
+// messages are refused with ErrAgentFailed, every queued message is
+// dead-lettered (reason "agent failed"), and each worker exits after its
+// current message. Restart or Start brings the agent back.
+func (a *agent) fail(cause error) {
+	a.st.Store(uint32(StateFailed))
+	msg := cause.Error()
+	a.lastErr.Store(&msg)
+	a.rt.logger.Error("agent failed: restart policy exhausted", "agent", a.name(), "error", cause)
+	for _, in := range a.instances {
+		buf := make([]*store.Envelope, 64)
+		for {
+			batch := in.mb.Take(buf)
+			if len(batch) == 0 {
+				break
+			}
+			for _, e := range batch {
+				a.rt.deadLetter(a, in, e, "agent failed", cause)
+				in.ack(e)
+			}
+		}
+	}
+}
+
+// deliver queues m for one of the agent's instances.
+func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct{}) error {
+	if a.state() == StateFailed {
+		return ErrAgentFailed
+	}
+	in := a.pick()
+	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
+	err := in.mb.Push(ctx, e, a.spec.Overflow == Block, abort)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mailbox.ErrFull):
+		return ErrMailboxFull
+	case errors.Is(err, mailbox.ErrClosed), errors.Is(err, mailbox.ErrAborted):
+		return ErrClosed
+	}
+	return err
+}
+
+// deliverForce queues a runtime notice without blocking or capacity check.
+func (a *agent) deliverForce(m *acl.Message) error {
+	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
+	return a.pick().mb.PushForce(e)
+}
+
+func (a *agent) pick() *instance {
+	ins := a.instances
+	if len(ins) == 1 {
+		return ins[0]
+	}
+	if a.spec.Balance == RoundRobin {
+		return ins[a.rr.Add(1)%uint64(len(ins))]
+	}
+	best := ins[0]
+	bestDepth := best.mb.Depth()
+	for _, in := range ins[1:] {
+		if d := in.mb.Depth(); d < bestDepth {
+			best, bestDepth = in, d
+		}
+	}
+	return best
+}
+
+// closeHandler releases a NewHandler instance's handler if it is an
+// io.Closer; shared handlers belong to the host and are left alone.
+func (in *instance) closeHandler() {
+	if in.a.spec.NewHandler == nil || in.handler == nil {
+		return
+	}
+	if c, ok := in.handler.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			in.logger.Warn("closing instance", "error", err)
+		}
+	}
+	in.handler = nil
+}

@@ -1,0 +1,135 @@
+package caxton
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/clock"
+	"github.com/caxton-go/caxton/store"
+)
+
+// Option configures a Runtime in New.
+type Option func(*config) error
+
+type config struct {
+	clock         clock.Clock
+	logger        *slog.Logger
+	store         store.Store
+	maxContent    int
+	hostName      acl.AgentID
+	systemName    acl.AgentID
+	inboxCapacity int
+}
+
+// WithClock sets the time source (default: the wall clock). Tests pass a
+// *clock.Fake to drive retries and deadlines by hand.
+func WithClock(c clock.Clock) Option {
+	return func(cfg *config) error {
+		if c == nil {
+			return specErr("WithClock", "nil clock")
+		}
+		cfg.clock = c
+		return nil
+	}
+}
+
+// WithLogger sets the logger for the runtime and, with an "agent" attribute,
+// for every handler (default: discard).
+func WithLogger(l *slog.Logger) Option {
+	return func(cfg *config) error {
+		if l == nil {
+			return specErr("WithLogger", "nil logger")
+		}
+		cfg.logger = l
+		return nil
+	}
+}
+
+// WithStore sets the message store under the mailboxes (default:
+// store.NewMemory()). The runtime closes it on Close.
+func WithStore(s store.Store) Option {
+	return func(cfg *config) error {
+		if s == nil {
+			return specErr("WithStore", "nil store")
+		}
+		cfg.store = s
+		return nil
+	}
+}
+
+// WithMaxContentSize sets the largest message content Send accepts, in
+// bytes (default acl.DefaultMaxContentSize; negative = unlimited).
+func WithMaxContentSize(n int) Option {
+	return func(cfg *config) error {
+		if n == 0 {
+			return specErr("WithMaxContentSize", "0 would reject every message with content; use a negative value for no limit")
+		}
+		cfg.maxContent = n
+		return nil
+	}
+}
+
+// WithHostName sets the name of the runtime's default host inbox: the
+// sender stamped on messages the host sends without one, and where replies
+// to them go (default "host").
+func WithHostName(name acl.AgentID) Option {
+	return func(cfg *config) error {
+		if err := name.Validate(); err != nil {
+			return specErr("WithHostName", "%v", err)
+		}
+		cfg.hostName = name
+		return nil
+	}
+}
+
+// WithSystemName sets the sender of the runtime's own notices, such as the
+// FIPA failure an agent receives when it sends to an unknown agent (default
+// "caxton"). No agent can take this name.
+func WithSystemName(name acl.AgentID) Option {
+	return func(cfg *config) error {
+		if err := name.Validate(); err != nil {
+			return specErr("WithSystemName", "%v", err)
+		}
+		cfg.systemName = name
+		return nil
+	}
+}
+
+// WithInboxCapacity bounds each host inbox (default 1024). A full inbox
+// rejects further messages with ErrMailboxFull.
+func WithInboxCapacity(n int) Option {
+	return func(cfg *config) error {
+		if n <= 0 {
+			return specErr("WithInboxCapacity", "%d is not positive", n)
+		}
+		cfg.inboxCapacity = n
+		return nil
+	}
+}
+
+func newConfig(opts []Option) (*config, error) {
+	cfg := &config{
+		clock:         clock.Real(),
+		logger:        slog.New(slog.DiscardHandler),
+		maxContent:    acl.DefaultMaxContentSize,
+		hostName:      "host",
+		systemName:    "caxton",
+		inboxCapacity: defaultMailbox,
+	}
+	for i, o := range opts {
+		if o == nil {
+			return nil, specErr(fmt.Sprintf("options[%d]", i), "nil option")
+		}
+		if err := o(cfg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.hostName == cfg.systemName {
+		return nil, specErr("WithHostName", "host and system names are both %q", cfg.hostName)
+	}
+	if cfg.store == nil {
+		cfg.store = store.NewMemory()
+	}
+	return cfg, nil
+}

@@ -1,0 +1,91 @@
+// Package store is the seam under Caxton's mailboxes: where queued messages
+// and dead letters live. The runtime keeps scheduling (capacity,
+// backpressure, wake-ups, retries) in memory and asks a Store only to hold
+// envelopes in priority order and to remember what was handled, so a durable
+// implementation can replace Memory without changing the data path.
+//
+// The contract a durable implementation must keep: Push returns only when
+// the envelope is safe; Ack is the only way an envelope leaves for good;
+// Retry records the attempt count; and OpenQueue returns, ahead of anything
+// new, every envelope that was pushed and never acknowledged.
+package store
+
+import (
+	"errors"
+	"time"
+
+	"github.com/caxton-go/caxton/acl"
+)
+
+// ErrClosed is returned by a store or queue used after Close.
+var ErrClosed = errors.New("store: closed")
+
+// Envelope is one message queued for one receiver. A message sent to several
+// receivers has one envelope per receiver and shares the *acl.Message.
+type Envelope struct {
+	Msg      *acl.Message // the message, shared and read-only
+	Receiver acl.AgentID  // the agent this envelope is queued for
+	Seq      uint64       // assigned by the queue on Push, increasing
+	Attempts int          // handling attempts made so far
+	Enqueued time.Time    // when it was accepted, by the runtime's clock
+}
+
+// Store opens per-receiver queues and holds dead letters.
+type Store interface {
+	// OpenQueue opens (or creates) the queue named name. The runtime names
+	// one queue per agent instance and opens each name once at a time.
+	OpenQueue(name string) (Queue, error)
+	// DeadLetters returns the store's dead-letter queue.
+	DeadLetters() DeadLetterQueue
+	// Close releases the store; queues must not be used afterwards.
+	Close() error
+}
+
+// Queue holds the envelopes of one receiver, highest priority first and in
+// arrival order within a priority. The runtime serialises calls on one
+// queue, so implementations need no locking of their own for it.
+type Queue interface {
+	// Push appends e (and assigns e.Seq).
+	Push(e *Envelope) error
+	// Pop removes and returns the next envelope, or nil if none is queued.
+	// The envelope is in flight until Ack, Retry or Release.
+	Pop() *Envelope
+	// Release returns an in-flight envelope to the front of its priority,
+	// ahead of newer ones, so order survives a stopped worker.
+	Release(e *Envelope) error
+	// Retry records that an in-flight envelope's attempt failed and will be
+	// tried again (e.Attempts already counts it).
+	Retry(e *Envelope) error
+	// Ack forgets an in-flight envelope for good: handled or dead-lettered.
+	Ack(e *Envelope) error
+	// Len returns the number of queued (not in-flight) envelopes.
+	Len() int
+	// Close releases the queue.
+	Close() error
+}
+
+// DeadLetter is a message that could not be delivered or handled, with the
+// story of why.
+type DeadLetter struct {
+	ID        string       // unique id of this dead letter
+	Message   *acl.Message // the message as sent
+	Receiver  acl.AgentID  // the agent it was meant for
+	Reason    string       // short reason: "max attempts", "agent removed", ...
+	Attempts  int          // handling attempts made
+	LastError string       // the last handler error, if any
+	At        time.Time    // when it was dead-lettered
+}
+
+// DeadLetterQueue stores dead letters until they are replayed or purged.
+// Implementations must be safe for concurrent use.
+type DeadLetterQueue interface {
+	// Add stores d.
+	Add(d DeadLetter) error
+	// List returns the stored dead letters, oldest first.
+	List() ([]DeadLetter, error)
+	// Remove deletes the dead letters with the given ids and returns how
+	// many it found.
+	Remove(ids ...string) (int, error)
+	// Len returns the number of stored dead letters.
+	Len() int
+}
