@@ -190,14 +190,16 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 	if m == nil {
 		return &acl.FieldError{Field: "message", Reason: "nil"}
 	}
+	// Validate before stamping, so an id the runtime generates is not
+	// re-checked: this is the hot path.
+	if err := rt.validator.Validate(m); err != nil {
+		return err
+	}
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = rt.clock.Now()
 	}
 	if m.ID == "" {
 		m.ID = rt.ids.New(m.CreatedAt)
-	}
-	if err := rt.validator.Validate(m); err != nil {
-		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err

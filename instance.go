@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,8 @@ type instance struct {
 	done    chan struct{} // closed when the current worker exits
 	replace int           // replacements of this replica so far
 	mc      MessageContext
+	acks    []*store.Envelope  // handled, to be acknowledged (worker-owned)
+	one     [1]*store.Envelope // scratch for failed() on a single envelope
 }
 
 func newInstance(a *agent, replica int, q store.Queue) *instance {
@@ -88,7 +91,7 @@ func (in *instance) run(stop, done chan struct{}) {
 	defer in.a.rt.workers.Done()
 	defer close(done)
 	rt := in.a.rt
-	size := 16
+	size := 64
 	if in.batch != nil {
 		size = in.a.spec.BatchSize
 	}
@@ -101,6 +104,13 @@ func (in *instance) run(stop, done chan struct{}) {
 		}
 		in.busy.Store(true)
 		envs := in.mb.Take(buf)
+		if len(envs) == 0 {
+			// Yield once before parking: under load the next message is
+			// usually a few hundred nanoseconds away, and parking costs a
+			// futex wake-up per message.
+			runtime.Gosched()
+			envs = in.mb.Take(buf)
+		}
 		if len(envs) == 0 {
 			in.busy.Store(false)
 			if rt.closed.Load() {
@@ -131,21 +141,28 @@ func (in *instance) run(stop, done chan struct{}) {
 			}
 			rest = nil
 		}
+		in.flushAcks()
 		if len(rest) > 0 { // stopped mid-way: put the rest back, in order
 			if err := in.mb.Release(rest); err != nil {
 				in.logger.Error("returning messages to the queue", "error", err)
 			}
-			clear(buf)
-			in.busy.Store(false)
-			return
 		}
 		clear(buf)
-		if in.a.state() == StateFailed {
+		if len(rest) > 0 || in.a.state() == StateFailed {
 			in.busy.Store(false)
 			return
 		}
 	}
 }
+
+// outcome is what became of a failed attempt.
+type outcome uint8
+
+const (
+	retry     outcome = iota // try again after backoff
+	finished                 // dead-lettered and acknowledged
+	abandoned                // still in flight: the worker stops or the agent failed
+)
 
 // handleOne handles e until it succeeds, is dead-lettered, or the worker is
 // told to stop (then it returns false and e is still in flight).
@@ -161,8 +178,12 @@ func (in *instance) handleOne(stop chan struct{}, e *store.Envelope) bool {
 			in.a.stats.processed.Add(1)
 			return true
 		}
-		if !in.failed(stop, []*store.Envelope{e}, err) {
-			return !in.pending(e)
+		in.one[0] = e
+		switch in.failed(stop, in.one[:], err) {
+		case finished:
+			return true
+		case abandoned:
+			return false
 		}
 		if !in.backoff(stop, e.Attempts) {
 			return false
@@ -194,14 +215,11 @@ func (in *instance) handleBatch(stop chan struct{}, envs []*store.Envelope) []*s
 			in.emit(b.outbox)
 			return nil
 		}
-		if !in.failed(stop, envs, err) {
-			var left []*store.Envelope
-			for _, e := range envs {
-				if in.pending(e) {
-					left = append(left, e)
-				}
-			}
-			return left
+		switch in.failed(stop, envs, err) {
+		case finished:
+			return nil
+		case abandoned:
+			return envs
 		}
 		if !in.backoff(stop, envs[0].Attempts) {
 			return envs
@@ -209,10 +227,10 @@ func (in *instance) handleBatch(stop chan struct{}, envs []*store.Envelope) []*s
 	}
 }
 
-// failed accounts for a failed attempt of envs. It returns true when the
-// envelopes should be retried (after backoff); false when they were
-// dead-lettered or the agent failed (pending tells which are still ours).
-func (in *instance) failed(stop chan struct{}, envs []*store.Envelope, err error) bool {
+// failed accounts for a failed attempt of envs and decides what happens
+// next: a retry, the dead-letter queue, or (when the worker must stop or the
+// agent failed) nothing yet.
+func (in *instance) failed(stop chan struct{}, envs []*store.Envelope, err error) outcome {
 	a := in.a
 	a.stats.failed.Add(1)
 	msg := err.Error()
@@ -221,7 +239,7 @@ func (in *instance) failed(stop chan struct{}, envs []*store.Envelope, err error
 	var pe *PanicError
 	if errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken) {
 		if a.spec.NewHandler != nil && !in.replaceHandler(stop, err) {
-			return false
+			return abandoned
 		}
 	}
 	if errors.Is(err, ErrPermanent) || envs[0].Attempts >= a.spec.Delivery.MaxAttempts {
@@ -233,25 +251,31 @@ func (in *instance) failed(stop chan struct{}, envs []*store.Envelope, err error
 			in.a.rt.deadLetter(a, in, e, reason, err)
 			in.ack(e)
 		}
-		return false
+		return finished
 	}
+	in.flushAcks() // the store sees earlier acks before this retry
 	for _, e := range envs {
 		if rerr := in.mb.Retry(e); rerr != nil {
 			in.logger.Error("recording retry", "error", rerr)
 		}
 	}
 	a.stats.retried.Add(uint64(len(envs)))
-	return true
+	return retry
 }
 
-// pending reports whether e is still in flight (not acked or dead-lettered).
-func (in *instance) pending(e *store.Envelope) bool { return e.Receiver != "" }
+// ack queues e's acknowledgement; flushAcks hands the queued ones to the
+// store under one lock, once per run of messages rather than per message.
+func (in *instance) ack(e *store.Envelope) { in.acks = append(in.acks, e) }
 
-func (in *instance) ack(e *store.Envelope) {
-	if err := in.mb.Ack(e); err != nil {
-		in.logger.Error("acknowledging message", "error", err, "message_id", e.Msg.ID)
+func (in *instance) flushAcks() {
+	if len(in.acks) == 0 {
+		return
 	}
-	e.Receiver = "" // marks "no longer ours"; see pending
+	if err := in.mb.Ack(in.acks...); err != nil {
+		in.logger.Error("acknowledging messages", "error", err)
+	}
+	clear(in.acks)
+	in.acks = in.acks[:0]
 }
 
 // backoff waits before attempt n+1. It returns false if the worker was told

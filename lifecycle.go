@@ -329,7 +329,9 @@ func (a *agent) fail(cause error) {
 			}
 			for _, e := range batch {
 				a.rt.deadLetter(a, in, e, "agent failed", cause)
-				in.ack(e)
+			}
+			if err := in.mb.Ack(batch...); err != nil {
+				a.rt.logger.Error("acknowledging dead-lettered messages", "agent", a.name(), "error", err)
 			}
 		}
 	}

@@ -129,35 +129,42 @@ const hexDigits = "0123456789abcdef"
 
 func formatUUID(u [16]byte) string {
 	var b [36]byte
-	j := 0
-	for i, c := range u {
-		if i == 4 || i == 6 || i == 8 || i == 10 {
-			b[j] = '-'
-			j++
+	hex := func(dst []byte, src []byte) {
+		for i, c := range src {
+			dst[2*i], dst[2*i+1] = hexDigits[c>>4], hexDigits[c&0x0f]
 		}
-		b[j], b[j+1] = hexDigits[c>>4], hexDigits[c&0x0f]
-		j += 2
 	}
+	hex(b[0:8], u[0:4])
+	b[8] = '-'
+	hex(b[9:13], u[4:6])
+	b[13] = '-'
+	hex(b[14:18], u[6:8])
+	b[18] = '-'
+	hex(b[19:23], u[8:10])
+	b[23] = '-'
+	hex(b[24:36], u[10:16])
 	return string(b[:])
 }
 
 // ValidMessageID reports whether s has the textual form of a UUID
 // (8-4-4-4-12 hexadecimal digits, either case), as every message id must.
 func ValidMessageID(s string) bool {
-	if len(s) != 36 {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
 	for i := 0; i < 36; i++ {
-		c := s[i]
 		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if c != '-' {
-				return false
-			}
 			continue
 		}
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+		if !isHex[s[i]] {
 			return false
 		}
 	}
 	return true
+}
+
+var isHex = [256]bool{
+	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
+	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true,
+	'A': true, 'B': true, 'C': true, 'D': true, 'E': true, 'F': true,
 }

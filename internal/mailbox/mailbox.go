@@ -152,11 +152,17 @@ func (m *Mailbox) freedLocked() {
 // Ready is signalled after Take returned nothing and a message arrived.
 func (m *Mailbox) Ready() <-chan struct{} { return m.ready }
 
-// Ack tells the store an in-flight envelope is done with.
-func (m *Mailbox) Ack(e *store.Envelope) error {
+// Ack tells the store that in-flight envelopes are done with.
+func (m *Mailbox) Ack(es ...*store.Envelope) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.q.Ack(e)
+	var errs []error
+	for _, e := range es {
+		if err := m.q.Ack(e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Retry records a failed attempt of an in-flight envelope.
