@@ -198,7 +198,7 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 	if m.CreatedAt.IsZero() {
 		m.CreatedAt = rt.clock.Now()
 	}
-	if m.ID == "" {
+	if m.ID.IsZero() {
 		m.ID = rt.ids.New(m.CreatedAt)
 	}
 	if err := ctx.Err(); err != nil {
@@ -292,7 +292,7 @@ func (rt *Runtime) notifyFailure(from *agent, m *acl.Message, cause error) {
 	if from == nil {
 		return
 	}
-	f := m.CreateReplyWith(acl.Failure, rt.ids.New(rt.clock.Now()))
+	f := m.CreateReplyWith(acl.Failure, rt.ids.New(rt.clock.Now()).String())
 	f.Receivers = []acl.AgentID{from.name()}
 	f.Sender = rt.cfg.systemName
 	f.Language = "text/plain"

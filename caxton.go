@@ -216,7 +216,7 @@ func (rt *Runtime) quiet() (bool, uint64) {
 			continue // stopped agents keep their queues; nothing will drain them
 		}
 		for _, in := range a.instances {
-			if in.busy.Load() || in.mb.Depth() > 0 {
+			if in.mb.Load() > 0 {
 				quiet = false
 			}
 		}

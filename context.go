@@ -71,7 +71,7 @@ func (mc *MessageContext) Request(ctx context.Context, m *acl.Message) (*acl.Mes
 // NewReply builds a reply to the current message (see acl.CreateReply),
 // for callers that want to set more fields before Send.
 func (mc *MessageContext) NewReply(p acl.Performative) *acl.Message {
-	return mc.msg.CreateReplyWith(p, mc.rt.ids.New(mc.rt.clock.Now()))
+	return mc.msg.CreateReplyWith(p, mc.rt.ids.New(mc.rt.clock.Now()).String())
 }
 
 // Reply sends a reply with performative p and content to the current

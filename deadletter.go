@@ -25,7 +25,7 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 		Attempts: e.Attempts,
 		At:       rt.clock.Now(),
 	}
-	d.ID = rt.ids.New(d.At)
+	d.ID = rt.ids.New(d.At).String()
 	if cause != nil {
 		d.LastError = cause.Error()
 	}

@@ -7,8 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
-	"sync/atomic"
-	"time"
+		"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/mailbox"
@@ -25,7 +24,6 @@ type instance struct {
 	logger  *slog.Logger
 	handler Handler
 	batch   BatchHandler // handler as a BatchHandler, if it is one
-	busy    atomic.Bool
 	stopCh  chan struct{} // closed to stop the current worker
 	done    chan struct{} // closed when the current worker exits
 	replace int           // replacements of this replica so far
@@ -102,7 +100,6 @@ func (in *instance) run(stop, done chan struct{}) {
 			return
 		default:
 		}
-		in.busy.Store(true)
 		envs := in.mb.Take(buf)
 		if len(envs) == 0 {
 			// Yield once before parking: under load the next message is
@@ -112,7 +109,6 @@ func (in *instance) run(stop, done chan struct{}) {
 			envs = in.mb.Take(buf)
 		}
 		if len(envs) == 0 {
-			in.busy.Store(false)
 			if rt.closed.Load() {
 				rt.signalIdle()
 			}
@@ -142,6 +138,7 @@ func (in *instance) run(stop, done chan struct{}) {
 			rest = nil
 		}
 		in.flushAcks()
+		in.mb.Done(len(envs) - len(rest))
 		if len(rest) > 0 { // stopped mid-way: put the rest back, in order
 			if err := in.mb.Release(rest); err != nil {
 				in.logger.Error("returning messages to the queue", "error", err)
@@ -149,7 +146,6 @@ func (in *instance) run(stop, done chan struct{}) {
 		}
 		clear(buf)
 		if len(rest) > 0 || in.a.state() == StateFailed {
-			in.busy.Store(false)
 			return
 		}
 	}

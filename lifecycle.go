@@ -333,6 +333,7 @@ func (a *agent) fail(cause error) {
 			if err := in.mb.Ack(batch...); err != nil {
 				a.rt.logger.Error("acknowledging dead-lettered messages", "agent", a.name(), "error", err)
 			}
+			in.mb.Done(len(batch))
 		}
 	}
 }
@@ -370,15 +371,17 @@ func (a *agent) pick() *instance {
 	if a.spec.Balance == RoundRobin {
 		return ins[a.rr.Add(1)%uint64(len(ins))]
 	}
-	best := ins[0]
-	bestDepth := best.mb.Depth()
+	best, bestLoad := ins[0], ins[0].load()
 	for _, in := range ins[1:] {
-		if d := in.mb.Depth(); d < bestDepth {
-			best, bestDepth = in, d
+		if l := in.load(); l < bestLoad {
+			best, bestLoad = in, l
 		}
 	}
 	return best
 }
+
+// load is an instance's queued messages plus those it is handling.
+func (in *instance) load() int { return in.mb.Load() }
 
 // closeHandler releases a NewHandler instance's handler if it is an
 // io.Closer; shared handlers belong to the host and are left alone.

@@ -110,7 +110,7 @@ func (rt *Runtime) request(ctx context.Context, m *acl.Message, abort <-chan str
 	}
 	now := rt.clock.Now()
 	if m.ReplyWith == "" {
-		m.ReplyWith = rt.ids.New(now)
+		m.ReplyWith = rt.ids.New(now).String()
 	}
 	if m.ConversationID == "" {
 		m.ConversationID = m.ReplyWith

@@ -75,7 +75,7 @@ var fixedNow = time.Date(2026, time.November, 22, 10, 0, 0, 0, time.UTC)
 // Validator whose clock says fixedNow.
 func fullMessage() *acl.Message {
 	return &acl.Message{
-		ID:             "01934bcd-ef01-7abc-8def-0123456789ab",
+		ID:             acl.MustParseMessageID("01934bcd-ef01-7abc-8def-0123456789ab"),
 		Performative:   acl.Request,
 		Sender:         "front-desk",
 		Receivers:      []acl.AgentID{"billing", "sales", acl.Topic("audit")},

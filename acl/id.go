@@ -68,10 +68,74 @@ func nameByte(c byte) bool {
 	return false
 }
 
+// MessageID is a message's unique id: a UUID, in practice a UUIDv7 made by
+// an IDGenerator. It is a value, not a string, so stamping one costs no
+// allocation on the send path and a malformed id cannot exist in memory;
+// the text form (String, ParseMessageID) is used on the wire. The zero value
+// means "not assigned yet".
+type MessageID [16]byte
+
+// IsZero reports whether id is unassigned.
+func (id MessageID) IsZero() bool { return id == MessageID{} }
+
+// String returns the canonical lowercase 8-4-4-4-12 form.
+func (id MessageID) String() string { return formatUUID(id) }
+
+// MarshalText implements encoding.TextMarshaler.
+func (id MessageID) MarshalText() ([]byte, error) { return []byte(id.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler using ParseMessageID.
+func (id *MessageID) UnmarshalText(b []byte) error {
+	v, err := ParseMessageID(string(b))
+	if err != nil {
+		return err
+	}
+	*id = v
+	return nil
+}
+
+// ParseMessageID parses the textual form of a UUID (8-4-4-4-12 hexadecimal
+// digits, either case). A malformed id is a *FieldError for field "id".
+func ParseMessageID(s string) (MessageID, error) {
+	var id MessageID
+	if !ValidMessageID(s) {
+		return id, fieldErr("id", "%q is not a UUID", truncate(s))
+	}
+	j := 0
+	for i := 0; i < len(s); i += 2 {
+		if s[i] == '-' {
+			i++
+		}
+		id[j] = unhex(s[i])<<4 | unhex(s[i+1])
+		j++
+	}
+	return id, nil
+}
+
+// MustParseMessageID is ParseMessageID that panics on error, for constants
+// in tests and examples.
+func MustParseMessageID(s string) MessageID {
+	id, err := ParseMessageID(s)
+	if err != nil {
+		panic(err)
+	}
+	return id
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
 // IDGenerator makes UUIDv7 message ids (RFC 9562): a 48-bit millisecond
 // timestamp followed by 74 bits that are unique within the generator (a
 // counter mixed with a random per-generator seed), so ids sort by creation
-// time and never repeat within a process. It is safe for concurrent use and
+// time (to the millisecond) and never repeat within a process. It is safe for concurrent use and
 // costs one atomic add and no locks, which matters because every message
 // sent gets an id. The zero value is not usable; call NewIDGenerator.
 type IDGenerator struct {
@@ -86,14 +150,14 @@ func NewIDGenerator() *IDGenerator {
 	return &IDGenerator{seed: binary.LittleEndian.Uint64(b[:])}
 }
 
-// New returns a fresh UUIDv7 string for a message created at t.
-func (g *IDGenerator) New(t time.Time) string {
+// New returns a fresh UUIDv7 for a message created at t.
+func (g *IDGenerator) New(t time.Time) MessageID {
 	n := g.ctr.Add(1)
 	// Two independent 64-bit mixes of (seed, counter): splitmix64 is a
 	// bijection, so distinct counters give distinct values of r1.
 	r1 := splitmix64(g.seed + n)
 	r2 := splitmix64(g.seed ^ (n * 0x9e3779b97f4a7c15) ^ 0xd1b54a32d192ed03)
-	var u [16]byte
+	var u MessageID
 	ms := uint64(t.UnixMilli())
 	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
 	u[6] = 0x70 | byte(r2&0x0f) // version 7
@@ -103,19 +167,19 @@ func (g *IDGenerator) New(t time.Time) string {
 	// instead, so all 64 bits of r1 (and with them the counter's uniqueness)
 	// survive in the id.
 	u[7] = byte(r2>>8)&0x3f | byte(r1>>62)<<6
-	return formatUUID(u)
+	return u
 }
 
 // NewID returns a fresh UUIDv7 from crypto/rand. It is meant for occasional
 // use (tests, tools); the runtime uses an IDGenerator on the hot path.
-func NewID() string {
-	var u [16]byte
+func NewID() MessageID {
+	var u MessageID
 	_, _ = rand.Read(u[6:])
 	ms := uint64(time.Now().UnixMilli())
 	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
 	u[6] = 0x70 | (u[6] & 0x0f)
 	u[8] = 0x80 | (u[8] & 0x3f)
-	return formatUUID(u)
+	return u
 }
 
 func splitmix64(x uint64) uint64 {
@@ -127,7 +191,7 @@ func splitmix64(x uint64) uint64 {
 
 const hexDigits = "0123456789abcdef"
 
-func formatUUID(u [16]byte) string {
+func formatUUID(u MessageID) string {
 	var b [36]byte
 	hex := func(dst []byte, src []byte) {
 		for i, c := range src {

@@ -21,7 +21,7 @@ func TestIDGeneratorKeepsAllMixedBits(t *testing.T) {
 		top := map[uint64]bool{}
 		for n := uint64(1); n <= 2000; n++ {
 			id := g.New(time.UnixMilli(0x01934bcdef01))
-			raw, err := hex.DecodeString(strings.ReplaceAll(id, "-", ""))
+			raw, err := hex.DecodeString(strings.ReplaceAll(id.String(), "-", ""))
 			require.NoError(t, err)
 			require.Len(t, raw, 16)
 

@@ -64,7 +64,7 @@ func TestIDGeneratorNewFormat(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for range 100 {
-				id := g.New(tc.t)
+				id := g.New(tc.t).String()
 				requireV7(t, id)
 				assert.Equal(t, strings.ToLower(id), id)
 				assert.Equal(t, tc.prefix, id[:13])
@@ -73,14 +73,14 @@ func TestIDGeneratorNewFormat(t *testing.T) {
 		})
 	}
 	// 2026-11-22T10:00:00Z is 1795341600000 ms = 0x01a202b2c500.
-	assert.Equal(t, "01a202b2-c500", g.New(fixedNow)[:13])
+	assert.Equal(t, "01a202b2-c500", g.New(fixedNow).String()[:13])
 }
 
 func TestIDGeneratorSortsByMillisecond(t *testing.T) {
 	g := acl.NewIDGenerator()
 	prev := ""
 	for i := range 1000 {
-		id := g.New(fixedNow.Add(time.Duration(i) * time.Millisecond))
+		id := g.New(fixedNow.Add(time.Duration(i) * time.Millisecond)).String()
 		if prev != "" {
 			assert.Less(t, prev, id, "ids of later milliseconds must sort later")
 		}
@@ -94,7 +94,7 @@ func TestIDGeneratorUnique(t *testing.T) {
 	seen := make(map[string]struct{}, n)
 	for i := range n {
 		// One fixed time: uniqueness must come from the generator, not the clock.
-		id := g.New(fixedNow)
+		id := g.New(fixedNow).String()
 		if _, dup := seen[id]; dup {
 			t.Fatalf("id %d: duplicate %s", i, id)
 		}
@@ -117,7 +117,7 @@ func TestIDGeneratorConcurrent(t *testing.T) {
 			defer wg.Done()
 			ids := make([]string, per)
 			for i := range ids {
-				ids[i] = g.New(fixedNow)
+				ids[i] = g.New(fixedNow).String()
 			}
 			results[w] = ids
 		}()
@@ -147,13 +147,13 @@ func TestNewID(t *testing.T) {
 	before := time.Now().UnixMilli()
 	seen := make(map[string]bool)
 	for range 1000 {
-		id := acl.NewID()
+		id := acl.NewID().String()
 		requireV7(t, id)
 		assert.False(t, seen[id], "duplicate %s", id)
 		seen[id] = true
 	}
 	after := time.Now().UnixMilli()
-	ms := uuidMillis(t, acl.NewID())
+	ms := uuidMillis(t, acl.NewID().String())
 	assert.GreaterOrEqual(t, ms, uint64(before))
 	assert.LessOrEqual(t, ms, uint64(time.Now().UnixMilli()))
 	assert.GreaterOrEqual(t, uint64(after), uint64(before))
@@ -269,7 +269,7 @@ func BenchmarkIDGeneratorNew(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = g.New(now)
+		_ = g.New(now).String()
 	}
 }
 
@@ -279,7 +279,7 @@ func BenchmarkIDGeneratorNewParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			_ = g.New(now)
+			_ = g.New(now).String()
 		}
 	})
 }
@@ -287,6 +287,6 @@ func BenchmarkIDGeneratorNewParallel(b *testing.B) {
 func BenchmarkNewID(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = acl.NewID()
+		_ = acl.NewID().String()
 	}
 }

@@ -39,16 +39,21 @@ import (
 //	}
 
 // MarshalJSON implements json.Marshaler with the wire shape above. Output is
-// deterministic (user-defined parameters sorted by key).
-func (m *Message) MarshalJSON() ([]byte, error) {
+// deterministic (user-defined parameters sorted by key). It has a value
+// receiver so that a Message held by value in another struct is encoded the
+// same way as a *Message.
+func (m Message) MarshalJSON() ([]byte, error) {
 	if !m.Performative.Valid() {
 		return nil, fieldErr("performative", "cannot encode invalid value %d", uint8(m.Performative))
 	}
 	w := wireMessage{
-		ID: m.ID, Performative: performativeNames[m.Performative], Sender: string(m.Sender),
+		Performative: performativeNames[m.Performative], Sender: string(m.Sender),
 		ReplyTo: string(m.ReplyTo), Language: m.Language, Encoding: m.Encoding,
 		Ontology: m.Ontology, Protocol: m.Protocol, ConversationID: m.ConversationID,
 		ReplyWith: m.ReplyWith, InReplyTo: m.InReplyTo, TraceContext: m.TraceContext,
+	}
+	if !m.ID.IsZero() {
+		w.ID = m.ID.String()
 	}
 	if m.Receivers != nil {
 		w.Receiver = make([]string, len(m.Receivers))
@@ -64,11 +69,12 @@ func (m *Message) MarshalJSON() ([]byte, error) {
 			w.ContentBase64 = base64.StdEncoding.EncodeToString(m.Content)
 		}
 	}
-	if !m.ReplyBy.IsZero() {
-		w.ReplyBy = m.ReplyBy.UTC().Format(time.RFC3339Nano)
+	var err error
+	if w.ReplyBy, err = encodeTime("reply_by", m.ReplyBy); err != nil {
+		return nil, err
 	}
-	if !m.CreatedAt.IsZero() {
-		w.CreatedAt = m.CreatedAt.UTC().Format(time.RFC3339Nano)
+	if w.CreatedAt, err = encodeTime("created_at", m.CreatedAt); err != nil {
+		return nil, err
 	}
 	if m.Priority != PriorityNormal {
 		if !m.Priority.Valid() {
@@ -135,6 +141,9 @@ func Marshal(m *Message) ([]byte, error) {
 // base64, both content forms at once, and trailing data are errors naming
 // the field. It checks syntax only; call Validate before sending.
 func Unmarshal(data []byte) (*Message, error) {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil, fieldErr("message", "expected a JSON object, got null")
+	}
 	m := new(Message)
 	if err := m.UnmarshalJSON(data); err != nil {
 		return nil, err
@@ -142,8 +151,12 @@ func Unmarshal(data []byte) (*Message, error) {
 	return m, nil
 }
 
-// UnmarshalJSON implements json.Unmarshaler; see Unmarshal.
+// UnmarshalJSON implements json.Unmarshaler; see Unmarshal. A JSON null
+// leaves m unchanged, as encoding/json expects.
 func (m *Message) UnmarshalJSON(data []byte) error {
+	if string(bytes.TrimSpace(data)) == "null" {
+		return nil
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
@@ -161,6 +174,9 @@ func (m *Message) UnmarshalJSON(data []byte) error {
 			return syntaxErr(err)
 		}
 		key := tok.(string) // inside an object, the decoder yields string keys
+		if key == "" {
+			return fieldErr("(empty name)", "a field has an empty name")
+		}
 		if seen[key] {
 			return fieldErr(key, "appears twice")
 		}
@@ -210,7 +226,12 @@ func (m *Message) decodeField(key string, raw json.RawMessage, content, content6
 	var s string
 	switch key {
 	case "id":
-		return str(&m.ID)
+		if err := str(&s); err != nil {
+			return err
+		}
+		id, err := ParseMessageID(s)
+		m.ID = id
+		return err
 	case "performative":
 		if err := str(&s); err != nil {
 			return err
@@ -267,6 +288,9 @@ func (m *Message) decodeField(key string, raw json.RawMessage, content, content6
 		if err != nil {
 			return fieldErr(key, "want an RFC 3339 time, got %q", truncate(s))
 		}
+		if y := t.UTC().Year(); y < 1 || y > 9999 {
+			return fieldErr(key, "%q is outside the years 0001-9999 in UTC", truncate(s))
+		}
 		if key == "reply_by" {
 			m.ReplyBy = t.UTC()
 		} else {
@@ -293,6 +317,20 @@ func (m *Message) decodeField(key string, raw json.RawMessage, content, content6
 		return m.SetParam(key, s)
 	}
 	return fieldErr(key, "unknown field")
+}
+
+// encodeTime formats t as RFC 3339 in UTC ("" for the zero time). Years
+// outside 0001-9999 have no RFC 3339 form, so they are an error rather than
+// text that would not decode.
+func encodeTime(field string, t time.Time) (string, error) {
+	if t.IsZero() {
+		return "", nil
+	}
+	t = t.UTC()
+	if y := t.Year(); y < 1 || y > 9999 {
+		return "", fieldErr(field, "year %d cannot be encoded (RFC 3339 allows 0001-9999)", y)
+	}
+	return t.Format(time.RFC3339Nano), nil
 }
 
 func syntaxErr(err error) error { return fieldErr("message", "malformed JSON: %v", err) }

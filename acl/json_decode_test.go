@@ -38,7 +38,7 @@ func TestUnmarshalErrors(t *testing.T) {
 		{"unknown field", `{` + p + `,"bogus":1}`, "bogus", "unknown field"},
 		{"field name is case-sensitive", `{` + p + `,"Sender":"a"}`, "Sender", "unknown field"},
 		{"params object is not a field", `{` + p + `,"params":{"X-a":"b"}}`, "params", "unknown field"},
-		{"empty key", `{` + p + `,"":1}`, "", "unknown field"},
+		{"empty key", `{` + p + `,"":1}`, "(empty name)", "empty name"},
 		{"bare X-", `{` + p + `,"X-":"v"}`, "X-", "unknown field"},
 		{"duplicate field", `{` + p + `,"sender":"a","sender":"b"}`, "sender", "appears twice"},
 		{"duplicate performative", `{` + p + `,` + p + `}`, "performative", "appears twice"},
@@ -118,8 +118,8 @@ func TestUnmarshalAccepts(t *testing.T) {
 		{"receiver array", `{"receiver":["a","topic:b"],"performative":"inform"}`,
 			&acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"a", "topic:b"}}},
 		{"receiver empty array", `{"performative":"inform","receiver":[]}`, &acl.Message{Performative: acl.Inform}},
-		{"syntax only, no validation", `{"performative":"inform","id":"x","sender":"a b","receiver":["",""]}`,
-			&acl.Message{Performative: acl.Inform, ID: "x", Sender: "a b", Receivers: []acl.AgentID{"", ""}}},
+		{"syntax only, no validation", `{"performative":"inform","sender":"a b","receiver":["",""]}`,
+			&acl.Message{Performative: acl.Inform, Sender: "a b", Receivers: []acl.AgentID{"", ""}}},
 		{"null fields are absent", `{"performative":"inform","id":null,"sender":null,"receiver":null,"reply_to":null,` +
 			`"content":null,"content_base64":null,"language":null,"encoding":null,"ontology":null,"protocol":null,` +
 			`"conversation_id":null,"reply_with":null,"in_reply_to":null,"reply_by":null,"created_at":null,` +
@@ -141,9 +141,9 @@ func TestUnmarshalAccepts(t *testing.T) {
 			&acl.Message{Performative: acl.Inform, Params: map[string]string{"x-lower": "1", "X-Upper": "", "X-a": "é"}}},
 		{"trace context", `{"performative":"inform","trace_context":{"traceparent":"00-x","k":""}}`,
 			&acl.Message{Performative: acl.Inform, TraceContext: map[string]string{"traceparent": "00-x", "k": ""}}},
-		{"every string field", `{"performative":"inform","id":"i","sender":"s","reply_to":"r","language":"l",` +
+		{"every string field", `{"performative":"inform","id":"01934BCD-EF01-7ABC-8DEF-0123456789AB","sender":"s","reply_to":"r","language":"l",` +
 			`"encoding":"e","ontology":"o","protocol":"p","conversation_id":"c","reply_with":"w","in_reply_to":"n"}`,
-			&acl.Message{Performative: acl.Inform, ID: "i", Sender: "s", ReplyTo: "r", Language: "l", Encoding: "e",
+			&acl.Message{Performative: acl.Inform, ID: acl.MustParseMessageID("01934bcd-ef01-7abc-8def-0123456789ab"), Sender: "s", ReplyTo: "r", Language: "l", Encoding: "e",
 				Ontology: "o", Protocol: "p", ConversationID: "c", ReplyWith: "w", InReplyTo: "n"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -57,10 +57,10 @@ func ParsePriority(s string) (Priority, error) {
 // message they are given as read-only, because one message delivered to many
 // receivers is shared, not copied. Use Clone to get a private copy.
 type Message struct {
-	// ID uniquely identifies this message (a UUIDv7 string). The runtime
-	// assigns one on Send when it is empty. Handlers can use it to
-	// de-duplicate, since delivery is at-least-once.
-	ID string
+	// ID uniquely identifies this message (a UUIDv7). The runtime assigns
+	// one on Send when it is zero. Handlers can use it to de-duplicate,
+	// since delivery is at-least-once.
+	ID MessageID
 
 	Performative Performative // the communicative act; required
 	Sender       AgentID      // who sends; the runtime stamps it for agents

@@ -6,7 +6,7 @@ package acl
 // InReplyTo is m's ReplyWith; and it gets a fresh ReplyWith of its own. The
 // sender is left empty: the runtime stamps it when the reply is sent.
 func (m *Message) CreateReply(p Performative) *Message {
-	return m.CreateReplyWith(p, NewID())
+	return m.CreateReplyWith(p, NewID().String())
 }
 
 // CreateReplyWith is CreateReply with the reply's own ReplyWith given by the

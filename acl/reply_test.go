@@ -98,7 +98,7 @@ func TestCreateReplyWith(t *testing.T) {
 	assert.Nil(t, r.Content)
 
 	g := acl.NewIDGenerator()
-	id := g.New(fixedNow)
+	id := g.New(fixedNow).String()
 	assert.Equal(t, id, orig.CreateReplyWith(acl.Inform, id).ReplyWith)
 	assert.Equal(t, "", orig.CreateReplyWith(acl.Inform, "").ReplyWith)
 }

@@ -63,7 +63,7 @@ func MatchPerformative(ps ...Performative) Template {
 }
 
 // MatchID matches the message with this id.
-func MatchID(id string) Template { return func(m *Message) bool { return m.ID == id } }
+func MatchID(id MessageID) Template { return func(m *Message) bool { return m.ID == id } }
 
 // MatchSender matches messages from id.
 func MatchSender(id AgentID) Template { return func(m *Message) bool { return m.Sender == id } }

@@ -26,9 +26,9 @@ func TestTemplateMatchers(t *testing.T) {
 		{"performative miss", acl.MatchPerformative(acl.Inform, acl.Agree), false},
 		{"performative none", acl.MatchPerformative(), false},
 
-		{"id hit", acl.MatchID("01934bcd-ef01-7abc-8def-0123456789ab"), true},
-		{"id case differs", acl.MatchID("01934BCD-EF01-7ABC-8DEF-0123456789AB"), false},
-		{"id miss", acl.MatchID(""), false},
+		{"id hit", acl.MatchID(acl.MustParseMessageID("01934bcd-ef01-7abc-8def-0123456789ab")), true},
+		{"id parsed from upper case", acl.MatchID(acl.MustParseMessageID("01934BCD-EF01-7ABC-8DEF-0123456789AB")), true},
+		{"id miss", acl.MatchID(acl.MessageID{}), false},
 
 		{"sender hit", acl.MatchSender("front-desk"), true},
 		{"sender miss", acl.MatchSender("billing"), false},

@@ -31,7 +31,9 @@ func (m *Message) Validate() error { return Validator{}.Validate(m) }
 // Validate returns nil if m is fit to send, or a *FieldError (wrapping
 // ErrInvalid) naming the first bad field: a missing or unknown performative,
 // no receiver, a malformed or duplicate receiver, oversized content, a
-// reply-by already past, a malformed id or parameter.
+// reply-by already past, a malformed conversation id, reply-with or other
+// parameter. (The message id is a typed MessageID and cannot be malformed;
+// its text form is checked when decoded.)
 func (v Validator) Validate(m *Message) error {
 	if m == nil {
 		return fieldErr("message", "nil")
@@ -41,9 +43,6 @@ func (v Validator) Validate(m *Message) error {
 	}
 	if !m.Performative.Valid() {
 		return fieldErr("performative", "invalid value %d", uint8(m.Performative))
-	}
-	if m.ID != "" && !ValidMessageID(m.ID) {
-		return fieldErr("id", "%q is not a UUID", truncate(m.ID))
 	}
 	if m.Sender != "" {
 		if err := validateName("sender", string(m.Sender)); err != nil {

@@ -35,6 +35,7 @@ type Mailbox struct {
 	space    chan struct{} // closed (and replaced) when space frees up
 	waiters  int           // senders blocked on space
 	depth    atomic.Int64  // queued envelopes, readable without the lock
+	inflight atomic.Int64  // taken by the worker and not yet Done or Released
 }
 
 // New returns a mailbox over q holding at most capacity queued envelopes
@@ -45,6 +46,15 @@ func New(q store.Queue, capacity int) *Mailbox {
 
 // Depth returns the number of queued envelopes.
 func (m *Mailbox) Depth() int { return int(m.depth.Load()) }
+
+// Load returns queued plus in-flight envelopes: the work this mailbox's
+// worker has ahead of it. Take moves envelopes from one count to the other
+// atomically, so Load never misses a message in transit.
+func (m *Mailbox) Load() int { return int(m.depth.Load() + m.inflight.Load()) }
+
+// Done tells the mailbox the worker finished n taken envelopes (acknowledged
+// or dead-lettered).
+func (m *Mailbox) Done(n int) { m.inflight.Add(int64(-n)) }
 
 // Push queues e. With block set, a full mailbox makes Push wait for space,
 // for ctx to end, or for abort to close (ErrAborted; nil never closes);
@@ -135,6 +145,7 @@ func (m *Mailbox) Take(buf []*store.Envelope) []*store.Envelope {
 	if n == 0 {
 		m.idle = true
 	} else {
+		m.inflight.Add(int64(n))
 		m.depth.Add(int64(-n))
 		m.freedLocked()
 	}
@@ -179,6 +190,7 @@ func (m *Mailbox) Release(es []*store.Envelope) error {
 	defer m.mu.Unlock()
 	var errs []error
 	for i := len(es) - 1; i >= 0; i-- {
+		m.inflight.Add(-1)
 		if err := m.q.Release(es[i]); err != nil {
 			errs = append(errs, err)
 			continue
