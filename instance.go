@@ -24,8 +24,7 @@ type instance struct {
 	logger  *slog.Logger
 	handler Handler
 	batch   BatchHandler // handler as a BatchHandler, if it is one
-	stopCh  chan struct{} // closed to stop the current worker
-	done    chan struct{} // closed when the current worker exits
+	buf     []*store.Envelope // the worker's Take buffer (one worker at a time)
 	replace int           // replacements of this replica so far
 	mc      MessageContext
 	acks    []*store.Envelope  // handled, to be acknowledged (worker-owned)
@@ -37,9 +36,9 @@ func newInstance(a *agent, replica int, q store.Queue) *instance {
 		a:       a,
 		replica: replica,
 		queue:   q,
-		mb:      mailbox.New(q, a.spec.MailboxCapacity),
 		logger:  a.rt.logger.With("agent", string(a.spec.Name)),
 	}
+	in.mb = mailbox.New(q, a.spec.MailboxCapacity, in.launch)
 	if len(a.spec.Name) > 0 && a.spec.Replicas > 1 {
 		in.logger = in.logger.With("replica", replica)
 	}
@@ -66,58 +65,51 @@ func (in *instance) makeHandler(ctx context.Context) error {
 	return nil
 }
 
+// launch starts a worker; the mailbox calls it when a message arrives and
+// none is running.
 func (in *instance) launch() {
-	in.stopCh = make(chan struct{})
-	in.done = make(chan struct{})
 	in.a.rt.workers.Add(1)
-	go in.run(in.stopCh, in.done)
+	go in.run()
 }
 
-func (in *instance) signalStop() {
-	if in.stopCh == nil {
-		return
-	}
-	select {
-	case <-in.stopCh:
-	default:
-		close(in.stopCh)
-	}
-}
-
-// run is the worker: take queued envelopes, handle them in order, repeat.
-func (in *instance) run(stop, done chan struct{}) {
+// run is the worker: take queued envelopes and handle them in order until
+// the mailbox is empty (then the worker retires; the next message starts a
+// new one) or the mailbox asks it to stop.
+func (in *instance) run() {
 	defer in.a.rt.workers.Done()
-	defer close(done)
 	rt := in.a.rt
-	size := 64
-	if in.batch != nil {
-		size = in.a.spec.BatchSize
+	stop := in.mb.Stopping()
+	if in.buf == nil {
+		size := 16
+		if in.batch != nil {
+			size = in.a.spec.BatchSize
+		}
+		in.buf = make([]*store.Envelope, min(size, in.a.spec.MailboxCapacity))
 	}
-	buf := make([]*store.Envelope, size)
+	buf := in.buf
 	for {
 		select {
 		case <-stop:
+			in.mb.Exit()
 			return
 		default:
 		}
 		envs := in.mb.Take(buf)
 		if len(envs) == 0 {
-			// Yield once before parking: under load the next message is
-			// usually a few hundred nanoseconds away, and parking costs a
-			// futex wake-up per message.
+			// Yield once before retiring: under load the next message is
+			// usually a few hundred nanoseconds away, and starting a new
+			// worker for it costs more than this.
 			runtime.Gosched()
 			envs = in.mb.Take(buf)
 		}
 		if len(envs) == 0 {
-			if rt.closed.Load() {
-				rt.signalIdle()
-			}
-			select {
-			case <-in.mb.Ready():
-				continue
-			case <-stop:
+			if in.mb.Idle() {
+				if rt.closed.Load() {
+					rt.signalIdle()
+				}
 				return
 			}
+			continue
 		}
 		var rest []*store.Envelope
 		if in.batch != nil {
@@ -146,6 +138,10 @@ func (in *instance) run(stop, done chan struct{}) {
 		}
 		clear(buf)
 		if len(rest) > 0 || in.a.state() == StateFailed {
+			in.mb.Exit()
+			if rt.closed.Load() {
+				rt.signalIdle()
+			}
 			return
 		}
 	}
@@ -162,7 +158,7 @@ const (
 
 // handleOne handles e until it succeeds, is dead-lettered, or the worker is
 // told to stop (then it returns false and e is still in flight).
-func (in *instance) handleOne(stop chan struct{}, e *store.Envelope) bool {
+func (in *instance) handleOne(stop <-chan struct{}, e *store.Envelope) bool {
 	for {
 		if in.handler == nil { // the last replacement failed
 			return false
@@ -190,7 +186,7 @@ func (in *instance) handleOne(stop chan struct{}, e *store.Envelope) bool {
 // handleBatch hands envs to the BatchHandler until the batch succeeds or
 // all of it is dead-lettered. It returns the envelopes still in flight if
 // the worker is told to stop.
-func (in *instance) handleBatch(stop chan struct{}, envs []*store.Envelope) []*store.Envelope {
+func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []*store.Envelope {
 	b := &Batch{Messages: make([]*acl.Message, 0, len(envs))}
 	for {
 		if in.handler == nil {
@@ -226,7 +222,7 @@ func (in *instance) handleBatch(stop chan struct{}, envs []*store.Envelope) []*s
 // failed accounts for a failed attempt of envs and decides what happens
 // next: a retry, the dead-letter queue, or (when the worker must stop or the
 // agent failed) nothing yet.
-func (in *instance) failed(stop chan struct{}, envs []*store.Envelope, err error) outcome {
+func (in *instance) failed(stop <-chan struct{}, envs []*store.Envelope, err error) outcome {
 	a := in.a
 	a.stats.failed.Add(1)
 	msg := err.Error()
@@ -277,7 +273,7 @@ func (in *instance) flushAcks() {
 // backoff waits before attempt n+1. It returns false if the worker was told
 // to stop meanwhile. While the runtime closes it does not wait, so a drain
 // is not held up by timers.
-func (in *instance) backoff(stop chan struct{}, n int) bool {
+func (in *instance) backoff(stop <-chan struct{}, n int) bool {
 	rt := in.a.rt
 	if rt.closed.Load() {
 		return true
@@ -285,7 +281,7 @@ func (in *instance) backoff(stop chan struct{}, n int) bool {
 	return in.sleep(stop, in.a.spec.Delivery.Backoff.Delay(n))
 }
 
-func (in *instance) sleep(stop chan struct{}, d time.Duration) bool {
+func (in *instance) sleep(stop <-chan struct{}, d time.Duration) bool {
 	t := in.a.rt.clock.NewTimer(d)
 	select {
 	case <-t.C():
@@ -302,7 +298,7 @@ func (in *instance) sleep(stop chan struct{}, d time.Duration) bool {
 // replaceHandler discards a broken NewHandler instance and makes a fresh one
 // after the restart backoff. More replacements than the policy allows within
 // its window fail the agent; then it returns false.
-func (in *instance) replaceHandler(stop chan struct{}, cause error) bool {
+func (in *instance) replaceHandler(stop <-chan struct{}, cause error) bool {
 	a := in.a
 	pol := a.spec.Restart
 	for {

@@ -232,8 +232,8 @@ func (a *agent) info() AgentInfo {
 	return inf
 }
 
-// start makes handlers (for NewHandler agents) and launches one worker per
-// instance.
+// start makes handlers (for NewHandler agents) and lets the mailboxes start
+// workers (one at a time per instance, on demand).
 func (a *agent) start(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -253,24 +253,21 @@ func (a *agent) start(ctx context.Context) error {
 	a.rmu.Unlock()
 	a.st.Store(uint32(StateRunning))
 	for _, in := range a.instances {
-		in.launch()
+		in.mb.Resume()
 	}
 	return nil
 }
 
-// stop signals every worker and waits for them (bounded by ctx), then
-// releases NewHandler instances. The final state is st.
+// stop pauses every mailbox and waits for its worker to finish the current
+// message (bounded by ctx), then releases NewHandler instances. The final
+// state is st.
 func (a *agent) stop(ctx context.Context, st State) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.stopWorkers()
 	var err error
 	for _, in := range a.instances {
-		if in.done == nil {
-			continue
-		}
 		select {
-		case <-in.done:
+		case <-in.mb.Pause():
 		case <-ctx.Done():
 			err = fmt.Errorf("caxton: stop %q: %w", a.name(), ctx.Err())
 		}
@@ -285,9 +282,11 @@ func (a *agent) stop(ctx context.Context, st State) error {
 	return nil
 }
 
+// stopWorkers asks every worker to stop after its current message, without
+// waiting, and keeps new ones from starting.
 func (a *agent) stopWorkers() {
 	for _, in := range a.instances {
-		in.signalStop()
+		in.mb.Pause()
 	}
 }
 
@@ -320,6 +319,7 @@ func (a *agent) fail(cause error) {
 	msg := cause.Error()
 	a.lastErr.Store(&msg)
 	a.rt.logger.Error("agent failed: restart policy exhausted", "agent", a.name(), "error", cause)
+	a.stopWorkers()
 	for _, in := range a.instances {
 		buf := make([]*store.Envelope, 64)
 		for {

@@ -1,8 +1,13 @@
 // Package mailbox is the bounded, priority-ordered queue in front of one
 // agent instance. It adds to a store.Queue what the store does not know
 // about: capacity, backpressure (a sender blocks until there is space or
-// its context ends), and waking the instance's worker without a channel
-// send per message.
+// its context ends), and the instance's worker.
+//
+// Workers run on demand: the push that finds no worker running starts one
+// (through the start callback), and the worker exits when it finds the box
+// empty. An idle agent therefore costs no goroutine at all, which is what
+// lets a process hold tens of thousands of agents, and spawning one costs
+// no goroutine start.
 package mailbox
 
 import (
@@ -24,24 +29,32 @@ var (
 	ErrAborted = errors.New("mailbox push aborted")
 )
 
-// Mailbox is safe for concurrent use by many senders and one worker.
+// Mailbox is safe for concurrent use by many senders and its worker.
 type Mailbox struct {
 	mu       sync.Mutex
 	q        store.Queue
 	capacity int
+	start    func() // launches a worker; called without the lock held
 	closed   bool
-	idle     bool          // the worker found the box empty and waits on ready
-	ready    chan struct{} // capacity 1: wakes the worker
+	paused   bool          // no worker may start (agent stopped)
+	running  bool          // a worker is active
+	stop     chan struct{} // closed by Pause: the worker should finish up
+	exited   chan struct{} // closed when the active worker exits
 	space    chan struct{} // closed (and replaced) when space frees up
 	waiters  int           // senders blocked on space
 	depth    atomic.Int64  // queued envelopes, readable without the lock
 	inflight atomic.Int64  // taken by the worker and not yet Done or Released
 }
 
-// New returns a mailbox over q holding at most capacity queued envelopes
-// (in-flight ones do not count).
-func New(q store.Queue, capacity int) *Mailbox {
-	return &Mailbox{q: q, capacity: capacity, ready: make(chan struct{}, 1), space: make(chan struct{})}
+// New returns a paused mailbox over q holding at most capacity queued
+// envelopes (in-flight ones do not count). start must launch a goroutine
+// that runs the worker protocol: Take until empty, then Idle; on Stopping,
+// Release what is left and Exit.
+func New(q store.Queue, capacity int, start func()) *Mailbox {
+	closedCh := make(chan struct{})
+	close(closedCh)
+	return &Mailbox{q: q, capacity: capacity, start: start, paused: true,
+		stop: closedCh, exited: closedCh, space: make(chan struct{})}
 }
 
 // Depth returns the number of queued envelopes.
@@ -52,13 +65,9 @@ func (m *Mailbox) Depth() int { return int(m.depth.Load()) }
 // atomically, so Load never misses a message in transit.
 func (m *Mailbox) Load() int { return int(m.depth.Load() + m.inflight.Load()) }
 
-// Done tells the mailbox the worker finished n taken envelopes (acknowledged
-// or dead-lettered).
-func (m *Mailbox) Done(n int) { m.inflight.Add(int64(-n)) }
-
 // Push queues e. With block set, a full mailbox makes Push wait for space,
 // for ctx to end, or for abort to close (ErrAborted; nil never closes);
-// otherwise it returns ErrFull at once.
+// otherwise it returns ErrFull at once. It starts a worker if none runs.
 func (m *Mailbox) Push(ctx context.Context, e *store.Envelope, block bool, abort <-chan struct{}) error {
 	m.mu.Lock()
 	for {
@@ -76,29 +85,22 @@ func (m *Mailbox) Push(ctx context.Context, e *store.Envelope, block bool, abort
 		space := m.space
 		m.waiters++
 		m.mu.Unlock()
+		var err error
 		select {
 		case <-space:
 		case <-ctx.Done():
-			m.mu.Lock()
-			m.waiters--
-			m.mu.Unlock()
-			return ctx.Err()
+			err = ctx.Err()
 		case <-abort:
-			m.mu.Lock()
-			m.waiters--
-			m.mu.Unlock()
-			return ErrAborted
+			err = ErrAborted
 		}
 		m.mu.Lock()
 		m.waiters--
+		if err != nil {
+			m.mu.Unlock()
+			return err
+		}
 	}
-	err := m.q.Push(e)
-	if err == nil {
-		m.depth.Add(1)
-		m.wakeLocked()
-	}
-	m.mu.Unlock()
-	return err
+	return m.pushLocked(e)
 }
 
 // PushForce queues e even beyond capacity. The runtime uses it for messages
@@ -106,31 +108,40 @@ func (m *Mailbox) Push(ctx context.Context, e *store.Envelope, block bool, abort
 // whose own handler is the one sending.
 func (m *Mailbox) PushForce(e *store.Envelope) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.closed {
+		m.mu.Unlock()
 		return ErrClosed
 	}
+	return m.pushLocked(e)
+}
+
+// pushLocked appends e, unlocks, and starts a worker if one is needed.
+func (m *Mailbox) pushLocked(e *store.Envelope) error {
 	if err := m.q.Push(e); err != nil {
+		m.mu.Unlock()
 		return err
 	}
 	m.depth.Add(1)
-	m.wakeLocked()
+	start := m.claimLocked()
+	m.mu.Unlock()
+	if start {
+		m.start()
+	}
 	return nil
 }
 
-func (m *Mailbox) wakeLocked() {
-	if m.idle {
-		m.idle = false
-		select {
-		case m.ready <- struct{}{}:
-		default:
-		}
+// claimLocked marks a worker as running if one should start now.
+func (m *Mailbox) claimLocked() bool {
+	if m.running || m.paused || m.closed || m.q.Len() == 0 {
+		return false
 	}
+	m.running = true
+	m.exited = make(chan struct{})
+	return true
 }
 
-// Take pops up to len(buf) envelopes into buf and returns them. When it
-// finds the box empty it returns nil and arms Ready, so the worker can wait
-// on Ready without missing a Push that lands in between.
+// Take pops up to len(buf) envelopes into buf and returns them (nil when
+// the box is empty). Taken envelopes are in flight until Done or Release.
 func (m *Mailbox) Take(buf []*store.Envelope) []*store.Envelope {
 	m.mu.Lock()
 	n := 0
@@ -142,26 +153,87 @@ func (m *Mailbox) Take(buf []*store.Envelope) []*store.Envelope {
 		buf[n] = e
 		n++
 	}
-	if n == 0 {
-		m.idle = true
-	} else {
+	if n > 0 {
 		m.inflight.Add(int64(n))
 		m.depth.Add(int64(-n))
-		m.freedLocked()
+		if m.waiters > 0 {
+			close(m.space)
+			m.space = make(chan struct{})
+		}
 	}
 	m.mu.Unlock()
 	return buf[:n]
 }
 
-func (m *Mailbox) freedLocked() {
-	if m.waiters > 0 {
-		close(m.space)
-		m.space = make(chan struct{})
+// Idle is called by the worker after Take found nothing. If the box is
+// still empty the worker is retired and Idle returns true: the worker must
+// return. If a message slipped in meanwhile it returns false.
+func (m *Mailbox) Idle() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.q.Len() > 0 && !m.paused {
+		return false
+	}
+	m.retireLocked()
+	return true
+}
+
+// Exit retires the worker early (after Pause, or when its agent failed).
+// If work remains and the mailbox is not paused, a new worker is started.
+func (m *Mailbox) Exit() {
+	m.mu.Lock()
+	m.retireLocked()
+	start := m.claimLocked()
+	m.mu.Unlock()
+	if start {
+		m.start()
 	}
 }
 
-// Ready is signalled after Take returned nothing and a message arrived.
-func (m *Mailbox) Ready() <-chan struct{} { return m.ready }
+func (m *Mailbox) retireLocked() {
+	if m.running {
+		m.running = false
+		close(m.exited)
+	}
+}
+
+// Stopping returns a channel closed when the worker should finish its
+// current message, put the rest back (Release) and Exit.
+func (m *Mailbox) Stopping() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.stop
+}
+
+// Pause keeps workers from starting and asks the running one to stop. The
+// returned channel is closed once no worker runs.
+func (m *Mailbox) Pause() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.paused {
+		m.paused = true
+		close(m.stop)
+	}
+	return m.exited
+}
+
+// Resume lets workers start again, starting one at once if messages wait.
+func (m *Mailbox) Resume() {
+	m.mu.Lock()
+	if m.paused {
+		m.paused = false
+		m.stop = make(chan struct{})
+	}
+	start := m.claimLocked()
+	m.mu.Unlock()
+	if start {
+		m.start()
+	}
+}
+
+// Done tells the mailbox the worker finished n taken envelopes (acknowledged
+// or dead-lettered).
+func (m *Mailbox) Done(n int) { m.inflight.Add(int64(-n)) }
 
 // Ack tells the store that in-flight envelopes are done with.
 func (m *Mailbox) Ack(es ...*store.Envelope) error {
@@ -200,9 +272,9 @@ func (m *Mailbox) Release(es []*store.Envelope) error {
 	return errors.Join(errs...)
 }
 
-// Close stops intake: later pushes fail with ErrClosed and blocked senders
-// are released with ErrClosed. It returns the envelopes still queued, so the
-// caller can account for every one of them.
+// Close stops intake: later pushes fail with ErrClosed, blocked senders are
+// released with ErrClosed, and no worker starts again. It returns the
+// envelopes still queued, so the caller can account for every one of them.
 func (m *Mailbox) Close() []*store.Envelope {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -210,6 +282,10 @@ func (m *Mailbox) Close() []*store.Envelope {
 		m.closed = true
 		close(m.space)
 		m.space = make(chan struct{})
+		if !m.paused {
+			m.paused = true
+			close(m.stop)
+		}
 	}
 	var rest []*store.Envelope
 	for e := m.q.Pop(); e != nil; e = m.q.Pop() {
