@@ -86,9 +86,9 @@ type Runtime struct {
 	endpoints map[acl.AgentID]endpoint
 	subSeq    atomic.Uint64
 
-	bus  routing
-	reqs requests
-	inbox     *Inbox    // the default host inbox
+	bus   routing
+	reqs  requests
+	inbox *Inbox // the default host inbox
 }
 
 // New returns a running runtime configured by opts.

@@ -47,7 +47,9 @@ type SpecError struct {
 	Reason string
 }
 
-func (e *SpecError) Error() string { return fmt.Sprintf("caxton: spec field %s: %s", e.Field, e.Reason) }
+func (e *SpecError) Error() string {
+	return fmt.Sprintf("caxton: spec field %s: %s", e.Field, e.Reason)
+}
 
 // Unwrap returns ErrInvalidSpec.
 func (e *SpecError) Unwrap() error { return ErrInvalidSpec }

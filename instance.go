@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
-		"time"
+	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/mailbox"
@@ -23,9 +23,9 @@ type instance struct {
 	mb      *mailbox.Mailbox
 	logger  *slog.Logger
 	handler Handler
-	batch   BatchHandler // handler as a BatchHandler, if it is one
+	batch   BatchHandler      // handler as a BatchHandler, if it is one
 	buf     []*store.Envelope // the worker's Take buffer (one worker at a time)
-	replace int           // replacements of this replica so far
+	replace int               // replacements of this replica so far
 	mc      MessageContext
 	acks    []*store.Envelope  // handled, to be acknowledged (worker-owned)
 	one     [1]*store.Envelope // scratch for failed() on a single envelope
