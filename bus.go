@@ -187,6 +187,9 @@ func (rt *Runtime) Send(ctx context.Context, m *acl.Message) error {
 // route is the one path every message takes. from is the sending agent, or
 // nil for the host; abort releases senders blocked on a full mailbox.
 func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struct{}, from *agent) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	if m == nil {
 		return &acl.FieldError{Field: "message", Reason: "nil"}
 	}
@@ -213,9 +216,15 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 	var one [1]endpoint
 	targets := one[:0]
 	var missing []error
+	rules := *rt.bus.rules.Load()
 	for _, r := range receivers {
 		if r.IsTopic() {
-			targets = append(targets, (*rt.bus.topics.Load())[r.TopicName()]...)
+			subs := (*rt.bus.topics.Load())[r.TopicName()]
+			if len(receivers) == 1 && len(rules) == 0 {
+				targets = subs // an immutable snapshot: no copy needed
+			} else {
+				targets = append(targets, subs...)
+			}
 			continue
 		}
 		if ep, ok := rt.lookup(r); ok {
@@ -224,7 +233,7 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 		}
 		missing = append(missing, &DeliveryError{Receiver: r, Err: ErrAgentNotFound})
 	}
-	for _, ru := range *rt.bus.rules.Load() {
+	for _, ru := range rules {
 		if !ru.tmpl.Match(m) {
 			continue
 		}
@@ -239,7 +248,7 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 		rt.notifyFailure(from, m, err)
 		return err
 	}
-	if len(receivers) > 1 || len(*rt.bus.rules.Load()) > 0 && len(targets) > 1 {
+	if len(receivers) > 1 || len(rules) > 0 && len(targets) > 1 {
 		targets = dedupe(targets)
 	}
 	if len(targets) == 0 {

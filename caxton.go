@@ -140,6 +140,9 @@ func (rt *Runtime) HostName() acl.AgentID { return rt.cfg.hostName }
 // readable after Close. It returns ctx's error if the drain was cut short.
 // Closing twice is a no-op.
 func (rt *Runtime) Close(ctx context.Context) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	if !rt.closed.CompareAndSwap(false, true) {
 		return nil
 	}

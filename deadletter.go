@@ -46,6 +46,9 @@ func (rt *Runtime) DeadLetters() ([]DeadLetter, error) { return rt.dlq.List() }
 // message could never be sent. Replayed entries leave the queue. Unknown ids
 // wrap ErrDeadLetterNotFound; per-entry errors are joined.
 func (rt *Runtime) Replay(ctx context.Context, ids ...string) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	if err := rt.hostEnter(); err != nil {
 		return err
 	}

@@ -41,6 +41,10 @@ var (
 	ErrDeadLetterNotFound = errors.New("caxton: dead letter not found")
 )
 
+// errNilContext is returned instead of panicking when a caller passes a nil
+// context.Context.
+var errNilContext = fmt.Errorf("%w: nil context.Context (use context.Background())", ErrInvalidSpec)
+
 // SpecError names the field of an AgentSpec (or option) that is wrong.
 type SpecError struct {
 	Field  string

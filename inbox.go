@@ -106,6 +106,9 @@ func (ib *Inbox) Receive(ctx context.Context) (*acl.Message, error) {
 // all), leaving others in place — selective receive, like JADE's
 // receive(MessageTemplate).
 func (ib *Inbox) ReceiveMatching(ctx context.Context, tmpl acl.Template) (*acl.Message, error) {
+	if ctx == nil {
+		return nil, errNilContext
+	}
 	for {
 		ib.mu.Lock()
 		for i, m := range ib.msgs {

@@ -44,6 +44,9 @@ func (a *agent) state() State      { return State(a.st.Load()) }
 // field. Instances made by spec.NewHandler are created before Spawn returns,
 // and a factory error fails the Spawn.
 func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	if err := rt.hostEnter(); err != nil {
 		return err
 	}
@@ -137,6 +140,9 @@ func (rt *Runtime) Stop(ctx context.Context, name acl.AgentID) error {
 // Start starts a stopped or failed agent again, with fresh instances for
 // NewHandler agents. Starting a running agent is a no-op.
 func (rt *Runtime) Start(ctx context.Context, name acl.AgentID) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	if err := rt.hostEnter(); err != nil {
 		return err
 	}
@@ -262,6 +268,9 @@ func (a *agent) start(ctx context.Context) error {
 // message (bounded by ctx), then releases NewHandler instances. The final
 // state is st.
 func (a *agent) stop(ctx context.Context, st State) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var err error

@@ -105,6 +105,9 @@ func (rt *Runtime) Request(ctx context.Context, m *acl.Message) (*acl.Message, e
 }
 
 func (rt *Runtime) request(ctx context.Context, m *acl.Message, abort <-chan struct{}, from *agent) (*acl.Message, error) {
+	if ctx == nil {
+		return nil, errNilContext
+	}
 	if m == nil {
 		return nil, &acl.FieldError{Field: "message", Reason: "nil"}
 	}

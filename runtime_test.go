@@ -70,3 +70,26 @@ func TestSendAfterCloseFails(t *testing.T) {
 	err = rt.Spawn(context.Background(), caxton.AgentSpec{Name: "a", Handler: echo()})
 	assert.ErrorIs(t, err, caxton.ErrClosed)
 }
+
+func TestNilContextIsAnErrorNotAPanic(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	rt.MustSpawn(caxton.AgentSpec{Name: "echo", Handler: echo()})
+	ib, err := rt.NewInbox("desk")
+	require.NoError(t, err)
+	var nilCtx context.Context
+	m := func() *acl.Message { return acl.New(acl.Request, "echo") }
+	_, reqErr := rt.Request(nilCtx, m())
+	_, recvErr := ib.Receive(nilCtx)
+	for name, err := range map[string]error{
+		"Send":    rt.Send(nilCtx, m()),
+		"Request": reqErr,
+		"Receive": recvErr,
+		"Spawn":   rt.Spawn(nilCtx, caxton.AgentSpec{Name: "x", Handler: echo()}),
+		"Stop":    rt.Stop(nilCtx, "echo"),
+		"Start":   rt.Start(nilCtx, "echo"),
+		"Replay":  rt.Replay(nilCtx, "id"),
+	} {
+		assert.ErrorIs(t, err, caxton.ErrInvalidSpec, name)
+		assert.ErrorContains(t, err, "nil context", name)
+	}
+}
