@@ -121,12 +121,18 @@ func (r *Runtime) AwaitDeadLetters(n int) []caxton.DeadLetter {
 // Inbox when waiting for a message; use this for counters and states.
 func Eventually(t testing.TB, cond func() bool, what string, args ...any) {
 	t.Helper()
-	deadline := time.Now().Add(DefaultTimeout)
+	EventuallyWithin(t, DefaultTimeout, cond, what, args...)
+}
+
+// EventuallyWithin is Eventually with an explicit bound d.
+func EventuallyWithin(t testing.TB, d time.Duration, cond func() bool, what string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(d)
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("caxtontest: timed out after %v waiting for "+what, append([]any{DefaultTimeout}, args...)...)
+			t.Fatalf("caxtontest: timed out after %v waiting for "+what, append([]any{d}, args...)...)
 		}
 		<-tick.C
 	}

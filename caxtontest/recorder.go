@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
@@ -88,8 +89,14 @@ func (r *Recorder) Len() int {
 // DefaultTimeout listing what did arrive.
 func (r *Recorder) Await(t testing.TB, tmpl acl.Template) *acl.Message {
 	t.Helper()
+	return r.AwaitWithin(t, DefaultTimeout, tmpl)
+}
+
+// AwaitWithin is Await with an explicit bound.
+func (r *Recorder) AwaitWithin(t testing.TB, d time.Duration, tmpl acl.Template) *acl.Message {
+	t.Helper()
 	var found *acl.Message
-	r.wait(t, func(msgs []*acl.Message) bool {
+	r.wait(t, d, func(msgs []*acl.Message) bool {
 		for _, m := range msgs {
 			if tmpl.Match(m) {
 				found = m
@@ -106,7 +113,7 @@ func (r *Recorder) Await(t testing.TB, tmpl acl.Template) *acl.Message {
 func (r *Recorder) AwaitN(t testing.TB, n int) []*acl.Message {
 	t.Helper()
 	var got []*acl.Message
-	r.wait(t, func(msgs []*acl.Message) bool {
+	r.wait(t, DefaultTimeout, func(msgs []*acl.Message) bool {
 		if len(msgs) >= n {
 			got = slices.Clone(msgs[:n])
 			return true
@@ -116,9 +123,10 @@ func (r *Recorder) AwaitN(t testing.TB, n int) []*acl.Message {
 	return got
 }
 
-func (r *Recorder) wait(t testing.TB, done func([]*acl.Message) bool, what string) {
+func (r *Recorder) wait(t testing.TB, d time.Duration, done func([]*acl.Message) bool, what string) {
 	t.Helper()
-	ctx := Context(t)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
 	for {
 		r.mu.Lock()
 		ok := done(r.msgs)
@@ -136,7 +144,7 @@ func (r *Recorder) wait(t testing.TB, done func([]*acl.Message) bool, what strin
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			t.Fatalf("caxtontest: recorder %q: no %s after %v; it has %d message(s): %v", r.name, what, DefaultTimeout, n, summary)
+			t.Fatalf("caxtontest: recorder %q: no %s after %v; it has %d message(s): %v", r.name, what, d, n, summary)
 			return
 		}
 	}
