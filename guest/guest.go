@@ -1,0 +1,146 @@
+// Package guest is the Go SDK for writing Caxton agents that run as
+// WebAssembly guests in a Caxton sandbox. It implements Guest ABI v1
+// (sandbox/ABI.md): the host hands the agent a batch of messages in one
+// call, the agent's handler runs once per message, and everything the
+// handler sends is collected in an outbox the host reads after the call —
+// there is no host call per send.
+//
+// A complete agent (build it with
+// GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o echo.wasm):
+//
+//	package main
+//
+//	import (
+//		"github.com/caxton-go/caxton/acl"
+//		"github.com/caxton-go/caxton/guest"
+//	)
+//
+//	func init() {
+//		guest.Handle(func(m *acl.Message, c *guest.Context) error {
+//			c.Log(guest.LevelInfo, "echoing "+string(m.Content))
+//			return c.Reply(acl.Inform, m.Content)
+//		})
+//	}
+//
+//	func main() {}
+//
+// The package depends only on acl and the shared ABI codec, never on host
+// packages (wasmtime, OpenTelemetry). Handlers must not block waiting for
+// goroutines that nothing will wake: a Go guest with nothing runnable traps
+// ("all goroutines are asleep"), and the host discards that instance.
+package guest
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/abi"
+)
+
+// Handler handles one inbound message. Returning an error fails the whole
+// batch: nothing it sent is delivered and the host retries the batch (or
+// dead-letters it at once if the error wraps ErrPermanent).
+type Handler func(m *acl.Message, c *Context) error
+
+// Log levels for Context.Log; they are slog levels on the host.
+const (
+	LevelDebug = -4
+	LevelInfo  = 0
+	LevelWarn  = 4
+	LevelError = 8
+)
+
+// ErrPermanent marks a handler error as not worth retrying; wrap it with
+// fmt.Errorf("...: %w", guest.ErrPermanent) or use Permanent.
+var ErrPermanent = errors.New("guest: permanent failure")
+
+// Permanent wraps err so the host dead-letters the batch without retrying.
+func Permanent(err error) error { return fmt.Errorf("%w: %w", ErrPermanent, err) }
+
+// Context is what a handler gets with each message: where to send, and the
+// host's services. It is valid only during the handler call.
+type Context struct {
+	in     *acl.Message
+	outbox []*acl.Message
+	host   host
+}
+
+// host is the set of host imports; the wasip1 build binds the real ones,
+// tests bind fakes.
+type host interface {
+	log(level int32, msg string)
+	now() int64
+}
+
+// Send queues m for sending when the batch succeeds. The host stamps the
+// agent's name as sender; setting another sender gets the message rejected.
+func (c *Context) Send(m *acl.Message) {
+	c.outbox = append(c.outbox, m)
+}
+
+// Reply queues a reply to the current message (acl.CreateReply semantics)
+// with performative p and content.
+func (c *Context) Reply(p acl.Performative, content []byte) error {
+	r := c.in.CreateReplyWith(p, "")
+	r.Content = content
+	if len(r.Receivers) == 0 {
+		return errors.New("guest: cannot reply: the message has neither reply-to nor sender")
+	}
+	c.Send(r)
+	return nil
+}
+
+// Log writes msg to the host's log with the agent's name.
+func (c *Context) Log(level int, msg string) { c.host.log(int32(level), msg) }
+
+// Now returns the host runtime's clock (a fake clock in the host's tests).
+func (c *Context) Now() time.Time { return time.Unix(0, c.host.now()).UTC() }
+
+// dispatcher runs the registered handler over a batch. It is the portable
+// core of the guest side of the ABI, tested on the host.
+type dispatcher struct {
+	handler Handler
+	host    host
+	out     []byte
+}
+
+// handle decodes batch, runs the handler for each message, and returns the
+// encoded outbox or a negative ABI status.
+func (d *dispatcher) handle(batch []byte) ([]byte, int64) {
+	msgs, err := abi.DecodeBatch(batch, abi.Limits{})
+	if err != nil {
+		d.host.log(LevelError, "guest: "+err.Error())
+		return nil, abi.StatusBadInput
+	}
+	if d.handler == nil {
+		d.host.log(LevelError, "guest: no handler registered (call guest.Handle in init)")
+		return nil, abi.StatusPermanent
+	}
+	c := &Context{host: d.host}
+	for _, m := range msgs {
+		c.in = m
+		if err := d.call(m, c); err != nil {
+			d.host.log(LevelWarn, "guest: handler failed: "+err.Error())
+			if errors.Is(err, ErrPermanent) {
+				return nil, abi.StatusPermanent
+			}
+			return nil, abi.StatusFailed
+		}
+	}
+	if len(c.outbox) == 0 {
+		return nil, 0
+	}
+	d.out = abi.AppendBatch(d.out[:0], c.outbox)
+	return d.out, 0
+}
+
+func (d *dispatcher) call(m *acl.Message, c *Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return d.handler(m, c)
+}

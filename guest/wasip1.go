@@ -1,0 +1,65 @@
+//go:build wasip1
+
+package guest
+
+import (
+	"unsafe"
+
+	"github.com/caxton-go/caxton/internal/abi"
+)
+
+// The guest's single dispatcher: a wasm instance runs one agent.
+var agent = &dispatcher{host: wasmHost{}}
+
+// inbound is the buffer the host copies batches into.
+var inbound []byte
+
+// Handle registers the agent's handler. Call it from an init function.
+func Handle(h Handler) { agent.handler = h }
+
+//go:wasmimport caxton log
+func hostLog(level int32, ptr unsafe.Pointer, n int32)
+
+//go:wasmimport caxton now
+func hostNow() int64
+
+type wasmHost struct{}
+
+func (wasmHost) log(level int32, msg string) {
+	if len(msg) == 0 {
+		return
+	}
+	hostLog(level, unsafe.Pointer(unsafe.StringData(msg)), int32(len(msg)))
+}
+
+func (wasmHost) now() int64 { return hostNow() }
+
+//go:wasmexport caxton_abi_version
+func abiVersion() int32 { return abi.Version }
+
+//go:wasmexport caxton_alloc
+func alloc(size int32) int32 {
+	if size <= 0 {
+		return 0
+	}
+	if int(size) > cap(inbound) {
+		inbound = make([]byte, size)
+	}
+	return int32(uintptr(unsafe.Pointer(unsafe.SliceData(inbound[:cap(inbound)]))))
+}
+
+//go:wasmexport caxton_handle
+func handle(ptr, n int32) int64 {
+	if n < 0 || ptr == 0 && n > 0 {
+		return abi.StatusBadInput
+	}
+	batch := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(nil), uintptr(ptr))), int(n))
+	out, status := agent.handle(batch)
+	if status != 0 {
+		return status
+	}
+	if len(out) == 0 {
+		return 0
+	}
+	return int64(uintptr(unsafe.Pointer(unsafe.SliceData(out))))<<32 | int64(len(out))
+}
