@@ -1,0 +1,281 @@
+// Package sandbox runs untrusted WebAssembly agents with wasmtime: one
+// engine per runtime, a compiled-module cache (in memory, and optionally on
+// disk as ahead-of-time artifacts), one store per agent instance, resource
+// limits, deny-by-default WASI, and Guest ABI v1 (ABI.md in this directory).
+//
+// It imports acl only and knows nothing of the runtime: the caxton package
+// adapts an Instance to its BatchHandler seam.
+package sandbox
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+)
+
+// ErrClosed is returned by an Engine used after Close.
+var ErrClosed = errors.New("sandbox: engine closed")
+
+// Engine compiles modules and drives the epoch clock that enforces batch
+// deadlines. It is safe for concurrent use.
+type Engine struct {
+	eng      *wasmtime.Engine
+	tick     time.Duration
+	cacheDir string
+	logger   *slog.Logger
+
+	mu      sync.Mutex
+	modules map[[32]byte]*Module
+	linker  *wasmtime.Linker
+	closed  bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// EngineOption configures NewEngine.
+type EngineOption func(*Engine) error
+
+// WithCacheDir keeps compiled modules in dir (created if missing), so a
+// large guest (a Go guest takes 1-2 s to compile) compiles once per machine
+// rather than once per process. A corrupt or incompatible file is
+// recompiled and replaced, never fatal.
+func WithCacheDir(dir string) EngineOption {
+	return func(e *Engine) error {
+		if dir == "" {
+			return errors.New("sandbox: WithCacheDir: empty directory")
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("sandbox: WithCacheDir: %w", err)
+		}
+		e.cacheDir = dir
+		return nil
+	}
+}
+
+// WithEpochTick sets the resolution of batch deadlines (default 1ms): a
+// background goroutine advances the engine's epoch this often, and a batch
+// deadline is rounded up to whole ticks.
+func WithEpochTick(d time.Duration) EngineOption {
+	return func(e *Engine) error {
+		if d <= 0 {
+			return fmt.Errorf("sandbox: WithEpochTick: %v is not positive", d)
+		}
+		e.tick = d
+		return nil
+	}
+}
+
+// WithLogger sets the logger for engine events (cache misses, recompiles).
+func WithLogger(l *slog.Logger) EngineOption {
+	return func(e *Engine) error {
+		if l == nil {
+			return errors.New("sandbox: WithLogger: nil logger")
+		}
+		e.logger = l
+		return nil
+	}
+}
+
+// NewEngine returns an engine with epoch interruption and fuel metering
+// enabled, and starts its epoch ticker; Close stops it.
+func NewEngine(opts ...EngineOption) (*Engine, error) {
+	e := &Engine{
+		tick:    time.Millisecond,
+		logger:  slog.New(slog.DiscardHandler),
+		modules: make(map[[32]byte]*Module),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, errors.New("sandbox: nil EngineOption")
+		}
+		if err := o(e); err != nil {
+			return nil, err
+		}
+	}
+	cfg := wasmtime.NewConfig()
+	cfg.SetEpochInterruption(true)
+	cfg.SetConsumeFuel(true)
+	e.eng = wasmtime.NewEngineWithConfig(cfg)
+	go e.ticker()
+	return e, nil
+}
+
+func (e *Engine) ticker() {
+	defer close(e.done)
+	t := time.NewTicker(e.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			e.eng.IncrementEpoch()
+		case <-e.stop:
+			return
+		}
+	}
+}
+
+// Close stops the epoch ticker and releases compiled modules. Instances
+// must be closed first.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	mods := e.modules
+	e.modules = nil
+	e.mu.Unlock()
+	close(e.stop)
+	<-e.done
+	for _, m := range mods {
+		m.mod.Close()
+	}
+	if e.linker != nil {
+		e.linker.Close()
+	}
+	e.eng.Close()
+	return nil
+}
+
+// Compile returns the compiled module for wasm (binary or text format),
+// from the cache when the same bytes were compiled before.
+func (e *Engine) Compile(wasm []byte) (*Module, error) {
+	if len(wasm) == 0 {
+		return nil, errors.New("sandbox: Compile: empty module")
+	}
+	key := sha256.Sum256(wasm)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	if m, ok := e.modules[key]; ok {
+		return m, nil
+	}
+	mod, err := e.load(key, wasm)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newModule(e, key, mod)
+	if err != nil {
+		mod.Close()
+		return nil, err
+	}
+	e.modules[key] = m
+	return m, nil
+}
+
+// CompileFile is Compile of a file's contents.
+func (e *Engine) CompileFile(path string) (*Module, error) {
+	wasm, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: %w", err)
+	}
+	return e.Compile(wasm)
+}
+
+// load compiles wasm, going through the disk cache when one is configured.
+func (e *Engine) load(key [32]byte, wasm []byte) (*wasmtime.Module, error) {
+	if e.cacheDir == "" {
+		return e.compile(wasm)
+	}
+	path := filepath.Join(e.cacheDir, hex.EncodeToString(key[:])+".cwasm")
+	if blob, err := os.ReadFile(path); err == nil {
+		mod, err := e.deserialize(blob)
+		if err == nil {
+			return mod, nil
+		}
+		e.logger.Warn("sandbox: cached module unusable; recompiling", "path", path, "error", err)
+	}
+	mod, err := e.compile(wasm)
+	if err != nil {
+		return nil, err
+	}
+	if blob, err := mod.Serialize(); err != nil {
+		e.logger.Warn("sandbox: cannot serialize module for the cache", "error", err)
+	} else if err := writeAtomic(path, sealArtifact(blob)); err != nil {
+		e.logger.Warn("sandbox: cannot write module cache", "path", path, "error", err)
+	}
+	return mod, nil
+}
+
+// Cached artifacts are sealed with a magic string, the payload length and a
+// CRC-32C, because wasmtime trusts serialized modules completely: handing
+// it a truncated file crashes the process (SIGBUS), so anything that does
+// not check out is recompiled instead. (The cache directory is as trusted
+// as the binary; the checksum guards against corruption, not tampering.)
+const artifactMagic = "caxton-cwasm-1\x00"
+
+func sealArtifact(blob []byte) []byte {
+	out := make([]byte, 0, len(artifactMagic)+12+len(blob))
+	out = append(out, artifactMagic...)
+	out = binary.LittleEndian.AppendUint64(out, uint64(len(blob)))
+	out = binary.LittleEndian.AppendUint32(out, crc32.Checksum(blob, castagnoli))
+	return append(out, blob...)
+}
+
+func (e *Engine) deserialize(sealed []byte) (*wasmtime.Module, error) {
+	h := len(artifactMagic) + 12
+	if len(sealed) < h || string(sealed[:len(artifactMagic)]) != artifactMagic {
+		return nil, errors.New("not a caxton artifact")
+	}
+	n := binary.LittleEndian.Uint64(sealed[len(artifactMagic):])
+	sum := binary.LittleEndian.Uint32(sealed[len(artifactMagic)+8:])
+	blob := sealed[h:]
+	if uint64(len(blob)) != n || crc32.Checksum(blob, castagnoli) != sum {
+		return nil, errors.New("artifact is truncated or corrupt")
+	}
+	return wasmtime.NewModuleDeserialize(e.eng, blob)
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func (e *Engine) compile(wasm []byte) (*wasmtime.Module, error) {
+	if isText(wasm) {
+		bin, err := wasmtime.Wat2Wasm(string(wasm))
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: invalid WebAssembly text: %w", err)
+		}
+		wasm = bin
+	}
+	mod, err := wasmtime.NewModule(e.eng, wasm)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: invalid module: %w", err)
+	}
+	return mod, nil
+}
+
+func isText(b []byte) bool { return len(b) >= 4 && string(b[:4]) != "\x00asm" }
+
+// writeAtomic writes via a temporary file and rename, so a crash never
+// leaves a half-written artifact under the final name.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,307 @@
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/abi"
+)
+
+// InstanceConfig describes one agent instance.
+type InstanceConfig struct {
+	Agent  acl.AgentID      // the agent's name: logs, errors
+	Limits Limits           // zero fields take defaults
+	Grants Grants           // WASI capabilities; none by default
+	Logger *slog.Logger     // receives guest logs and captured stdout/stderr (default: discard)
+	Now    func() time.Time // the clock behind the caxton.now import (default time.Now)
+}
+
+// Instance is one running guest in its own store. It is not safe for
+// concurrent use: the runtime gives each instance one worker.
+type Instance struct {
+	cfg    InstanceConfig
+	m      *Module
+	store  *wasmtime.Store
+	mem    *wasmtime.Memory
+	alloc  *wasmtime.Func
+	handle *wasmtime.Func
+	bufPtr uint32 // inbound buffer from caxton_alloc
+	bufCap uint32
+	batch  []byte   // encoding scratch
+	stdio  *os.File // read side of captured stdout/stderr
+	lines  *bufio.Reader
+	fuel   uint64 // fuel used by the last call
+	oom    bool   // the guest printed an out-of-memory message
+	closed bool
+}
+
+// Instantiate creates a fresh instance of m: a new store with the limits
+// and grants of cfg, WASI linked but empty unless granted, the caxton host
+// imports, _initialize run, and the ABI version checked.
+func (m *Module) Instantiate(cfg InstanceConfig) (inst *Instance, err error) {
+	if cfg.Limits, err = cfg.Limits.WithDefaults(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Logger = cfg.Logger.With("agent", string(cfg.Agent))
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	in := &Instance{cfg: cfg, m: m}
+	in.store = wasmtime.NewStoreWithData(m.e.eng, in)
+	defer func() {
+		if err != nil {
+			in.Close()
+		}
+	}()
+	in.store.Limiter(cfg.Limits.MaxMemory, -1, 1, -1, 1)
+	if err := in.setupWASI(); err != nil {
+		return nil, err
+	}
+	linker, err := m.e.linkerFor()
+	if err != nil {
+		return nil, err
+	}
+	in.store.SetEpochDeadline(in.deadlineTicks())
+	if err := in.store.SetFuel(in.batchFuel()); err != nil {
+		return nil, fmt.Errorf("sandbox: set fuel: %w", err)
+	}
+	wi, err := linker.Instantiate(in.store, m.mod)
+	if err != nil {
+		return nil, in.classify(err, "instantiate")
+	}
+	in.mem = wi.GetExport(in.store, "memory").Memory()
+	in.alloc = wi.GetFunc(in.store, "caxton_alloc")
+	in.handle = wi.GetFunc(in.store, "caxton_handle")
+	if m.init {
+		if _, err := in.call(wi.GetFunc(in.store, "_initialize")); err != nil {
+			return nil, in.classify(err, "_initialize")
+		}
+	}
+	v, err := in.call(wi.GetFunc(in.store, "caxton_abi_version"))
+	if err != nil {
+		return nil, in.classify(err, "caxton_abi_version")
+	}
+	if got, _ := v.(int32); got != abi.Version {
+		return nil, in.abiErr("guest declares ABI version %v; this host implements version %d", v, abi.Version)
+	}
+	return in, nil
+}
+
+func (in *Instance) setupWASI() error {
+	w := wasmtime.NewWasiConfig()
+	g := in.cfg.Grants
+	if len(g.Args) > 0 {
+		w.SetArgv(g.Args)
+	}
+	if len(g.Env) > 0 {
+		keys := make([]string, 0, len(g.Env))
+		for k := range g.Env {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		vals := make([]string, len(keys))
+		for i, k := range keys {
+			vals[i] = g.Env[k]
+		}
+		w.SetEnv(keys, vals)
+	}
+	for _, d := range g.Dirs {
+		dp, fp := wasmtime.DIR_READ, wasmtime.FILE_READ
+		if d.Writable {
+			dp, fp = dp|wasmtime.DIR_WRITE, fp|wasmtime.FILE_WRITE
+		}
+		if err := w.PreopenDir(d.HostPath, d.GuestPath, dp, fp); err != nil {
+			return fmt.Errorf("sandbox: agent %q: grant %s as %s: %w", in.cfg.Agent, d.HostPath, d.GuestPath, err)
+		}
+	}
+	if in.m.wasi {
+		// stdout and stderr go to an unlinked temporary file that the host
+		// reads after each call and forwards to the agent's log.
+		f, err := os.CreateTemp("", "caxton-stdio-*")
+		if err != nil {
+			return fmt.Errorf("sandbox: capture stdio: %w", err)
+		}
+		defer os.Remove(f.Name())
+		if err := w.SetStdoutFile(f.Name()); err != nil {
+			f.Close()
+			return fmt.Errorf("sandbox: capture stdout: %w", err)
+		}
+		if err := w.SetStderrFile(f.Name()); err != nil {
+			f.Close()
+			return fmt.Errorf("sandbox: capture stderr: %w", err)
+		}
+		in.stdio, in.lines = f, bufio.NewReader(f)
+	}
+	in.store.SetWasi(w)
+	return nil
+}
+
+func (in *Instance) deadlineTicks() uint64 {
+	t := in.m.e.tick
+	return uint64((in.cfg.Limits.BatchDeadline+t-1)/t) + 1
+}
+
+func (in *Instance) batchFuel() uint64 {
+	if in.cfg.Limits.FuelPerBatch > 0 {
+		return in.cfg.Limits.FuelPerBatch
+	}
+	return unmeteredFuel
+}
+
+// FuelUsed returns the fuel the last call consumed.
+func (in *Instance) FuelUsed() uint64 { return in.fuel }
+
+// Handle runs one batch through the guest with one call and returns the
+// messages it emitted (in its order, not yet stamped or validated). On any
+// error nothing is returned: a failed batch has emitted nothing. An error is
+// a *Error; if Broken() the instance must be closed and replaced.
+func (in *Instance) Handle(ctx context.Context, msgs []*acl.Message) ([]*acl.Message, error) {
+	if in.closed {
+		return nil, in.abiErr("instance is closed")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	lim := in.cfg.Limits
+	in.batch = in.batch[:0]
+	in.batch = append(in.batch, 0, 0, 0, 0)
+	for i, m := range msgs {
+		before := len(in.batch)
+		in.batch = abi.AppendMessage(in.batch, m)
+		if n := len(in.batch) - before; n > lim.MaxInboundMessage {
+			return nil, &Error{Agent: in.cfg.Agent, Kind: KindGuestPermanent,
+				Detail: fmt.Sprintf("message %d is %d bytes encoded; the agent accepts at most %d", i, n, lim.MaxInboundMessage)}
+		}
+	}
+	putU32(in.batch, uint32(len(msgs)))
+	if err := in.copyIn(); err != nil {
+		return nil, err
+	}
+	in.store.SetEpochDeadline(in.deadlineTicks())
+	if err := in.store.SetFuel(in.batchFuel()); err != nil {
+		return nil, fmt.Errorf("sandbox: set fuel: %w", err)
+	}
+	res, err := in.call(in.handle, int32(in.bufPtr), int32(len(in.batch)))
+	if left, ferr := in.store.GetFuel(); ferr == nil {
+		in.fuel = in.batchFuel() - left
+	}
+	in.drainStdio()
+	if err != nil {
+		return nil, in.classify(err, "caxton_handle")
+	}
+	r, _ := res.(int64)
+	switch {
+	case r == abi.StatusFailed:
+		return nil, &Error{Agent: in.cfg.Agent, Kind: KindGuestFailed, Detail: "the guest's handler failed", FuelUsed: in.fuel}
+	case r == abi.StatusPermanent:
+		return nil, &Error{Agent: in.cfg.Agent, Kind: KindGuestPermanent, Detail: "the guest's handler failed permanently", FuelUsed: in.fuel}
+	case r == abi.StatusBadInput:
+		return nil, in.abiErr("the guest could not decode its batch")
+	case r < 0:
+		return nil, in.abiErr("caxton_handle returned unknown status %d", r)
+	}
+	ptr, n := uint32(r>>32), uint32(r)
+	if n == 0 {
+		return nil, nil
+	}
+	data := in.mem.UnsafeData(in.store)
+	if uint64(ptr)+uint64(n) > uint64(len(data)) {
+		return nil, in.abiErr("outbox [%d, +%d) lies outside memory of %d bytes", ptr, n, len(data))
+	}
+	out, err := abi.DecodeBatch(data[ptr:ptr+n], abi.Limits{MaxMessages: lim.MaxOutboxMessages, MaxMessageSize: lim.MaxOutboundMessage})
+	if err != nil {
+		return nil, in.abiErr("outbox: %v", err)
+	}
+	return out, nil
+}
+
+// copyIn puts the encoded batch into guest memory, asking the guest for a
+// bigger buffer only when the current one is too small.
+func (in *Instance) copyIn() error {
+	need := uint32(len(in.batch))
+	if need > in.bufCap {
+		v, err := in.call(in.alloc, int32(need))
+		if err != nil {
+			return in.classify(err, "caxton_alloc")
+		}
+		p, _ := v.(int32)
+		if p == 0 {
+			return &Error{Agent: in.cfg.Agent, Kind: KindMemory, Detail: fmt.Sprintf("caxton_alloc(%d) returned 0", need)}
+		}
+		in.bufPtr, in.bufCap = uint32(p), need
+	}
+	data := in.mem.UnsafeData(in.store)
+	if uint64(in.bufPtr)+uint64(need) > uint64(len(data)) {
+		return in.abiErr("caxton_alloc returned [%d, +%d) outside memory of %d bytes", in.bufPtr, need, len(data))
+	}
+	copy(data[in.bufPtr:], in.batch)
+	return nil
+}
+
+func (in *Instance) call(f *wasmtime.Func, args ...any) (any, error) {
+	return f.Call(in.store, args...)
+}
+
+// drainStdio forwards what the guest wrote to stdout/stderr to the log.
+func (in *Instance) drainStdio() {
+	if in.lines == nil {
+		return
+	}
+	for {
+		line, err := in.lines.ReadString('\n')
+		if line = strings.TrimRight(line, "\n"); line != "" {
+			in.cfg.Logger.Info(truncateLog(line), "stream", "stdio")
+			if strings.Contains(line, "out of memory") {
+				in.oom = true
+			}
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				in.cfg.Logger.Warn("sandbox: reading guest output", "error", err)
+			}
+			return
+		}
+	}
+}
+
+func (in *Instance) abiErr(format string, args ...any) *Error {
+	return &Error{Agent: in.cfg.Agent, Kind: KindABIViolation, Detail: fmt.Sprintf(format, args...), FuelUsed: in.fuel}
+}
+
+// Close releases the store (and with it the instance's memory). It is
+// idempotent.
+func (in *Instance) Close() error {
+	if in.closed {
+		return nil
+	}
+	in.closed = true
+	in.store.Close()
+	if in.stdio != nil {
+		return in.stdio.Close()
+	}
+	return nil
+}
+
+func putU32(b []byte, v uint32) {
+	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
+
+func truncateLog(s string) string {
+	if len(s) > maxLogMessage {
+		return s[:maxLogMessage] + "…(truncated)"
+	}
+	return s
+}

@@ -1,0 +1,97 @@
+package sandbox
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/bytecodealliance/wasmtime-go/v39"
+)
+
+// Module is a compiled guest, checked against Guest ABI v1's exports and
+// imports, ready to instantiate any number of times.
+type Module struct {
+	e     *Engine
+	key   [32]byte
+	mod   *wasmtime.Module
+	init  bool // exports _initialize
+	usesT bool // imports caxton.now
+	usesL bool // imports caxton.log
+	wasi  bool // imports wasi_snapshot_preview1
+}
+
+// abiExports are the exports Guest ABI v1 requires, with their signatures.
+var abiExports = map[string]string{
+	"caxton_abi_version": "() -> (i32)",
+	"caxton_alloc":       "(i32) -> (i32)",
+	"caxton_handle":      "(i32, i32) -> (i64)",
+}
+
+// abiImports are the host functions a guest may import from module caxton.
+var abiImports = map[string]string{
+	"log": "(i32, i32, i32) -> ()",
+	"now": "() -> (i64)",
+}
+
+func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
+	m := &Module{e: e, key: key, mod: mod}
+	abiErr := func(format string, args ...any) error {
+		return &Error{Kind: KindABIViolation, Detail: fmt.Sprintf(format, args...)}
+	}
+	found := map[string]bool{}
+	for _, ex := range mod.Exports() {
+		name := ex.Name()
+		switch {
+		case name == "memory":
+			if ex.Type().MemoryType() == nil {
+				return nil, abiErr("export %q is not a memory", name)
+			}
+			found[name] = true
+		case name == "_initialize":
+			m.init = ex.Type().FuncType() != nil
+		case abiExports[name] != "":
+			ft := ex.Type().FuncType()
+			if ft == nil || signature(ft) != abiExports[name] {
+				return nil, abiErr("export %s must be a function %s", name, abiExports[name])
+			}
+			found[name] = true
+		}
+	}
+	for _, need := range []string{"memory", "caxton_abi_version", "caxton_alloc", "caxton_handle"} {
+		if !found[need] {
+			return nil, abiErr("missing required export %q", need)
+		}
+	}
+	for _, im := range mod.Imports() {
+		name := ""
+		if n := im.Name(); n != nil {
+			name = *n
+		}
+		switch im.Module() {
+		case "caxton":
+			want, ok := abiImports[name]
+			ft := im.Type().FuncType()
+			if !ok || ft == nil || signature(ft) != want {
+				return nil, abiErr("unknown or mistyped import caxton.%s", name)
+			}
+			m.usesL = m.usesL || name == "log"
+			m.usesT = m.usesT || name == "now"
+		case "wasi_snapshot_preview1":
+			m.wasi = true
+		default:
+			return nil, abiErr("import %s.%s: only modules caxton and wasi_snapshot_preview1 are provided", im.Module(), name)
+		}
+	}
+	return m, nil
+}
+
+// signature renders a function type as "(i32, i32) -> (i64)".
+func signature(ft *wasmtime.FuncType) string {
+	kinds := func(vs []*wasmtime.ValType) string {
+		parts := make([]string, len(vs))
+		for i, v := range vs {
+			parts[i] = v.Kind().String()
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	}
+	return kinds(ft.Params()) + " -> " + kinds(ft.Results())
+}

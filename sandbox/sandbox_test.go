@@ -1,0 +1,227 @@
+package sandbox_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/sandbox"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func newEngine(t *testing.T, opts ...sandbox.EngineOption) *sandbox.Engine {
+	t.Helper()
+	e, err := sandbox.NewEngine(opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, e.Close()) })
+	return e
+}
+
+func instantiate(t *testing.T, e *sandbox.Engine, src string, cfg sandbox.InstanceConfig) *sandbox.Instance {
+	t.Helper()
+	m, err := e.Compile([]byte(src))
+	require.NoError(t, err)
+	if cfg.Agent == "" {
+		cfg.Agent = "guest"
+	}
+	in, err := m.Instantiate(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = in.Close() })
+	return in
+}
+
+func batchOf(n int) []*acl.Message {
+	out := make([]*acl.Message, n)
+	for i := range out {
+		out[i] = &acl.Message{Performative: acl.Inform, Sender: "host", Receivers: []acl.AgentID{"guest"}, Content: []byte("x")}
+	}
+	return out
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestOutboxIsDecoded(t *testing.T) {
+	e := newEngine(t)
+	reply := &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"host"}, Content: []byte("pong")}
+	in := instantiate(t, e, watOutbox(reply), sandbox.InstanceConfig{})
+	out, err := in.Handle(context.Background(), batchOf(3))
+	require.NoError(t, err)
+	require.Len(t, out, 1)
+	assert.Equal(t, "pong", string(out[0].Content))
+	assert.Equal(t, []acl.AgentID{"host"}, out[0].Receivers)
+	assert.Greater(t, in.FuelUsed(), uint64(0))
+
+	// Batches larger than the first buffer make the host ask for a new one.
+	big := batchOf(1)
+	big[0].Content = bytes.Repeat([]byte("y"), 200_000)
+	_, err = in.Handle(context.Background(), big)
+	require.NoError(t, err)
+}
+
+func TestTrapsAndViolationsAreClassified(t *testing.T) {
+	tests := []struct {
+		name   string
+		src    string
+		limits sandbox.Limits
+		kind   sandbox.Kind
+		broken bool
+	}{
+		{"infinite loop hits the deadline", watLoop, sandbox.Limits{BatchDeadline: 20 * time.Millisecond}, sandbox.KindDeadline, true},
+		{"infinite loop runs out of fuel", watLoop, sandbox.Limits{FuelPerBatch: 100_000}, sandbox.KindOutOfFuel, true},
+		{"memory bomb", watMemoryBomb, sandbox.Limits{MaxMemory: 4 << 20}, sandbox.KindMemory, true},
+		{"deep recursion", watRecursion, sandbox.Limits{}, sandbox.KindStackOverflow, true},
+		{"unreachable", watUnreachable, sandbox.Limits{}, sandbox.KindUnreachable, true},
+		{"out of bounds", watOutOfBounds, sandbox.Limits{}, sandbox.KindOutOfBounds, true},
+		{"divide by zero", watDivZero, sandbox.Limits{}, sandbox.KindOther, true},
+		{"huge outbox", watHugeOutbox, sandbox.Limits{MaxOutboxMessages: 100}, sandbox.KindABIViolation, true},
+		{"outbox outside memory", watOutboxOutside, sandbox.Limits{}, sandbox.KindABIViolation, true},
+		{"malformed outbox", watMalformed, sandbox.Limits{}, sandbox.KindABIViolation, true},
+		{"status bad input", watStatusBad, sandbox.Limits{}, sandbox.KindABIViolation, true},
+		{"unknown status", watStatusOdd, sandbox.Limits{}, sandbox.KindABIViolation, true},
+		{"handler failed", watStatusFailed, sandbox.Limits{}, sandbox.KindGuestFailed, false},
+		{"handler failed permanently", watStatusPerm, sandbox.Limits{}, sandbox.KindGuestPermanent, false},
+	}
+	e := newEngine(t)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			in := instantiate(t, e, tc.src, sandbox.InstanceConfig{Agent: "hostile", Limits: tc.limits})
+			out, err := in.Handle(context.Background(), batchOf(2))
+			assert.Nil(t, out)
+			var se *sandbox.Error
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, tc.kind, se.Kind, "detail: %s", se.Detail)
+			assert.Equal(t, tc.broken, se.Broken())
+			assert.Equal(t, acl.AgentID("hostile"), se.Agent)
+			assert.ErrorIs(t, err, sandbox.ErrSandbox)
+			assert.NotEmpty(t, se.Detail)
+		})
+	}
+}
+
+func TestOutOfFuelReportsFuelUsed(t *testing.T) {
+	e := newEngine(t)
+	in := instantiate(t, e, watLoop, sandbox.InstanceConfig{Limits: sandbox.Limits{FuelPerBatch: 50_000}})
+	_, err := in.Handle(context.Background(), batchOf(1))
+	var se *sandbox.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, uint64(50_000), se.FuelUsed)
+}
+
+func TestTrapOnThirdCall(t *testing.T) {
+	e := newEngine(t)
+	in := instantiate(t, e, watTrapThird, sandbox.InstanceConfig{})
+	for i := 1; i <= 2; i++ {
+		_, err := in.Handle(context.Background(), batchOf(1))
+		require.NoError(t, err, "call %d", i)
+	}
+	_, err := in.Handle(context.Background(), batchOf(1))
+	var se *sandbox.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, sandbox.KindUnreachable, se.Kind)
+}
+
+func TestModulesBreakingTheABIAreRefused(t *testing.T) {
+	e := newEngine(t)
+	for name, src := range map[string]string{
+		"missing caxton_handle": watNoHandle,
+		"foreign import":        watBadImport,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.Compile([]byte(src))
+			var se *sandbox.Error
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, sandbox.KindABIViolation, se.Kind)
+		})
+	}
+	m, err := e.Compile([]byte(watWrongVersion))
+	require.NoError(t, err)
+	_, err = m.Instantiate(sandbox.InstanceConfig{Agent: "v2"})
+	var se *sandbox.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, sandbox.KindABIViolation, se.Kind)
+	assert.Contains(t, se.Detail, "version 2")
+
+	_, err = e.Compile([]byte("(module (func"))
+	assert.Error(t, err)
+	_, err = e.Compile(nil)
+	assert.Error(t, err)
+}
+
+func TestHostImportsLogAndClock(t *testing.T) {
+	var buf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := newEngine(t)
+	fixed := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	in := instantiate(t, e, watLogsData, sandbox.InstanceConfig{Agent: "talker", Logger: logger, Now: func() time.Time { return fixed }})
+	_, err := in.Handle(context.Background(), batchOf(1))
+	require.NoError(t, err)
+	assert.Contains(t, buf.String(), `level=WARN msg="hello from wat" agent=talker`)
+}
+
+func TestModuleCacheInMemoryAndOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	e1 := newEngine(t, sandbox.WithCacheDir(dir))
+	m1, err := e1.Compile([]byte(watNop))
+	require.NoError(t, err)
+	m2, err := e1.Compile([]byte(watNop))
+	require.NoError(t, err)
+	assert.Same(t, m1, m2, "same bytes compile once")
+	files, err := filepath.Glob(filepath.Join(dir, "*.cwasm"))
+	require.NoError(t, err)
+	require.Len(t, files, 1)
+
+	// A second engine (another process, say) loads the artifact; a corrupt
+	// artifact is recompiled and replaced.
+	e2 := newEngine(t, sandbox.WithCacheDir(dir))
+	_, err = e2.Compile([]byte(watNop))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(files[0], []byte("garbage"), 0o644))
+	e3 := newEngine(t, sandbox.WithCacheDir(dir))
+	m3, err := e3.Compile([]byte(watNop))
+	require.NoError(t, err)
+	in, err := m3.Instantiate(sandbox.InstanceConfig{Agent: "a"})
+	require.NoError(t, err)
+	require.NoError(t, in.Close())
+	b, err := os.ReadFile(files[0])
+	require.NoError(t, err)
+	assert.NotEqual(t, "garbage", string(b))
+}
+
+func TestInstancesAreIsolated(t *testing.T) {
+	e := newEngine(t)
+	bad := instantiate(t, e, watUnreachable, sandbox.InstanceConfig{Agent: "bad"})
+	good := instantiate(t, e, watNop, sandbox.InstanceConfig{Agent: "good"})
+	_, err := bad.Handle(context.Background(), batchOf(1))
+	require.Error(t, err)
+	_, err = good.Handle(context.Background(), batchOf(1))
+	require.NoError(t, err)
+	require.NoError(t, bad.Close())
+	require.NoError(t, bad.Close(), "idempotent")
+	_, err = bad.Handle(context.Background(), batchOf(1))
+	assert.True(t, errors.Is(err, sandbox.ErrSandbox))
+	assert.False(t, strings.Contains(err.Error(), "panic"))
+}
