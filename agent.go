@@ -43,8 +43,19 @@ type Batch struct {
 	// Messages are in mailbox order; read-only.
 	Messages []*acl.Message
 	// Attempt is the attempt number of this batch (1 for the first try).
-	Attempt int
-	outbox  []*acl.Message
+	Attempt  int
+	outbox   []*acl.Message
+	rejected map[int]error
+}
+
+// Reject marks Messages[i] as one the handler refuses outright (too large
+// for a sandbox, say): if the batch succeeds, that message is dead-lettered
+// with err instead of counted as handled.
+func (b *Batch) Reject(i int, err error) {
+	if b.rejected == nil {
+		b.rejected = make(map[int]error)
+	}
+	b.rejected[i] = err
 }
 
 // Emit queues m to be sent when the batch succeeds. The runtime stamps the
@@ -129,8 +140,11 @@ type AgentSpec struct {
 	// Handler is shared by all replicas.
 	Handler Handler
 	// NewHandler makes one handler per instance (each replica, and each
-	// replacement after a crash). Use it for stateful or sandboxed agents.
+	// replacement after a crash). Use it for stateful agents.
 	NewHandler func(ctx context.Context, info InstanceInfo) (Handler, error)
+	// Wasm runs the agent as a sandboxed WebAssembly guest (instead of
+	// Handler or NewHandler).
+	Wasm *WasmSpec
 
 	// Replicas is the number of instances (default 1). Each has its own
 	// mailbox and handles its messages in order.
@@ -204,11 +218,17 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 	if s.Name.IsTopic() {
 		return s, specErr("Name", "%q is a topic address", s.Name)
 	}
+	set := 0
+	for _, isSet := range []bool{s.Handler != nil, s.NewHandler != nil, s.Wasm != nil} {
+		if isSet {
+			set++
+		}
+	}
 	switch {
-	case s.Handler == nil && s.NewHandler == nil:
-		return s, specErr("Handler", "one of Handler and NewHandler is required")
-	case s.Handler != nil && s.NewHandler != nil:
-		return s, specErr("Handler", "set only one of Handler and NewHandler")
+	case set == 0:
+		return s, specErr("Handler", "one of Handler, NewHandler and Wasm is required")
+	case set > 1:
+		return s, specErr("Handler", "set only one of Handler, NewHandler and Wasm")
 	}
 	if s.Replicas < 0 || s.MailboxCapacity < 0 || s.BatchSize < 0 {
 		return s, specErr("Replicas/MailboxCapacity/BatchSize", "must not be negative")

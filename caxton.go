@@ -58,6 +58,7 @@ import (
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/clock"
+	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
 )
 
@@ -89,6 +90,9 @@ type Runtime struct {
 	bus   routing
 	reqs  requests
 	inbox *Inbox // the default host inbox
+
+	sbMu sync.Mutex
+	sb   *sandbox.Engine // created by the first wasm agent
 }
 
 // New returns a running runtime configured by opts.
@@ -172,6 +176,12 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	lost := 0
 	for _, a := range rt.agentsSnapshot() {
 		lost += a.closeMailboxes("runtime closed")
+		for _, in := range a.instances {
+			in.closeHandler()
+		}
+	}
+	if err := rt.closeSandbox(); err != nil {
+		errs = append(errs, fmt.Errorf("caxton: close sandbox: %w", err))
 	}
 	rt.regMu.RLock()
 	for _, ep := range rt.endpoints {

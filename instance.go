@@ -197,13 +197,17 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 			e.Attempts++
 			b.Messages = append(b.Messages, e.Msg)
 		}
-		b.Attempt, b.outbox = envs[0].Attempts, b.outbox[:0]
+		b.Attempt, b.outbox, b.rejected = envs[0].Attempts, b.outbox[:0], nil
 		err := in.callBatch(b)
 		if err == nil {
-			for _, e := range envs {
+			for i, e := range envs {
+				if rerr, ok := b.rejected[i]; ok {
+					in.a.rt.deadLetter(in.a, in, e, "rejected by agent", rerr)
+				} else {
+					in.a.stats.processed.Add(1)
+				}
 				in.ack(e)
 			}
-			in.a.stats.processed.Add(uint64(len(envs)))
 			in.emit(b.outbox)
 			return nil
 		}

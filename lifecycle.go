@@ -55,6 +55,11 @@ func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
 	if err != nil {
 		return err
 	}
+	if spec.Wasm != nil {
+		if spec.NewHandler, err = rt.wasmFactory(spec.Name, spec.Wasm); err != nil {
+			return err
+		}
+	}
 	return rt.spawn(ctx, spec, false)
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/clock"
+	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
 )
 
@@ -20,6 +21,7 @@ type config struct {
 	hostName      acl.AgentID
 	systemName    acl.AgentID
 	inboxCapacity int
+	sandboxOpts   []sandbox.EngineOption
 }
 
 // WithClock sets the time source (default: the wall clock). Tests pass a

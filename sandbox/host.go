@@ -143,9 +143,18 @@ func trapKind(msg string, code *wasmtime.TrapCode) Kind {
 	return KindOther
 }
 
+// firstLine extracts the informative line of a wasmtime error: the cause
+// after "wasm trap: " (or after "Caused by:") rather than the backtrace
+// header, which for a stack overflow runs to a megabyte.
 func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+	for _, marker := range []string{"wasm trap: ", "Caused by:\n"} {
+		if i := strings.LastIndex(s, marker); i >= 0 {
+			s = strings.TrimSpace(s[i+len(marker):])
+			break
+		}
 	}
-	return s
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return truncateLog(s)
 }

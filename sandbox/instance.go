@@ -74,8 +74,10 @@ func (m *Module) Instantiate(cfg InstanceConfig) (inst *Instance, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Start-up (a Go guest's _initialize burns ~650k fuel) is bounded by the
+	// batch deadline but not by the per-batch fuel budget.
 	in.store.SetEpochDeadline(in.deadlineTicks())
-	if err := in.store.SetFuel(in.batchFuel()); err != nil {
+	if err := in.store.SetFuel(unmeteredFuel); err != nil {
 		return nil, fmt.Errorf("sandbox: set fuel: %w", err)
 	}
 	wi, err := linker.Instantiate(in.store, m.mod)
@@ -164,6 +166,16 @@ func (in *Instance) batchFuel() uint64 {
 // FuelUsed returns the fuel the last call consumed.
 func (in *Instance) FuelUsed() uint64 { return in.fuel }
 
+// Accepts reports whether m is within the instance's inbound message limit;
+// the caller should keep larger messages out of batches (Handle refuses a
+// batch that contains one).
+func (in *Instance) Accepts(m *acl.Message) error {
+	if n := abi.EncodedSize(m); n > in.cfg.Limits.MaxInboundMessage {
+		return fmt.Errorf("sandbox: message is %d bytes encoded; agent %q accepts at most %d", n, in.cfg.Agent, in.cfg.Limits.MaxInboundMessage)
+	}
+	return nil
+}
+
 // Handle runs one batch through the guest with one call and returns the
 // messages it emitted (in its order, not yet stamped or validated). On any
 // error nothing is returned: a failed batch has emitted nothing. An error is
@@ -179,20 +191,21 @@ func (in *Instance) Handle(ctx context.Context, msgs []*acl.Message) ([]*acl.Mes
 	in.batch = in.batch[:0]
 	in.batch = append(in.batch, 0, 0, 0, 0)
 	for i, m := range msgs {
-		before := len(in.batch)
-		in.batch = abi.AppendMessage(in.batch, m)
-		if n := len(in.batch) - before; n > lim.MaxInboundMessage {
+		if n := abi.EncodedSize(m); n > lim.MaxInboundMessage {
 			return nil, &Error{Agent: in.cfg.Agent, Kind: KindGuestPermanent,
 				Detail: fmt.Sprintf("message %d is %d bytes encoded; the agent accepts at most %d", i, n, lim.MaxInboundMessage)}
 		}
+		in.batch = abi.AppendMessage(in.batch, m)
 	}
 	putU32(in.batch, uint32(len(msgs)))
-	if err := in.copyIn(); err != nil {
-		return nil, err
-	}
+	// The deadline and fuel budget cover the whole batch, buffer allocation
+	// included; both must be re-armed before every call into the guest.
 	in.store.SetEpochDeadline(in.deadlineTicks())
 	if err := in.store.SetFuel(in.batchFuel()); err != nil {
 		return nil, fmt.Errorf("sandbox: set fuel: %w", err)
+	}
+	if err := in.copyIn(); err != nil {
+		return nil, err
 	}
 	res, err := in.call(in.handle, int32(in.bufPtr), int32(len(in.batch)))
 	if left, ferr := in.store.GetFuel(); ferr == nil {

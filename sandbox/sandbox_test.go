@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -67,7 +68,7 @@ func (s *syncBuffer) String() string {
 func TestOutboxIsDecoded(t *testing.T) {
 	e := newEngine(t)
 	reply := &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"host"}, Content: []byte("pong")}
-	in := instantiate(t, e, watOutbox(reply), sandbox.InstanceConfig{})
+	in := instantiate(t, e, testguest.WATOutbox(reply), sandbox.InstanceConfig{})
 	out, err := in.Handle(context.Background(), batchOf(3))
 	require.NoError(t, err)
 	require.Len(t, out, 1)
@@ -90,20 +91,20 @@ func TestTrapsAndViolationsAreClassified(t *testing.T) {
 		kind   sandbox.Kind
 		broken bool
 	}{
-		{"infinite loop hits the deadline", watLoop, sandbox.Limits{BatchDeadline: 20 * time.Millisecond}, sandbox.KindDeadline, true},
-		{"infinite loop runs out of fuel", watLoop, sandbox.Limits{FuelPerBatch: 100_000}, sandbox.KindOutOfFuel, true},
-		{"memory bomb", watMemoryBomb, sandbox.Limits{MaxMemory: 4 << 20}, sandbox.KindMemory, true},
-		{"deep recursion", watRecursion, sandbox.Limits{}, sandbox.KindStackOverflow, true},
-		{"unreachable", watUnreachable, sandbox.Limits{}, sandbox.KindUnreachable, true},
-		{"out of bounds", watOutOfBounds, sandbox.Limits{}, sandbox.KindOutOfBounds, true},
-		{"divide by zero", watDivZero, sandbox.Limits{}, sandbox.KindOther, true},
-		{"huge outbox", watHugeOutbox, sandbox.Limits{MaxOutboxMessages: 100}, sandbox.KindABIViolation, true},
-		{"outbox outside memory", watOutboxOutside, sandbox.Limits{}, sandbox.KindABIViolation, true},
-		{"malformed outbox", watMalformed, sandbox.Limits{}, sandbox.KindABIViolation, true},
-		{"status bad input", watStatusBad, sandbox.Limits{}, sandbox.KindABIViolation, true},
-		{"unknown status", watStatusOdd, sandbox.Limits{}, sandbox.KindABIViolation, true},
-		{"handler failed", watStatusFailed, sandbox.Limits{}, sandbox.KindGuestFailed, false},
-		{"handler failed permanently", watStatusPerm, sandbox.Limits{}, sandbox.KindGuestPermanent, false},
+		{"infinite loop hits the deadline", testguest.WATLoop, sandbox.Limits{BatchDeadline: 20 * time.Millisecond}, sandbox.KindDeadline, true},
+		{"infinite loop runs out of fuel", testguest.WATLoop, sandbox.Limits{FuelPerBatch: 100_000}, sandbox.KindOutOfFuel, true},
+		{"memory bomb", testguest.WATMemoryBomb, sandbox.Limits{MaxMemory: 4 << 20}, sandbox.KindMemory, true},
+		{"deep recursion", testguest.WATRecursion, sandbox.Limits{}, sandbox.KindStackOverflow, true},
+		{"unreachable", testguest.WATUnreachable, sandbox.Limits{}, sandbox.KindUnreachable, true},
+		{"out of bounds", testguest.WATOutOfBounds, sandbox.Limits{}, sandbox.KindOutOfBounds, true},
+		{"divide by zero", testguest.WATDivZero, sandbox.Limits{}, sandbox.KindOther, true},
+		{"huge outbox", testguest.WATHugeOutbox, sandbox.Limits{MaxOutboxMessages: 100}, sandbox.KindABIViolation, true},
+		{"outbox outside memory", testguest.WATOutboxOutside, sandbox.Limits{}, sandbox.KindABIViolation, true},
+		{"malformed outbox", testguest.WATMalformed, sandbox.Limits{}, sandbox.KindABIViolation, true},
+		{"status bad input", testguest.WATStatusBad, sandbox.Limits{}, sandbox.KindABIViolation, true},
+		{"unknown status", testguest.WATStatusOdd, sandbox.Limits{}, sandbox.KindABIViolation, true},
+		{"handler failed", testguest.WATStatusFailed, sandbox.Limits{}, sandbox.KindGuestFailed, false},
+		{"handler failed permanently", testguest.WATStatusPerm, sandbox.Limits{}, sandbox.KindGuestPermanent, false},
 	}
 	e := newEngine(t)
 	for _, tc := range tests {
@@ -124,7 +125,7 @@ func TestTrapsAndViolationsAreClassified(t *testing.T) {
 
 func TestOutOfFuelReportsFuelUsed(t *testing.T) {
 	e := newEngine(t)
-	in := instantiate(t, e, watLoop, sandbox.InstanceConfig{Limits: sandbox.Limits{FuelPerBatch: 50_000}})
+	in := instantiate(t, e, testguest.WATLoop, sandbox.InstanceConfig{Limits: sandbox.Limits{FuelPerBatch: 50_000}})
 	_, err := in.Handle(context.Background(), batchOf(1))
 	var se *sandbox.Error
 	require.ErrorAs(t, err, &se)
@@ -133,7 +134,7 @@ func TestOutOfFuelReportsFuelUsed(t *testing.T) {
 
 func TestTrapOnThirdCall(t *testing.T) {
 	e := newEngine(t)
-	in := instantiate(t, e, watTrapThird, sandbox.InstanceConfig{})
+	in := instantiate(t, e, testguest.WATTrapThird, sandbox.InstanceConfig{})
 	for i := 1; i <= 2; i++ {
 		_, err := in.Handle(context.Background(), batchOf(1))
 		require.NoError(t, err, "call %d", i)
@@ -147,8 +148,8 @@ func TestTrapOnThirdCall(t *testing.T) {
 func TestModulesBreakingTheABIAreRefused(t *testing.T) {
 	e := newEngine(t)
 	for name, src := range map[string]string{
-		"missing caxton_handle": watNoHandle,
-		"foreign import":        watBadImport,
+		"missing caxton_handle": testguest.WATNoHandle,
+		"foreign import":        testguest.WATBadImport,
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := e.Compile([]byte(src))
@@ -157,7 +158,7 @@ func TestModulesBreakingTheABIAreRefused(t *testing.T) {
 			assert.Equal(t, sandbox.KindABIViolation, se.Kind)
 		})
 	}
-	m, err := e.Compile([]byte(watWrongVersion))
+	m, err := e.Compile([]byte(testguest.WATWrongVersion))
 	require.NoError(t, err)
 	_, err = m.Instantiate(sandbox.InstanceConfig{Agent: "v2"})
 	var se *sandbox.Error
@@ -176,7 +177,7 @@ func TestHostImportsLogAndClock(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e := newEngine(t)
 	fixed := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	in := instantiate(t, e, watLogsData, sandbox.InstanceConfig{Agent: "talker", Logger: logger, Now: func() time.Time { return fixed }})
+	in := instantiate(t, e, testguest.WATLogsData, sandbox.InstanceConfig{Agent: "talker", Logger: logger, Now: func() time.Time { return fixed }})
 	_, err := in.Handle(context.Background(), batchOf(1))
 	require.NoError(t, err)
 	assert.Contains(t, buf.String(), `level=WARN msg="hello from wat" agent=talker`)
@@ -185,9 +186,9 @@ func TestHostImportsLogAndClock(t *testing.T) {
 func TestModuleCacheInMemoryAndOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	e1 := newEngine(t, sandbox.WithCacheDir(dir))
-	m1, err := e1.Compile([]byte(watNop))
+	m1, err := e1.Compile([]byte(testguest.WATNop))
 	require.NoError(t, err)
-	m2, err := e1.Compile([]byte(watNop))
+	m2, err := e1.Compile([]byte(testguest.WATNop))
 	require.NoError(t, err)
 	assert.Same(t, m1, m2, "same bytes compile once")
 	files, err := filepath.Glob(filepath.Join(dir, "*.cwasm"))
@@ -197,11 +198,11 @@ func TestModuleCacheInMemoryAndOnDisk(t *testing.T) {
 	// A second engine (another process, say) loads the artifact; a corrupt
 	// artifact is recompiled and replaced.
 	e2 := newEngine(t, sandbox.WithCacheDir(dir))
-	_, err = e2.Compile([]byte(watNop))
+	_, err = e2.Compile([]byte(testguest.WATNop))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(files[0], []byte("garbage"), 0o644))
 	e3 := newEngine(t, sandbox.WithCacheDir(dir))
-	m3, err := e3.Compile([]byte(watNop))
+	m3, err := e3.Compile([]byte(testguest.WATNop))
 	require.NoError(t, err)
 	in, err := m3.Instantiate(sandbox.InstanceConfig{Agent: "a"})
 	require.NoError(t, err)
@@ -213,8 +214,8 @@ func TestModuleCacheInMemoryAndOnDisk(t *testing.T) {
 
 func TestInstancesAreIsolated(t *testing.T) {
 	e := newEngine(t)
-	bad := instantiate(t, e, watUnreachable, sandbox.InstanceConfig{Agent: "bad"})
-	good := instantiate(t, e, watNop, sandbox.InstanceConfig{Agent: "good"})
+	bad := instantiate(t, e, testguest.WATUnreachable, sandbox.InstanceConfig{Agent: "bad"})
+	good := instantiate(t, e, testguest.WATNop, sandbox.InstanceConfig{Agent: "good"})
 	_, err := bad.Handle(context.Background(), batchOf(1))
 	require.Error(t, err)
 	_, err = good.Handle(context.Background(), batchOf(1))

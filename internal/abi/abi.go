@@ -235,3 +235,20 @@ func decodeMessage(b []byte) (*acl.Message, error) {
 	}
 	return m, nil
 }
+
+// EncodedSize returns len(AppendMessage(nil, m)) without encoding.
+func EncodedSize(m *acl.Message) int {
+	n := 4 + fixedHeader + 9*4 + len(m.Sender) + len(m.ReplyTo) + len(m.Language) + len(m.Encoding) +
+		len(m.Ontology) + len(m.Protocol) + len(m.ConversationID) + len(m.ReplyWith) + len(m.InReplyTo)
+	n += 4
+	for _, r := range m.Receivers {
+		n += 4 + len(r)
+	}
+	for _, kv := range [...]map[string]string{m.Params, m.TraceContext} {
+		n += 4
+		for k, v := range kv {
+			n += 8 + len(k) + len(v)
+		}
+	}
+	return n + 4 + len(m.Content)
+}

@@ -95,3 +95,9 @@ func FuzzDecodeBatch(f *testing.F) {
 		require.Equal(t, msgs, again)
 	})
 }
+
+func TestEncodedSize(t *testing.T) {
+	for _, m := range []*acl.Message{fullMessage(), {Performative: acl.Inform}} {
+		assert.Equal(t, len(abi.AppendMessage(nil, m)), abi.EncodedSize(m))
+	}
+}

@@ -1,0 +1,159 @@
+package caxton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/sandbox"
+)
+
+// WasmSpec makes an agent a WebAssembly guest (Guest ABI v1, see
+// sandbox/ABI.md). Set it in AgentSpec.Wasm instead of a handler: every
+// replica, and every replacement after a crash, is a fresh instance in its
+// own store. Set exactly one of Module and File.
+type WasmSpec struct {
+	Module []byte         // the guest, binary or text format
+	File   string         // or a path to it
+	Limits sandbox.Limits // resource limits per instance (zero fields: defaults)
+	Grants sandbox.Grants // WASI capabilities (zero: none)
+}
+
+// WithSandboxCacheDir keeps compiled WebAssembly modules in dir, so a guest
+// is compiled once per machine instead of once per process.
+func WithSandboxCacheDir(dir string) Option {
+	return func(cfg *config) error {
+		if dir == "" {
+			return specErr("WithSandboxCacheDir", "empty directory")
+		}
+		cfg.sandboxOpts = append(cfg.sandboxOpts, sandbox.WithCacheDir(dir))
+		return nil
+	}
+}
+
+// sandboxEngine returns the runtime's engine, creating it on first use so
+// runtimes without wasm agents pay nothing for it.
+func (rt *Runtime) sandboxEngine() (*sandbox.Engine, error) {
+	rt.sbMu.Lock()
+	defer rt.sbMu.Unlock()
+	if rt.sb != nil {
+		return rt.sb, nil
+	}
+	opts := append([]sandbox.EngineOption{sandbox.WithLogger(rt.logger)}, rt.cfg.sandboxOpts...)
+	e, err := sandbox.NewEngine(opts...)
+	if err != nil {
+		return nil, err
+	}
+	rt.sb = e
+	return e, nil
+}
+
+func (rt *Runtime) closeSandbox() error {
+	rt.sbMu.Lock()
+	defer rt.sbMu.Unlock()
+	if rt.sb == nil {
+		return nil
+	}
+	return rt.sb.Close()
+}
+
+// wasmFactory compiles the spec's module (once, through the engine's cache)
+// and returns the NewHandler that instantiates it.
+func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec) (func(context.Context, InstanceInfo) (Handler, error), error) {
+	if (len(w.Module) == 0) == (w.File == "") {
+		return nil, specErr("Wasm", "set exactly one of Module and File")
+	}
+	limits, err := w.Limits.WithDefaults()
+	if err != nil {
+		return nil, specErr("Wasm.Limits", "%v", err)
+	}
+	code := w.Module
+	if w.File != "" {
+		if code, err = os.ReadFile(w.File); err != nil {
+			return nil, specErr("Wasm.File", "%v", err)
+		}
+	}
+	eng, err := rt.sandboxEngine()
+	if err != nil {
+		return nil, err
+	}
+	mod, err := eng.Compile(code)
+	if err != nil {
+		return nil, fmt.Errorf("caxton: agent %q: %w", name, err)
+	}
+	grants := w.Grants
+	return func(_ context.Context, info InstanceInfo) (Handler, error) {
+		inst, err := mod.Instantiate(sandbox.InstanceConfig{
+			Agent: name, Limits: limits, Grants: grants, Logger: rt.logger, Now: rt.clock.Now,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &wasmHandler{inst: inst}, nil
+	}, nil
+}
+
+// wasmHandler adapts a sandbox instance to the BatchHandler seam.
+type wasmHandler struct {
+	inst *sandbox.Instance
+}
+
+// HandleMessage is HandleBatch of one message; the runtime uses HandleBatch.
+func (h *wasmHandler) HandleMessage(ctx context.Context, mc *MessageContext) error {
+	b := &Batch{Messages: []*acl.Message{mc.Message()}, Attempt: mc.Attempt()}
+	if err := h.HandleBatch(ctx, b); err != nil {
+		return err
+	}
+	var errs []error
+	for _, m := range b.outbox {
+		errs = append(errs, mc.Send(ctx, m))
+	}
+	return errors.Join(errs...)
+}
+
+// HandleBatch runs the batch through the guest in one call. Messages over
+// the inbound size limit are rejected (dead-lettered) rather than failing
+// the batch. Traps and ABI violations wrap ErrInstanceBroken so the runtime
+// replaces the instance; a guest's own "permanent" status dead-letters the
+// batch at once.
+func (h *wasmHandler) HandleBatch(ctx context.Context, b *Batch) error {
+	msgs := b.Messages
+	for i, m := range b.Messages {
+		if err := h.inst.Accepts(m); err != nil {
+			b.Reject(i, err)
+		}
+	}
+	if len(b.rejected) > 0 {
+		msgs = make([]*acl.Message, 0, len(b.Messages)-len(b.rejected))
+		for i, m := range b.Messages {
+			if _, bad := b.rejected[i]; !bad {
+				msgs = append(msgs, m)
+			}
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+	}
+	out, err := h.inst.Handle(ctx, msgs)
+	if err != nil {
+		var se *sandbox.Error
+		switch {
+		case !errors.As(err, &se):
+			return err
+		case se.Kind == sandbox.KindGuestPermanent:
+			return Permanent(err)
+		case se.Broken():
+			return fmt.Errorf("%w: %w", ErrInstanceBroken, err)
+		}
+		return err
+	}
+	for _, m := range out {
+		b.Emit(m)
+	}
+	return nil
+}
+
+// Close releases the instance's store.
+func (h *wasmHandler) Close() error { return h.inst.Close() }
