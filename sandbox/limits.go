@@ -43,6 +43,9 @@ func (l Limits) WithDefaults() (Limits, error) {
 	if l.MaxMemory < 0 || l.BatchDeadline < 0 || l.MaxInboundMessage < 0 || l.MaxOutboundMessage < 0 || l.MaxOutboxMessages < 0 {
 		return l, errors.New("sandbox: Limits: fields must not be negative")
 	}
+	if l.MaxMemory >= 2<<30 {
+		return l, fmt.Errorf("sandbox: Limits.MaxMemory: %d is not below 2 GiB (Guest ABI v1 pointers are 31-bit)", l.MaxMemory)
+	}
 	if l.FuelPerBatch >= unmeteredFuel {
 		return l, fmt.Errorf("sandbox: Limits.FuelPerBatch: %d is too large", l.FuelPerBatch)
 	}
