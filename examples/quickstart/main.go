@@ -1,8 +1,9 @@
 // Command quickstart is the customer-service conversation from the Caxton
 // README: a front-desk agent routes customer inquiries to billing, technical
-// and sales specialists; the host asks questions with Request; an outage
-// notice goes out on a topic; one handler failure is retried and succeeds,
-// and one ends in the dead-letter queue.
+// and sales specialists and to a warranty specialist that runs sandboxed as
+// WebAssembly (a Go guest, built on first run); the host asks questions with
+// Request; an outage notice goes out on a topic; one handler failure is
+// retried and succeeds, and one ends in the dead-letter queue.
 //
 //	go run ./examples/quickstart
 package main
@@ -13,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/testguest"
 )
 
 func main() {
@@ -69,6 +72,8 @@ func frontDesk(out *transcript) caxton.Handler {
 			to = "billing"
 		case strings.Contains(q, "error") || strings.Contains(q, "crash"):
 			to = "technical"
+		case strings.Contains(q, "warranty"):
+			to = "warranty"
 		}
 		out.say(mc.Self(), "routing %q to %s", q, to)
 		ans, err := mc.Request(ctx, &acl.Message{
@@ -94,9 +99,17 @@ func run(w io.Writer) error {
 	}
 	defer rt.Close(ctx)
 
+	// The warranty specialist is a Go program compiled to WebAssembly. Its
+	// build is cached, so only the first run pays for it.
+	warrantyWasm, err := testguest.BuildDir(filepath.Join(testguest.ModuleRoot(), "examples", "quickstart", "warranty"))
+	if err != nil {
+		return fmt.Errorf("building the warranty guest: %w", err)
+	}
+
 	var technicalCalls atomic.Int32
 	agents := []caxton.AgentSpec{
 		{Name: "front-desk", Handler: frontDesk(out), Replicas: 2},
+		{Name: "warranty", Wasm: &caxton.WasmSpec{Module: warrantyWasm}},
 		{Name: "billing", Topics: []string{"announcements"}, Handler: specialist(out, func(q string) (string, error) {
 			return "your refund was issued today", nil
 		})},
@@ -122,7 +135,7 @@ func run(w io.Writer) error {
 	}
 
 	// Host code converses with the front desk through Request.
-	for _, q := range []string{"where is my refund for invoice 42?", "the app shows error 500", "how much is the pro plan?"} {
+	for _, q := range []string{"where is my refund for invoice 42?", "the app shows error 500", "how much is the pro plan?", "is my pro laptop under warranty?"} {
 		out.say("customer", "asks %q", q)
 		reply, err := rt.Request(ctx, &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"front-desk"}, Content: []byte(q)})
 		if err != nil {

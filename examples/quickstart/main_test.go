@@ -18,6 +18,8 @@ func TestQuickstart(t *testing.T) {
 		`technical: could not answer "the app shows error 500" (attempt 1): knowledge base timed out`,
 		`customer:  got inform: "clear the cache and restart the app"`,
 		`customer:  got inform: "the pro plan is 20 EUR a month"`,
+		`front-desk: routing "is my pro laptop under warranty?" to warranty`,
+		`customer:  got inform: "pro devices: 24 months, including accidental damage"`,
 		`billing:   noted inform: "maintenance tonight at 22:00"`,
 		`technical: noted inform: "maintenance tonight at 22:00"`,
 		`sales:     noted inform: "maintenance tonight at 22:00"`,

@@ -1,4 +1,4 @@
-// Package testguest builds the Go guest agents used by tests
+// Package testguest builds the Go guest agents used by tests and examples
 // (GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared) and caches the
 // result on disk, keyed by a hash of every source file that goes into it,
 // so a guest is rebuilt only when its code or the SDK changes.
@@ -22,50 +22,60 @@ import (
 var mu sync.Mutex // serialises builds within one test binary
 
 // Build returns the wasm bytes of the Go guest in the directory
-// sandbox/testdata/goguests/<name> of this module.
+// sandbox/testdata/goguests/<name> of this module, failing t on error.
 func Build(t testing.TB, name string) []byte {
 	t.Helper()
-	root := moduleRoot(t)
-	dir := filepath.Join(root, "sandbox", "testdata", "goguests", name)
-	key, err := sourceHash(root, dir)
-	if err != nil {
-		t.Fatalf("testguest: hashing sources of %s: %v", name, err)
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		cache = os.TempDir()
-	}
-	out := filepath.Join(cache, "caxton-test-guests", name+"-"+key[:16]+".wasm")
-	mu.Lock()
-	defer mu.Unlock()
-	if b, err := os.ReadFile(out); err == nil {
-		return b
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		t.Fatalf("testguest: %v", err)
-	}
-	tmp := out + ".tmp"
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", tmp, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("testguest: building %s: %v\n%s", name, err, b)
-	}
-	if err := os.Rename(tmp, out); err != nil {
-		t.Fatalf("testguest: %v", err)
-	}
-	b, err := os.ReadFile(out)
+	b, err := BuildDir(filepath.Join(ModuleRoot(), "sandbox", "testdata", "goguests", name))
 	if err != nil {
 		t.Fatalf("testguest: %v", err)
 	}
 	return b
 }
 
-func moduleRoot(t testing.TB) string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("testguest: cannot locate the module")
+// BuildDir builds the Go guest whose main package is in dir (inside this
+// module) with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared, or returns the
+// cached result of an earlier build of the same sources.
+func BuildDir(dir string) ([]byte, error) {
+	root := ModuleRoot()
+	key, err := sourceHash(root, dir)
+	if err != nil {
+		return nil, fmt.Errorf("hashing sources of %s: %w", dir, err)
 	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	out := filepath.Join(cache, "caxton-test-guests", filepath.Base(dir)+"-"+key[:16]+".wasm")
+	mu.Lock()
+	defer mu.Unlock()
+	if b, err := os.ReadFile(out); err == nil {
+		return b, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".build-*")
+	if err != nil {
+		return nil, err
+	}
+	tmp.Close()
+	defer os.Remove(tmp.Name())
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", tmp.Name(), ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building %s: %w\n%s", dir, err, b)
+	}
+	if err := os.Rename(tmp.Name(), out); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(out)
+}
+
+// ModuleRoot returns the directory of this module's go.mod (from the
+// location of this source file, so it works from any test's directory).
+func ModuleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
