@@ -175,7 +175,7 @@ func (r *reader) bytes(what string) []byte {
 func (r *reader) str(what string) string { return string(r.bytes(what)) }
 
 func (r *reader) strMap(what string) map[string]string {
-	n := r.u32(what + " count")
+	n := r.u32(what)
 	if r.err != nil || n == 0 {
 		return nil
 	}
@@ -185,8 +185,8 @@ func (r *reader) strMap(what string) map[string]string {
 	}
 	m := make(map[string]string, n)
 	for i := uint32(0); i < n && r.err == nil; i++ {
-		k := r.str(what + " key")
-		m[k] = r.str(what + " value")
+		k := r.str(what)
+		m[k] = r.str(what)
 	}
 	return m
 }
