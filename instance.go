@@ -80,7 +80,7 @@ func (in *instance) run() {
 	rt := in.a.rt
 	stop := in.mb.Stopping()
 	if in.buf == nil {
-		size := 16
+		size := 64
 		if in.batch != nil {
 			size = in.a.spec.BatchSize
 		}

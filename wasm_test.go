@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// cachedModules shares compiled guests between the tests' runtimes (a Go
+// guest takes 1-2 s to compile and ~0.5 ms to load from the cache).
+func cachedModules() caxton.Option {
+	return caxton.WithSandboxCacheDir(filepath.Join(os.TempDir(), "caxton-test-cwasm"))
+}
+
 func wasmAgent(name acl.AgentID, code []byte) caxton.AgentSpec {
 	return caxton.AgentSpec{Name: name, Wasm: &caxton.WasmSpec{Module: code}}
 }
@@ -26,7 +33,7 @@ func TestGoGuestConversesWithNativeAgents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go guests")
 	}
-	rt := caxtontest.NewRuntime(t)
+	rt := caxtontest.NewRuntime(t, cachedModules())
 	rt.MustSpawn(wasmAgent("echo", testguest.Build(t, "echo")))
 	rt.MustSpawn(wasmAgent("counter", testguest.Build(t, "counter")))
 	rt.MustSpawn(wasmAgent("worker", testguest.Build(t, "worker")))
@@ -56,7 +63,7 @@ func TestWasmAgentFromFileAndReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go guests")
 	}
-	rt := caxtontest.NewRuntime(t)
+	rt := caxtontest.NewRuntime(t, cachedModules())
 	path := t.TempDir() + "/counter.wasm"
 	require.NoError(t, os.WriteFile(path, testguest.Build(t, "counter"), 0o644))
 	rt.MustSpawn(caxton.AgentSpec{Name: "c", Replicas: 2, Balance: caxton.RoundRobin, Wasm: &caxton.WasmSpec{File: path}})
@@ -194,7 +201,7 @@ func TestBlockedGoGuestIsReplaced(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go guests")
 	}
-	rt := caxtontest.NewRuntime(t)
+	rt := caxtontest.NewRuntime(t, cachedModules())
 	rt.MustSpawn(caxton.AgentSpec{Name: "blocker", Wasm: &caxton.WasmSpec{Module: testguest.Build(t, "blocker")},
 		Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}})
 	rt.MustSend(request("block", "blocker"))
@@ -208,7 +215,7 @@ func TestOversizedMessageIsRejectedNotBatched(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds Go guests")
 	}
-	rt := caxtontest.NewRuntime(t)
+	rt := caxtontest.NewRuntime(t, cachedModules())
 	rt.MustSpawn(caxton.AgentSpec{Name: "echo", Wasm: &caxton.WasmSpec{Module: testguest.Build(t, "echo"), Limits: sandbox.Limits{MaxInboundMessage: 1024}}})
 	big := request("", "echo")
 	big.Content = bytes.Repeat([]byte("z"), 4096)
