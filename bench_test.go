@@ -189,26 +189,58 @@ func BenchmarkRequestReply(b *testing.B) {
 	})
 }
 
+// BenchmarkSpawn spawns agents into runtimes of up to 1000 agents each (a
+// fresh runtime per thousand, outside the timer), so the figure is the
+// steady cost of one spawn rather than of an ever-growing process.
 func BenchmarkSpawn(b *testing.B) {
+	const perRuntime = 1000
 	b.Run("caxton", func(b *testing.B) {
-		rt := newBenchRuntime(b)
 		ctx := context.Background()
 		h := caxton.HandlerFunc(func(context.Context, *caxton.MessageContext) error { return nil })
+		var rt *caxton.Runtime
+		names := make([]acl.AgentID, perRuntime)
+		for i := range names {
+			names[i] = acl.AgentID("agent-" + strconv.Itoa(i))
+		}
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			if err := rt.Spawn(ctx, caxton.AgentSpec{Name: acl.AgentID("agent-" + strconv.Itoa(i)), Handler: h}); err != nil {
+			if i%perRuntime == 0 {
+				b.StopTimer()
+				if rt != nil {
+					_ = rt.Close(ctx)
+				}
+				var err error
+				if rt, err = caxton.New(); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			if err := rt.Spawn(ctx, caxton.AgentSpec{Name: names[i%perRuntime], Handler: h}); err != nil {
 				b.Fatal(err)
 			}
 		}
+		b.StopTimer()
+		_ = rt.Close(ctx)
 	})
 	b.Run("channel", func(b *testing.B) {
 		// The same work by hand: a named mailbox channel and a goroutine
 		// serving it, registered in a map.
-		reg := make(map[acl.AgentID]chan *acl.Message)
+		var reg map[acl.AgentID]chan *acl.Message
+		stop := func() {
+			for _, ch := range reg {
+				close(ch)
+			}
+		}
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
+			if i%perRuntime == 0 {
+				b.StopTimer()
+				stop()
+				reg = make(map[acl.AgentID]chan *acl.Message)
+				b.StartTimer()
+			}
 			ch := make(chan *acl.Message, 1024)
 			reg[acl.AgentID("agent-"+strconv.Itoa(i))] = ch
 			go func() {
@@ -217,8 +249,6 @@ func BenchmarkSpawn(b *testing.B) {
 			}()
 		}
 		b.StopTimer()
-		for _, ch := range reg {
-			close(ch)
-		}
+		stop()
 	})
 }
