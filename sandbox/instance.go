@@ -37,11 +37,10 @@ type Instance struct {
 	handle *wasmtime.Func
 	bufPtr uint32 // inbound buffer from caxton_alloc
 	bufCap uint32
-	batch  []byte   // encoding scratch
-	stdio  *os.File // read side of captured stdout/stderr
-	lines  *bufio.Reader
-	fuel   uint64 // fuel used by the last call
-	oom    bool   // the guest printed an out-of-memory message
+	batch  []byte     // encoding scratch
+	stdio  []captured // read side of captured stdout and stderr
+	fuel   uint64     // fuel used by the last call
+	oom    bool       // the guest printed an out-of-memory message
 	closed bool
 }
 
@@ -130,22 +129,26 @@ func (in *Instance) setupWASI() error {
 		}
 	}
 	if in.m.wasi {
-		// stdout and stderr go to an unlinked temporary file that the host
-		// reads after each call and forwards to the agent's log.
-		f, err := os.CreateTemp("", "caxton-stdio-*")
-		if err != nil {
-			return fmt.Errorf("sandbox: capture stdio: %w", err)
+		// stdout and stderr each go to an unlinked temporary file (wasmtime
+		// opens the path itself, without O_APPEND, so the two streams cannot
+		// share one) that the host reads after each call and forwards to the
+		// agent's log.
+		for _, s := range []struct {
+			name string
+			set  func(string) error
+		}{{"stdout", w.SetStdoutFile}, {"stderr", w.SetStderrFile}} {
+			f, err := os.CreateTemp("", "caxton-"+s.name+"-*")
+			if err != nil {
+				return fmt.Errorf("sandbox: capture %s: %w", s.name, err)
+			}
+			err = s.set(f.Name())
+			os.Remove(f.Name())
+			if err != nil {
+				f.Close()
+				return fmt.Errorf("sandbox: capture %s: %w", s.name, err)
+			}
+			in.stdio = append(in.stdio, captured{name: s.name, f: f, r: bufio.NewReader(f)})
 		}
-		defer os.Remove(f.Name())
-		if err := w.SetStdoutFile(f.Name()); err != nil {
-			f.Close()
-			return fmt.Errorf("sandbox: capture stdout: %w", err)
-		}
-		if err := w.SetStderrFile(f.Name()); err != nil {
-			f.Close()
-			return fmt.Errorf("sandbox: capture stderr: %w", err)
-		}
-		in.stdio, in.lines = f, bufio.NewReader(f)
 	}
 	in.store.SetWasi(w)
 	return nil
@@ -268,24 +271,31 @@ func (in *Instance) call(f *wasmtime.Func, args ...any) (any, error) {
 	return f.Call(in.store, args...)
 }
 
-// drainStdio forwards what the guest wrote to stdout/stderr to the log.
+// captured is the host's read side of one of a guest's output streams.
+type captured struct {
+	name string
+	f    *os.File
+	r    *bufio.Reader
+}
+
+// drainStdio forwards what the guest wrote to stdout/stderr to the log, one
+// record per line.
 func (in *Instance) drainStdio() {
-	if in.lines == nil {
-		return
-	}
-	for {
-		line, err := in.lines.ReadString('\n')
-		if line = strings.TrimRight(line, "\n"); line != "" {
-			in.cfg.Logger.Info(truncateLog(line), "stream", "stdio")
-			if strings.Contains(line, "out of memory") {
-				in.oom = true
+	for _, c := range in.stdio {
+		for {
+			line, err := c.r.ReadString('\n')
+			if line = strings.TrimRight(line, "\n"); line != "" {
+				in.cfg.Logger.Info(truncateLog(line), "stream", c.name)
+				if strings.Contains(line, "out of memory") {
+					in.oom = true
+				}
 			}
-		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				in.cfg.Logger.Warn("sandbox: reading guest output", "error", err)
+			if err != nil {
+				if !errors.Is(err, io.EOF) {
+					in.cfg.Logger.Warn("sandbox: reading guest output", "stream", c.name, "error", err)
+				}
+				break
 			}
-			return
 		}
 	}
 }
@@ -302,10 +312,11 @@ func (in *Instance) Close() error {
 	}
 	in.closed = true
 	in.store.Close()
-	if in.stdio != nil {
-		return in.stdio.Close()
+	var errs []error
+	for _, c := range in.stdio {
+		errs = append(errs, c.f.Close())
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func putU32(b []byte, v uint32) {
