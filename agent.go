@@ -230,8 +230,13 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 	case set > 1:
 		return s, specErr("Handler", "set only one of Handler, NewHandler and Wasm")
 	}
-	if s.Replicas < 0 || s.MailboxCapacity < 0 || s.BatchSize < 0 {
-		return s, specErr("Replicas/MailboxCapacity/BatchSize", "must not be negative")
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"Replicas", s.Replicas}, {"MailboxCapacity", s.MailboxCapacity}, {"BatchSize", s.BatchSize}} {
+		if f.v < 0 {
+			return s, specErr(f.name, "%d is negative", f.v)
+		}
 	}
 	s.Replicas = cmp.Or(s.Replicas, 1)
 	s.MailboxCapacity = cmp.Or(s.MailboxCapacity, defaultMailbox)
@@ -255,8 +260,11 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 	if s.Delivery.Backoff, err = s.Delivery.Backoff.withDefaults("Delivery.Backoff", 10*time.Millisecond, time.Second); err != nil {
 		return s, err
 	}
-	if s.Restart.MaxRestarts < 0 || s.Restart.Window < 0 {
-		return s, specErr("Restart", "MaxRestarts and Window must not be negative")
+	if s.Restart.MaxRestarts < 0 {
+		return s, specErr("Restart.MaxRestarts", "%d is negative", s.Restart.MaxRestarts)
+	}
+	if s.Restart.Window < 0 {
+		return s, specErr("Restart.Window", "%v is negative", s.Restart.Window)
 	}
 	s.Restart.MaxRestarts = cmp.Or(s.Restart.MaxRestarts, defaultMaxRestarts)
 	s.Restart.Window = cmp.Or(s.Restart.Window, time.Minute)
@@ -267,8 +275,13 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 }
 
 func (b Backoff) withDefaults(field string, initial, maxDelay time.Duration) (Backoff, error) {
-	if b.Initial < 0 || b.Max < 0 || b.Multiplier < 0 {
-		return b, specErr(field, "must not be negative")
+	switch {
+	case b.Initial < 0:
+		return b, specErr(field+".Initial", "%v is negative", b.Initial)
+	case b.Max < 0:
+		return b, specErr(field+".Max", "%v is negative", b.Max)
+	case b.Multiplier < 0:
+		return b, specErr(field+".Multiplier", "%v is negative", b.Multiplier)
 	}
 	if b.Multiplier != 0 && b.Multiplier < 1 {
 		return b, specErr(field+".Multiplier", "%v is below 1", b.Multiplier)

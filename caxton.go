@@ -162,22 +162,28 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	if err := rt.awaitQuiet(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("caxton: close: drain cut short: %w", err))
 	}
-	rt.cancel()
+	// Workers finish the message in hand and put the rest back; handlers
+	// still running see their context cancelled.
 	for _, a := range rt.agentsSnapshot() {
 		a.stopWorkers()
 	}
+	rt.cancel()
 	done := make(chan struct{})
 	go func() { rt.workers.Wait(); close(done) }()
+	workersGone := true
 	select {
 	case <-done:
 	case <-ctx.Done():
+		workersGone = false
 		errs = append(errs, fmt.Errorf("caxton: close: handlers still running: %w", ctx.Err()))
 	}
 	lost := 0
 	for _, a := range rt.agentsSnapshot() {
 		lost += a.closeMailboxes("runtime closed")
-		for _, in := range a.instances {
-			in.closeHandler()
+		if workersGone { // never pull an instance from under a running handler
+			for _, in := range a.instances {
+				in.closeHandler()
+			}
 		}
 	}
 	if err := rt.closeSandbox(); err != nil {

@@ -116,7 +116,7 @@ func (in *instance) run() {
 			rest = in.handleBatch(stop, envs)
 		} else {
 			for i, e := range envs {
-				if !in.handleOne(stop, e) {
+				if stopped(stop) || !in.handleOne(stop, e) {
 					rest = envs[i:]
 					break
 				}
@@ -132,8 +132,21 @@ func (in *instance) run() {
 		in.flushAcks()
 		in.mb.Done(len(envs) - len(rest))
 		if len(rest) > 0 { // stopped mid-way: put the rest back, in order
-			if err := in.mb.Release(rest); err != nil {
+			refused, err := in.mb.Release(rest)
+			if err != nil && !errors.Is(err, mailbox.ErrClosed) {
 				in.logger.Error("returning messages to the queue", "error", err)
+			}
+			reason := "agent removed"
+			if rt.closed.Load() {
+				reason = "runtime closed"
+			}
+			for _, e := range refused { // the mailbox closed under us
+				rt.deadLetter(in.a, in, e, reason, nil)
+			}
+			if len(refused) > 0 {
+				if err := in.mb.Ack(refused...); err != nil {
+					in.logger.Error("acknowledging dead-lettered messages", "error", err)
+				}
 			}
 		}
 		clear(buf)
@@ -144,6 +157,16 @@ func (in *instance) run() {
 			}
 			return
 		}
+	}
+}
+
+// stopped reports whether the worker has been asked to stop.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -177,8 +200,8 @@ func (in *instance) handleOne(stop <-chan struct{}, e *store.Envelope) bool {
 		case abandoned:
 			return false
 		}
-		if !in.backoff(stop, e.Attempts) {
-			return false
+		if stopped(stop) || !in.backoff(stop, e.Attempts) {
+			return false // retried by the next worker, or dead-lettered if the mailbox closed
 		}
 	}
 }
@@ -217,7 +240,7 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 		case abandoned:
 			return envs
 		}
-		if !in.backoff(stop, envs[0].Attempts) {
+		if stopped(stop) || !in.backoff(stop, envs[0].Attempts) {
 			return envs
 		}
 	}

@@ -251,7 +251,13 @@ func (a *agent) start(ctx context.Context) error {
 	if a.state() == StateRunning {
 		return nil
 	}
+	// A worker from before (a Stop that timed out, a failed agent's last
+	// message) must be gone before its handler is replaced.
+	if err := a.awaitWorkers(ctx); err != nil {
+		return fmt.Errorf("caxton: start %q: a worker is still finishing: %w", a.name(), err)
+	}
 	for _, in := range a.instances {
+		in.closeHandler()
 		if err := in.makeHandler(ctx); err != nil {
 			for _, made := range a.instances {
 				made.closeHandler()
@@ -278,21 +284,30 @@ func (a *agent) stop(ctx context.Context, st State) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var err error
 	for _, in := range a.instances {
-		select {
-		case <-in.mb.Pause():
-		case <-ctx.Done():
-			err = fmt.Errorf("caxton: stop %q: %w", a.name(), ctx.Err())
-		}
+		in.mb.Pause()
 	}
-	if err != nil {
-		return err
+	// The agent counts as stopped from here on, even if a handler is still
+	// finishing: its mailbox is paused, and start waits for the worker.
+	a.st.Store(uint32(st))
+	if err := a.awaitWorkers(ctx); err != nil {
+		return fmt.Errorf("caxton: stop %q: %w", a.name(), err)
 	}
 	for _, in := range a.instances {
 		in.closeHandler()
 	}
-	a.st.Store(uint32(st))
+	return nil
+}
+
+// awaitWorkers waits until no worker of the agent runs.
+func (a *agent) awaitWorkers(ctx context.Context) error {
+	for _, in := range a.instances {
+		select {
+		case <-in.mb.Exited():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return nil
 }
 

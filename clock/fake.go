@@ -50,8 +50,11 @@ func (f *Fake) NewTimer(d time.Duration) Timer {
 }
 
 // Advance moves the fake time forward by d, firing every timer that comes
-// due, in deadline order.
+// due, in deadline order. Time never moves backwards: d <= 0 does nothing.
 func (f *Fake) Advance(d time.Duration) {
+	if d <= 0 {
+		return
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.setLocked(f.now.Add(d))

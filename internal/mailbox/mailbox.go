@@ -256,20 +256,34 @@ func (m *Mailbox) Retry(e *store.Envelope) error {
 }
 
 // Release puts in-flight envelopes back at the front, in the given order,
-// so a stopped worker loses neither messages nor their order.
-func (m *Mailbox) Release(es []*store.Envelope) error {
+// so a stopped worker loses neither messages nor their order. After Close
+// nothing is put back: Release returns ErrClosed and the envelopes, which
+// the caller must account for (dead-letter them).
+func (m *Mailbox) Release(es []*store.Envelope) ([]*store.Envelope, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.inflight.Add(int64(-len(es)))
+	if m.closed {
+		return es, ErrClosed
+	}
 	var errs []error
+	var refused []*store.Envelope
 	for i := len(es) - 1; i >= 0; i-- {
-		m.inflight.Add(-1)
 		if err := m.q.Release(es[i]); err != nil {
 			errs = append(errs, err)
+			refused = append(refused, es[i])
 			continue
 		}
 		m.depth.Add(1)
 	}
-	return errors.Join(errs...)
+	return refused, errors.Join(errs...)
+}
+
+// Exited returns a channel closed once no worker runs.
+func (m *Mailbox) Exited() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.exited
 }
 
 // Close stops intake: later pushes fail with ErrClosed, blocked senders are
