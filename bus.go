@@ -219,6 +219,9 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 	rules := *rt.bus.rules.Load()
 	for _, r := range receivers {
 		if r.IsTopic() {
+			if err := validateReceiver(r); err != nil {
+				return err
+			}
 			subs := (*rt.bus.topics.Load())[r.TopicName()]
 			if len(receivers) == 1 && len(rules) == 0 {
 				targets = subs // an immutable snapshot: no copy needed
@@ -228,8 +231,11 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 			continue
 		}
 		if ep, ok := rt.lookup(r); ok {
-			targets = append(targets, ep)
+			targets = append(targets, ep) // registered, so its name was validated then
 			continue
+		}
+		if err := validateReceiver(r); err != nil {
+			return err
 		}
 		missing = append(missing, &DeliveryError{Receiver: r, Err: ErrAgentNotFound})
 	}
@@ -266,6 +272,20 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateReceiver checks the syntax of a receiver the router could not
+// resolve (see acl.Validator.SkipReceiverNames), so a malformed name is
+// reported as such rather than as unknown.
+func validateReceiver(r acl.AgentID) error {
+	if err := r.Validate(); err != nil {
+		var fe *acl.FieldError
+		if errors.As(err, &fe) {
+			return &acl.FieldError{Field: "receiver", Reason: fe.Reason}
+		}
+		return err
+	}
+	return nil
 }
 
 // dedupe removes repeated endpoints, keeping first occurrences in order.

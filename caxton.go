@@ -108,7 +108,7 @@ func New(opts ...Option) (*Runtime, error) {
 		store:     cfg.store,
 		dlq:       cfg.store.DeadLetters(),
 		ids:       acl.NewIDGenerator(),
-		validator: acl.Validator{MaxContentSize: cfg.maxContent, Now: cfg.clock.Now},
+		validator: acl.Validator{MaxContentSize: cfg.maxContent, Now: cfg.clock.Now, SkipReceiverNames: true},
 		cfg:       cfg,
 		closing:   make(chan struct{}),
 		idle:      make(chan struct{}, 1),

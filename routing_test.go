@@ -287,3 +287,15 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+func TestMalformedReceiverIsReportedAsMalformed(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	caxtontest.NewRecorder(t, rt.Runtime, "a")
+	for _, bad := range []acl.AgentID{"no spaces", "", acl.Topic("")} {
+		err := rt.Send(caxtontest.Context(t), inform("x", "a", bad))
+		var fe *acl.FieldError
+		require.ErrorAs(t, err, &fe, "%q", bad)
+		assert.Equal(t, "receiver", fe.Field)
+		assert.NotErrorIs(t, err, caxton.ErrAgentNotFound)
+	}
+}

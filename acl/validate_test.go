@@ -234,3 +234,11 @@ func TestValidateReportsFirstBadField(t *testing.T) {
 	m.Priority = acl.PriorityNormal
 	require.NoError(t, fixedValidator.Validate(m))
 }
+
+func TestValidatorCanLeaveReceiverNamesToTheRouter(t *testing.T) {
+	m := &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"bad name"}}
+	requireFieldError(t, acl.Validator{}.Validate(m), "receiver")
+	require.NoError(t, acl.Validator{SkipReceiverNames: true}.Validate(m))
+	m.Receivers = []acl.AgentID{"a", "a"}
+	requireFieldError(t, acl.Validator{SkipReceiverNames: true}.Validate(m), "receiver")
+}
