@@ -30,9 +30,10 @@ func (f HandlerFunc) HandleMessage(ctx context.Context, mc *MessageContext) erro
 // call. Sandboxed (WebAssembly) agents implement it, because each crossing
 // into a guest is expensive: the runtime hands over a batch, and the
 // messages the instance emits are collected in the batch's outbox and sent
-// only if the whole batch succeeds. On error the outbox is discarded and
-// every message of the batch is retried, so a failed batch has emitted
-// nothing.
+// only if the whole batch succeeds. On error the outbox is discarded — a
+// failed batch has emitted nothing — and, since it cannot be told which
+// message failed it, each message of the batch is tried again on its own,
+// in order, so only the guilty ones go the retry → dead-letter way.
 type BatchHandler interface {
 	Handler
 	HandleBatch(ctx context.Context, b *Batch) error
@@ -132,8 +133,8 @@ type RestartPolicy struct {
 	Backoff     Backoff       // wait before making the replacement (default 10ms, ×2, max 5s)
 }
 
-// AgentSpec describes an agent to Spawn. Set exactly one of Handler and
-// NewHandler; everything else has a default.
+// AgentSpec describes an agent to Spawn. Set exactly one of Handler,
+// NewHandler and Wasm; everything else has a default.
 type AgentSpec struct {
 	// Name is the agent's unique id on the runtime.
 	Name acl.AgentID
@@ -223,6 +224,9 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 		if isSet {
 			set++
 		}
+	}
+	if f, ok := s.Handler.(HandlerFunc); ok && f == nil {
+		return s, specErr("Handler", "nil HandlerFunc")
 	}
 	switch {
 	case set == 0:

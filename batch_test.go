@@ -142,7 +142,7 @@ func TestBatchOutboxIsSentAfterSuccessWithAgentAsSender(t *testing.T) {
 	assert.Equal(t, [][]string{{"m0", "m1", "m2"}}, batches)
 }
 
-func TestFailedBatchEmitsNothingAndIsRetriedWhole(t *testing.T) {
+func TestFailedBatchEmitsNothingAndItsMessagesAreRetriedAlone(t *testing.T) {
 	t.Parallel()
 	rt := caxtontest.NewRuntime(t)
 	ctx := caxtontest.Context(t)
@@ -164,23 +164,25 @@ func TestFailedBatchEmitsNothingAndIsRetriedWhole(t *testing.T) {
 	rt.MustSpawn(caxton.AgentSpec{Name: "bat-retry", Handler: h})
 	batQueue(t, rt, "bat-retry", "m0", "m1", "m2")
 
-	require.NoError(t, rt.Clock.BlockUntil(ctx, 1), "the batch waits in backoff")
-	assert.Equal(t, 0, sink.Len(), "the failed attempt's outbox was discarded")
+	// The batch fails; which message failed it cannot be told, so each is
+	// tried alone, in order (and here each fails its first try alone too).
+	require.NoError(t, rt.Clock.BlockUntil(ctx, 1), "m0 waits in backoff")
+	assert.Equal(t, 0, sink.Len(), "the failed attempts' outboxes were discarded")
 	info := lcInfo(t, rt, "bat-retry")
-	assert.Equal(t, uint64(1), info.Failed)
-	assert.Equal(t, uint64(3), info.Retried)
+	assert.Equal(t, uint64(2), info.Failed, "the batch, then m0 alone")
+	assert.Equal(t, uint64(1), info.Retried)
 	assert.Equal(t, uint64(0), info.Processed)
 	assert.Equal(t, "guest busy", info.LastError)
-	rt.Clock.Advance(supStep)
 
 	var got []*acl.Message
 	for range 3 {
+		rt.AdvanceWhenWaiting(1, supStep)
 		got = append(got, caxtontest.AwaitInbox(t, sink, nil))
 	}
 	assert.Equal(t, []string{"a2:m0", "a2:m1", "a2:m2"}, lcContents(got))
 	batches, attempts := h.seen()
-	assert.Equal(t, [][]string{{"m0", "m1", "m2"}, {"m0", "m1", "m2"}}, batches)
-	assert.Equal(t, []int{1, 2}, attempts)
+	assert.Equal(t, [][]string{{"m0", "m1", "m2"}, {"m0"}, {"m0"}, {"m1"}, {"m1"}, {"m2"}, {"m2"}}, batches)
+	assert.Equal(t, []int{1, 1, 2, 1, 2, 1, 2}, attempts, "the failed batch attempt is not counted against the messages")
 	caxtontest.Eventually(t, func() bool { return lcInfo(t, rt, "bat-retry").Processed == 3 }, "3 processed")
 	assert.Equal(t, 0, sink.Len())
 	dls, err := rt.DeadLetters()
@@ -188,7 +190,7 @@ func TestFailedBatchEmitsNothingAndIsRetriedWhole(t *testing.T) {
 	assert.Empty(t, dls)
 }
 
-func TestBatchThatKeepsFailingIsDeadLetteredWhole(t *testing.T) {
+func TestBatchThatKeepsFailingIsDeadLetteredMessageByMessage(t *testing.T) {
 	t.Parallel()
 	rt := caxtontest.NewRuntime(t)
 	sink, err := rt.NewInbox("bat-sink")
@@ -199,7 +201,8 @@ func TestBatchThatKeepsFailingIsDeadLetteredWhole(t *testing.T) {
 	}
 	rt.MustSpawn(caxton.AgentSpec{Name: "bat-dead", Handler: h, Delivery: caxton.DeliveryPolicy{MaxAttempts: 2}})
 	batQueue(t, rt, "bat-dead", "m0", "m1")
-	rt.AdvanceWhenWaiting(1, supStep)
+	rt.AdvanceWhenWaiting(1, supStep) // m0's retry
+	rt.AdvanceWhenWaiting(1, supStep) // m1's retry
 	dls := rt.AwaitDeadLetters(2)
 	require.Len(t, dls, 2)
 	for i, d := range dls {
@@ -209,8 +212,9 @@ func TestBatchThatKeepsFailingIsDeadLetteredWhole(t *testing.T) {
 		assert.Equal(t, "still broken", d.LastError)
 	}
 	assert.Equal(t, 0, sink.Len())
-	_, attempts := h.seen()
-	assert.Equal(t, []int{1, 2}, attempts)
+	batches, attempts := h.seen()
+	assert.Equal(t, [][]string{{"m0", "m1"}, {"m0"}, {"m0"}, {"m1"}, {"m1"}}, batches)
+	assert.Equal(t, []int{1, 1, 2, 1, 2}, attempts)
 	info := lcInfo(t, rt, "bat-dead")
 	assert.Equal(t, uint64(2), info.DeadLettered)
 	assert.Equal(t, uint64(0), info.Processed)

@@ -155,7 +155,7 @@ func (rt *Runtime) RemoveRule(id RuleID) error {
 	old := *b.rules.Load()
 	next := slices.DeleteFunc(slices.Clone(old), func(r rule) bool { return r.id == id })
 	if len(next) == len(old) {
-		return fmt.Errorf("caxton: no rule %d", id)
+		return fmt.Errorf("%w: %d", ErrRuleNotFound, id)
 	}
 	b.rules.Store(&next)
 	return nil
@@ -216,6 +216,7 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 	var one [1]endpoint
 	targets := one[:0]
 	var missing []error
+	toSystem := false
 	rules := *rt.bus.rules.Load()
 	for _, r := range receivers {
 		if r.IsTopic() {
@@ -230,8 +231,12 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 			}
 			continue
 		}
-		if ep, ok := rt.lookup(r); ok {
+		if ep, ok := rt.lookup(r); ok && !isInternal(ep) {
 			targets = append(targets, ep) // registered, so its name was validated then
+			continue
+		}
+		if r == rt.cfg.systemName {
+			toSystem = true
 			continue
 		}
 		if err := validateReceiver(r); err != nil {
@@ -243,7 +248,7 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 		if !ru.tmpl.Match(m) {
 			continue
 		}
-		if ep, ok := rt.lookup(ru.target); ok {
+		if ep, ok := rt.lookup(ru.target); ok && !isInternal(ep) {
 			targets = append(targets, ep)
 		} else {
 			missing = append(missing, &DeliveryError{Receiver: ru.target, Err: ErrAgentNotFound})
@@ -257,8 +262,14 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 	if len(receivers) > 1 || len(rules) > 0 && len(targets) > 1 {
 		targets = dedupe(targets)
 	}
+	if toSystem {
+		// The runtime's own address takes no mail (its notices are not
+		// conversations). Answering one would bounce back as another notice,
+		// so the message is dead-lettered instead, without a notice.
+		rt.deadLetterUnrouted(m, rt.cfg.systemName, "addressed to the runtime's system name")
+	}
 	if len(targets) == 0 {
-		if answered {
+		if answered || toSystem {
 			return nil
 		}
 		err := fmt.Errorf("%w: %v", ErrNoSubscribers, receivers)
@@ -325,13 +336,30 @@ func (rt *Runtime) notifyFailure(from *agent, m *acl.Message, cause error) {
 	f.Receivers = []acl.AgentID{from.name()}
 	f.Sender = rt.cfg.systemName
 	f.Language = "text/plain"
-	f.Content = []byte(cause.Error())
+	f.Content = []byte(truncateNotice(cause.Error()))
 	f.Priority = acl.PriorityHigh
 	f.CreatedAt = rt.clock.Now()
 	f.ID = rt.ids.New(f.CreatedAt)
 	if err := from.deliverForce(f); err != nil {
 		rt.logger.Warn("could not notify agent of a failed send", "agent", from.name(), "error", err, "cause", cause)
 	}
+}
+
+// truncateNotice bounds a failure notice's text (a message to thousands of
+// unknown receivers would otherwise produce an enormous notice).
+func truncateNotice(s string) string {
+	const limit = 1024
+	if len(s) > limit {
+		return s[:limit] + "…"
+	}
+	return s
+}
+
+// isInternal reports whether ep is a hidden agent (a SubscribeFunc
+// callback), which is reachable only through its topic.
+func isInternal(ep endpoint) bool {
+	a, ok := ep.(*agent)
+	return ok && a.internal
 }
 
 // endpointNamed finds a user-visible agent or inbox.

@@ -78,6 +78,7 @@ type Runtime struct {
 	closing      chan struct{} // closed when Close begins
 	hostInflight atomic.Int64  // host calls of Send/Request in progress
 	idle         chan struct{} // workers signal here while closing
+	running      atomic.Int64  // live worker goroutines
 	baseCtx      context.Context
 	cancel       context.CancelFunc
 	workers      sync.WaitGroup
@@ -170,24 +171,43 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	rt.cancel()
 	done := make(chan struct{})
 	go func() { rt.workers.Wait(); close(done) }()
-	workersGone := true
-	select {
-	case <-done:
-	case <-ctx.Done():
-		workersGone = false
-		errs = append(errs, fmt.Errorf("caxton: close: handlers still running: %w", ctx.Err()))
+	workersGone := rt.running.Load() == 0
+	if !workersGone {
+		select {
+		case <-done:
+			workersGone = true
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("caxton: close: handlers still running: %w", ctx.Err()))
+		}
 	}
 	lost := 0
-	for _, a := range rt.agentsSnapshot() {
+	agents := rt.agentsSnapshot()
+	for _, a := range agents {
 		lost += a.closeMailboxes("runtime closed")
-		if workersGone { // never pull an instance from under a running handler
+		a.st.Store(uint32(StateStopped))
+	}
+	release := func() error {
+		for _, a := range agents {
 			for _, in := range a.instances {
 				in.closeHandler()
 			}
 		}
+		return rt.closeSandbox()
 	}
-	if err := rt.closeSandbox(); err != nil {
-		errs = append(errs, fmt.Errorf("caxton: close sandbox: %w", err))
+	if workersGone {
+		if err := release(); err != nil {
+			errs = append(errs, fmt.Errorf("caxton: close sandbox: %w", err))
+		}
+	} else {
+		// Never pull an instance (or the sandbox's epoch clock, which is what
+		// interrupts a runaway guest) from under a running handler: release
+		// them when the last worker exits.
+		go func() {
+			<-done
+			if err := release(); err != nil {
+				rt.logger.Error("closing the sandbox after the last handler returned", "error", err)
+			}
+		}()
 	}
 	rt.regMu.RLock()
 	for _, ep := range rt.endpoints {

@@ -37,6 +37,17 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 	in.logger.Warn("message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempts", e.Attempts, "last_error", d.LastError)
 }
 
+// deadLetterUnrouted records a message that was never queued for anyone.
+func (rt *Runtime) deadLetterUnrouted(m *acl.Message, receiver acl.AgentID, reason string) {
+	d := DeadLetter{Message: m, Receiver: receiver, Reason: reason, At: rt.clock.Now()}
+	d.ID = rt.ids.New(d.At).String()
+	if err := rt.dlq.Add(d); err != nil {
+		rt.logger.Error("dead-letter queue refused a message; it is lost", "error", err, "message_id", m.ID, "reason", reason)
+		return
+	}
+	rt.logger.Warn("message dead-lettered", "message_id", m.ID, "receiver", string(receiver), "reason", reason)
+}
+
 // DeadLetters lists the dead-letter queue, oldest first.
 func (rt *Runtime) DeadLetters() ([]DeadLetter, error) { return rt.dlq.List() }
 

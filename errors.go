@@ -37,6 +37,8 @@ var (
 	// ErrPermanent: wrapped by Permanent; the message is dead-lettered at
 	// once instead of retried.
 	ErrPermanent = errors.New("caxton: permanent failure")
+	// ErrRuleNotFound: RemoveRule of an unknown rule.
+	ErrRuleNotFound = errors.New("caxton: rule not found")
 	// ErrDeadLetterNotFound: Replay or Purge of an unknown dead-letter id.
 	ErrDeadLetterNotFound = errors.New("caxton: dead letter not found")
 )

@@ -25,10 +25,14 @@ type instance struct {
 	handler Handler
 	batch   BatchHandler      // handler as a BatchHandler, if it is one
 	buf     []*store.Envelope // the worker's Take buffer (one worker at a time)
-	replace int               // replacements of this replica so far
-	mc      MessageContext
-	acks    []*store.Envelope  // handled, to be acknowledged (worker-owned)
-	one     [1]*store.Envelope // scratch for failed() on a single envelope
+	// runCtx is what handlers get: cancelled when the runtime closes, and
+	// when a Stop or Remove gives up waiting for a handler to finish.
+	runCtx    context.Context
+	runCancel context.CancelFunc
+	replace   int // replacements of this replica so far
+	mc        MessageContext
+	acks      []*store.Envelope  // handled, to be acknowledged (worker-owned)
+	one       [1]*store.Envelope // scratch for failed() on a single envelope
 }
 
 func newInstance(a *agent, replica int, q store.Queue) *instance {
@@ -69,6 +73,7 @@ func (in *instance) makeHandler(ctx context.Context) error {
 // none is running.
 func (in *instance) launch() {
 	in.a.rt.workers.Add(1)
+	in.a.rt.running.Add(1)
 	go in.run()
 }
 
@@ -77,6 +82,7 @@ func (in *instance) launch() {
 // new one) or the mailbox asks it to stop.
 func (in *instance) run() {
 	defer in.a.rt.workers.Done()
+	defer in.a.rt.running.Add(-1)
 	rt := in.a.rt
 	stop := in.mb.Stopping()
 	if in.buf == nil {
@@ -234,6 +240,9 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 			in.emit(b.outbox)
 			return nil
 		}
+		if len(envs) > 1 {
+			return in.splitBatch(stop, envs, err)
+		}
 		switch in.failed(stop, envs, err) {
 		case finished:
 			return nil
@@ -244,6 +253,35 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 			return envs
 		}
 	}
+}
+
+// splitBatch handles a failed multi-message batch: which message failed it
+// cannot be told, so instead of retrying (and finally dead-lettering) them
+// all together, each message is tried again on its own, in order, and only
+// the guilty ones go the retry → dead-letter way. The failed batch attempt
+// is not counted against the messages.
+func (in *instance) splitBatch(stop <-chan struct{}, envs []*store.Envelope, err error) []*store.Envelope {
+	a := in.a
+	a.stats.failed.Add(1)
+	msg := err.Error()
+	a.lastErr.Store(&msg)
+	in.logger.Warn("batch failed; retrying its messages one by one", "error", err, "messages", len(envs))
+	var pe *PanicError
+	if (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && a.spec.NewHandler != nil && !in.replaceHandler(stop, err) {
+		return envs
+	}
+	for _, e := range envs {
+		e.Attempts--
+	}
+	for i := range envs {
+		if stopped(stop) {
+			return envs[i:]
+		}
+		if left := in.handleBatch(stop, envs[i:i+1]); len(left) > 0 {
+			return envs[i:]
+		}
+	}
+	return nil
 }
 
 // failed accounts for a failed attempt of envs and decides what happens
@@ -370,7 +408,7 @@ func (in *instance) call(e *store.Envelope) (err error) {
 	mc := &in.mc
 	mc.msg, mc.attempt = e.Msg, e.Attempts
 	defer func() { mc.msg = nil }()
-	return in.handler.HandleMessage(in.a.rt.baseCtx, mc)
+	return in.handler.HandleMessage(in.runCtx, mc)
 }
 
 func (in *instance) callBatch(b *Batch) (err error) {
@@ -379,7 +417,7 @@ func (in *instance) callBatch(b *Batch) (err error) {
 			err = &PanicError{Agent: in.a.name(), Value: r, Stack: debug.Stack()}
 		}
 	}()
-	return in.batch.HandleBatch(in.a.rt.baseCtx, b)
+	return in.batch.HandleBatch(in.runCtx, b)
 }
 
 // emit sends a successful batch's outbox, stamping the agent as sender. A
@@ -397,7 +435,7 @@ func (in *instance) emit(out []*acl.Message) {
 			continue
 		}
 		m.Sender = self
-		if err := in.a.rt.route(in.a.rt.baseCtx, m, nil, in.a); err != nil {
+		if err := in.a.rt.route(in.runCtx, m, nil, in.a); err != nil {
 			in.logger.Warn("outbox: send failed", "error", err, "message", m.String())
 		}
 	}

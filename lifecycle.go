@@ -133,7 +133,9 @@ func (rt *Runtime) agentsSnapshot() []*agent {
 
 // Stop stops an agent's workers after their current message (waiting at
 // most until ctx ends). Its mailboxes keep accepting messages, which are
-// handled when the agent is started again.
+// handled when the agent is started again. If ctx ends first, the agent is
+// stopped all the same (no new message is handled), the running handler's
+// context is cancelled, and Stop returns ctx's error.
 func (rt *Runtime) Stop(ctx context.Context, name acl.AgentID) error {
 	a, err := rt.agent(name)
 	if err != nil {
@@ -170,7 +172,10 @@ func (rt *Runtime) Restart(ctx context.Context, name acl.AgentID) error {
 
 // Remove stops an agent and unregisters it. Messages still queued for it are
 // dead-lettered with reason "agent removed"; topic subscriptions and content
-// rules that name it are dropped.
+// rules that name it are dropped. If ctx ends while a handler is still
+// running, the agent is removed all the same, the handler's context is
+// cancelled, its instance is released when it returns, and Remove returns
+// ctx's error.
 func (rt *Runtime) Remove(ctx context.Context, name acl.AgentID) error {
 	a, err := rt.agent(name)
 	if err != nil {
@@ -180,7 +185,22 @@ func (rt *Runtime) Remove(ctx context.Context, name acl.AgentID) error {
 }
 
 func (rt *Runtime) remove(ctx context.Context, a *agent) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	stopErr := a.stop(ctx, StateStopped)
+	if stopErr != nil {
+		// The agent goes regardless; its instances are released as soon as
+		// the handler still running returns (its context is cancelled).
+		go func() {
+			_ = a.awaitWorkers(context.Background())
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			for _, in := range a.instances {
+				in.closeHandler()
+			}
+		}()
+	}
 	rt.regMu.Lock()
 	delete(rt.endpoints, a.name())
 	rt.regMu.Unlock()
@@ -268,6 +288,9 @@ func (a *agent) start(ctx context.Context) error {
 	a.rmu.Lock()
 	a.restartAt = a.restartAt[:0]
 	a.rmu.Unlock()
+	for _, in := range a.instances {
+		in.runCtx, in.runCancel = context.WithCancel(a.rt.baseCtx)
+	}
 	a.st.Store(uint32(StateRunning))
 	for _, in := range a.instances {
 		in.mb.Resume()
@@ -290,8 +313,14 @@ func (a *agent) stop(ctx context.Context, st State) error {
 	// The agent counts as stopped from here on, even if a handler is still
 	// finishing: its mailbox is paused, and start waits for the worker.
 	a.st.Store(uint32(st))
-	if err := a.awaitWorkers(ctx); err != nil {
-		return fmt.Errorf("caxton: stop %q: %w", a.name(), err)
+	err := a.awaitWorkers(ctx)
+	for _, in := range a.instances {
+		if in.runCancel != nil {
+			in.runCancel() // a handler still running sees its context end
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("caxton: stop %q: a handler is still running: %w", a.name(), err)
 	}
 	for _, in := range a.instances {
 		in.closeHandler()

@@ -76,7 +76,7 @@ func (r *requests) answer(m *acl.Message) ([]acl.AgentID, bool) {
 	} else {
 		w = r.byConv[m.ConversationID]
 	}
-	if w == nil || !m.HasReceiver(w.requester) {
+	if w == nil || m.ReplyWith == w.replyWith || !m.HasReceiver(w.requester) { // a request is not its own reply
 		r.mu.Unlock()
 		return m.Receivers, false
 	}
@@ -141,6 +141,8 @@ func (rt *Runtime) request(ctx context.Context, m *acl.Message, abort <-chan str
 		return reply, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("caxton: request %s: %w", m.ReplyWith, ctx.Err())
+	case <-abort: // the runtime is closing: a host caller must not outlive it
+		return nil, fmt.Errorf("caxton: request %s: %w", m.ReplyWith, ErrClosed)
 	case <-deadline:
 		select { // a reply that raced the deadline still counts
 		case reply := <-w.ch:

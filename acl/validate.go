@@ -10,6 +10,10 @@ import (
 // Validator does not set one: 1 MiB.
 const DefaultMaxContentSize = 1 << 20
 
+// MaxReceivers is the most receivers one message may list; a broadcast to
+// more should use a topic.
+const MaxReceivers = 1024
+
 // maxTokenLen bounds free-form string parameters (conversation id, protocol,
 // ...) so a hostile sender cannot make every log line or map key huge.
 const maxTokenLen = 256
@@ -61,13 +65,27 @@ func (v Validator) Validate(m *Message) error {
 	if len(m.Receivers) == 0 {
 		return fieldErr("receiver", "no receiver")
 	}
+	if len(m.Receivers) > MaxReceivers {
+		return fieldErr("receiver", "%d receivers, the limit is %d (use a topic for broadcasts)", len(m.Receivers), MaxReceivers)
+	}
+	var seen map[AgentID]struct{} // only for long lists: the scan below is quadratic
+	if len(m.Receivers) > 16 {
+		seen = make(map[AgentID]struct{}, len(m.Receivers))
+	}
 	for i, r := range m.Receivers {
 		if !v.SkipReceiverNames {
 			if err := validateName("receiver", string(r)); err != nil {
 				return err
 			}
 		}
-		if slices.Contains(m.Receivers[:i], r) {
+		dup := false
+		if seen != nil {
+			_, dup = seen[r]
+			seen[r] = struct{}{}
+		} else {
+			dup = slices.Contains(m.Receivers[:i], r)
+		}
+		if dup {
 			return fieldErr("receiver", "duplicate receiver %q", r)
 		}
 	}

@@ -1,6 +1,7 @@
 package acl_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -241,4 +242,17 @@ func TestValidatorCanLeaveReceiverNamesToTheRouter(t *testing.T) {
 	require.NoError(t, acl.Validator{SkipReceiverNames: true}.Validate(m))
 	m.Receivers = []acl.AgentID{"a", "a"}
 	requireFieldError(t, acl.Validator{SkipReceiverNames: true}.Validate(m), "receiver")
+}
+
+func TestManyReceiversAreCheckedQuicklyAndCapped(t *testing.T) {
+	m := &acl.Message{Performative: acl.Inform}
+	for i := range acl.MaxReceivers {
+		m.Receivers = append(m.Receivers, acl.AgentID(fmt.Sprintf("agent-%d", i)))
+	}
+	require.NoError(t, m.Validate())
+	m.Receivers[acl.MaxReceivers-1] = "agent-3"
+	requireFieldError(t, m.Validate(), "receiver")
+	m.Receivers[acl.MaxReceivers-1] = "agent-last"
+	m.Receivers = append(m.Receivers, "one-too-many")
+	requireFieldError(t, m.Validate(), "receiver")
 }

@@ -40,8 +40,9 @@ import (
 )
 
 // Handler handles one inbound message. Returning an error fails the whole
-// batch: nothing it sent is delivered and the host retries the batch (or
-// dead-letters it at once if the error wraps ErrPermanent).
+// batch: nothing sent while handling it is delivered, and the host hands
+// its messages back one at a time, retrying the failing one with backoff
+// (or dead-lettering it at once if the error wraps ErrPermanent).
 type Handler func(m *acl.Message, c *Context) error
 
 // Log levels for Context.Log; they are slog levels on the host.

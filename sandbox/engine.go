@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -254,7 +255,8 @@ func (e *Engine) compile(wasm []byte) (*wasmtime.Module, error) {
 	}
 	mod, err := wasmtime.NewModule(e.eng, wasm)
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: invalid module: %w", err)
+		msg, _, _ := strings.Cut(err.Error(), "\nStack backtrace:")
+		return nil, fmt.Errorf("sandbox: invalid module: %s", strings.TrimSpace(msg))
 	}
 	return mod, nil
 }

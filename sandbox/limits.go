@@ -18,10 +18,11 @@ type Limits struct {
 	// that uses more traps with KindOutOfFuel. Zero means unmetered.
 	FuelPerBatch uint64
 	// MaxInboundMessage is the largest encoded message handed to the guest,
-	// in bytes (default 1 MiB).
+	// in bytes (default 1 MiB + 64 KiB, so any message a runtime accepts by
+	// default fits).
 	MaxInboundMessage int
 	// MaxOutboundMessage is the largest encoded message the guest may emit
-	// (default 1 MiB).
+	// (default 1 MiB + 64 KiB).
 	MaxOutboundMessage int
 	// MaxOutboxMessages is the most messages one batch may emit (default 1024).
 	MaxOutboxMessages int

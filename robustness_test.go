@@ -1,0 +1,170 @@
+package caxton_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caxton-go/caxton"
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/caxtontest"
+	"github.com/caxton-go/caxton/internal/testguest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// An agent that replies to everything must not ping-pong forever with the
+// runtime's failure notices.
+func TestRepliesToFailureNoticesDoNotLoop(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	var handled atomic.Int64
+	rt.MustSpawn(caxton.AgentSpec{Name: "echo", Delivery: caxton.DeliveryPolicy{MaxAttempts: 1},
+		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+			handled.Add(1)
+			return mc.Reply(ctx, acl.Inform, mc.Message().Content)
+		})})
+	m := request("x", "echo")
+	m.ReplyTo = "gone"
+	rt.MustSend(m)
+	// echo answers "gone" (unknown: its handler fails, and it gets a notice),
+	// then answers the notice (addressed to the runtime: dead-lettered).
+	dls := rt.AwaitDeadLetters(2)
+	require.NoError(t, rt.Close(caxtontest.Context(t)))
+	assert.Equal(t, int64(2), handled.Load())
+	dls, _ = rt.DeadLetters()
+	var reasons []string
+	for _, d := range dls {
+		reasons = append(reasons, d.Reason)
+	}
+	assert.ElementsMatch(t, []string{"max attempts", "addressed to the runtime's system name"}, reasons)
+}
+
+func TestCloseReleasesAPendingHostRequest(t *testing.T) {
+	rt, err := caxton.New()
+	require.NoError(t, err)
+	received := make(chan struct{})
+	require.NoError(t, rt.Spawn(context.Background(), caxton.AgentSpec{Name: "silent",
+		Handler: caxton.HandlerFunc(func(context.Context, *caxton.MessageContext) error { close(received); return nil })}))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := rt.Request(context.Background(), request("q", "silent"))
+		errc <- err
+	}()
+	<-received // the request is in flight and nobody will answer it
+	require.NoError(t, rt.Close(caxtontest.Context(t)))
+	assert.ErrorIs(t, <-errc, caxton.ErrClosed)
+}
+
+func TestCloseWithAnEndedContextOnAnIdleRuntimeSucceeds(t *testing.T) {
+	rt, err := caxton.New()
+	require.NoError(t, err)
+	require.NoError(t, rt.Spawn(context.Background(), caxton.AgentSpec{Name: "a", Handler: echo()}))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	assert.NoError(t, rt.Close(ctx))
+	assert.Equal(t, caxton.StateStopped, must(rt.Agent("a")).State)
+}
+
+func TestSubscriptionCallbacksAreNotDirectlyAddressable(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	_, err := rt.SubscribeFunc("t", func(context.Context, *acl.Message) error { return nil })
+	require.NoError(t, err)
+	err = rt.Send(caxtontest.Context(t), inform("x", "$sub/t/1"))
+	assert.Error(t, err)
+}
+
+func TestARequestIsNotItsOwnReply(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	m := request("to myself", rt.HostName())
+	m.ReplyBy = rt.Clock.Now().Add(time.Second)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := rt.Request(caxtontest.Context(t), m)
+		errc <- err
+	}()
+	caxtontest.AwaitInbox(t, rt.Inbox(), nil)
+	rt.AdvanceWhenWaiting(1, time.Second)
+	assert.ErrorIs(t, <-errc, caxton.ErrNoReply)
+}
+
+func TestRemoveRejectsANilContextWithoutRemoving(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	rt.MustSpawn(caxton.AgentSpec{Name: "a", Handler: echo()})
+	var nilCtx context.Context
+	assert.ErrorIs(t, rt.Remove(nilCtx, "a"), caxton.ErrInvalidSpec)
+	_, err := rt.Agent("a")
+	assert.NoError(t, err)
+}
+
+func TestStopCancelsAStuckHandlersContext(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	started, cancelled := make(chan struct{}), make(chan struct{})
+	rt.MustSpawn(caxton.AgentSpec{Name: "stuck", Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+		close(started)
+		<-ctx.Done()
+		close(cancelled)
+		return ctx.Err()
+	})})
+	rt.MustSend(inform("x", "stuck"))
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := rt.Stop(ctx, "stuck")
+	assert.ErrorIs(t, err, context.Canceled)
+	<-cancelled // the handler was told to give up
+	assert.Equal(t, caxton.StateStopped, must(rt.Agent("stuck")).State)
+}
+
+func TestOneBadMessageDoesNotSinkItsBatch(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	rec := caxtontest.NewRecorder(t, rt.Runtime, "sink")
+	// A batch handler that fails any batch containing "poison".
+	rt.MustSpawn(caxton.AgentSpec{Name: "batcher", Delivery: caxton.DeliveryPolicy{MaxAttempts: 2},
+		NewHandler: func(context.Context, caxton.InstanceInfo) (caxton.Handler, error) { return poisonSensitive{}, nil }})
+	ctx := caxtontest.Context(t)
+	require.NoError(t, rt.Stop(ctx, "batcher"))
+	for _, c := range []string{"a", "b", "poison", "c"} {
+		rt.MustSend(inform(c, "batcher"))
+	}
+	require.NoError(t, rt.Start(ctx, "batcher"))
+	rt.AdvanceWhenWaiting(1, time.Second) // the poison's retry backoff
+	d := rt.AwaitDeadLetters(1)[0]
+	assert.Equal(t, "poison", string(d.Message.Content))
+	assert.Equal(t, 2, d.Attempts)
+	assert.Equal(t, []string{"a", "b", "c"}, contents(rec.AwaitN(t, 3)))
+	assert.Len(t, must(rt.DeadLetters()), 1)
+}
+
+type poisonSensitive struct{}
+
+func (poisonSensitive) HandleMessage(context.Context, *caxton.MessageContext) error {
+	return errors.New("unused")
+}
+
+func (poisonSensitive) HandleBatch(_ context.Context, b *caxton.Batch) error {
+	for _, m := range b.Messages {
+		if string(m.Content) == "poison" {
+			return errors.New("poisoned batch")
+		}
+	}
+	for _, m := range b.Messages {
+		b.Emit(&acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"sink"}, Content: m.Content})
+	}
+	return nil
+}
+
+func TestCloseInterruptsARunawayGuestEvenWhenItTimesOut(t *testing.T) {
+	rt, err := caxton.New()
+	require.NoError(t, err)
+	require.NoError(t, rt.Spawn(context.Background(), caxton.AgentSpec{Name: "spin",
+		Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATLoop)}, Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}}))
+	require.NoError(t, rt.Send(context.Background(), inform("go", "spin")))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	_ = rt.Close(ctx)
+	// The guest's batch deadline (1s by default) still fires after Close
+	// returned, so its worker exits and the message is accounted for.
+	caxtontest.Eventually(t, func() bool { return must(rt.Agent("spin")).DeadLettered == 1 }, "the runaway batch to end")
+}
