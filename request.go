@@ -92,7 +92,10 @@ func (r *requests) answer(m *acl.Message) ([]acl.AgentID, bool) {
 // reply without in-reply-to, in m's conversation). Request fills in
 // reply-with and conversation id when empty. It waits until ctx ends or
 // m's ReplyBy passes (by the runtime's clock; then the error wraps
-// ErrNoReply). Without a sender, m comes from the default host inbox.
+// ErrNoReply), or the runtime closes (ErrClosed). Without a sender, m comes
+// from the default host inbox. A reply that arrives after Request gave up
+// is not lost: it lands in the requester's inbox — for the host, Inbox(),
+// which is bounded, so a host that abandons requests should drain it.
 func (rt *Runtime) Request(ctx context.Context, m *acl.Message) (*acl.Message, error) {
 	if err := rt.hostEnter(); err != nil {
 		return nil, err
