@@ -195,6 +195,7 @@ type AgentInfo struct {
 	State        State
 	Replicas     int
 	QueueDepth   int      // queued messages over all replicas
+	InFlight     int      // messages taken by workers and not yet finished
 	Processed    uint64   // messages handled successfully
 	Failed       uint64   // failed attempts (errors and panics)
 	Retried      uint64   // attempts that were retried

@@ -255,7 +255,9 @@ func (a *agent) info() AgentInfo {
 		Topics:       a.rt.bus.topicsOf(a),
 	}
 	for _, in := range a.instances {
-		inf.QueueDepth += in.mb.Depth()
+		d := in.mb.Depth()
+		inf.QueueDepth += d
+		inf.InFlight += in.mb.Load() - d
 	}
 	if p := a.lastErr.Load(); p != nil {
 		inf.LastError = *p

@@ -231,9 +231,11 @@ func TestReplicasLeastLoadedAvoidsBusyReplica(t *testing.T) {
 		})})
 	rt.MustSend(inform("slow", "worker"))
 	slowReplica := <-started
-	for range 3 {
+	for i := range 3 {
 		rt.MustSend(inform("fast", "worker"))
 		assert.NotEqual(t, slowReplica, <-started, "the busy replica is skipped")
+		done.AwaitN(t, i+1)
+		caxtontest.Eventually(t, func() bool { return must(rt.Agent("worker")).InFlight == 1 }, "only the slow message in flight")
 	}
 	close(gate)
 	done.AwaitN(t, 4)
