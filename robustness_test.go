@@ -30,10 +30,10 @@ func TestRepliesToFailureNoticesDoNotLoop(t *testing.T) {
 	rt.MustSend(m)
 	// echo answers "gone" (unknown: its handler fails, and it gets a notice),
 	// then answers the notice (addressed to the runtime: dead-lettered).
-	dls := rt.AwaitDeadLetters(2)
+	rt.AwaitDeadLetters(2)
 	require.NoError(t, rt.Close(caxtontest.Context(t)))
 	assert.Equal(t, int64(2), handled.Load())
-	dls, _ = rt.DeadLetters()
+	dls, _ := rt.DeadLetters()
 	var reasons []string
 	for _, d := range dls {
 		reasons = append(reasons, d.Reason)

@@ -274,7 +274,7 @@ func TestRestartsOutsideTheWindowDoNotCount(t *testing.T) {
 	assert.Equal(t, uint64(2), info.Restarts)
 }
 
-var supErrBoom = errors.New("factory exploded")
+var errSupBoom = errors.New("factory exploded")
 
 func TestFactoryErrorFailsSpawn(t *testing.T) {
 	t.Parallel()
@@ -285,10 +285,10 @@ func TestFactoryErrorFailsSpawn(t *testing.T) {
 		nilH     bool
 		made     int // instances made (and closed again) before the failure
 	}{
-		{"first replica", 1, func(caxton.InstanceInfo) error { return supErrBoom }, false, 0},
+		{"first replica", 1, func(caxton.InstanceInfo) error { return errSupBoom }, false, 0},
 		{"second replica", 2, func(i caxton.InstanceInfo) error {
 			if i.Replica == 1 {
-				return supErrBoom
+				return errSupBoom
 			}
 			return nil
 		}, false, 1},
@@ -309,7 +309,7 @@ func TestFactoryErrorFailsSpawn(t *testing.T) {
 			if tc.nilH {
 				assert.Contains(t, err.Error(), "nil handler")
 			} else {
-				assert.ErrorIs(t, err, supErrBoom)
+				assert.ErrorIs(t, err, errSupBoom)
 			}
 			_, err = rt.Agent("sup-nofac")
 			assert.ErrorIs(t, err, caxton.ErrAgentNotFound)

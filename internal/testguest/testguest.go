@@ -60,7 +60,11 @@ func BuildDir(dir string) ([]byte, error) {
 	}
 	tmp.Close()
 	defer os.Remove(tmp.Name())
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", tmp.Name(), ".")
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return nil, fmt.Errorf("building %s needs the go command on PATH: %w", dir, err)
+	}
+	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-o", tmp.Name(), ".")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
