@@ -35,6 +35,7 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 		return
 	}
 	in.logger.Warn("message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempts", e.Attempts, "last_error", d.LastError)
+	rt.notifyDeadLetter(d)
 }
 
 // deadLetterUnrouted records a message that was never queued for anyone.
@@ -46,6 +47,21 @@ func (rt *Runtime) deadLetterUnrouted(m *acl.Message, receiver acl.AgentID, reas
 		return
 	}
 	rt.logger.Warn("message dead-lettered", "message_id", m.ID, "receiver", string(receiver), "reason", reason)
+	rt.notifyDeadLetter(d)
+}
+
+// notifyDeadLetter calls the host's hook, if any. A panicking hook is
+// logged, not allowed to take the worker down.
+func (rt *Runtime) notifyDeadLetter(d DeadLetter) {
+	if rt.cfg.onDeadLetter == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			rt.logger.Error("dead-letter hook panicked", "panic", r)
+		}
+	}()
+	rt.cfg.onDeadLetter(d)
 }
 
 // DeadLetters lists the dead-letter queue, oldest first.

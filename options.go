@@ -22,6 +22,7 @@ type config struct {
 	systemName    acl.AgentID
 	inboxCapacity int
 	sandboxOpts   []sandbox.EngineOption
+	onDeadLetter  func(DeadLetter)
 }
 
 // WithClock sets the time source (default: the wall clock). Tests pass a
@@ -106,6 +107,21 @@ func WithInboxCapacity(n int) Option {
 			return specErr("WithInboxCapacity", "%d is not positive", n)
 		}
 		cfg.inboxCapacity = n
+		return nil
+	}
+}
+
+// WithDeadLetterHook calls fn with every message that enters the
+// dead-letter queue, right after it is stored, so a host can alert or count
+// without polling DeadLetters. fn runs on the worker that gave up on the
+// message: it must be quick and must not block (hand off to a channel or
+// goroutine for slow work).
+func WithDeadLetterHook(fn func(DeadLetter)) Option {
+	return func(cfg *config) error {
+		if fn == nil {
+			return specErr("WithDeadLetterHook", "nil function")
+		}
+		cfg.onDeadLetter = fn
 		return nil
 	}
 }

@@ -168,3 +168,24 @@ func TestCloseInterruptsARunawayGuestEvenWhenItTimesOut(t *testing.T) {
 	// returned, so its worker exits and the message is accounted for.
 	caxtontest.Eventually(t, func() bool { return must(rt.Agent("spin")).DeadLettered == 1 }, "the runaway batch to end")
 }
+
+func TestDeadLetterHookSeesEveryDeadLetter(t *testing.T) {
+	var got []caxton.DeadLetter
+	seen := make(chan struct{}, 4)
+	rt := caxtontest.NewRuntime(t, caxton.WithDeadLetterHook(func(d caxton.DeadLetter) {
+		got = append(got, d)
+		seen <- struct{}{}
+	}))
+	rt.MustSpawn(caxton.AgentSpec{Name: "strict", Handler: caxton.HandlerFunc(func(context.Context, *caxton.MessageContext) error {
+		return caxton.Permanent(errors.New("no"))
+	})})
+	rt.MustSend(inform("x", "strict"))
+	<-seen
+	rt.MustSend(inform("y", acl.AgentID(rt.HostName()), "caxton"))
+	<-seen
+	require.Len(t, got, 2)
+	assert.Equal(t, "permanent failure", got[0].Reason)
+	assert.Equal(t, acl.AgentID("caxton"), got[1].Receiver)
+	_, err := caxton.New(caxton.WithDeadLetterHook(nil))
+	assert.ErrorIs(t, err, caxton.ErrInvalidSpec)
+}

@@ -93,7 +93,13 @@ func run(w io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
-	rt, err := caxton.New()
+	deadLetters := make(chan caxton.DeadLetter, 8)
+	rt, err := caxton.New(caxton.WithDeadLetterHook(func(d caxton.DeadLetter) {
+		select {
+		case deadLetters <- d:
+		default: // the transcript only needs the first few
+		}
+	}))
 	if err != nil {
 		return err
 	}
@@ -169,21 +175,11 @@ func run(w io.Writer) error {
 		Content: []byte("enterprise quote please")}); err != nil {
 		return err
 	}
-	for {
-		dls, err := rt.DeadLetters()
-		if err != nil {
-			return err
-		}
-		if len(dls) > 0 {
-			d := dls[0]
-			out.say("host", "dead letter for %s after %d attempts (%s): %s", d.Receiver, d.Attempts, d.Reason, d.LastError)
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return errors.New("the failing request never reached the dead-letter queue")
-		case <-time.After(5 * time.Millisecond):
-		}
+	select {
+	case d := <-deadLetters:
+		out.say("host", "dead letter for %s after %d attempts (%s): %s", d.Receiver, d.Attempts, d.Reason, d.LastError)
+	case <-ctx.Done():
+		return errors.New("the failing request never reached the dead-letter queue")
 	}
 	if err := rt.Close(ctx); err != nil {
 		return err
