@@ -128,7 +128,7 @@ type DeliveryPolicy struct {
 // returns an error wrapping ErrInstanceBroken, or when the factory fails.
 // More than MaxRestarts replacements within Window mark the agent Failed.
 type RestartPolicy struct {
-	MaxRestarts int           // default 5
+	MaxRestarts int           // default 20
 	Window      time.Duration // default 1 minute
 	Backoff     Backoff       // wait before making the replacement (default 10ms, ×2, max 5s)
 }
@@ -209,7 +209,7 @@ const (
 	defaultMailbox     = 1024
 	defaultBatch       = 64
 	defaultMaxAttempts = 3
-	defaultMaxRestarts = 5
+	defaultMaxRestarts = 20
 )
 
 // withDefaults validates s and fills in defaults; the error names the field.

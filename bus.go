@@ -15,7 +15,9 @@ import (
 // host subscription) or a host inbox.
 type endpoint interface {
 	name() acl.AgentID
-	deliver(ctx context.Context, m *acl.Message, abort <-chan struct{}) error
+	// deliver queues m. mayBlock false forbids waiting for mailbox space
+	// (an agent sending to itself would wait for its own worker forever).
+	deliver(ctx context.Context, m *acl.Message, abort <-chan struct{}, mayBlock bool) error
 }
 
 // routing holds topic subscriptions and content rules. Both are read on
@@ -278,7 +280,8 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 	}
 	var errs []error
 	for _, ep := range targets {
-		if err := ep.deliver(ctx, m, abort); err != nil {
+		self := from != nil && ep == endpoint(from)
+		if err := ep.deliver(ctx, m, abort, !self); err != nil {
 			errs = append(errs, &DeliveryError{Receiver: ep.name(), Err: err})
 		}
 	}
@@ -340,7 +343,7 @@ func (rt *Runtime) notifyFailure(from *agent, m *acl.Message, cause error) {
 	f.Priority = acl.PriorityHigh
 	f.CreatedAt = rt.clock.Now()
 	f.ID = rt.ids.New(f.CreatedAt)
-	if err := from.deliverForce(f); err != nil {
+	if err := from.deliverNotice(f); err != nil {
 		rt.logger.Warn("could not notify agent of a failed send", "agent", from.name(), "error", err, "cause", cause)
 	}
 }

@@ -188,13 +188,19 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	release := func() error {
 		for _, a := range agents {
+			a.mu.Lock() // a concurrent Stop or Remove may be closing them too
 			for _, in := range a.instances {
 				in.closeHandler()
 			}
+			a.mu.Unlock()
 		}
 		return rt.closeSandbox()
 	}
-	if workersGone {
+	hostsGone := rt.hostInflight.Load() == 0
+	if !hostsGone {
+		errs = append(errs, fmt.Errorf("caxton: close: host calls (Spawn, Send, ...) still running: %w", ctx.Err()))
+	}
+	if workersGone && hostsGone {
 		if err := release(); err != nil {
 			errs = append(errs, fmt.Errorf("caxton: close sandbox: %w", err))
 		}
@@ -204,6 +210,9 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		// them when the last worker exits.
 		go func() {
 			<-done
+			for rt.hostInflight.Load() > 0 { // e.g. a Spawn still instantiating a guest
+				time.Sleep(time.Millisecond)
+			}
 			if err := release(); err != nil {
 				rt.logger.Error("closing the sandbox after the last handler returned", "error", err)
 			}

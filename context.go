@@ -47,7 +47,9 @@ func (mc *MessageContext) Logger() *slog.Logger {
 
 // Send sends m from this agent (the runtime stamps the agent as sender; a
 // message naming another sender is refused). It blocks while a receiver's
-// mailbox is full and has the Block policy, up to ctx. If a receiver does
+// mailbox is full and has the Block policy, up to ctx — except a message to
+// the agent itself, which fails at once with ErrMailboxFull rather than wait
+// for its own worker. If a receiver does
 // not exist, Send returns an error and the agent also receives a FIPA
 // failure notice from the runtime.
 func (mc *MessageContext) Send(ctx context.Context, m *acl.Message) error {

@@ -119,7 +119,7 @@ func (rt *Runtime) replayOne(ctx context.Context, d DeadLetter) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrAgentNotFound, d.Receiver)
 	}
-	return ep.deliver(ctx, m, rt.closing)
+	return ep.deliver(ctx, m, rt.closing, true)
 }
 
 // PurgeDeadLetters deletes the given dead letters, or all of them when no

@@ -51,7 +51,7 @@ func (ib *Inbox) Name() acl.AgentID { return ib.id }
 
 func (ib *Inbox) name() acl.AgentID { return ib.id }
 
-func (ib *Inbox) deliver(_ context.Context, m *acl.Message, _ <-chan struct{}) error {
+func (ib *Inbox) deliver(_ context.Context, m *acl.Message, _ <-chan struct{}, _ bool) error {
 	ib.mu.Lock()
 	defer ib.mu.Unlock()
 	if ib.closed {

@@ -81,9 +81,14 @@ func (in *instance) launch() {
 // the mailbox is empty (then the worker retires; the next message starts a
 // new one) or the mailbox asks it to stop.
 func (in *instance) run() {
-	defer in.a.rt.workers.Done()
-	defer in.a.rt.running.Add(-1)
 	rt := in.a.rt
+	defer rt.workers.Done()
+	defer rt.running.Add(-1)
+	defer func() {
+		if rt.closed.Load() {
+			rt.signalIdle() // however the worker leaves, a draining Close re-checks
+		}
+	}()
 	stop := in.mb.Stopping()
 	if in.buf == nil {
 		size := 64
@@ -378,10 +383,10 @@ func (in *instance) replaceHandler(stop <-chan struct{}, cause error) bool {
 			}
 		}
 		a.restartAt = append(kept, now)
-		tooMany := len(a.restartAt) > pol.MaxRestarts
+		recent := len(a.restartAt)
 		a.rmu.Unlock()
-		if tooMany {
-			a.fail(fmt.Errorf("%d instance replacements within %v, last cause: %w", len(a.restartAt), pol.Window, cause))
+		if recent > pol.MaxRestarts {
+			a.fail(fmt.Errorf("%d instance replacements within %v, last cause: %w", recent, pol.Window, cause))
 			return false
 		}
 		in.replace++

@@ -86,6 +86,10 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		_ = rt.remove(ctx, a)
 		return err
 	}
+	if rt.closed.Load() { // Close began while this agent was starting
+		_ = rt.remove(context.WithoutCancel(ctx), a)
+		return ErrClosed
+	}
 	return nil
 }
 
@@ -399,13 +403,13 @@ func (a *agent) fail(cause error) {
 }
 
 // deliver queues m for one of the agent's instances.
-func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct{}) error {
+func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct{}, mayBlock bool) error {
 	if a.state() == StateFailed {
 		return ErrAgentFailed
 	}
 	in := a.pick()
 	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
-	err := in.mb.Push(ctx, e, a.spec.Overflow == Block, abort)
+	err := in.mb.Push(ctx, e, mayBlock && a.spec.Overflow == Block, abort)
 	switch {
 	case err == nil:
 		return nil
@@ -417,10 +421,19 @@ func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct
 	return err
 }
 
-// deliverForce queues a runtime notice without blocking or capacity check.
-func (a *agent) deliverForce(m *acl.Message) error {
+// deliverNotice queues a runtime notice (a FIPA failure about the agent's
+// own send) without blocking — the agent's handler may be the sender — and
+// beyond capacity, but only up to twice the capacity, so an agent that keeps
+// sending to unknown names cannot flood its own mailbox with notices. Past
+// that the notice is refused (and logged by the caller); the send itself
+// already failed with an error.
+func (a *agent) deliverNotice(m *acl.Message) error {
+	in := a.pick()
+	if in.mb.Load() >= 2*a.spec.MailboxCapacity {
+		return fmt.Errorf("%w: notice suppressed, the mailbox holds twice its capacity", ErrMailboxFull)
+	}
 	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
-	return a.pick().mb.PushForce(e)
+	return in.mb.PushForce(e)
 }
 
 func (a *agent) pick() *instance {

@@ -189,3 +189,46 @@ func TestDeadLetterHookSeesEveryDeadLetter(t *testing.T) {
 	_, err := caxton.New(caxton.WithDeadLetterHook(nil))
 	assert.ErrorIs(t, err, caxton.ErrInvalidSpec)
 }
+
+func TestSendingToItselfNeverDeadlocks(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	errs := make(chan error, 10)
+	rt.MustSpawn(caxton.AgentSpec{Name: "narcissus", MailboxCapacity: 2, Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+		if string(mc.Message().Content) == "go" {
+			for range 5 {
+				errs <- mc.Send(ctx, inform("me again", "narcissus"))
+			}
+		}
+		return nil
+	})})
+	rt.MustSend(inform("go", "narcissus"))
+	var full int
+	for range 5 {
+		if err := <-errs; errors.Is(err, caxton.ErrMailboxFull) {
+			full++
+		}
+	}
+	assert.Equal(t, 3, full, "two fit, the other three are refused at once")
+}
+
+func TestConcurrentStopAndCloseCloseInstancesOnce(t *testing.T) {
+	for range 20 {
+		rt, err := caxton.New()
+		require.NoError(t, err)
+		var closes atomic.Int64
+		require.NoError(t, rt.Spawn(context.Background(), caxton.AgentSpec{Name: "a", Replicas: 4,
+			NewHandler: func(context.Context, caxton.InstanceInfo) (caxton.Handler, error) {
+				return &countingCloser{closes: &closes}, nil
+			}}))
+		done := make(chan struct{})
+		go func() { _ = rt.Stop(context.Background(), "a"); close(done) }()
+		require.NoError(t, rt.Close(context.Background()))
+		<-done
+		assert.Equal(t, int64(4), closes.Load())
+	}
+}
+
+type countingCloser struct{ closes *atomic.Int64 }
+
+func (c *countingCloser) HandleMessage(context.Context, *caxton.MessageContext) error { return nil }
+func (c *countingCloser) Close() error                                                { c.closes.Add(1); return nil }

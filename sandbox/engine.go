@@ -118,10 +118,16 @@ func (e *Engine) ticker() {
 	defer close(e.done)
 	t := time.NewTicker(e.tick)
 	defer t.Stop()
+	start, ticks := time.Now(), int64(0)
 	for {
 		select {
-		case <-t.C:
-			e.eng.IncrementEpoch()
+		case now := <-t.C:
+			// A ticker drops ticks when this goroutine runs late (a busy
+			// machine); catch up from the wall clock so a deadline means
+			// wall time, not "ticks delivered".
+			for due := int64(now.Sub(start) / e.tick); ticks < due; ticks++ {
+				e.eng.IncrementEpoch()
+			}
 		case <-e.stop:
 			return
 		}

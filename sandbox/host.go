@@ -47,7 +47,12 @@ func hostLog(c *wasmtime.Caller, level, ptr, n int32) *wasmtime.Trap {
 	if ptr < 0 || n < 0 || int64(ptr)+int64(n) > int64(len(data)) {
 		return wasmtime.NewTrap(fmt.Sprintf("caxton.log: [%d, +%d) lies outside memory", ptr, n))
 	}
-	in.cfg.Logger.Log(context.Background(), slog.Level(level), truncateLog(string(data[ptr:ptr+n])))
+	text := data[ptr : ptr+n]
+	suffix := ""
+	if len(text) > maxLogMessage { // cut before copying: the guest chooses n
+		text, suffix = text[:maxLogMessage], "…(truncated)"
+	}
+	in.cfg.Logger.Log(context.Background(), slog.Level(level), string(text)+suffix)
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -42,6 +43,9 @@ type Instance struct {
 	fuel   uint64     // fuel used by the last call
 	oom    bool       // the guest printed an out-of-memory message
 	closed bool
+	// closeMu makes Close safe to call from several goroutines (a runtime
+	// may race a Stop against its own Close).
+	closeMu sync.Mutex
 }
 
 // Instantiate creates a fresh instance of m: a new store with the limits
@@ -65,7 +69,7 @@ func (m *Module) Instantiate(cfg InstanceConfig) (inst *Instance, err error) {
 			in.Close()
 		}
 	}()
-	in.store.Limiter(cfg.Limits.MaxMemory, -1, 1, -1, 1)
+	in.store.Limiter(cfg.Limits.MaxMemory, maxTableElements, 1, 4, 1)
 	if err := in.setupWASI(); err != nil {
 		return nil, err
 	}
@@ -84,6 +88,9 @@ func (m *Module) Instantiate(cfg InstanceConfig) (inst *Instance, err error) {
 		return nil, in.classify(err, "instantiate")
 	}
 	in.mem = wi.GetExport(in.store, "memory").Memory()
+	if in.mem == nil {
+		return nil, in.abiErr("export memory is not a plain linear memory")
+	}
 	in.alloc = wi.GetFunc(in.store, "caxton_alloc")
 	in.handle = wi.GetFunc(in.store, "caxton_handle")
 	if m.init {
@@ -147,7 +154,7 @@ func (in *Instance) setupWASI() error {
 				f.Close()
 				return fmt.Errorf("sandbox: capture %s: %w", s.name, err)
 			}
-			in.stdio = append(in.stdio, captured{name: s.name, f: f, r: bufio.NewReader(f)})
+			in.stdio = append(in.stdio, captured{name: s.name, f: f, r: bufio.NewReaderSize(f, maxLogMessage)})
 		}
 	}
 	in.store.SetWasi(w)
@@ -210,6 +217,7 @@ func (in *Instance) Handle(ctx context.Context, msgs []*acl.Message) ([]*acl.Mes
 	if err := in.copyIn(); err != nil {
 		return nil, err
 	}
+	in.oom = false
 	res, err := in.call(in.handle, int32(in.bufPtr), int32(len(in.batch)))
 	if left, ferr := in.store.GetFuel(); ferr == nil {
 		in.fuel = in.batchFuel() - left
@@ -279,24 +287,43 @@ type captured struct {
 }
 
 // drainStdio forwards what the guest wrote to stdout/stderr to the log, one
-// record per line.
+// record per line. A guest cannot make the host buffer or log without
+// bound: lines are cut at maxLogMessage, at most maxOutputPerCall bytes per
+// stream are forwarded per call (the rest is skipped, and said so), and the
+// file is emptied after each call.
 func (in *Instance) drainStdio() {
 	for _, c := range in.stdio {
-		for {
-			line, err := c.r.ReadString('\n')
-			if line = strings.TrimRight(line, "\n"); line != "" {
-				in.cfg.Logger.Info(truncateLog(line), "stream", c.name)
-				if strings.Contains(line, "out of memory") {
+		forwarded, skipped := 0, int64(0)
+		for forwarded < maxOutputPerCall {
+			line, err := c.r.ReadSlice('\n')
+			forwarded += len(line)
+			if text := strings.TrimRight(string(line), "\n"); text != "" {
+				in.cfg.Logger.Info(text, "stream", c.name)
+				if strings.Contains(text, "out of memory") {
 					in.oom = true
 				}
 			}
-			if err != nil {
-				if !errors.Is(err, io.EOF) {
-					in.cfg.Logger.Warn("sandbox: reading guest output", "stream", c.name, "error", err)
-				}
-				break
+			if err == nil || errors.Is(err, bufio.ErrBufferFull) {
+				continue
+			}
+			if !errors.Is(err, io.EOF) {
+				in.cfg.Logger.Warn("sandbox: reading guest output", "stream", c.name, "error", err)
+			}
+			break
+		}
+		if end, err := c.f.Seek(0, io.SeekEnd); err == nil {
+			if pos, err := c.f.Seek(0, io.SeekCurrent); err == nil {
+				skipped = end - pos + int64(c.r.Buffered())
 			}
 		}
+		if skipped > 0 {
+			in.cfg.Logger.Warn("sandbox: guest output over the per-call limit was skipped", "stream", c.name, "bytes", skipped)
+		}
+		// Empty the file (wasmtime keeps writing at its own offset, so the
+		// discarded region becomes a hole that takes no disk space).
+		_ = c.f.Truncate(0)
+		_, _ = c.f.Seek(0, io.SeekStart)
+		c.r.Reset(c.f)
 	}
 }
 
@@ -307,6 +334,8 @@ func (in *Instance) abiErr(format string, args ...any) *Error {
 // Close releases the store (and with it the instance's memory). It is
 // idempotent.
 func (in *Instance) Close() error {
+	in.closeMu.Lock()
+	defer in.closeMu.Unlock()
 	if in.closed {
 		return nil
 	}

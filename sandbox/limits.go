@@ -32,10 +32,18 @@ type Limits struct {
 const (
 	DefaultMaxMemory         = 64 << 20
 	DefaultBatchDeadline     = time.Second
-	DefaultMaxMessage        = 1 << 20
+	DefaultMaxMessage        = 1<<20 + 64<<10 // a runtime's default content limit (1 MiB) plus room for the envelope
 	DefaultMaxOutboxMessages = 1024
 	unmeteredFuel            = 1 << 62
 	maxLogMessage            = 64 << 10
+)
+
+// Fixed bounds that are not worth a knob: table growth (function-pointer
+// tables of real guests hold thousands of entries, not millions) and the
+// guest output forwarded to the log per call and stream.
+const (
+	maxTableElements = 100_000
+	maxOutputPerCall = 1 << 20
 )
 
 // WithDefaults returns l with zero fields replaced by defaults, or an error

@@ -42,8 +42,9 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 		name := ex.Name()
 		switch {
 		case name == "memory":
-			if ex.Type().MemoryType() == nil {
-				return nil, abiErr("export %q is not a memory", name)
+			mt := ex.Type().MemoryType()
+			if mt == nil || mt.IsShared() || mt.Is64() {
+				return nil, abiErr("export %q must be a plain (unshared, 32-bit) linear memory", name)
 			}
 			found[name] = true
 		case name == "_initialize":

@@ -226,3 +226,26 @@ func TestInstancesAreIsolated(t *testing.T) {
 	assert.True(t, errors.Is(err, sandbox.ErrSandbox))
 	assert.False(t, strings.Contains(err.Error(), "panic"))
 }
+
+func TestSharedMemoryIsRefused(t *testing.T) {
+	e := newEngine(t)
+	src := strings.Replace(testguest.WATNop, `(memory (export "memory") 2)`, `(memory (export "memory") 2 10 shared)`, 1)
+	require.NotEqual(t, testguest.WATNop, src)
+	_, err := e.Compile([]byte(src))
+	var se *sandbox.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, sandbox.KindABIViolation, se.Kind)
+}
+
+func TestHugeLogRequestsAreCutBeforeCopying(t *testing.T) {
+	var buf syncBuffer
+	e := newEngine(t)
+	// log(level, 0, 16 MiB): the whole memory, far over the log limit.
+	src := testguest.WATGuest(`(import "caxton" "log" (func $log (param i32 i32 i32)))`,
+		`(drop (memory.grow (i32.const 256))) (call $log (i32.const 0) (i32.const 0) (i32.const 16000000)) (i64.const 0)`)
+	in := instantiate(t, e, src, sandbox.InstanceConfig{Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	_, err := in.Handle(context.Background(), batchOf(1))
+	require.NoError(t, err)
+	assert.Less(t, len(buf.String()), 1<<20, "64 KiB of text (escaped by the handler), not 16 MB")
+	assert.Contains(t, buf.String(), "(truncated)")
+}

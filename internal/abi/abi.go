@@ -183,7 +183,7 @@ func (r *reader) strMap(what string) map[string]string {
 		r.err = fmt.Errorf("%w: %s count %d does not fit", ErrMalformed, what, n)
 		return nil
 	}
-	m := make(map[string]string, n)
+	m := make(map[string]string, min(n, 64)) // n is untrusted: let the map grow with what is really there
 	for i := uint32(0); i < n && r.err == nil; i++ {
 		k := r.str(what)
 		m[k] = r.str(what)
@@ -217,9 +217,9 @@ func decodeMessage(b []byte) (*acl.Message, error) {
 		if int64(n) > int64(len(b)-r.off)/4 {
 			return nil, fmt.Errorf("%w: receiver count %d does not fit", ErrMalformed, n)
 		}
-		m.Receivers = make([]acl.AgentID, n)
-		for i := range m.Receivers {
-			m.Receivers[i] = acl.AgentID(r.str("receiver"))
+		m.Receivers = make([]acl.AgentID, 0, min(n, 64)) // n is untrusted
+		for i := uint32(0); i < n && r.err == nil; i++ {
+			m.Receivers = append(m.Receivers, acl.AgentID(r.str("receiver")))
 		}
 	}
 	m.Params = r.strMap("params")
