@@ -154,7 +154,7 @@ func (in *Instance) setupWASI() error {
 				f.Close()
 				return fmt.Errorf("sandbox: capture %s: %w", s.name, err)
 			}
-			in.stdio = append(in.stdio, captured{name: s.name, f: f, r: bufio.NewReaderSize(f, maxLogMessage)})
+			in.stdio = append(in.stdio, captured{name: s.name, f: f, r: bufio.NewReaderSize(f, 4096)})
 		}
 	}
 	in.store.SetWasi(w)
@@ -288,7 +288,8 @@ type captured struct {
 
 // drainStdio forwards what the guest wrote to stdout/stderr to the log, one
 // record per line. A guest cannot make the host buffer or log without
-// bound: lines are cut at maxLogMessage, at most maxOutputPerCall bytes per
+// bound: lines are cut into 4 KiB records (the reader's buffer, kept small
+// because every WASI guest has two), at most maxOutputPerCall bytes per
 // stream are forwarded per call (the rest is skipped, and said so), and the
 // file is emptied after each call.
 func (in *Instance) drainStdio() {
