@@ -134,8 +134,12 @@ func (in *instance) run() {
 			}
 		}
 		if len(rest) > 0 && in.a.state() == StateFailed {
+			var cause error
+			if p := in.a.lastErr.Load(); p != nil {
+				cause = errors.New(*p)
+			}
 			for _, e := range rest {
-				rt.deadLetter(in.a, in, e, "agent failed", nil)
+				rt.deadLetter(in.a, in, e, "agent failed", cause)
 				in.ack(e)
 			}
 			rest = nil
@@ -436,12 +440,15 @@ func (in *instance) emit(out []*acl.Message) {
 			continue
 		}
 		if m.Sender != "" && m.Sender != self {
-			in.logger.Warn("outbox: forged sender rejected", "claimed", string(m.Sender))
+			in.logger.Warn("outbox: forged sender rejected", "claimed", truncateNotice(string(m.Sender)))
 			continue
 		}
 		m.Sender = self
+		// The runtime, not the guest, says when a message was sent and
+		// which id it has: a guest cannot reuse ids or back-date messages.
+		m.ID, m.CreatedAt = acl.MessageID{}, time.Time{}
 		if err := in.a.rt.route(in.runCtx, m, nil, in.a); err != nil {
-			in.logger.Warn("outbox: send failed", "error", err, "message", m.String())
+			in.logger.Warn("outbox: send failed", "error", truncateNotice(err.Error()), "performative", m.Performative.String(), "receivers", len(m.Receivers))
 		}
 	}
 }

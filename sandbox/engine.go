@@ -135,7 +135,8 @@ func (e *Engine) ticker() {
 }
 
 // Close stops the epoch ticker and releases compiled modules. Instances
-// must be closed first.
+// must be closed first, and no Compile or Instantiate may be running (the
+// caxton runtime guarantees both).
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -166,13 +167,18 @@ func (e *Engine) Compile(wasm []byte) (*Module, error) {
 	}
 	key := sha256.Sum256(wasm)
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.closed {
+		e.mu.Unlock()
 		return nil, ErrClosed
 	}
 	if m, ok := e.modules[key]; ok {
+		e.mu.Unlock()
 		return m, nil
 	}
+	e.mu.Unlock()
+	// Compiling a large guest takes seconds: do it without the lock, so
+	// instantiations of other modules (restarts, spawns) are not held up.
+	// Two concurrent compiles of the same bytes both work; one result wins.
 	mod, err := e.load(key, wasm)
 	if err != nil {
 		return nil, err
@@ -181,6 +187,16 @@ func (e *Engine) Compile(wasm []byte) (*Module, error) {
 	if err != nil {
 		mod.Close()
 		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		mod.Close()
+		return nil, ErrClosed
+	}
+	if prev, ok := e.modules[key]; ok {
+		mod.Close()
+		return prev, nil
 	}
 	e.modules[key] = m
 	return m, nil
