@@ -106,19 +106,7 @@ func BenchmarkWasmRequestReply(b *testing.B) {
 			if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "echo", Wasm: &caxton.WasmSpec{Module: mustRead(b, g.file)}}); err != nil {
 				b.Fatal(err)
 			}
-			to := []acl.AgentID{"echo"}
-			lat := make([]time.Duration, 0, b.N)
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				start := time.Now()
-				if _, err := rt.Request(ctx, &acl.Message{Performative: acl.Request, Receivers: to, Content: []byte("x")}); err != nil {
-					b.Fatal(err)
-				}
-				lat = append(lat, time.Since(start))
-			}
-			b.StopTimer()
-			reportPercentiles(b, lat)
+			benchRequests(b, rt, "echo", []byte("x"))
 		})
 	}
 }

@@ -140,6 +140,24 @@ func reportPercentiles(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Nanoseconds()), "p99-ns")
 }
 
+// benchRequests times b.N host requests to agent and reports p50 and p99.
+func benchRequests(b *testing.B, rt *caxton.Runtime, agent acl.AgentID, content []byte) {
+	ctx := context.Background()
+	to := []acl.AgentID{agent}
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		if _, err := rt.Request(ctx, &acl.Message{Performative: acl.Request, Receivers: to, Content: content}); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
+}
+
 func BenchmarkRequestReply(b *testing.B) {
 	b.Run("caxton", func(b *testing.B) {
 		rt := newBenchRuntime(b)
@@ -147,19 +165,7 @@ func BenchmarkRequestReply(b *testing.B) {
 		if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "echo", Handler: echo()}); err != nil {
 			b.Fatal(err)
 		}
-		to := []acl.AgentID{"echo"}
-		lat := make([]time.Duration, 0, b.N)
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			start := time.Now()
-			if _, err := rt.Request(ctx, &acl.Message{Performative: acl.Request, Receivers: to}); err != nil {
-				b.Fatal(err)
-			}
-			lat = append(lat, time.Since(start))
-		}
-		b.StopTimer()
-		reportPercentiles(b, lat)
+		benchRequests(b, rt, "echo", nil)
 	})
 	b.Run("channel", func(b *testing.B) {
 		type call struct {
