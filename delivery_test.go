@@ -129,17 +129,23 @@ func scaleMs(ds []time.Duration) []time.Duration {
 	return ds
 }
 
+// failsUntilFixed fails every message with reason until fixed is set, then
+// reports "handled <content>" to out.
+func failsUntilFixed(fixed *atomic.Bool, reason string, out acl.AgentID) caxton.Handler {
+	return caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+		if !fixed.Load() {
+			return errors.New(reason)
+		}
+		return mc.Send(ctx, inform("handled "+string(mc.Message().Content), out))
+	})
+}
+
 func TestDeadLetterAfterMaxAttemptsThenReplayAndPurge(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
 	var fixed atomic.Bool
 	rec := caxtontest.NewRecorder(t, rt.Runtime, "ok")
 	rt.MustSpawn(caxton.AgentSpec{Name: "picky", Delivery: caxton.DeliveryPolicy{MaxAttempts: 2},
-		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
-			if !fixed.Load() {
-				return errors.New("database down")
-			}
-			return mc.Send(ctx, inform("handled "+string(mc.Message().Content), "ok"))
-		})})
+		Handler: failsUntilFixed(&fixed, "database down", "ok")})
 	m := inform("order-1", "picky")
 	rt.MustSend(m)
 	rt.AdvanceWhenWaiting(1, time.Second)
@@ -185,12 +191,7 @@ func TestReplayClearsAPassedReplyBy(t *testing.T) {
 	var fixed atomic.Bool
 	rec := caxtontest.NewRecorder(t, rt.Runtime, "ok")
 	rt.MustSpawn(caxton.AgentSpec{Name: "late", Delivery: caxton.DeliveryPolicy{MaxAttempts: 1},
-		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
-			if !fixed.Load() {
-				return errors.New("not yet")
-			}
-			return mc.Send(ctx, inform("done", "ok"))
-		})})
+		Handler: failsUntilFixed(&fixed, "not yet", "ok")})
 	m := inform("x", "late")
 	m.ReplyBy = rt.Clock.Now().Add(time.Minute)
 	rt.MustSend(m)
