@@ -3,6 +3,7 @@ package caxton
 import (
 	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
@@ -161,6 +162,10 @@ type AgentSpec struct {
 	BatchSize int
 	// Topics the agent subscribes to from the start.
 	Topics []string
+	// Capabilities the agent advertises, the way agents register services
+	// with a FIPA directory facilitator: Runtime.Capable finds agents by
+	// them (a Contract Net initiator calls for proposals that way).
+	Capabilities []string
 	// Delivery is the retry policy for failing messages.
 	Delivery DeliveryPolicy
 	// Restart is the policy for replacing broken instances.
@@ -203,6 +208,7 @@ type AgentInfo struct {
 	Restarts     uint64   // instances replaced
 	LastError    string   // the most recent handler error
 	Topics       []string // current subscriptions
+	Capabilities []string // advertised capabilities (AgentSpec.Capabilities)
 }
 
 const (
@@ -257,6 +263,12 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 			return s, specErr("Topics", "%v", err)
 		}
 	}
+	for _, c := range s.Capabilities {
+		if err := acl.AgentID(c).Validate(); err != nil {
+			return s, specErr("Capabilities", "capability %q: %v", c, err)
+		}
+	}
+	s.Capabilities = slices.Clone(s.Capabilities)
 	if s.Delivery.MaxAttempts < 0 {
 		return s, specErr("Delivery.MaxAttempts", "must not be negative")
 	}

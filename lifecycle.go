@@ -257,6 +257,7 @@ func (a *agent) info() AgentInfo {
 		DeadLettered: a.stats.deadLettered.Load(),
 		Restarts:     a.stats.restarts.Load(),
 		Topics:       a.rt.bus.topicsOf(a),
+		Capabilities: slices.Clone(a.spec.Capabilities),
 	}
 	for _, in := range a.instances {
 		d := in.mb.Depth()

@@ -1,0 +1,272 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/clock"
+)
+
+// Client runs initiator conversations over one Endpoint. It owns the
+// endpoint's receiving: one goroutine reads every message and hands it to
+// the conversation it belongs to (by conversation-id, or by in-reply-to for
+// an answer that carries a foreign conversation-id), so many conversations
+// — Contract Net rounds, requests, subscriptions — share one inbox without
+// stealing each other's replies.
+//
+// A message for no open conversation is not dropped: if its conversation
+// ended recently, the handler the conversation left (Conversation.EndWith)
+// answers it — a Contract Net round rejects a late proposal as late —
+// otherwise the client answers not-understood and logs it, or calls the
+// WithUnhandled hook instead.
+type Client struct {
+	ep        Endpoint
+	clock     clock.Clock
+	logger    *slog.Logger
+	unhandled func(context.Context, *acl.Message)
+	retention int
+	queueCap  int
+	ids       *acl.IDGenerator
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu          sync.Mutex
+	convs       map[string]*Conversation
+	byReplyWith map[string]*Conversation
+	ended       map[string]func(context.Context, *acl.Message)
+	endedOrder  []string // FIFO of ended ids, bounded by retention
+	err         error    // why the client stopped; nil while running
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithClock sets the clock deadlines are measured on. Use the runtime's
+// (Runtime.Clock) so a fake clock drives them in tests. Default: real time.
+func WithClock(c clock.Clock) Option { return func(cl *Client) { cl.clock = c } }
+
+// WithLogger sets where unhandled messages are logged. Default: discard.
+func WithLogger(l *slog.Logger) Option { return func(cl *Client) { cl.logger = l } }
+
+// WithUnhandled replaces the default treatment of a message that belongs to
+// no conversation (answer not-understood, log a warning) with fn.
+func WithUnhandled(fn func(ctx context.Context, m *acl.Message)) Option {
+	return func(cl *Client) { cl.unhandled = fn }
+}
+
+// WithRetention sets how many ended conversations keep their after-end
+// handler (default 4096); older ones count as unknown.
+func WithRetention(n int) Option { return func(cl *Client) { cl.retention = n } }
+
+// WithConversationBuffer bounds the messages waiting in one conversation
+// (default 65536). A message beyond it is answered with failure, never
+// held without bound or dropped silently.
+func WithConversationBuffer(n int) Option { return func(cl *Client) { cl.queueCap = n } }
+
+// NewClient starts a client reading ep. Close it when done; closing the
+// endpoint also stops it.
+func NewClient(ep Endpoint, opts ...Option) *Client {
+	c := &Client{
+		ep:          ep,
+		clock:       clock.Real(),
+		logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		retention:   4096,
+		queueCap:    1 << 16,
+		ids:         acl.NewIDGenerator(),
+		done:        make(chan struct{}),
+		convs:       make(map[string]*Conversation),
+		byReplyWith: make(map[string]*Conversation),
+		ended:       make(map[string]func(context.Context, *acl.Message)),
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.retention < 0 {
+		c.retention = 0
+	}
+	if c.queueCap < 1 {
+		c.queueCap = 1
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	go c.loop()
+	return c
+}
+
+// Name returns the endpoint's name: the initiator's address.
+func (c *Client) Name() acl.AgentID { return c.ep.Name() }
+
+// Clock returns the client's clock.
+func (c *Client) Clock() clock.Clock { return c.clock }
+
+// Close stops reading the endpoint and ends every open conversation with
+// ErrClosed. It does not close the endpoint.
+func (c *Client) Close() error {
+	c.cancel()
+	<-c.done
+	return nil
+}
+
+func (c *Client) loop() {
+	defer close(c.done)
+	for {
+		m, err := c.ep.Receive(c.ctx)
+		if err != nil {
+			if c.ctx.Err() == nil {
+				err = fmt.Errorf("%w: %w", ErrClosed, err)
+			} else {
+				err = ErrClosed
+			}
+			c.stop(err)
+			return
+		}
+		c.dispatch(m)
+	}
+}
+
+// stop fails every open conversation with err.
+func (c *Client) stop(err error) {
+	c.mu.Lock()
+	c.err = err
+	convs := c.convs
+	c.convs = map[string]*Conversation{}
+	c.byReplyWith = map[string]*Conversation{}
+	c.mu.Unlock()
+	for _, cv := range convs {
+		cv.fail(err)
+	}
+}
+
+func (c *Client) dispatch(m *acl.Message) {
+	c.mu.Lock()
+	cv := c.convs[m.ConversationID]
+	if cv == nil && m.InReplyTo != "" {
+		cv = c.byReplyWith[m.InReplyTo]
+	}
+	after := c.ended[m.ConversationID]
+	c.mu.Unlock()
+	switch {
+	case cv != nil:
+		if !cv.push(m) {
+			c.logger.Warn("protocol: conversation buffer full; answered failure", "conversation", cv.id, "from", m.Sender, "performative", m.Performative)
+			c.answer(m, acl.Failure, "the conversation's buffer is full")
+		}
+	case after != nil:
+		after(c.ctx, m)
+	case c.unhandled != nil:
+		c.unhandled(c.ctx, m)
+	default:
+		c.logger.Warn("protocol: message for no open conversation", "conversation", m.ConversationID, "from", m.Sender, "performative", m.Performative)
+		if m.Performative != acl.NotUnderstood && m.Performative != acl.Failure {
+			c.answer(m, acl.NotUnderstood, "no open conversation "+quote(m.ConversationID))
+		}
+	}
+}
+
+// answer replies to m from the client's endpoint, logging a failure to send.
+func (c *Client) answer(m *acl.Message, p acl.Performative, reason string) {
+	if err := ReplyReason(c.ctx, endpointConn{c}, m, p, reason); err != nil && c.ctx.Err() == nil {
+		c.logger.Warn("protocol: could not answer", "to", m.Sender, "performative", p, "error", err)
+	}
+}
+
+// endpointConn adapts the client to Conn for its own answers.
+type endpointConn struct{ c *Client }
+
+func (e endpointConn) Send(ctx context.Context, m *acl.Message) error { return e.c.ep.Send(ctx, m) }
+func (e endpointConn) Now() time.Time                                 { return e.c.clock.Now() }
+
+// Answer sends an answer to m from the client's endpoint (for after-end
+// handlers: see Conversation.EndWith).
+func (c *Client) Answer(ctx context.Context, m *acl.Message, p acl.Performative, reason string) error {
+	return ReplyReason(ctx, endpointConn{c}, m, p, reason)
+}
+
+// Open starts a conversation. An empty id gets a fresh unique one; an id
+// already open is an error.
+func (c *Client) Open(id string) (*Conversation, error) {
+	if id == "" {
+		id = c.ids.New(c.clock.Now()).String()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return nil, c.err
+	}
+	if _, dup := c.convs[id]; dup {
+		return nil, &acl.FieldError{Field: "conversation_id", Reason: fmt.Sprintf("conversation %q is already open", id)}
+	}
+	delete(c.ended, id)
+	cv := &Conversation{c: c, id: id, notify: make(chan struct{})}
+	c.convs[id] = cv
+	return cv, nil
+}
+
+// end unregisters cv, leaving after (if any) to answer its stragglers.
+func (c *Client) end(cv *Conversation, after func(context.Context, *acl.Message)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.convs[cv.id] == cv {
+		delete(c.convs, cv.id)
+	}
+	for _, rw := range cv.replyWiths {
+		if c.byReplyWith[rw] == cv {
+			delete(c.byReplyWith, rw)
+		}
+	}
+	if after == nil || c.retention == 0 {
+		return
+	}
+	if _, had := c.ended[cv.id]; !had {
+		c.endedOrder = append(c.endedOrder, cv.id)
+	}
+	c.ended[cv.id] = after
+	for len(c.endedOrder) > c.retention {
+		delete(c.ended, c.endedOrder[0])
+		c.endedOrder = c.endedOrder[1:]
+	}
+}
+
+func (c *Client) register(cv *Conversation, replyWith string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.convs[cv.id] == cv {
+		c.byReplyWith[replyWith] = cv
+	}
+}
+
+// Deadline returns a channel closed when the client's clock reaches t, and
+// a function that releases the timer. One deadline serves a whole protocol
+// phase: receiving against it never consumes it.
+func (c *Client) Deadline(t time.Time) (<-chan struct{}, func()) {
+	ch := make(chan struct{})
+	if t.IsZero() {
+		return ch, func() {} // never
+	}
+	d := t.Sub(c.clock.Now())
+	if d <= 0 {
+		close(ch)
+		return ch, func() {}
+	}
+	tm := c.clock.NewTimer(d)
+	stop := make(chan struct{})
+	var once sync.Once
+	go func() {
+		select {
+		case <-tm.C():
+			close(ch)
+		case <-stop:
+			tm.Stop()
+		}
+	}()
+	return ch, func() { once.Do(func() { close(stop) }) }
+}
+
+var errNilMessage = errors.New("protocol: nil message")
