@@ -25,10 +25,11 @@ type Participant struct {
 	// answers not-understood, and any other error is the handler's error,
 	// so the runtime retries the call. Required.
 	Bid func(ctx context.Context, cfp *acl.Message) (Offer, error)
-	// Execute does the task when the proposal is accepted. A nil error
-	// reports success: inform with the result as content (an empty result
-	// is inform-done). An error reports failure with its text. Required.
-	Execute func(ctx context.Context, accept *acl.Message, offer Offer) ([]byte, error)
+	// Execute does the task when the proposal is accepted; it gets the call
+	// it bid on (the task), the accept, and its offer. A nil error reports
+	// success: inform with the result as content (an empty result is
+	// inform-done). An error reports failure with its text. Required.
+	Execute func(ctx context.Context, cfp, accept *acl.Message, offer Offer) ([]byte, error)
 	// Rejected, if set, is told when the proposal is rejected, to release
 	// what the bid reserved.
 	Rejected func(ctx context.Context, reject *acl.Message, offer Offer)
@@ -55,6 +56,7 @@ type openKey struct {
 }
 
 type openBid struct {
+	cfp     *acl.Message
 	offer   Offer
 	expires time.Time
 }
@@ -80,7 +82,7 @@ func (p *Participant) Respond(ctx context.Context, m *acl.Message, c protocol.Co
 		if p.Execute == nil {
 			return protocol.ReplyReason(ctx, c, m, acl.Failure, "this participant cannot execute")
 		}
-		result, err := p.Execute(ctx, m, b.offer)
+		result, err := p.Execute(ctx, b.cfp, m, b.offer)
 		if err != nil {
 			return protocol.ReplyReason(ctx, c, m, acl.Failure, err.Error())
 		}
@@ -138,7 +140,7 @@ func (p *Participant) bid(ctx context.Context, m *acl.Message, c protocol.Conn, 
 	if expires.Before(now) {
 		expires = now
 	}
-	p.remember(key, &openBid{offer: offer, expires: expires.Add(memory)}, now)
+	p.remember(key, &openBid{cfp: m, offer: offer, expires: expires.Add(memory)}, now)
 	r := m.CreateReplyWith(acl.Propose, "")
 	r.Content, r.Language, r.Encoding = content, "json", ""
 	if err := c.Send(ctx, r); err != nil {

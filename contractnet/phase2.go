@@ -205,9 +205,12 @@ func (n *Negotiation) abort(err error, r *Round) {
 // else is not understood. Each is reported as EventAfterEnd.
 func (n *Negotiation) afterEnd(ctx context.Context, m *acl.Message) {
 	reason := "the negotiation has ended"
+	if m.Performative == acl.Propose {
+		reason = "late: " + reason
+	}
+	n.emit(EventAfterEnd, 0, m.Sender, m, reason) // before answering: the event precedes what the answer causes
 	switch m.Performative {
 	case acl.Propose:
-		reason = "late: " + reason
 		_ = n.in.Client.Answer(ctx, m, acl.RejectProposal, reason)
 	case acl.Inform, acl.Failure, acl.NotUnderstood:
 		// Answers to our cancel or reject, or a report after its deadline:
@@ -215,5 +218,4 @@ func (n *Negotiation) afterEnd(ctx context.Context, m *acl.Message) {
 	default:
 		_ = n.in.Client.Answer(ctx, m, acl.NotUnderstood, reason)
 	}
-	n.emit(EventAfterEnd, 0, m.Sender, m, reason)
 }

@@ -22,7 +22,7 @@ func TestSmoke(t *testing.T) {
 				Bid: func(ctx context.Context, cfp *acl.Message) (contractnet.Offer, error) {
 					return contractnet.Offer{Cost: cost}, nil
 				},
-				Execute: func(ctx context.Context, acc *acl.Message, o contractnet.Offer) ([]byte, error) {
+				Execute: func(ctx context.Context, cfp, acc *acl.Message, o contractnet.Offer) ([]byte, error) {
 					return []byte("hauled"), nil
 				},
 			})})

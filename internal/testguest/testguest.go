@@ -84,12 +84,14 @@ func ModuleRoot() string {
 }
 
 // sourceHash hashes the guest's own sources and those of the packages it
-// builds on (guest SDK, ABI codec, acl), plus the Go version.
+// builds on (guest SDK, ABI codec, acl, protocol helpers), plus the Go
+// version.
 func sourceHash(root, dir string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintln(h, runtime.Version())
 	var files []string
-	for _, d := range []string{dir, filepath.Join(root, "guest"), filepath.Join(root, "internal", "abi"), filepath.Join(root, "acl"), filepath.Join(root, "go.mod")} {
+	for _, d := range []string{dir, filepath.Join(root, "guest"), filepath.Join(root, "internal", "abi"), filepath.Join(root, "acl"),
+		filepath.Join(root, "protocol"), filepath.Join(root, "contractnet"), filepath.Join(root, "clock"), filepath.Join(root, "go.mod")} {
 		err := filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
 			if err != nil {
 				return err
