@@ -88,6 +88,8 @@ func TestSpawnRejectsBadSpecs(t *testing.T) {
 		{"unknown balance", ok(func(s *caxton.AgentSpec) { s.Balance = caxton.RoundRobin + 1 }), "Balance"},
 		{"bad topic", ok(func(s *caxton.AgentSpec) { s.Topics = []string{"fine", "not fine"} }), "Topics"},
 		{"empty topic", ok(func(s *caxton.AgentSpec) { s.Topics = []string{""} }), "Topics"},
+		{"bad capability", ok(func(s *caxton.AgentSpec) { s.Capabilities = []string{"ok", "not ok"} }), "Capabilities"},
+		{"empty capability", ok(func(s *caxton.AgentSpec) { s.Capabilities = []string{""} }), "Capabilities"},
 		{"negative max attempts", ok(func(s *caxton.AgentSpec) { s.Delivery.MaxAttempts = -1 }), "Delivery.MaxAttempts"},
 		{"negative delivery backoff", ok(func(s *caxton.AgentSpec) { s.Delivery.Backoff.Initial = -1 }), "Delivery.Backoff.Initial"},
 		{"delivery multiplier below 1", ok(func(s *caxton.AgentSpec) { s.Delivery.Backoff.Multiplier = 0.5 }), "Delivery.Backoff.Multiplier"},
