@@ -187,7 +187,9 @@ func (rt *Runtime) Send(ctx context.Context, m *acl.Message) error {
 }
 
 // route is the one path every message takes. from is the sending agent, or
-// nil for the host; abort releases senders blocked on a full mailbox.
+// nil for the host; abort releases senders blocked on a full mailbox. With
+// telemetry on, the send is a producer span whose context the message
+// carries on.
 func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struct{}, from *agent) error {
 	if ctx == nil {
 		return errNilContext
@@ -195,6 +197,16 @@ func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struc
 	if m == nil {
 		return &acl.FieldError{Field: "message", Reason: "nil"}
 	}
+	if rt.tel == nil {
+		return rt.routeMessage(ctx, m, abort, from)
+	}
+	sp := rt.tel.StartSend(ctx, m)
+	err := rt.routeMessage(sp.Context(), m, abort, from)
+	sp.EndSend(m, err)
+	return err
+}
+
+func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, abort <-chan struct{}, from *agent) error {
 	// Validate before stamping, so an id the runtime generates is not
 	// re-checked: this is the hot path.
 	if err := rt.validator.Validate(m); err != nil {

@@ -60,6 +60,7 @@ import (
 	"github.com/caxton-go/caxton/clock"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/telemetry"
 )
 
 // Runtime hosts agents. It is safe for concurrent use. Two runtimes in one
@@ -94,6 +95,8 @@ type Runtime struct {
 
 	sbMu sync.Mutex
 	sb   *sandbox.Engine // created by the first wasm agent
+
+	tel *telemetry.Telemetry // nil without providers: telemetry off
 }
 
 // New returns a running runtime configured by opts.
@@ -105,7 +108,7 @@ func New(opts ...Option) (*Runtime, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{
 		clock:     cfg.clock,
-		logger:    cfg.logger,
+		logger:    slog.New(telemetry.LogHandler(cfg.logger.Handler())),
 		store:     cfg.store,
 		dlq:       cfg.store.DeadLetters(),
 		ids:       acl.NewIDGenerator(),
@@ -119,6 +122,10 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	rt.bus.init()
 	rt.reqs.init()
+	if err := rt.setupTelemetry(); err != nil {
+		cancel()
+		return nil, err
+	}
 	rt.inbox, err = rt.NewInbox(cfg.hostName)
 	if err != nil {
 		cancel()
@@ -230,6 +237,9 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	if err := rt.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("caxton: close store: %w", err))
+	}
+	if err := rt.tel.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("caxton: close telemetry: %w", err))
 	}
 	return errors.Join(errs...)
 }

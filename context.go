@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // MessageContext is what a handler gets with each message: the message, who
@@ -17,6 +18,7 @@ type MessageContext struct {
 	in      *instance
 	msg     *acl.Message
 	attempt int
+	ctx     context.Context // the handler's: carries the consumer span
 }
 
 // Message returns the message being handled. It is shared with other
@@ -37,12 +39,19 @@ func (mc *MessageContext) Attempt() int { return mc.attempt }
 func (mc *MessageContext) Now() time.Time { return mc.rt.clock.Now() }
 
 // Logger returns the runtime's logger with the agent's name and the
-// message's id attached.
+// message's id attached — and, with tracing on, the handling span's
+// trace_id and span_id.
 func (mc *MessageContext) Logger() *slog.Logger {
 	if mc.msg == nil {
 		return mc.in.logger
 	}
-	return mc.in.logger.With("message_id", mc.msg.ID)
+	l := mc.in.logger.With("message_id", mc.msg.ID)
+	if mc.rt.tel != nil {
+		if sc := trace.SpanContextFromContext(mc.ctx); sc.IsValid() {
+			l = l.With("trace_id", sc.TraceID().String(), "span_id", sc.SpanID().String())
+		}
+	}
+	return l
 }
 
 // Send sends m from this agent (the runtime stamps the agent as sender; a

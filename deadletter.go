@@ -30,6 +30,7 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 		d.LastError = cause.Error()
 	}
 	a.stats.deadLettered.Add(1)
+	rt.tel.DeadLettered(rt.baseCtx, a.name(), e.Msg, reason)
 	if err := rt.dlq.Add(d); err != nil {
 		in.logger.Error("dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
 		return

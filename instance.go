@@ -7,11 +7,14 @@ import (
 	"log/slog"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/mailbox"
+	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/telemetry"
 )
 
 // instance is one replica of an agent: a mailbox, a handler and the worker
@@ -33,6 +36,10 @@ type instance struct {
 	mc        MessageContext
 	acks      []*store.Envelope  // handled, to be acknowledged (worker-owned)
 	one       [1]*store.Envelope // scratch for failed() on a single envelope
+	// For the metrics' observers, which read from another goroutine: a
+	// handler is made, and its sandbox instance if it is a wasm agent.
+	alive atomic.Bool
+	wasm  atomic.Pointer[sandbox.Instance]
 }
 
 func newInstance(a *agent, replica int, q store.Queue) *instance {
@@ -66,6 +73,10 @@ func (in *instance) makeHandler(ctx context.Context) error {
 	}
 	in.handler = h
 	in.batch, _ = h.(BatchHandler)
+	in.alive.Store(true)
+	if w, ok := h.(*wasmHandler); ok {
+		in.wasm.Store(w.inst)
+	}
 	return nil
 }
 
@@ -192,7 +203,86 @@ const (
 	retry     outcome = iota // try again after backoff
 	finished                 // dead-lettered and acknowledged
 	abandoned                // still in flight: the worker stops or the agent failed
+	delivered                // handled and acknowledged
 )
+
+// attempt runs one handling attempt of e — in a consumer span when
+// telemetry is on — and accounts for its result.
+func (in *instance) attempt(stop <-chan struct{}, e *store.Envelope) outcome {
+	ctx, sp, start := in.runCtx, telemetry.Span{}, time.Time{}
+	if tel := in.a.rt.tel; tel != nil {
+		sp = tel.StartProcess(in.runCtx, e.Msg, in.a.name(), in.replica, e.Attempts)
+		ctx, start = sp.Context(), time.Now()
+	}
+	err := in.call(ctx, e)
+	if err == nil {
+		in.ack(e)
+		// End the span before counting: whoever sees the count sees the span.
+		sp.EndProcess(in.a.name(), e.Msg.Performative, start, telemetry.Delivered, nil)
+		in.a.stats.processed.Add(1)
+		return delivered
+	}
+	in.one[0] = e
+	o := in.failed(stop, in.one[:], err)
+	sp.EndProcess(in.a.name(), e.Msg.Performative, start, outcomeOf(o), err)
+	return o
+}
+
+// outcomeOf maps a failed attempt's outcome to telemetry's.
+func outcomeOf(o outcome) telemetry.Outcome {
+	switch o {
+	case finished:
+		return telemetry.DeadLettered
+	case abandoned:
+		return telemetry.Interrupted
+	case delivered:
+		return telemetry.Delivered
+	}
+	return telemetry.Retrying
+}
+
+// startBatchSpans starts one consumer span per message of a batch (nil
+// when telemetry is off), each continuing its own sender's trace.
+func (in *instance) startBatchSpans(envs []*store.Envelope) []telemetry.Span {
+	tel := in.a.rt.tel
+	if tel == nil {
+		return nil
+	}
+	spans := make([]telemetry.Span, len(envs))
+	for i, e := range envs {
+		spans[i] = tel.StartProcess(in.runCtx, e.Msg, in.a.name(), in.replica, e.Attempts)
+	}
+	return spans
+}
+
+// recordFuel puts a wasm batch's size and fuel on its spans and counts the
+// fuel.
+func (in *instance) recordFuel(ctx context.Context, spans []telemetry.Span) {
+	if len(spans) == 0 {
+		return
+	}
+	fr, ok := in.handler.(fuelReporter)
+	if !ok {
+		return
+	}
+	fuel := fr.FuelUsed()
+	for _, sp := range spans {
+		sp.SetWasm(len(spans), fuel)
+	}
+	in.a.rt.tel.Fuel(ctx, in.a.name(), fuel)
+}
+
+func (in *instance) endSpan(spans []telemetry.Span, envs []*store.Envelope, i int, start time.Time, out telemetry.Outcome, err error) {
+	if len(spans) > 0 {
+		spans[i].EndProcess(in.a.name(), envs[i].Msg.Performative, start, out, err)
+	}
+}
+
+func (in *instance) endSpans(spans []telemetry.Span, envs []*store.Envelope, start time.Time, out telemetry.Outcome, err error) {
+	for i := range spans {
+		in.endSpan(spans, envs, i, start, out, err)
+	}
+}
 
 // handleOne handles e until it succeeds, is dead-lettered, or the worker is
 // told to stop (then it returns false and e is still in flight).
@@ -202,15 +292,8 @@ func (in *instance) handleOne(stop <-chan struct{}, e *store.Envelope) bool {
 			return false
 		}
 		e.Attempts++
-		err := in.call(e)
-		if err == nil {
-			in.ack(e)
-			in.a.stats.processed.Add(1)
-			return true
-		}
-		in.one[0] = e
-		switch in.failed(stop, in.one[:], err) {
-		case finished:
+		switch in.attempt(stop, e) {
+		case delivered, finished:
 			return true
 		case abandoned:
 			return false
@@ -236,23 +319,36 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 			b.Messages = append(b.Messages, e.Msg)
 		}
 		b.Attempt, b.outbox, b.rejected = envs[0].Attempts, b.outbox[:0], nil
-		err := in.callBatch(b)
+		spans := in.startBatchSpans(envs)
+		ctx := in.runCtx
+		if len(spans) > 0 {
+			ctx = spans[0].Context()
+		}
+		start := time.Now()
+		err := in.callBatch(ctx, b)
+		in.recordFuel(ctx, spans)
 		if err == nil {
+			in.emit(b.Messages, b.outbox, spans) // inside the spans, before the count
 			for i, e := range envs {
-				if rerr, ok := b.rejected[i]; ok {
-					in.a.rt.deadLetter(in.a, in, e, "rejected by agent", rerr)
-				} else {
+				rerr, rejected := b.rejected[i]
+				if !rejected {
+					in.endSpan(spans, envs, i, start, telemetry.Delivered, nil)
 					in.a.stats.processed.Add(1)
+				} else {
+					in.endSpan(spans, envs, i, start, telemetry.DeadLettered, rerr)
+					in.a.rt.deadLetter(in.a, in, e, "rejected by agent", rerr)
 				}
 				in.ack(e)
 			}
-			in.emit(b.outbox)
 			return nil
 		}
 		if len(envs) > 1 {
+			in.endSpans(spans, envs, start, telemetry.Retrying, err)
 			return in.splitBatch(stop, envs, err)
 		}
-		switch in.failed(stop, envs, err) {
+		o := in.failed(stop, envs, err)
+		in.endSpans(spans, envs, start, outcomeOf(o), err)
+		switch o {
 		case finished:
 			return nil
 		case abandoned:
@@ -408,31 +504,31 @@ func (in *instance) replaceHandler(stop <-chan struct{}, cause error) bool {
 }
 
 // call runs the handler for one envelope, turning a panic into *PanicError.
-func (in *instance) call(e *store.Envelope) (err error) {
+func (in *instance) call(ctx context.Context, e *store.Envelope) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &PanicError{Agent: in.a.name(), Value: r, Stack: debug.Stack()}
 		}
 	}()
 	mc := &in.mc
-	mc.msg, mc.attempt = e.Msg, e.Attempts
-	defer func() { mc.msg = nil }()
-	return in.handler.HandleMessage(in.runCtx, mc)
+	mc.msg, mc.attempt, mc.ctx = e.Msg, e.Attempts, ctx
+	defer func() { mc.msg, mc.ctx = nil, nil }()
+	return in.handler.HandleMessage(ctx, mc)
 }
 
-func (in *instance) callBatch(b *Batch) (err error) {
+func (in *instance) callBatch(ctx context.Context, b *Batch) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &PanicError{Agent: in.a.name(), Value: r, Stack: debug.Stack()}
 		}
 	}()
-	return in.batch.HandleBatch(in.runCtx, b)
+	return in.batch.HandleBatch(ctx, b)
 }
 
 // emit sends a successful batch's outbox, stamping the agent as sender. A
 // message claiming another sender is rejected and logged: an instance cannot
 // speak for someone else.
-func (in *instance) emit(out []*acl.Message) {
+func (in *instance) emit(batch, out []*acl.Message, spans []telemetry.Span) {
 	self := in.a.name()
 	for _, m := range out {
 		if m == nil {
@@ -447,7 +543,11 @@ func (in *instance) emit(out []*acl.Message) {
 		// The runtime, not the guest, says when a message was sent and
 		// which id it has: a guest cannot reuse ids or back-date messages.
 		m.ID, m.CreatedAt = acl.MessageID{}, time.Time{}
-		if err := in.a.rt.route(in.runCtx, m, nil, in.a); err != nil {
+		ctx := in.runCtx
+		if len(spans) > 0 {
+			ctx = parentFor(m, batch, spans).Context()
+		}
+		if err := in.a.rt.route(ctx, m, nil, in.a); err != nil {
 			in.logger.Warn("outbox: send failed", "error", truncateNotice(err.Error()), "performative", m.Performative.String(), "receivers", len(m.Receivers))
 		}
 	}

@@ -460,6 +460,8 @@ func (in *instance) load() int { return in.mb.Load() }
 // closeHandler releases a NewHandler instance's handler if it is an
 // io.Closer; shared handlers belong to the host and are left alone.
 func (in *instance) closeHandler() {
+	in.alive.Store(false)
+	in.wasm.Store(nil)
 	if in.a.spec.NewHandler == nil || in.handler == nil {
 		return
 	}

@@ -8,6 +8,8 @@ import (
 	"github.com/caxton-go/caxton/clock"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Option configures a Runtime in New.
@@ -23,6 +25,9 @@ type config struct {
 	inboxCapacity int
 	sandboxOpts   []sandbox.EngineOption
 	onDeadLetter  func(DeadLetter)
+
+	tracerProvider trace.TracerProvider
+	meterProvider  metric.MeterProvider
 }
 
 // WithClock sets the time source (default: the wall clock). Tests pass a
@@ -38,7 +43,8 @@ func WithClock(c clock.Clock) Option {
 }
 
 // WithLogger sets the logger for the runtime and, with an "agent" attribute,
-// for every handler (default: discard).
+// for every handler and wasm guest (default: discard). Records logged with
+// a context that carries a span get trace_id and span_id attributes.
 func WithLogger(l *slog.Logger) Option {
 	return func(cfg *config) error {
 		if l == nil {

@@ -155,5 +155,8 @@ func (h *wasmHandler) HandleBatch(ctx context.Context, b *Batch) error {
 	return nil
 }
 
+// FuelUsed reports the fuel the last batch consumed (for telemetry).
+func (h *wasmHandler) FuelUsed() uint64 { return h.inst.FuelUsed() }
+
 // Close releases the instance's store.
 func (h *wasmHandler) Close() error { return h.inst.Close() }

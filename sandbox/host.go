@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -52,7 +51,7 @@ func hostLog(c *wasmtime.Caller, level, ptr, n int32) *wasmtime.Trap {
 	if len(text) > maxLogMessage { // cut before copying: the guest chooses n
 		text, suffix = text[:maxLogMessage], "…(truncated)"
 	}
-	in.cfg.Logger.Log(context.Background(), slog.Level(level), string(text)+suffix)
+	in.cfg.Logger.Log(in.ctx, slog.Level(level), string(text)+suffix)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -43,6 +44,11 @@ type Instance struct {
 	fuel   uint64     // fuel used by the last call
 	oom    bool       // the guest printed an out-of-memory message
 	closed bool
+	// ctx is the current call's context, so guest logs carry its trace.
+	ctx context.Context
+	// memBytes is the linear memory size after the last call, readable
+	// from any goroutine (metrics) while the worker runs the guest.
+	memBytes atomic.Int64
 	// closeMu makes Close safe to call from several goroutines (a runtime
 	// may race a Stop against its own Close).
 	closeMu sync.Mutex
@@ -62,7 +68,7 @@ func (m *Module) Instantiate(cfg InstanceConfig) (inst *Instance, err error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	in := &Instance{cfg: cfg, m: m}
+	in := &Instance{cfg: cfg, m: m, ctx: context.Background()}
 	in.store = wasmtime.NewStoreWithData(m.e.eng, in)
 	defer func() {
 		if err != nil {
@@ -173,6 +179,10 @@ func (in *Instance) batchFuel() uint64 {
 	return unmeteredFuel
 }
 
+// MemoryBytes returns the guest's linear memory size as of its last call.
+// Unlike the rest of Instance, it is safe to call from any goroutine.
+func (in *Instance) MemoryBytes() int64 { return in.memBytes.Load() }
+
 // FuelUsed returns the fuel the last call consumed.
 func (in *Instance) FuelUsed() uint64 { return in.fuel }
 
@@ -197,6 +207,8 @@ func (in *Instance) Handle(ctx context.Context, msgs []*acl.Message) ([]*acl.Mes
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	in.ctx = ctx
+	defer func() { in.ctx = context.Background() }()
 	lim := in.cfg.Limits
 	in.batch = in.batch[:0]
 	in.batch = append(in.batch, 0, 0, 0, 0)
@@ -223,6 +235,7 @@ func (in *Instance) Handle(ctx context.Context, msgs []*acl.Message) ([]*acl.Mes
 		in.fuel = in.batchFuel() - left
 	}
 	in.drainStdio()
+	in.memBytes.Store(int64(in.mem.DataSize(in.store)))
 	if err != nil {
 		return nil, in.classify(err, "caxton_handle")
 	}
@@ -299,7 +312,7 @@ func (in *Instance) drainStdio() {
 			line, err := c.r.ReadSlice('\n')
 			forwarded += len(line)
 			if text := strings.TrimRight(string(line), "\n"); text != "" {
-				in.cfg.Logger.Info(text, "stream", c.name)
+				in.cfg.Logger.InfoContext(in.ctx, text, "stream", c.name)
 				if strings.Contains(text, "out of memory") {
 					in.oom = true
 				}

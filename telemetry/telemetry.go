@@ -1,0 +1,318 @@
+package telemetry
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/caxton-go/caxton/acl"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+)
+
+// ScopeName is the instrumentation scope of Caxton's tracer and meter.
+const ScopeName = "github.com/caxton-go/caxton"
+
+// Attribute keys on spans and metrics.
+const (
+	KeyAgent          = attribute.Key("caxton.agent")
+	KeyInstance       = attribute.Key("caxton.instance")
+	KeySender         = attribute.Key("caxton.sender")
+	KeyReceivers      = attribute.Key("caxton.receivers")
+	KeyPerformative   = attribute.Key("caxton.performative")
+	KeyProtocol       = attribute.Key("caxton.protocol")
+	KeyConversationID = attribute.Key("caxton.conversation_id")
+	KeyMessageID      = attribute.Key("caxton.message_id")
+	KeyAttempt        = attribute.Key("caxton.attempt")
+	KeyBatchSize      = attribute.Key("caxton.wasm.batch_size")
+	KeyFuelUsed       = attribute.Key("caxton.wasm.fuel_used")
+	KeyOutcome        = attribute.Key("caxton.outcome")
+	KeyReason         = attribute.Key("caxton.reason")
+	keySystem         = attribute.Key("messaging.system")
+	keyOperation      = attribute.Key("messaging.operation.type")
+)
+
+// Instrument names (OpenTelemetry semantic-convention style).
+const (
+	MetricSent         = "caxton.messages.sent"          // counter {message}: routed by Send
+	MetricDelivered    = "caxton.messages.delivered"     // counter {message}: handled successfully
+	MetricFailed       = "caxton.messages.failed"        // counter {attempt}: handler errors, panics, traps
+	MetricRetried      = "caxton.messages.retried"       // counter {message}: attempts scheduled again
+	MetricDeadLettered = "caxton.messages.dead_lettered" // counter {message}: to the dead-letter queue
+	MetricDuration     = "caxton.handler.duration"       // histogram s: one handler call (a batch for wasm)
+	MetricDepth        = "caxton.mailbox.depth"          // gauge {message}: queued, per agent
+	MetricInstances    = "caxton.instances.live"         // gauge {instance}: live handler instances, per agent
+	MetricMemory       = "caxton.sandbox.memory.usage"   // gauge By: wasm linear memory, per agent
+	MetricFuel         = "caxton.sandbox.fuel.consumed"  // counter {fuel}: wasm fuel, per agent
+)
+
+// Telemetry holds a runtime's tracer and instruments. A nil *Telemetry is
+// valid and does nothing, which is how a runtime without providers pays
+// nothing for telemetry on its hot path.
+type Telemetry struct {
+	tracer trace.Tracer
+	meter  metric.Meter
+
+	sent, delivered, failed, retried, deadLettered, fuel metric.Int64Counter
+	duration                                             metric.Float64Histogram
+
+	sets sync.Map // attrKey → metric.MeasurementOption (cached attribute sets)
+	reg  metric.Registration
+}
+
+type attrKey struct {
+	agent acl.AgentID
+	perf  acl.Performative
+}
+
+// New creates the tracer and instruments from the providers (nil means
+// noop for that signal).
+func New(tp trace.TracerProvider, mp metric.MeterProvider) (*Telemetry, error) {
+	if tp == nil {
+		tp = tracenoop.NewTracerProvider()
+	}
+	if mp == nil {
+		mp = metricnoop.NewMeterProvider()
+	}
+	t := &Telemetry{tracer: tp.Tracer(ScopeName), meter: mp.Meter(ScopeName)}
+	var err error
+	counter := func(name, unit, desc string) metric.Int64Counter {
+		if err != nil {
+			return nil
+		}
+		var c metric.Int64Counter
+		c, err = t.meter.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
+		return c
+	}
+	t.sent = counter(MetricSent, "{message}", "Messages routed by the bus")
+	t.delivered = counter(MetricDelivered, "{message}", "Messages handled successfully")
+	t.failed = counter(MetricFailed, "{attempt}", "Failed handling attempts (errors, panics, traps)")
+	t.retried = counter(MetricRetried, "{message}", "Messages scheduled for another attempt")
+	t.deadLettered = counter(MetricDeadLettered, "{message}", "Messages moved to the dead-letter queue")
+	t.fuel = counter(MetricFuel, "{fuel}", "WebAssembly fuel consumed")
+	if err != nil {
+		return nil, err
+	}
+	t.duration, err = t.meter.Float64Histogram(MetricDuration, metric.WithUnit("s"),
+		metric.WithDescription("Duration of one handler call (one batch for wasm agents)"),
+		metric.WithExplicitBucketBoundaries(1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1, 5))
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// AgentGauge is one agent's current figures for the observable gauges.
+type AgentGauge struct {
+	Agent       acl.AgentID
+	Depth       int64
+	Instances   int64
+	MemoryBytes int64 // wasm agents only
+	Wasm        bool
+}
+
+// Observe registers the gauges; collect is called at each collection.
+func (t *Telemetry) Observe(collect func() []AgentGauge) error {
+	if t == nil {
+		return nil
+	}
+	depth, err := t.meter.Int64ObservableGauge(MetricDepth, metric.WithUnit("{message}"), metric.WithDescription("Messages queued for the agent"))
+	if err != nil {
+		return err
+	}
+	live, err := t.meter.Int64ObservableGauge(MetricInstances, metric.WithUnit("{instance}"), metric.WithDescription("Live handler instances of the agent"))
+	if err != nil {
+		return err
+	}
+	mem, err := t.meter.Int64ObservableGauge(MetricMemory, metric.WithUnit("By"), metric.WithDescription("Linear memory of the agent's wasm instances"))
+	if err != nil {
+		return err
+	}
+	t.reg, err = t.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		for _, g := range collect() {
+			set := metric.WithAttributes(KeyAgent.String(string(g.Agent)))
+			o.ObserveInt64(depth, g.Depth, set)
+			o.ObserveInt64(live, g.Instances, set)
+			if g.Wasm {
+				o.ObserveInt64(mem, g.MemoryBytes, set)
+			}
+		}
+		return nil
+	}, depth, live, mem)
+	return err
+}
+
+// Close unregisters the gauges' callback.
+func (t *Telemetry) Close() error {
+	if t == nil || t.reg == nil {
+		return nil
+	}
+	return t.reg.Unregister()
+}
+
+// attrs returns the cached metric attribute set for an agent and act.
+func (t *Telemetry) attrs(agent acl.AgentID, p acl.Performative) metric.MeasurementOption {
+	k := attrKey{agent, p}
+	if v, ok := t.sets.Load(k); ok {
+		return v.(metric.MeasurementOption)
+	}
+	opt := metric.WithAttributeSet(attribute.NewSet(KeyAgent.String(string(agent)), KeyPerformative.String(p.String())))
+	t.sets.Store(k, opt)
+	return opt
+}
+
+// Span is a started span (zero when telemetry is off). It is a value: the
+// runtime keeps it on the stack.
+type Span struct {
+	t    *Telemetry
+	span trace.Span
+	ctx  context.Context
+}
+
+// Context is the span's context (for handlers, logs and sends).
+func (s Span) Context() context.Context { return s.ctx }
+
+// Active reports whether the span records anything.
+func (s Span) Active() bool { return s.span != nil }
+
+// StartSend starts the producer span of a send and injects its context
+// into m, so whoever handles m continues the trace. The parent is ctx's
+// span, or else the trace context m already carries.
+func (t *Telemetry) StartSend(ctx context.Context, m *acl.Message) Span {
+	if t == nil {
+		return Span{ctx: ctx}
+	}
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		ctx = Extract(ctx, m)
+	}
+	ctx, sp := t.tracer.Start(ctx, "send "+m.Performative.String(), trace.WithSpanKind(trace.SpanKindProducer))
+	if sp.IsRecording() {
+		sp.SetAttributes(keySystem.String("caxton"), keyOperation.String("send"),
+			KeySender.String(string(m.Sender)), KeyReceivers.StringSlice(idStrings(m.Receivers)),
+			KeyPerformative.String(m.Performative.String()), KeyProtocol.String(m.Protocol),
+			KeyConversationID.String(m.ConversationID))
+	}
+	if sp.SpanContext().IsValid() {
+		Inject(ctx, m)
+	}
+	return Span{t: t, span: sp, ctx: ctx}
+}
+
+// EndSend ends a send span: the message's id (stamped by then) and the
+// routing error, if any; it counts the send.
+func (s Span) EndSend(m *acl.Message, err error) {
+	if s.t == nil {
+		return
+	}
+	s.t.sent.Add(s.ctx, 1, s.t.attrs(m.Sender, m.Performative))
+	if s.span.IsRecording() {
+		s.span.SetAttributes(KeyMessageID.String(m.ID.String()))
+		if err != nil {
+			s.span.RecordError(err)
+			s.span.SetStatus(codes.Error, err.Error())
+		}
+	}
+	s.span.End()
+}
+
+// StartProcess starts the consumer span of one handling attempt of m by an
+// agent instance, as a child of the sender's span carried in m.
+func (t *Telemetry) StartProcess(ctx context.Context, m *acl.Message, agent acl.AgentID, instance, attempt int) Span {
+	if t == nil {
+		return Span{ctx: ctx}
+	}
+	ctx, sp := t.tracer.Start(Extract(ctx, m), "process "+m.Performative.String(), trace.WithSpanKind(trace.SpanKindConsumer))
+	if sp.IsRecording() {
+		sp.SetAttributes(keySystem.String("caxton"), keyOperation.String("process"),
+			KeyAgent.String(string(agent)), KeyInstance.Int(instance), KeyAttempt.Int(attempt),
+			KeySender.String(string(m.Sender)), KeyPerformative.String(m.Performative.String()),
+			KeyProtocol.String(m.Protocol), KeyConversationID.String(m.ConversationID), KeyMessageID.String(m.ID.String()))
+	}
+	return Span{t: t, span: sp, ctx: ctx}
+}
+
+// SetWasm records a wasm batch's size and fuel on the span.
+func (s Span) SetWasm(batchSize int, fuel uint64) {
+	if s.t != nil && s.span.IsRecording() {
+		s.span.SetAttributes(KeyBatchSize.Int(batchSize), KeyFuelUsed.Int64(int64(fuel)))
+	}
+}
+
+// Outcome is what became of a handling attempt.
+type Outcome uint8
+
+// Outcomes of a handling attempt.
+const (
+	Delivered    Outcome = iota + 1 // handled successfully
+	Retrying                        // failed; another attempt follows
+	DeadLettered                    // failed; moved to the dead-letter queue
+	Interrupted                     // failed; the worker stopped first (retried later)
+)
+
+var outcomeNames = [...]string{Delivered: "delivered", Retrying: "retry", DeadLettered: "dead_lettered", Interrupted: "interrupted"}
+
+// EndProcess ends a handling span with its outcome and error, recording the
+// duration from start.
+func (s Span) EndProcess(agent acl.AgentID, p acl.Performative, start time.Time, out Outcome, err error) {
+	if s.t == nil {
+		return
+	}
+	set := s.t.attrs(agent, p)
+	s.t.duration.Record(s.ctx, time.Since(start).Seconds(), set)
+	if out == Delivered {
+		s.t.delivered.Add(s.ctx, 1, set)
+	} else {
+		s.t.failed.Add(s.ctx, 1, set)
+	}
+	if out == Retrying {
+		s.t.retried.Add(s.ctx, 1, set)
+	}
+	if s.span.IsRecording() {
+		s.span.SetAttributes(KeyOutcome.String(outcomeNames[out]))
+		if err != nil {
+			s.span.RecordError(err)
+			s.span.SetStatus(codes.Error, err.Error())
+		}
+	}
+	s.span.End()
+}
+
+// DeadLettered counts a message moved to the dead-letter queue and, when
+// ctx has a recording span, records the event on it.
+func (t *Telemetry) DeadLettered(ctx context.Context, agent acl.AgentID, m *acl.Message, reason string) {
+	if t == nil {
+		return
+	}
+	t.deadLettered.Add(ctx, 1, t.attrs(agent, m.Performative))
+	if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
+		sp.AddEvent("dead_lettered", trace.WithAttributes(KeyReason.String(reason), KeyMessageID.String(m.ID.String())))
+	}
+}
+
+// Fuel counts wasm fuel consumed by an agent.
+func (t *Telemetry) Fuel(ctx context.Context, agent acl.AgentID, fuel uint64) {
+	if t == nil || fuel == 0 {
+		return
+	}
+	t.fuel.Add(ctx, int64(fuel), metric.WithAttributeSet(attribute.NewSet(KeyAgent.String(string(agent)))))
+}
+
+// Tracer returns the runtime's tracer (for protocol spans).
+func (t *Telemetry) Tracer() trace.Tracer {
+	if t == nil {
+		return tracenoop.NewTracerProvider().Tracer(ScopeName)
+	}
+	return t.tracer
+}
+
+func idStrings(ids []acl.AgentID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = string(id)
+	}
+	return out
+}
