@@ -60,8 +60,17 @@ type Telemetry struct {
 	sent, delivered, failed, retried, deadLettered, fuel metric.Int64Counter
 	duration                                             metric.Float64Histogram
 
-	sets sync.Map // attrKey → metric.MeasurementOption (cached attribute sets)
+	sets sync.Map // attrKey → *attrSet (cached, so measuring allocates nothing)
 	reg  metric.Registration
+
+	producer, consumer []trace.SpanStartOption
+}
+
+// attrSet holds ready-made option slices for one attribute set: passing a
+// fresh variadic slice per measurement would allocate.
+type attrSet struct {
+	add []metric.AddOption
+	rec []metric.RecordOption
 }
 
 type attrKey struct {
@@ -78,7 +87,9 @@ func New(tp trace.TracerProvider, mp metric.MeterProvider) (*Telemetry, error) {
 	if mp == nil {
 		mp = metricnoop.NewMeterProvider()
 	}
-	t := &Telemetry{tracer: tp.Tracer(ScopeName), meter: mp.Meter(ScopeName)}
+	t := &Telemetry{tracer: tp.Tracer(ScopeName), meter: mp.Meter(ScopeName),
+		producer: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)},
+		consumer: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}}
 	var err error
 	counter := func(name, unit, desc string) metric.Int64Counter {
 		if err != nil {
@@ -154,15 +165,20 @@ func (t *Telemetry) Close() error {
 	return t.reg.Unregister()
 }
 
-// attrs returns the cached metric attribute set for an agent and act.
-func (t *Telemetry) attrs(agent acl.AgentID, p acl.Performative) metric.MeasurementOption {
+// attrs returns the cached metric options for an agent and act (act 0:
+// the agent alone).
+func (t *Telemetry) attrs(agent acl.AgentID, p acl.Performative) *attrSet {
 	k := attrKey{agent, p}
 	if v, ok := t.sets.Load(k); ok {
-		return v.(metric.MeasurementOption)
+		return v.(*attrSet)
 	}
-	opt := metric.WithAttributeSet(attribute.NewSet(KeyAgent.String(string(agent)), KeyPerformative.String(p.String())))
-	t.sets.Store(k, opt)
-	return opt
+	kvs := []attribute.KeyValue{KeyAgent.String(string(agent))}
+	if p != 0 {
+		kvs = append(kvs, KeyPerformative.String(p.String()))
+	}
+	opt := metric.WithAttributeSet(attribute.NewSet(kvs...))
+	v, _ := t.sets.LoadOrStore(k, &attrSet{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt}})
+	return v.(*attrSet)
 }
 
 // Span is a started span (zero when telemetry is off). It is a value: the
@@ -189,7 +205,7 @@ func (t *Telemetry) StartSend(ctx context.Context, m *acl.Message) Span {
 	if !trace.SpanContextFromContext(ctx).IsValid() {
 		ctx = Extract(ctx, m)
 	}
-	ctx, sp := t.tracer.Start(ctx, "send "+m.Performative.String(), trace.WithSpanKind(trace.SpanKindProducer))
+	ctx, sp := t.tracer.Start(ctx, spanName(sendNames[:], "send ", m.Performative), t.producer...)
 	if sp.IsRecording() {
 		sp.SetAttributes(keySystem.String("caxton"), keyOperation.String("send"),
 			KeySender.String(string(m.Sender)), KeyReceivers.StringSlice(idStrings(m.Receivers)),
@@ -208,7 +224,7 @@ func (s Span) EndSend(m *acl.Message, err error) {
 	if s.t == nil {
 		return
 	}
-	s.t.sent.Add(s.ctx, 1, s.t.attrs(m.Sender, m.Performative))
+	s.t.sent.Add(s.ctx, 1, s.t.attrs(m.Sender, m.Performative).add...)
 	if s.span.IsRecording() {
 		s.span.SetAttributes(KeyMessageID.String(m.ID.String()))
 		if err != nil {
@@ -225,7 +241,7 @@ func (t *Telemetry) StartProcess(ctx context.Context, m *acl.Message, agent acl.
 	if t == nil {
 		return Span{ctx: ctx}
 	}
-	ctx, sp := t.tracer.Start(Extract(ctx, m), "process "+m.Performative.String(), trace.WithSpanKind(trace.SpanKindConsumer))
+	ctx, sp := t.tracer.Start(Extract(ctx, m), spanName(processNames[:], "process ", m.Performative), t.consumer...)
 	if sp.IsRecording() {
 		sp.SetAttributes(keySystem.String("caxton"), keyOperation.String("process"),
 			KeyAgent.String(string(agent)), KeyInstance.Int(instance), KeyAttempt.Int(attempt),
@@ -262,14 +278,14 @@ func (s Span) EndProcess(agent acl.AgentID, p acl.Performative, start time.Time,
 		return
 	}
 	set := s.t.attrs(agent, p)
-	s.t.duration.Record(s.ctx, time.Since(start).Seconds(), set)
+	s.t.duration.Record(s.ctx, time.Since(start).Seconds(), set.rec...)
 	if out == Delivered {
-		s.t.delivered.Add(s.ctx, 1, set)
+		s.t.delivered.Add(s.ctx, 1, set.add...)
 	} else {
-		s.t.failed.Add(s.ctx, 1, set)
+		s.t.failed.Add(s.ctx, 1, set.add...)
 	}
 	if out == Retrying {
-		s.t.retried.Add(s.ctx, 1, set)
+		s.t.retried.Add(s.ctx, 1, set.add...)
 	}
 	if s.span.IsRecording() {
 		s.span.SetAttributes(KeyOutcome.String(outcomeNames[out]))
@@ -287,7 +303,7 @@ func (t *Telemetry) DeadLettered(ctx context.Context, agent acl.AgentID, m *acl.
 	if t == nil {
 		return
 	}
-	t.deadLettered.Add(ctx, 1, t.attrs(agent, m.Performative))
+	t.deadLettered.Add(ctx, 1, t.attrs(agent, m.Performative).add...)
 	if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
 		sp.AddEvent("dead_lettered", trace.WithAttributes(KeyReason.String(reason), KeyMessageID.String(m.ID.String())))
 	}
@@ -298,7 +314,7 @@ func (t *Telemetry) Fuel(ctx context.Context, agent acl.AgentID, fuel uint64) {
 	if t == nil || fuel == 0 {
 		return
 	}
-	t.fuel.Add(ctx, int64(fuel), metric.WithAttributeSet(attribute.NewSet(KeyAgent.String(string(agent)))))
+	t.fuel.Add(ctx, int64(fuel), t.attrs(agent, 0).add...)
 }
 
 // Tracer returns the runtime's tracer (for protocol spans).
@@ -307,6 +323,24 @@ func (t *Telemetry) Tracer() trace.Tracer {
 		return tracenoop.NewTracerProvider().Tracer(ScopeName)
 	}
 	return t.tracer
+}
+
+// Span names per performative, built once: a name is a string
+// concatenation that would otherwise allocate on every message.
+var sendNames, processNames [32]string
+
+func init() {
+	for p := range sendNames {
+		sendNames[p] = "send " + acl.Performative(p).String()
+		processNames[p] = "process " + acl.Performative(p).String()
+	}
+}
+
+func spanName(names []string, prefix string, p acl.Performative) string {
+	if int(p) >= 0 && int(p) < len(names) {
+		return names[p]
+	}
+	return prefix + p.String()
 }
 
 func idStrings(ids []acl.AgentID) []string {
