@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
-	"go.opentelemetry.io/otel/trace"
+	"github.com/caxton-go/caxton/telemetry"
 )
 
 // MessageContext is what a handler gets with each message: the message, who
@@ -46,10 +46,8 @@ func (mc *MessageContext) Logger() *slog.Logger {
 		return mc.in.logger
 	}
 	l := mc.in.logger.With("message_id", mc.msg.ID)
-	if mc.rt.tel != nil {
-		if sc := trace.SpanContextFromContext(mc.ctx); sc.IsValid() {
-			l = l.With("trace_id", sc.TraceID().String(), "span_id", sc.SpanID().String())
-		}
+	if mc.rt.tel != nil && mc.ctx != nil {
+		l = telemetry.WithContext(l, mc.ctx)
 	}
 	return l
 }

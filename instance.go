@@ -223,7 +223,7 @@ func (in *instance) attempt(stop <-chan struct{}, e *store.Envelope) outcome {
 		return delivered
 	}
 	in.one[0] = e
-	o := in.failed(stop, in.one[:], err)
+	o := in.failed(ctx, stop, in.one[:], err)
 	sp.EndProcess(in.a.name(), e.Msg.Performative, start, outcomeOf(o), err)
 	return o
 }
@@ -346,7 +346,7 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 			in.endSpans(spans, envs, start, telemetry.Retrying, err)
 			return in.splitBatch(stop, envs, err)
 		}
-		o := in.failed(stop, envs, err)
+		o := in.failed(ctx, stop, envs, err)
 		in.endSpans(spans, envs, start, outcomeOf(o), err)
 		switch o {
 		case finished:
@@ -392,12 +392,12 @@ func (in *instance) splitBatch(stop <-chan struct{}, envs []*store.Envelope, err
 // failed accounts for a failed attempt of envs and decides what happens
 // next: a retry, the dead-letter queue, or (when the worker must stop or the
 // agent failed) nothing yet.
-func (in *instance) failed(stop <-chan struct{}, envs []*store.Envelope, err error) outcome {
+func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*store.Envelope, err error) outcome {
 	a := in.a
 	a.stats.failed.Add(1)
 	msg := err.Error()
 	a.lastErr.Store(&msg)
-	in.logger.Warn("handler failed", "error", err, "attempt", envs[0].Attempts, "messages", len(envs))
+	in.logger.WarnContext(ctx, "handler failed", "error", err, "attempt", envs[0].Attempts, "messages", len(envs))
 	var pe *PanicError
 	if errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken) {
 		if a.spec.NewHandler != nil && !in.replaceHandler(stop, err) {

@@ -38,3 +38,41 @@ func (l *logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (l *logHandler) WithGroup(name string) slog.Handler {
 	return &logHandler{l.next.WithGroup(name)}
 }
+
+// WithContext returns l bound to ctx: a record logged without a span of
+// its own (plain Info, not InfoContext) is handled as if logged with ctx,
+// so it still gets ctx's trace_id and span_id from LogHandler.
+func WithContext(l *slog.Logger, ctx context.Context) *slog.Logger {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		return l
+	}
+	return slog.New(&boundHandler{next: l.Handler(), ctx: ctx})
+}
+
+type boundHandler struct {
+	next slog.Handler
+	ctx  context.Context
+}
+
+func (b *boundHandler) use(ctx context.Context) context.Context {
+	if ctx == nil || !trace.SpanContextFromContext(ctx).IsValid() {
+		return b.ctx
+	}
+	return ctx
+}
+
+func (b *boundHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return b.next.Enabled(b.use(ctx), level)
+}
+
+func (b *boundHandler) Handle(ctx context.Context, r slog.Record) error {
+	return b.next.Handle(b.use(ctx), r)
+}
+
+func (b *boundHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &boundHandler{next: b.next.WithAttrs(attrs), ctx: b.ctx}
+}
+
+func (b *boundHandler) WithGroup(name string) slog.Handler {
+	return &boundHandler{next: b.next.WithGroup(name), ctx: b.ctx}
+}

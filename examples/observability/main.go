@@ -1,0 +1,147 @@
+// Command observability follows one customer request across agents with
+// OpenTelemetry. A concierge agent (native Go) fails once and is retried,
+// then asks a pricing agent (sandboxed WebAssembly) and answers; a broken
+// wasm agent traps and its message is dead-lettered. Every send and every
+// handling attempt is a span in one trace; metrics count what happened;
+// log lines carry trace_id and span_id.
+//
+//	go run ./examples/observability                      # spans and metrics to stdout
+//	OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \
+//	  go run ./examples/observability                    # traces and metrics over OTLP/HTTP
+//
+// (see the README for viewing the trace in a local Jaeger).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/caxton-go/caxton"
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/testguest"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	"go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
+)
+
+func main() {
+	if err := run(context.Background(), os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "observability:", err)
+		os.Exit(1)
+	}
+}
+
+// providers builds the trace and metric pipelines: OTLP/HTTP when the
+// standard OTEL_EXPORTER_OTLP_ENDPOINT variable is set, stdout otherwise.
+func providers(ctx context.Context, w io.Writer) (*trace.TracerProvider, *metric.MeterProvider, string, error) {
+	res := resource.NewSchemaless(semconv.ServiceName("caxton-observability-demo"))
+	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" {
+		te, err := otlptracehttp.New(ctx)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		me, err := otlpmetrichttp.New(ctx)
+		if err != nil {
+			return nil, nil, "", err
+		}
+		return trace.NewTracerProvider(trace.WithBatcher(te), trace.WithResource(res)),
+			metric.NewMeterProvider(metric.WithReader(metric.NewPeriodicReader(me)), metric.WithResource(res)),
+			"OTLP/HTTP to " + os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), nil
+	}
+	te, err := stdouttrace.New(stdouttrace.WithWriter(w))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	me, err := stdoutmetric.New(stdoutmetric.WithWriter(w))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	return trace.NewTracerProvider(trace.WithSyncer(te), trace.WithResource(res)),
+		metric.NewMeterProvider(metric.WithReader(metric.NewPeriodicReader(me, metric.WithInterval(time.Hour))), metric.WithResource(res)),
+		"stdout", nil
+}
+
+func run(ctx context.Context, w io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	tp, mp, where, err := providers(ctx, w)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "telemetry goes to %s\n", where)
+
+	rt, err := caxton.New(
+		caxton.WithTracerProvider(tp),
+		caxton.WithMeterProvider(mp),
+		caxton.WithLogger(slog.New(slog.NewTextHandler(w, nil))),
+	)
+	if err != nil {
+		return err
+	}
+
+	pricing := filepath.Join(testguest.ModuleRoot(), "guest", "c", "agents", "echo.wasm")
+	var calls atomic.Int32
+	agents := []caxton.AgentSpec{
+		{Name: "pricing", Wasm: &caxton.WasmSpec{File: pricing}},
+		{Name: "broken", Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATUnreachable)},
+			Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}},
+		{Name: "concierge",
+			Delivery: caxton.DeliveryPolicy{MaxAttempts: 3, Backoff: caxton.Backoff{Initial: 10 * time.Millisecond}},
+			Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+				if calls.Add(1) == 1 {
+					return errors.New("session cache cold") // retried
+				}
+				mc.Logger().InfoContext(ctx, "asking pricing", "attempt", mc.Attempt())
+				quote, err := mc.Request(ctx, &acl.Message{Performative: acl.Request,
+					Receivers: []acl.AgentID{"pricing"}, Content: []byte("quote: 3 nights")})
+				if err != nil {
+					return err
+				}
+				return mc.Reply(ctx, acl.Inform, append([]byte("confirmed, "), quote.Content...))
+			})},
+	}
+	for _, spec := range agents {
+		if err := rt.Spawn(ctx, spec); err != nil {
+			return err
+		}
+	}
+
+	// The host's own span is the root of the customer's trace.
+	reqCtx, root := tp.Tracer("observability-demo").Start(ctx, "customer books a room")
+	reply, err := rt.Request(reqCtx, &acl.Message{Performative: acl.Request,
+		Receivers: []acl.AgentID{"concierge"}, Content: []byte("book 3 nights")})
+	if err != nil {
+		return err
+	}
+	if err := rt.Send(reqCtx, acl.New(acl.Inform, "broken")); err != nil {
+		return err
+	}
+	root.End()
+	fmt.Fprintf(w, "reply: %s\n", reply.Content)
+
+	// Closing drains the agents (the broken one's message is dead-lettered
+	// by then); flushing the providers prints or exports everything.
+	if err := rt.Close(ctx); err != nil {
+		return err
+	}
+	if err := tp.Shutdown(ctx); err != nil {
+		return err
+	}
+	if err := mp.Shutdown(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "trace id: %s\n", root.SpanContext().TraceID())
+	return nil
+}
