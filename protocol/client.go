@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -154,9 +155,12 @@ func (c *Client) dispatch(m *acl.Message) {
 	c.mu.Unlock()
 	switch {
 	case cv != nil:
-		if !cv.push(m) {
+		switch cv.push(m) {
+		case pushFull:
 			c.logger.Warn("protocol: conversation buffer full; answered failure", "conversation", cv.id, "from", m.Sender, "performative", m.Performative)
 			c.answer(m, acl.Failure, "the conversation's buffer is full")
+		case pushEnded: // it ended (and unregistered) meanwhile
+			c.dispatch(m)
 		}
 	case after != nil:
 		after(c.ctx, m)
@@ -203,7 +207,12 @@ func (c *Client) Open(id string) (*Conversation, error) {
 	if _, dup := c.convs[id]; dup {
 		return nil, &acl.FieldError{Field: "conversation_id", Reason: fmt.Sprintf("conversation %q is already open", id)}
 	}
-	delete(c.ended, id)
+	if _, had := c.ended[id]; had {
+		// Reopened: forget the old ending entirely, or its stale place in
+		// endedOrder would evict the new one's after-handler early.
+		delete(c.ended, id)
+		c.endedOrder = slices.DeleteFunc(c.endedOrder, func(e string) bool { return e == id })
+	}
 	cv := &Conversation{c: c, id: id, notify: make(chan struct{})}
 	c.convs[id] = cv
 	return cv, nil

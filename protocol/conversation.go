@@ -19,7 +19,8 @@ type Conversation struct {
 	queue      []*acl.Message
 	notify     chan struct{} // closed and replaced on every arrival
 	err        error         // set when the client stopped
-	ended      bool
+	ended      bool          // End was called: Send refuses
+	closed     bool          // unregistered and drained: push refuses
 	seq        int
 	replyWiths []string
 }
@@ -58,17 +59,27 @@ func (cv *Conversation) Send(ctx context.Context, m *acl.Message) error {
 	return cv.c.ep.Send(ctx, m)
 }
 
-// push queues an arrival; false when the buffer is full.
-func (cv *Conversation) push(m *acl.Message) bool {
+// push results.
+const (
+	pushed = iota
+	pushFull
+	pushEnded // the conversation ended after dispatch looked it up
+)
+
+// push queues an arrival.
+func (cv *Conversation) push(m *acl.Message) int {
 	cv.mu.Lock()
 	defer cv.mu.Unlock()
+	if cv.closed {
+		return pushEnded
+	}
 	if len(cv.queue) >= cv.c.queueCap {
-		return false
+		return pushFull
 	}
 	cv.queue = append(cv.queue, m)
 	close(cv.notify)
 	cv.notify = make(chan struct{})
-	return true
+	return pushed
 }
 
 func (cv *Conversation) fail(err error) {
@@ -113,6 +124,9 @@ func (cv *Conversation) ReceiveBefore(ctx context.Context, deadline <-chan struc
 			return m, nil
 		}
 		err, ch := cv.err, cv.notify
+		if err == nil && cv.closed {
+			err = ErrClosed // ended: nothing more will arrive here
+		}
 		cv.mu.Unlock()
 		if err != nil {
 			return nil, err
@@ -145,7 +159,9 @@ func (cv *Conversation) End() { cv.EndWith(nil) }
 // for it later (and what was still waiting): a Contract Net round answers a
 // late proposal with reject-proposal. The client keeps after for its most
 // recent ended conversations (WithRetention). after runs on the client's
-// reading goroutine: it must not block for long.
+// reading goroutine — except for the messages still waiting, which EndWith
+// hands to it on the caller's goroutine — so it must not block for long.
+// A Receive waiting on the conversation returns ErrClosed.
 func (cv *Conversation) EndWith(after func(ctx context.Context, m *acl.Message)) {
 	cv.mu.Lock()
 	if cv.ended {
@@ -153,10 +169,19 @@ func (cv *Conversation) EndWith(after func(ctx context.Context, m *acl.Message))
 		return
 	}
 	cv.ended = true
+	cv.mu.Unlock()
+	// Unregister first, then drain: a message dispatch looked up before the
+	// conversation was unregistered is either in the queue drained here or
+	// refused by push (and dispatched again), never stranded in the queue
+	// of an ended conversation.
+	cv.c.end(cv, after)
+	cv.mu.Lock()
+	cv.closed = true
 	left := cv.queue
 	cv.queue = nil
+	close(cv.notify) // wake receivers: they get ErrClosed
+	cv.notify = make(chan struct{})
 	cv.mu.Unlock()
-	cv.c.end(cv, after)
 	for _, m := range left {
 		cv.c.dispatch(m)
 	}

@@ -27,6 +27,10 @@ var (
 	ErrViolation = errors.New("protocol: protocol violation")
 )
 
+// ErrCancelled is what Subscription.Next returns once the subscription was
+// cancelled with Cancel: the stream ended because the subscriber asked.
+var ErrCancelled = errors.New("protocol: subscription cancelled")
+
 // ReplyError is an unsuccessful answer: who sent it, which act, and the
 // reason it gave (the content).
 type ReplyError struct {
