@@ -26,7 +26,8 @@
 //   - Winners get accept-proposal; every other proposer gets
 //     reject-proposal. Phase two waits, until ResultTimeout, for each
 //     winner's inform (inform-done when empty, inform-result otherwise) or
-//     failure; a winner that stays silent is sent cancel.
+//     failure (a not-understood counts as one); a winner that stays silent
+//     is sent cancel.
 //   - Cancel, or the end of the caller's context, sends cancel to everyone
 //     still in play; Cancel also collects their inform-done / failure.
 //   - A message that breaks the protocol (out of sequence, a foreign

@@ -11,24 +11,24 @@ type EventKind uint8
 
 // The steps an Initiator reports to its OnEvent hook.
 const (
-	EventCall        EventKind = iota + 1 // a call for proposals was sent
-	EventUnreachable                      // a call could not be sent
-	EventPropose                          // a proposal arrived in time
-	EventRefuse                           // a participant refused
-	EventNotUnderstood                    // a participant did not understand the call
-	EventLate                             // a proposal arrived late and was rejected
-	EventSilent                           // a participant did not answer by the deadline
-	EventViolation                        // a message broke the protocol
-	EventIterate                          // the selector called a new round
-	EventAccept                           // accept-proposal sent
-	EventReject                           // reject-proposal sent
-	EventDone                             // a winner reported inform-done
-	EventResult                           // a winner reported a result
-	EventFailure                          // a winner reported failure
-	EventTimeout                          // a winner did not report by the result deadline
-	EventCancel                           // cancel sent
-	EventCancelAck                        // a participant answered a cancel
-	EventAfterEnd                         // a message arrived after the negotiation ended
+	EventCall          EventKind = iota + 1 // a call for proposals was sent
+	EventUnreachable                        // a call could not be sent
+	EventPropose                            // a proposal arrived in time
+	EventRefuse                             // a participant refused
+	EventNotUnderstood                      // a participant did not understand the call
+	EventLate                               // a proposal arrived late and was rejected
+	EventSilent                             // a participant did not answer by the deadline
+	EventViolation                          // a message broke the protocol
+	EventIterate                            // the selector called a new round
+	EventAccept                             // accept-proposal sent
+	EventReject                             // reject-proposal sent
+	EventDone                               // a winner reported inform-done
+	EventResult                             // a winner reported a result
+	EventFailure                            // a winner reported failure
+	EventTimeout                            // a winner did not report by the result deadline
+	EventCancel                             // cancel sent
+	EventCancelAck                          // a participant answered a cancel
+	EventAfterEnd                           // a message arrived after the negotiation ended
 )
 
 var eventNames = [...]string{

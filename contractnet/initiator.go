@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -247,7 +246,7 @@ func (n *Negotiation) sendCtx() (context.Context, context.CancelFunc) {
 func (n *Negotiation) run() {
 	defer close(n.done)
 	defer n.cancel()
-	defer n.conv.EndWith(n.afterEnd)
+	defer n.conv.EndWith(afterEnd(n.in, n.conv.ID()))
 	defer n.drain()
 	cfp, to := n.cfp, n.to
 	for number := 1; ; number++ {
@@ -312,119 +311,13 @@ func (n *Negotiation) selectFor(r *Round) (d Decision, err error) {
 	if d, err = sel(n.ctx, r); err != nil {
 		return d, err
 	}
-	return d, d.check(r)
-}
-
-// call sends the round's call for proposals to each participant.
-func (n *Negotiation) call(cfp *acl.Message, to []acl.AgentID, number int) *Round {
-	r := &Round{Number: number, Deadline: cfp.ReplyBy,
-		Refused: map[acl.AgentID]string{}, NotUnderstood: map[acl.AgentID]string{}, Unreachable: map[acl.AgentID]string{}}
-	n.res.Rounds = append(n.res.Rounds, r)
-	n.rounds[number] = r
-	n.answered = make(map[acl.AgentID]bool, len(to))
-	for _, p := range to {
-		m := cfp.Clone()
-		m.Receivers = []acl.AgentID{p}
-		m.ReplyWith = ""
-		r.Asked = append(r.Asked, p)
-		if err := n.conv.Send(n.ctx, m); err != nil {
-			if n.ctx.Err() != nil {
-				break // abort follows in collect
-			}
-			r.Unreachable[p] = err.Error()
-			n.answered[p] = true
-			n.emit(EventUnreachable, number, p, m, err.Error())
-			continue
-		}
-		if r.CFP == nil {
-			r.CFP = m
-		}
-		n.roundOf[m.ReplyWith] = number
-		n.emit(EventCall, number, p, m, "")
+	if err := d.check(r); err != nil {
+		return d, err
 	}
-	return r
-}
-
-// collect gathers the round's answers until everyone answered or the
-// deadline passed.
-func (n *Negotiation) collect(r *Round) error {
-	dl, stop := n.in.Client.Deadline(r.Deadline)
-	defer stop()
-	for len(n.answered) < len(r.Asked) {
-		m, err := n.conv.ReceiveBefore(n.ctx, dl)
-		if errors.Is(err, protocol.ErrTimeout) {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		n.phaseOne(r, m)
+	if it := d.Iterate; it != nil && !it.ReplyBy.IsZero() && !it.ReplyBy.After(n.in.Client.Clock().Now()) {
+		return d, fmt.Errorf("contractnet: decision Iterate.ReplyBy %s has already passed", it.ReplyBy.Format(time.RFC3339Nano))
 	}
-	for _, p := range r.Asked {
-		if !n.answered[p] {
-			r.Silent = append(r.Silent, p)
-			n.emit(EventSilent, r.Number, p, nil, "")
-		}
-	}
-	return nil
-}
-
-// phaseOne handles a message that arrives while a call is open.
-func (n *Negotiation) phaseOne(r *Round, m *acl.Message) {
-	if n.foreign(m) {
-		return
-	}
-	if m.Performative == acl.Propose {
-		switch rd := n.roundFor(m, r); {
-		case rd == nil || !slices.Contains(rd.Asked, m.Sender):
-			n.violation(m, "a proposal from a participant not called in this round")
-			return
-		case rd != r || !m.CreatedAt.Before(rd.Deadline):
-			n.late(rd, m) // after the deadline, or for a round already over
-			return
-		case n.answered[m.Sender]:
-			n.violation(m, "a second answer to the same call")
-			return
-		}
-	}
-	if !slices.Contains(r.Asked, m.Sender) {
-		n.strayAnswer(m)
-		return
-	}
-	switch m.Performative {
-	case acl.Propose:
-		n.answered[m.Sender] = true
-		r.Proposals = append(r.Proposals, Proposal{From: m.Sender, Round: r.Number, Message: m})
-		n.emit(EventPropose, r.Number, m.Sender, m, "")
-	case acl.Refuse, acl.NotUnderstood:
-		if n.answered[m.Sender] {
-			n.strayAnswer(m)
-			return
-		}
-		n.answered[m.Sender] = true
-		if m.Performative == acl.Refuse {
-			r.Refused[m.Sender] = string(m.Content)
-			n.emit(EventRefuse, r.Number, m.Sender, m, string(m.Content))
-		} else {
-			r.NotUnderstood[m.Sender] = string(m.Content)
-			n.emit(EventNotUnderstood, r.Number, m.Sender, m, string(m.Content))
-		}
-	default:
-		n.strayAnswer(m)
-	}
-}
-
-// roundFor finds the round a proposal answers (by in-reply-to), assuming
-// the current one when it does not say.
-func (n *Negotiation) roundFor(m *acl.Message, cur *Round) *Round {
-	if m.InReplyTo == "" {
-		return cur
-	}
-	num, ok := n.roundOf[m.InReplyTo]
-	if !ok {
-		return nil
-	}
-	return n.rounds[num]
+	return d, nil
 }
 
 // foreign reports (and answers) a message routed here by in-reply-to that
@@ -470,6 +363,11 @@ func (n *Negotiation) late(r *Round, m *acl.Message) {
 	r.Late = append(r.Late, p)
 	n.res.Late = append(n.res.Late, p)
 	reason := "late: the proposal arrived after the reply-by deadline"
+	if m.CreatedAt.Before(r.Deadline) {
+		// Sent in time but read after the round was decided (it was still
+		// on its way when the deadline passed): late all the same.
+		reason = "late: the proposal arrived after the round was decided"
+	}
 	n.emit(EventLate, r.Number, m.Sender, m, reason)
 	n.reject(m, reason)
 }

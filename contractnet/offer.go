@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -40,18 +41,28 @@ func (o Offer) check() error {
 }
 
 // ParseOffer decodes a propose's content as an Offer. It is strict — an
-// unknown field or trailing data is an error — because a selector compares
-// offers and a mistyped "cots" must not read as a free bid.
+// unknown field, a missing cost, or anything after the offer is an error —
+// because a selector compares offers and a mistyped "cots" (or a bare null)
+// must not read as a free bid.
 func ParseOffer(b []byte) (Offer, error) {
-	var o Offer
+	var in struct {
+		Cost   *float64        `json:"cost"`
+		Score  float64         `json:"score"`
+		Detail json.RawMessage `json:"detail"`
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
+	if err := dec.Decode(&in); err != nil {
 		return Offer{}, fmt.Errorf("contractnet: proposal content is not an offer: %w", err)
 	}
-	if dec.More() {
+	// More misses a stray '}' or ']'; only the end of the input will do.
+	if _, err := dec.Token(); err != io.EOF {
 		return Offer{}, fmt.Errorf("contractnet: proposal content has data after the offer")
 	}
+	if in.Cost == nil {
+		return Offer{}, fmt.Errorf("contractnet: proposal content is not an offer: no cost")
+	}
+	o := Offer{Cost: *in.Cost, Score: in.Score, Detail: in.Detail}
 	if err := o.check(); err != nil {
 		return Offer{}, err
 	}

@@ -17,8 +17,11 @@ import (
 // make it an agent's handler with caxton.ProtocolHandler, or a wasm
 // agent's with guest.Respond — the same code runs in both.
 //
-// A Participant is safe for concurrent use (replicas may share one). Its
-// memory of open proposals is bounded by Memory and MaxOpen.
+// A Participant is safe for concurrent use: replicas may share one, and so
+// may several agents when their Conn tells who is answering (it has a
+// Self() acl.AgentID method, as *caxton.MessageContext does); otherwise
+// give each agent its own. Its memory of open proposals is bounded by
+// Memory and MaxOpen.
 type Participant struct {
 	// Bid answers a call for proposals with an offer (sent as propose), or
 	// an error: protocol.Refuse(reason) refuses, protocol.NotUnderstood(reason)
@@ -46,16 +49,26 @@ type Participant struct {
 
 	mu    sync.Mutex
 	open  map[openKey]*openBid
-	order []openKey // insertion order, for MaxOpen
-	sweep time.Time // next time expired bids are looked for
+	order []orderEntry // insertion order, for MaxOpen
+	seq   uint64       // the last orderEntry.seq given
+	sweep time.Time    // next time expired bids are looked for
+}
+
+// orderEntry places a bid in the insertion order; it is stale once its
+// bid is taken, even if a later bid reuses the key.
+type orderEntry struct {
+	key openKey
+	seq uint64
 }
 
 type openKey struct {
+	self      acl.AgentID // the bidding agent, when the Conn tells (see Respond)
 	conv      string
 	initiator acl.AgentID
 }
 
 type openBid struct {
+	seq     uint64
 	cfp     *acl.Message
 	offer   Offer
 	expires time.Time
@@ -70,7 +83,10 @@ func (p *Participant) Open() int {
 
 // Respond implements protocol.Responder.
 func (p *Participant) Respond(ctx context.Context, m *acl.Message, c protocol.Conn) error {
-	key := openKey{m.ConversationID, m.Sender}
+	key := openKey{conv: m.ConversationID, initiator: m.Sender}
+	if s, ok := c.(interface{ Self() acl.AgentID }); ok {
+		key.self = s.Self() // several agents may share one Participant
+	}
 	switch m.Performative {
 	case acl.CFP:
 		return p.bid(ctx, m, c, key)
@@ -121,14 +137,17 @@ func (p *Participant) bid(ctx context.Context, m *acl.Message, c protocol.Conn, 
 	var mis *protocol.Misunderstanding
 	switch {
 	case errors.As(err, &refusal):
+		p.take(key, c.Now()) // a refusal in a later round withdraws the earlier bid
 		return protocol.ReplyReason(ctx, c, m, acl.Refuse, refusal.Reason)
 	case errors.As(err, &mis):
+		p.take(key, c.Now())
 		return protocol.ReplyNotUnderstood(ctx, c, m, mis.Reason)
 	case err != nil:
 		return err
 	}
 	content, err := offer.Encode()
 	if err != nil {
+		p.take(key, c.Now())
 		return protocol.ReplyReason(ctx, c, m, acl.Refuse, err.Error())
 	}
 	now := c.Now()
@@ -156,10 +175,14 @@ func (p *Participant) remember(key openKey, b *openBid, now time.Time) {
 	if p.open == nil {
 		p.open = map[openKey]*openBid{}
 	}
-	if _, again := p.open[key]; !again {
-		p.order = append(p.order, key)
+	if old, again := p.open[key]; again {
+		b.seq = old.seq // a new round of an iterated call replaces the old bid, in its place
+	} else {
+		p.seq++
+		b.seq = p.seq
+		p.order = append(p.order, orderEntry{key, b.seq})
 	}
-	p.open[key] = b // a new round of an iterated call replaces the old bid
+	p.open[key] = b
 	limit := p.MaxOpen
 	if limit <= 0 {
 		limit = 10000
@@ -175,14 +198,14 @@ func (p *Participant) remember(key openKey, b *openBid, now time.Time) {
 // sweepLocked forgets expired bids and, past limit, the oldest.
 func (p *Participant) sweepLocked(now time.Time, limit int) {
 	keep := p.order[:0]
-	for _, k := range p.order {
-		b, ok := p.open[k]
+	for _, e := range p.order {
+		b, ok := p.open[e.key]
 		switch {
-		case !ok:
+		case !ok || b.seq != e.seq: // taken (and perhaps bid again since)
 		case now.After(b.expires) || len(p.open) > limit: // the oldest go first
-			delete(p.open, k)
+			delete(p.open, e.key)
 		default:
-			keep = append(keep, k)
+			keep = append(keep, e)
 		}
 	}
 	clear(p.order[len(keep):])

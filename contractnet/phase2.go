@@ -86,12 +86,19 @@ func (n *Negotiation) phaseTwo(m *acl.Message) {
 	i, pending := n.winners[m.Sender]
 	switch {
 	case m.Performative == acl.Propose:
-		if rd := n.roundFor(m, nil); rd != nil && slices.Contains(rd.Asked, m.Sender) {
-			n.late(rd, m)
-		} else {
+		rd := n.roundFor(m, n.res.Rounds[len(n.res.Rounds)-1])
+		switch {
+		case rd == nil || !slices.Contains(rd.Asked, m.Sender):
 			n.violation(m, "a proposal from a participant not called")
+		case proposed(rd, m.Sender):
+			// Never reject it: that would reach a winner at work, or tell
+			// a loser twice.
+			n.violation(m, "a second answer to the same call")
+		default:
+			n.late(rd, m)
 		}
-	case pending && (m.Performative == acl.Inform || m.Performative == acl.Failure):
+	case pending && (m.Performative == acl.Inform || m.Performative == acl.Failure || m.Performative == acl.NotUnderstood):
+		// A winner that did not understand its accept will never report.
 		delete(n.winners, m.Sender)
 		n.report(&n.res.Outcomes[i], m)
 	default:
@@ -105,6 +112,9 @@ func (n *Negotiation) report(o *Outcome, m *acl.Message) {
 	switch {
 	case m.Performative == acl.Failure:
 		o.Status, o.Reason = Failed, string(m.Content)
+		n.emit(EventFailure, o.Proposal.Round, m.Sender, m, o.Reason)
+	case m.Performative == acl.NotUnderstood:
+		o.Status, o.Reason = Failed, "not-understood: "+string(m.Content)
 		n.emit(EventFailure, o.Proposal.Round, m.Sender, m, o.Reason)
 	case len(m.Content) == 0:
 		o.Status = Done
@@ -155,7 +165,10 @@ func (n *Negotiation) abort(err error, r *Round) {
 	var inPlay []acl.AgentID
 	if r != nil {
 		for _, p := range r.Asked {
-			if _, refused := r.Refused[p]; !refused && r.NotUnderstood[p] == "" && r.Unreachable[p] == "" {
+			_, refused := r.Refused[p]
+			_, misunderstood := r.NotUnderstood[p] // the reason may be empty
+			_, unreachable := r.Unreachable[p]
+			if !refused && !misunderstood && !unreachable {
 				inPlay = append(inPlay, p)
 			}
 		}
@@ -200,22 +213,29 @@ func (n *Negotiation) abort(err error, r *Round) {
 	}
 }
 
-// afterEnd answers what arrives once the negotiation is over: a proposal
-// is rejected as late, an answer to a cancel is taken quietly, anything
-// else is not understood. Each is reported as EventAfterEnd.
-func (n *Negotiation) afterEnd(ctx context.Context, m *acl.Message) {
-	reason := "the negotiation has ended"
-	if m.Performative == acl.Propose {
-		reason = "late: " + reason
-	}
-	n.emit(EventAfterEnd, 0, m.Sender, m, reason) // before answering: the event precedes what the answer causes
-	switch m.Performative {
-	case acl.Propose:
-		_ = n.in.Client.Answer(ctx, m, acl.RejectProposal, reason)
-	case acl.Inform, acl.Failure, acl.NotUnderstood:
-		// Answers to our cancel or reject, or a report after its deadline:
-		// there is no one to tell; the event still shows it.
-	default:
-		_ = n.in.Client.Answer(ctx, m, acl.NotUnderstood, reason)
+// afterEnd returns the handler for what arrives once negotiation conv is
+// over: a proposal is rejected as late, an answer to a cancel is taken
+// quietly, anything else is not understood. Each is reported as
+// EventAfterEnd. The client keeps the handler for many ended
+// conversations, so it holds only what it needs, not the Negotiation.
+func afterEnd(in *Initiator, conv string) func(context.Context, *acl.Message) {
+	return func(ctx context.Context, m *acl.Message) {
+		reason := "the negotiation has ended"
+		if m.Performative == acl.Propose {
+			reason = "late: " + reason
+		}
+		if in.OnEvent != nil { // before answering: the event precedes what the answer causes
+			in.OnEvent(Event{Time: in.Client.Clock().Now(), Conversation: conv, Kind: EventAfterEnd,
+				Participant: m.Sender, Message: m, Reason: reason})
+		}
+		switch m.Performative {
+		case acl.Propose:
+			_ = in.Client.Answer(ctx, m, acl.RejectProposal, reason)
+		case acl.Inform, acl.Failure, acl.NotUnderstood:
+			// Answers to our cancel or reject, or a report after its deadline:
+			// there is no one to tell; the event still shows it.
+		default:
+			_ = in.Client.Answer(ctx, m, acl.NotUnderstood, reason)
+		}
 	}
 }

@@ -99,7 +99,8 @@ const (
 	Done Status = iota + 1
 	// Informed: the winner answered inform-result (or inform) with a result.
 	Informed
-	// Failed: the winner answered failure.
+	// Failed: the winner answered failure (or did not understand the
+	// accept).
 	Failed
 	// TimedOut: no answer before the result deadline; the winner was sent a
 	// cancel.
