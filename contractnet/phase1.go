@@ -50,6 +50,15 @@ func (n *Negotiation) collect(r *Round) error {
 	for len(n.answered) < len(r.Asked) {
 		m, err := n.conv.ReceiveBefore(n.ctx, dl)
 		if errors.Is(err, protocol.ErrTimeout) {
+			// Answers sent in time may still sit in the inbox, behind the
+			// client's reader: let it catch up, then take what is there.
+			// Each is judged by its send stamp, so nothing sent late slips in.
+			if err := n.in.Client.Sync(n.ctx); err != nil && n.ctx.Err() != nil {
+				return n.ctx.Err()
+			}
+			for m, ok := n.conv.TryReceive(); ok && len(n.answered) < len(r.Asked); m, ok = n.conv.TryReceive() {
+				n.phaseOne(r, m)
+			}
 			break
 		}
 		if err != nil {

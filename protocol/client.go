@@ -7,7 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
@@ -45,6 +48,8 @@ type Client struct {
 	ended       map[string]func(context.Context, *acl.Message)
 	endedOrder  []string // FIFO of ended ids, bounded by retention
 	err         error    // why the client stopped; nil while running
+	syncs       map[string]chan struct{}
+	syncSeq     atomic.Uint64
 }
 
 // Option configures a Client.
@@ -86,6 +91,7 @@ func NewClient(ep Endpoint, opts ...Option) *Client {
 		convs:       make(map[string]*Conversation),
 		byReplyWith: make(map[string]*Conversation),
 		ended:       make(map[string]func(context.Context, *acl.Message)),
+		syncs:       make(map[string]chan struct{}),
 	}
 	for _, o := range opts {
 		o(c)
@@ -128,7 +134,9 @@ func (c *Client) loop() {
 			c.stop(err)
 			return
 		}
-		c.dispatch(m)
+		if !c.synced(m) {
+			c.dispatch(m)
+		}
 	}
 }
 
@@ -272,10 +280,69 @@ func (c *Client) Deadline(t time.Time) (<-chan struct{}, func()) {
 		case <-tm.C():
 			close(ch)
 		case <-stop:
-			tm.Stop()
 		}
 	}()
-	return ch, func() { once.Do(func() { close(stop) }) }
+	return ch, func() {
+		once.Do(func() {
+			tm.Stop() // at once, so a fake clock no longer counts it as pending
+			close(stop)
+		})
+	}
+}
+
+// syncPrefix marks the conversation-id of Sync's markers.
+const syncPrefix = "caxton-protocol-sync:"
+
+// Sync returns once every message that reached the endpoint before the
+// call has been handed to its conversation. It sends a marker through the
+// endpoint to itself — the bus delivers in order — and waits for the
+// reading goroutine to meet it. A protocol phase that ends at a deadline
+// syncs before its last look, so a message that arrived in time is not
+// missed because the reader was a little behind.
+func (c *Client) Sync(ctx context.Context) error {
+	id := syncPrefix + strconv.FormatUint(c.syncSeq.Add(1), 10)
+	ch := make(chan struct{})
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return c.err
+	}
+	c.syncs[id] = ch
+	c.mu.Unlock()
+	forget := func() {
+		c.mu.Lock()
+		delete(c.syncs, id)
+		c.mu.Unlock()
+	}
+	m := &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{c.ep.Name()}, ConversationID: id}
+	if err := c.ep.Send(ctx, m); err != nil {
+		forget()
+		return err
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		forget()
+		return ctx.Err()
+	case <-c.done:
+		return ErrClosed
+	}
+}
+
+// synced consumes a Sync marker; it reports whether m was one.
+func (c *Client) synced(m *acl.Message) bool {
+	if m.Sender != c.ep.Name() || !strings.HasPrefix(m.ConversationID, syncPrefix) {
+		return false
+	}
+	c.mu.Lock()
+	ch, ok := c.syncs[m.ConversationID]
+	delete(c.syncs, m.ConversationID)
+	c.mu.Unlock()
+	if ok {
+		close(ch)
+	}
+	return ok
 }
 
 var errNilMessage = errors.New("protocol: nil message")
