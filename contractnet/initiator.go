@@ -59,6 +59,9 @@ type Initiator struct {
 	// negotiation's goroutine (and, for EventAfterEnd, the client's): keep it
 	// quick, and safe for concurrent negotiations.
 	OnEvent func(Event)
+	// Tracer, if set, traces each negotiation (telemetry.ContractNetTracer
+	// makes it one OpenTelemetry span with the calls and answers inside).
+	Tracer Tracer
 }
 
 // Negotiation is a running Contract Net started by Initiator.Start.
@@ -84,6 +87,7 @@ type Negotiation struct {
 	answered   map[acl.AgentID]bool // in the current round
 	winners    map[acl.AgentID]int  // → index in res.Outcomes, while pending
 	cancelSent map[acl.AgentID]bool
+	span       NegotiationSpan // nil without Initiator.Tracer
 }
 
 // Run starts a negotiation and waits for its end; see Start.
@@ -142,6 +146,9 @@ func (in *Initiator) Start(ctx context.Context, cfp *acl.Message) (*Negotiation,
 		rounds:     map[int]*Round{},
 		winners:    map[acl.AgentID]int{},
 		cancelSent: map[acl.AgentID]bool{},
+	}
+	if in.Tracer != nil {
+		ctx, n.span = in.Tracer.StartNegotiation(ctx, conv.ID(), cfp)
 	}
 	n.ctx, n.cancel = context.WithCancel(ctx)
 	go n.run()
@@ -231,9 +238,16 @@ func cmpOr(s, def string) string {
 }
 
 func (n *Negotiation) emit(kind EventKind, round int, who acl.AgentID, m *acl.Message, reason string) {
+	if n.in.OnEvent == nil && n.span == nil {
+		return
+	}
+	e := Event{Time: n.in.Client.Clock().Now(), Conversation: n.conv.ID(), Round: round,
+		Kind: kind, Participant: who, Message: m, Reason: reason}
+	if n.span != nil {
+		n.span.Event(e)
+	}
 	if n.in.OnEvent != nil {
-		n.in.OnEvent(Event{Time: n.in.Client.Clock().Now(), Conversation: n.conv.ID(), Round: round,
-			Kind: kind, Participant: who, Message: m, Reason: reason})
+		n.in.OnEvent(e)
 	}
 }
 
@@ -246,6 +260,7 @@ func (n *Negotiation) sendCtx() (context.Context, context.CancelFunc) {
 func (n *Negotiation) run() {
 	defer close(n.done)
 	defer n.cancel()
+	defer n.endSpan()
 	defer n.conv.EndWith(afterEnd(n.in, n.conv.ID()))
 	defer n.drain()
 	cfp, to := n.cfp, n.to
