@@ -162,6 +162,9 @@ type AgentSpec struct {
 	BatchSize int
 	// Topics the agent subscribes to from the start.
 	Topics []string
+	// Tools the agent may call (through the runtime's Toolbox). The zero
+	// value grants none.
+	Tools ToolGrant
 	// Capabilities the agent advertises, the way agents register services
 	// with a FIPA directory facilitator: Runtime.Capable finds agents by
 	// them (a Contract Net initiator calls for proposals that way).
@@ -269,11 +272,16 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 		}
 	}
 	s.Capabilities = slices.Clone(s.Capabilities)
+	tools, err := s.Tools.withDefaults()
+	if err != nil {
+		return s, err
+	}
+	s.Tools = tools
+	s.Tools.Allow = slices.Clone(s.Tools.Allow)
 	if s.Delivery.MaxAttempts < 0 {
 		return s, specErr("Delivery.MaxAttempts", "must not be negative")
 	}
 	s.Delivery.MaxAttempts = cmp.Or(s.Delivery.MaxAttempts, defaultMaxAttempts)
-	var err error
 	if s.Delivery.Backoff, err = s.Delivery.Backoff.withDefaults("Delivery.Backoff", 10*time.Millisecond, time.Second); err != nil {
 		return s, err
 	}

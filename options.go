@@ -28,6 +28,7 @@ type config struct {
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
+	toolbox        Toolbox
 }
 
 // WithClock sets the time source (default: the wall clock). Tests pass a
