@@ -56,7 +56,7 @@ func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
 		return err
 	}
 	if spec.Wasm != nil {
-		if spec.NewHandler, err = rt.wasmFactory(spec.Name, spec.Wasm); err != nil {
+		if spec.NewHandler, err = rt.wasmFactory(spec.Name, spec.Wasm, spec.Tools); err != nil {
 			return err
 		}
 	}

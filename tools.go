@@ -155,14 +155,14 @@ func WithToolbox(tb Toolbox) Option {
 }
 
 // callTool is the one path of a tool call, from native and wasm agents.
-func (rt *Runtime) callTool(ctx context.Context, a *agent, tool string, args []byte) ToolResult {
+func (rt *Runtime) callTool(ctx context.Context, agent acl.AgentID, grant ToolGrant, tool string, args []byte) ToolResult {
 	if rt.cfg.toolbox == nil {
 		return ToolResult{Status: ToolUnavailable, Content: []byte("the runtime has no toolbox (caxton.WithToolbox)")}
 	}
 	if len(args) == 0 {
 		args = []byte("{}")
 	}
-	return rt.cfg.toolbox.CallTool(ctx, ToolCall{Agent: a.name(), Tool: tool, Arguments: args, Grant: a.spec.Tools})
+	return rt.cfg.toolbox.CallTool(ctx, ToolCall{Agent: agent, Tool: tool, Arguments: args, Grant: grant})
 }
 
 // CallTool calls a tool on the agent's behalf, within its AgentSpec.Tools
@@ -183,5 +183,5 @@ func (mc *MessageContext) CallTool(ctx context.Context, tool string, args any) T
 		}
 		raw = b
 	}
-	return mc.rt.callTool(ctx, mc.in.a, tool, raw)
+	return mc.rt.callTool(ctx, mc.in.a.name(), mc.in.a.spec.Tools, tool, raw)
 }

@@ -61,7 +61,7 @@ func (rt *Runtime) closeSandbox() error {
 
 // wasmFactory compiles the spec's module (once, through the engine's cache)
 // and returns the NewHandler that instantiates it.
-func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec) (func(context.Context, InstanceInfo) (Handler, error), error) {
+func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant ToolGrant) (func(context.Context, InstanceInfo) (Handler, error), error) {
 	if (len(w.Module) == 0) == (w.File == "") {
 		return nil, specErr("Wasm", "set exactly one of Module and File")
 	}
@@ -84,9 +84,13 @@ func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec) (func(context.Cont
 		return nil, fmt.Errorf("caxton: agent %q: %w", name, err)
 	}
 	grants := w.Grants
+	tools := func(ctx context.Context, tool string, args []byte) (uint8, []byte) {
+		r := rt.callTool(ctx, name, grant, tool, args)
+		return uint8(r.Status), r.Content
+	}
 	return func(_ context.Context, info InstanceInfo) (Handler, error) {
 		inst, err := mod.Instantiate(sandbox.InstanceConfig{
-			Agent: name, Limits: limits, Grants: grants, Logger: rt.logger, Now: rt.clock.Now,
+			Agent: name, Limits: limits, Grants: grants, Logger: rt.logger, Now: rt.clock.Now, Tools: tools,
 		})
 		if err != nil {
 			return nil, err

@@ -63,9 +63,10 @@ func Permanent(err error) error { return fmt.Errorf("%w: %w", ErrPermanent, err)
 // Context is what a handler gets with each message: where to send, and the
 // host's services. It is valid only during the handler call.
 type Context struct {
-	in     *acl.Message
-	outbox []*acl.Message
-	host   host
+	in      *acl.Message
+	outbox  []*acl.Message
+	host    host
+	toolBuf *[]byte // the dispatcher's, reused across calls and batches
 }
 
 // host is the set of host imports; the wasip1 build binds the real ones,
@@ -73,6 +74,9 @@ type Context struct {
 type host interface {
 	log(level int32, msg string)
 	now() int64
+	// toolCall runs a tool, writing the result into out; it returns the
+	// status and the bytes written.
+	toolCall(name string, args, out []byte) (status uint8, n int)
 }
 
 // Send queues m for sending when the batch succeeds. The host stamps the
@@ -105,6 +109,7 @@ type dispatcher struct {
 	handler Handler
 	host    host
 	out     []byte
+	toolBuf []byte
 }
 
 // handle decodes batch, runs the handler for each message, and returns the
@@ -119,7 +124,7 @@ func (d *dispatcher) handle(batch []byte) ([]byte, int64) {
 		d.host.log(LevelError, "guest: no handler registered (call guest.Handle in init)")
 		return nil, abi.StatusPermanent
 	}
-	c := &Context{host: d.host}
+	c := &Context{host: d.host, toolBuf: &d.toolBuf}
 	for _, m := range msgs {
 		c.in = m
 		if err := d.call(m, c); err != nil {

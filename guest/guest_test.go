@@ -10,10 +10,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-type fakeHost struct{ logs []string }
+type fakeHost struct {
+	logs []string
+	tool func(name string, args, out []byte) (uint8, int)
+}
 
 func (f *fakeHost) log(_ int32, msg string) { f.logs = append(f.logs, msg) }
 func (f *fakeHost) now() int64              { return 42 }
+func (f *fakeHost) toolCall(name string, args, out []byte) (uint8, int) {
+	if f.tool == nil {
+		return 5, copy(out, "no tools")
+	}
+	return f.tool(name, args, out)
+}
 
 func TestDispatcherRepliesAndEncodesOutbox(t *testing.T) {
 	h := &fakeHost{}

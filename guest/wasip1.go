@@ -23,7 +23,17 @@ func hostLog(level int32, ptr unsafe.Pointer, n int32)
 //go:wasmimport caxton now
 func hostNow() int64
 
+//go:wasmimport caxton tool_call
+func hostToolCall(name unsafe.Pointer, nameLen int32, args unsafe.Pointer, argsLen int32, out unsafe.Pointer, outCap int32) int64
+
 type wasmHost struct{}
+
+func (wasmHost) toolCall(name string, args, out []byte) (uint8, int) {
+	r := hostToolCall(unsafe.Pointer(unsafe.StringData(name)), int32(len(name)),
+		unsafe.Pointer(unsafe.SliceData(args)), int32(len(args)),
+		unsafe.Pointer(unsafe.SliceData(out)), int32(len(out)))
+	return uint8(r >> 32), int(uint32(r))
+}
 
 func (wasmHost) log(level int32, msg string) {
 	if len(msg) == 0 {

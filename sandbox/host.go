@@ -28,6 +28,9 @@ func (e *Engine) linkerFor() (*wasmtime.Linker, error) {
 	if err := l.FuncWrap("caxton", "now", hostNow); err != nil {
 		return nil, fmt.Errorf("sandbox: define caxton.now: %w", err)
 	}
+	if err := l.FuncWrap("caxton", "tool_call", hostToolCall); err != nil {
+		return nil, fmt.Errorf("sandbox: define caxton.tool_call: %w", err)
+	}
 	e.linker = l
 	return l, nil
 }

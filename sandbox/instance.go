@@ -26,6 +26,7 @@ type InstanceConfig struct {
 	Grants Grants           // WASI capabilities; none by default
 	Logger *slog.Logger     // receives guest logs and captured stdout/stderr (default: discard)
 	Now    func() time.Time // the clock behind the caxton.now import (default time.Now)
+	Tools  ToolFunc         // behind the caxton.tool_call import (nil: every call is "unavailable")
 }
 
 // Instance is one running guest in its own store. It is not safe for
@@ -46,6 +47,10 @@ type Instance struct {
 	closed bool
 	// ctx is the current call's context, so guest logs carry its trace.
 	ctx context.Context
+	// callStart and hostTime time the current call, so host calls (tools)
+	// do not eat the guest's deadline.
+	callStart time.Time
+	hostTime  time.Duration
 	// memBytes is the linear memory size after the last call, readable
 	// from any goroutine (metrics) while the worker runs the guest.
 	memBytes atomic.Int64
@@ -223,6 +228,7 @@ func (in *Instance) Handle(ctx context.Context, msgs []*acl.Message) ([]*acl.Mes
 	// The deadline and fuel budget cover the whole batch, buffer allocation
 	// included; both must be re-armed before every call into the guest.
 	in.store.SetEpochDeadline(in.deadlineTicks())
+	in.callStart, in.hostTime = time.Now(), 0
 	if err := in.store.SetFuel(in.batchFuel()); err != nil {
 		return nil, fmt.Errorf("sandbox: set fuel: %w", err)
 	}

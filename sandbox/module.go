@@ -28,8 +28,9 @@ var abiExports = map[string]string{
 
 // abiImports are the host functions a guest may import from module caxton.
 var abiImports = map[string]string{
-	"log": "(i32, i32, i32) -> ()",
-	"now": "() -> (i64)",
+	"log":       "(i32, i32, i32) -> ()",
+	"now":       "() -> (i64)",
+	"tool_call": "(i32, i32, i32, i32, i32, i32) -> (i64)",
 }
 
 func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {

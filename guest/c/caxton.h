@@ -41,8 +41,9 @@
  * Call caxton_send / caxton_reply only from inside caxton_on_message: the
  * outbox is reset at the start of every batch.
  *
- * Imports. caxton_log and caxton_now are imported from the host only if your
- * code references them (an unreferenced import is not emitted).
+ * Imports. caxton_log, caxton_now and caxton_tool_call are imported from the
+ * host only if your code references them (an unreferenced import is not
+ * emitted).
  *
  * The header also compiles natively (without __wasm__): the export/import
  * attributes disappear, so agents can be unit-tested or fuzzed on the host by
@@ -216,6 +217,23 @@ CAXTON__IMPORT("now")
 int64_t caxton_now(void);
 /* caxton_log of a NUL-terminated string. */
 void caxton_log_str(int32_t level, const char *z);
+/* Calls a host tool (sandbox/ABI.md, "tool_call"): name and JSON-object
+ * arguments in, the result (or the reason) written to out. Returns the
+ * status (CAXTON_TOOL_*) in the high 32 bits and the bytes written in the
+ * low 32. A denial or timeout is a status, never a trap. */
+CAXTON__IMPORT("tool_call")
+int64_t caxton_tool_call(const char *name, uint32_t name_len, const char *args,
+                         uint32_t args_len, char *out, uint32_t out_cap);
+#define CAXTON_TOOL_OK 0
+#define CAXTON_TOOL_ERROR 1
+#define CAXTON_TOOL_DENIED 2
+#define CAXTON_TOOL_RATE_LIMITED 3
+#define CAXTON_TOOL_TIMEOUT 4
+#define CAXTON_TOOL_UNAVAILABLE 5
+#define CAXTON_TOOL_BAD_ARGUMENTS 6
+#define CAXTON_TOOL_TOO_LARGE 7
+#define CAXTON_TOOL_STATUS(r) ((int32_t)((uint64_t)(r) >> 32))
+#define CAXTON_TOOL_LEN(r) ((uint32_t)(r))
 
 /* ---- The ABI exports (called by the host, not by you). ------------------ */
 
