@@ -96,6 +96,22 @@ func (g ToolGrant) Allows(tool string) bool {
 	return false
 }
 
+// WithDefaults returns g with its zero (or, leniently, negative) limits
+// replaced by the defaults, as a Toolbox called outside the runtime should
+// treat it: Burst from Rate, DefaultToolTimeout, DefaultMaxToolResult.
+func (g ToolGrant) WithDefaults() ToolGrant {
+	if g.Rate > 0 && g.Burst <= 0 {
+		g.Burst = max(1, int(g.Rate+0.999999))
+	}
+	if g.Timeout <= 0 {
+		g.Timeout = DefaultToolTimeout
+	}
+	if g.MaxResult <= 0 {
+		g.MaxResult = DefaultMaxToolResult
+	}
+	return g
+}
+
 // withDefaults validates g and fills in its defaults.
 func (g ToolGrant) withDefaults() (ToolGrant, error) {
 	for _, a := range g.Allow {
@@ -115,16 +131,7 @@ func (g ToolGrant) withDefaults() (ToolGrant, error) {
 	if g.MaxResult < 0 {
 		return g, specErr("Tools.MaxResult", "%d is negative", g.MaxResult)
 	}
-	if g.Rate > 0 && g.Burst == 0 {
-		g.Burst = max(1, int(g.Rate+0.999999))
-	}
-	if g.Timeout == 0 {
-		g.Timeout = DefaultToolTimeout
-	}
-	if g.MaxResult == 0 {
-		g.MaxResult = DefaultMaxToolResult
-	}
-	return g, nil
+	return g.WithDefaults(), nil
 }
 
 // ToolCall is one call of a tool by an agent, with the agent's grant.
