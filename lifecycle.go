@@ -338,6 +338,11 @@ func (a *agent) stop(ctx context.Context, st State) error {
 // awaitWorkers waits until no worker of the agent runs.
 func (a *agent) awaitWorkers(ctx context.Context) error {
 	for _, in := range a.instances {
+		select { // a worker already gone wins over an ended ctx (select picks at random)
+		case <-in.mb.Exited():
+			continue
+		default:
+		}
 		select {
 		case <-in.mb.Exited():
 		case <-ctx.Done():

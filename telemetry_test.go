@@ -69,13 +69,13 @@ func (o *observed) span(t *testing.T, name string, key attribute.Key, value stri
 func attr(s sdktrace.ReadOnlySpan, key attribute.Key) string {
 	for _, kv := range s.Attributes() {
 		if kv.Key == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
 }
 
-func itoa(n int) string { return attribute.IntValue(n).Emit() }
+func itoa(n int) string { return attribute.IntValue(n).String() }
 
 // counter sums an Int64 sum metric's points for an agent.
 func (o *observed) counter(t *testing.T, name string, agent acl.AgentID) int64 {
@@ -187,7 +187,7 @@ func TestTelemetryTracesAConversationAcrossNativeAndWasm(t *testing.T) {
 	assert.Equal(t, "1", attr(echoProc, telemetry.KeyBatchSize))
 	assert.NotEqual(t, "", attr(echoProc, telemetry.KeyFuelUsed))
 	assert.NotEqual(t, "0", attr(echoProc, telemetry.KeyFuelUsed))
-	assert.Equal(t, hostSend.Attributes()[0].Value.Emit(), "caxton")
+	assert.Equal(t, hostSend.Attributes()[0].Value.String(), "caxton")
 	assert.NotEmpty(t, attr(hostSend, telemetry.KeyMessageID))
 	assert.Equal(t, attr(hostSend, telemetry.KeyMessageID), attr(front2, telemetry.KeyMessageID))
 

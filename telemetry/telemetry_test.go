@@ -96,7 +96,7 @@ func TestSpansRecordOutcomeAndErrors(t *testing.T) {
 	assert.Equal(t, spans[0].SpanContext().SpanID(), spans[1].Parent().SpanID())
 	attrs := map[string]string{}
 	for _, kv := range spans[1].Attributes() {
-		attrs[string(kv.Key)] = kv.Value.Emit()
+		attrs[string(kv.Key)] = kv.Value.String()
 	}
 	assert.Equal(t, map[string]string{
 		"messaging.system": "caxton", "messaging.operation.type": "process", "caxton.agent": "b",

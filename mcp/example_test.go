@@ -1,0 +1,80 @@
+package mcp_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/caxton-go/caxton"
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/mcp"
+)
+
+// A host tool, granted to one agent, which calls it while handling a
+// request.
+func ExampleRegistry() {
+	ctx := context.Background()
+	reg := mcp.NewRegistry()
+	defer reg.Close() // deferred first: closes after the runtime
+	err := reg.Add(mcp.Tool{
+		Name:        "shout",
+		Description: "upper-cases text",
+		InputSchema: json.RawMessage(`{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}`),
+		Handler: func(_ context.Context, call caxton.ToolCall) ([]byte, error) {
+			var in struct{ Text string }
+			if err := json.Unmarshal(call.Arguments, &in); err != nil {
+				return nil, err
+			}
+			return []byte(strings.ToUpper(in.Text)), nil
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+
+	rt, err := caxton.New(caxton.WithToolbox(reg))
+	if err != nil {
+		panic(err)
+	}
+	defer rt.Close(ctx)
+	err = rt.Spawn(ctx, caxton.AgentSpec{
+		Name:  "herald",
+		Tools: caxton.ToolGrant{Allow: []string{"shout"}, Rate: 10},
+		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+			res := mc.CallTool(ctx, "shout", map[string]string{"text": string(mc.Message().Content)})
+			if err := res.Err(); err != nil {
+				return mc.Reply(ctx, acl.Failure, []byte(err.Error()))
+			}
+			return mc.Reply(ctx, acl.Inform, res.Content)
+		}),
+	})
+	if err != nil {
+		panic(err)
+	}
+	reply, err := rt.Request(ctx, &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"herald"}, Content: []byte("hear ye")})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s: %s\n", reply.Performative, reply.Content)
+	a := reg.Audit()[0]
+	fmt.Println(a.Agent, a.Tool, a.Status)
+	// Output:
+	// inform: HEAR YE
+	// herald shout ok
+}
+
+// Outside its grant, a call is denied, and the reason says how to allow it.
+func ExampleRegistry_CallTool() {
+	reg := mcp.NewRegistry()
+	defer reg.Close()
+	_ = reg.Add(mcp.Tool{Name: "lookup", Handler: func(context.Context, caxton.ToolCall) ([]byte, error) {
+		return []byte(`{"found":true}`), nil
+	}})
+	res := reg.CallTool(context.Background(), caxton.ToolCall{Agent: "clerk", Tool: "lookup", Arguments: json.RawMessage(`{}`)})
+	fmt.Println(res.Status)
+	fmt.Println(string(res.Content))
+	// Output:
+	// denied
+	// agent "clerk" may not call tool "lookup": its grant allows nothing; add "lookup" or "*" to AgentSpec.Tools.Allow to allow it
+}

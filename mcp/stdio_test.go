@@ -1,0 +1,140 @@
+package mcp_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caxton-go/caxton"
+	"github.com/caxton-go/caxton/mcp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// selfServer is a transport that runs this test binary as the test MCP
+// server (see init in testserver_test.go).
+func selfServer(t *testing.T) *mcp.CommandTransport {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	tr := mcp.Command(exe)
+	// A race-enabled binary sleeps a second before it exits (to let
+	// reports finish); the server's exit on a closed stdin must be quick.
+	tr.Env = append(os.Environ(), envTestServer+"=1", "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"))
+	tr.TerminateDuration = 2 * time.Second
+	return tr
+}
+
+func TestStdioSubprocess(t *testing.T) {
+	noLeaks(t)
+	reg := mcp.NewRegistry()
+	t.Cleanup(func() { require.NoError(t, reg.Close(), "the server exits cleanly when its stdin closes") })
+	require.NoError(t, reg.Connect(testContext(t), "proc", selfServer(t)))
+	require.Len(t, children(), 1)
+	all := grant("proc/*")
+
+	steps := []struct {
+		name   string
+		tool   string
+		args   string
+		grant  caxton.ToolGrant
+		status caxton.ToolStatus
+		want   string
+	}{
+		{"text", "proc/echo", `{"text":"over stdio"}`, all, caxton.ToolOK, "over stdio"},
+		{"structured", "proc/add", `{"a":1.5,"b":2}`, all, caxton.ToolOK, `{"sum":3.5}`},
+		{"tool error", "proc/fail", `{}`, all, caxton.ToolError, "it failed on purpose"},
+		{"timeout", "proc/sleep", `{}`, caxton.ToolGrant{Allow: []string{"proc/*"}, Timeout: 50 * time.Millisecond}, caxton.ToolTimeout, "timeout"},
+		{"the session outlives a timeout", "proc/echo", `{"text":"still"}`, all, caxton.ToolOK, "still"},
+		{"the server dies during the call", "proc/die", `{}`, all, caxton.ToolUnavailable, "the server died during the call"},
+		{"the next call starts it again", "proc/echo", `{"text":"reborn"}`, all, caxton.ToolOK, "reborn"},
+		{"over MaxResult", "proc/big", `{"n":2000000}`, all, caxton.ToolTooLarge, "returned 2000000 bytes; the grant's MaxResult is 1048576"},
+		{"the session outlives a large result", "proc/echo", `{"text":"fine"}`, all, caxton.ToolOK, "fine"},
+	}
+	for _, st := range steps {
+		res := call(t, reg, st.tool, st.args, st.grant)
+		require.Equal(t, st.status, res.Status, "%s: %s", st.name, res.Content)
+		if st.status == caxton.ToolOK {
+			assert.Equal(t, st.want, string(res.Content), st.name)
+		} else {
+			assert.Contains(t, string(res.Content), st.want, st.name)
+		}
+	}
+	recs := reg.Audit()
+	require.Len(t, recs, len(steps), "one audit record per call")
+	for i, st := range steps {
+		assert.Equal(t, st.status, recs[i].Status, st.name)
+		assert.Equal(t, st.tool, recs[i].Tool, st.name)
+	}
+	assert.Equal(t, 2000000, recs[7].ResultBytes)
+	assertEventually(t, func() bool { return len(children()) == 1 }, "the dead server to be reaped")
+}
+
+// TestStdioLargeResult moves a result past the go-sdk's default 16 MiB
+// stdio message cap, which would otherwise break the session.
+func TestStdioLargeResult(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 17 MiB through a pipe")
+	}
+	noLeaks(t)
+	reg := mcp.NewRegistry()
+	t.Cleanup(func() { require.NoError(t, reg.Close()) })
+	require.NoError(t, reg.Connect(testContext(t), "proc", selfServer(t)))
+	n := 16<<20 + 1 // the text alone is over the cap
+	// Slow under the race detector (both ends are instrumented): give it
+	// time, the test is about size.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res := reg.CallTool(ctx, caxton.ToolCall{Agent: "a1", Tool: "proc/big", Arguments: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n)),
+		Grant: caxton.ToolGrant{Allow: []string{"proc/big"}, MaxResult: 32 << 20, Timeout: 2 * time.Minute}})
+	require.Equal(t, caxton.ToolOK, res.Status, "%.200s", res.Content)
+	require.Len(t, res.Content, n)
+	assert.Equal(t, strings.Repeat("x", 16), string(res.Content[:16]))
+	assert.Equal(t, caxton.ToolOK, call(t, reg, "proc/echo", `{"text":"x"}`, grant("*")).Status)
+	assert.Equal(t, n, reg.Audit()[0].ResultBytes, "the audit sees the size")
+}
+
+func TestStdioMessageCap(t *testing.T) {
+	noLeaks(t)
+	tr := selfServer(t)
+	tr.MaxMessageBytes = 64 << 10
+	// The first server may be stuck writing what nobody reads any more,
+	// and then does not exit when its stdin closes: make the SIGTERM come
+	// sooner (but not so soon that the second, healthy one cannot exit
+	// cleanly on Close).
+	tr.TerminateDuration = 500 * time.Millisecond
+	reg := mcp.NewRegistry()
+	t.Cleanup(func() { require.NoError(t, reg.Close()) })
+	require.NoError(t, reg.Connect(testContext(t), "proc", tr))
+	// A message over the cap breaks the session (that is what a cap does);
+	// the call is unavailable and the next one gets a new session.
+	res := call(t, reg, "proc/big", `{"n":100000}`, grant("*"))
+	require.Equal(t, caxton.ToolUnavailable, res.Status, "%s", res.Content)
+	res = call(t, reg, "proc/echo", `{"text":"after"}`, grant("*"))
+	require.Equal(t, caxton.ToolOK, res.Status, "%s", res.Content)
+}
+
+func TestStdioCommandNotFound(t *testing.T) {
+	noLeaks(t)
+	reg := mcp.NewRegistry()
+	defer reg.Close()
+	err := reg.Connect(testContext(t), "ghost", mcp.Command("/nonexistent/mcp-server"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "no such file")
+}
+
+// assertEventually polls cond, for state that settles asynchronously.
+func assertEventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond) // polling, not waiting for time to pass
+	}
+}

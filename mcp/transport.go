@@ -1,0 +1,196 @@
+package mcp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os/exec"
+	"slices"
+	"syscall"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Transport is how the registry reaches one MCP server. It is a factory,
+// not a connection: the registry asks it for a fresh go-sdk transport each
+// time it (re)initialises the server's session — a subprocess that died
+// must be started again, an HTTP session the server forgot must be
+// initialised again.
+type Transport interface {
+	// Open returns a new go-sdk transport for one session.
+	Open() sdk.Transport
+}
+
+// TransportFunc adapts a function to Transport.
+type TransportFunc func() sdk.Transport
+
+// Open calls f.
+func (f TransportFunc) Open() sdk.Transport { return f() }
+
+// SDK returns a Transport that calls newTransport for every session: any
+// go-sdk transport, for example sdk.NewInMemoryTransports in tests.
+func SDK(newTransport func() sdk.Transport) Transport { return TransportFunc(newTransport) }
+
+// DefaultTerminateDuration is how long CommandTransport waits for a
+// server to exit after closing its stdin, and again after SIGTERM, before
+// it kills the process.
+const DefaultTerminateDuration = 5 * time.Second
+
+// CommandTransport runs an MCP server as a subprocess and speaks to it over
+// its stdin and stdout. Every session starts a new process; closing the
+// session (Registry.Close, or a lost session) closes stdin, waits for the
+// process to exit, then sends SIGTERM and finally kills it, and always
+// reaps it.
+//
+// Messages are not size-capped by default (MaxMessageBytes 0). The go-sdk
+// caps stdio messages at 16 MiB and, when a server sends a bigger one,
+// breaks the session — failing every call in flight on it, for every
+// agent. A grant's MaxResult is the limit that matters, and it is per
+// agent: the registry checks it once the result has arrived and answers
+// ToolTooLarge to that one call, leaving the session intact. The cost is
+// that a runaway server can make the host buffer one huge message; set
+// MaxMessageBytes (above the largest MaxResult you grant, plus JSON
+// overhead) if the server is not trusted that far.
+type CommandTransport struct {
+	// Path is the program to run, found in PATH if it has no separator
+	// (as os/exec does); Args are its arguments.
+	Path string
+	Args []string
+	// Env is the server's environment; nil inherits the host's (as
+	// os/exec does). Dir is its working directory ("" for the host's).
+	Env []string
+	Dir string
+	// Stderr receives the server's standard error (nil: discarded).
+	Stderr io.Writer
+	// MaxMessageBytes caps one incoming message (0: no cap).
+	MaxMessageBytes int
+	// TerminateDuration: see DefaultTerminateDuration (0: that default).
+	TerminateDuration time.Duration
+}
+
+// Command returns a transport that runs path with args as a stdio MCP
+// server. Set the fields of the result to configure it further.
+func Command(path string, args ...string) *CommandTransport {
+	return &CommandTransport{Path: path, Args: args}
+}
+
+// Open returns a transport that starts a new process when connected.
+func (t *CommandTransport) Open() sdk.Transport {
+	c := *t
+	c.Args, c.Env = slices.Clone(t.Args), slices.Clone(t.Env)
+	return &commandTransport{c}
+}
+
+type commandTransport struct{ cfg CommandTransport }
+
+// Connect starts the process. The go-sdk's own CommandTransport cannot lift
+// the 16 MiB message cap, so this is the same thing over sdk.IOTransport.
+func (t *commandTransport) Connect(ctx context.Context) (sdk.Connection, error) {
+	td := t.cfg.TerminateDuration
+	if td <= 0 {
+		td = DefaultTerminateDuration
+	}
+	cmd := exec.Command(t.cfg.Path, t.cfg.Args...)
+	cmd.Env, cmd.Dir, cmd.Stderr = t.cfg.Env, t.cfg.Dir, t.cfg.Stderr
+	// If the server leaves a child holding stderr open, Wait must not
+	// hang on the copy.
+	cmd.WaitDelay = td
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	limit := t.cfg.MaxMessageBytes
+	if limit <= 0 {
+		limit = -1 // the go-sdk's "no cap"
+	}
+	iot := &sdk.IOTransport{
+		// The connection is closed through stdin, never by closing
+		// stdout under a reader: Wait closes stdout once the process is
+		// gone.
+		Reader:        nopReadCloser{stdout},
+		Writer:        &process{cmd: cmd, stdin: stdin, terminate: td},
+		MaxLineLength: limit,
+	}
+	return iot.Connect(ctx)
+}
+
+type nopReadCloser struct{ io.Reader }
+
+func (nopReadCloser) Close() error { return nil }
+
+// process is the server's stdin; closing it ends the process.
+type process struct {
+	cmd       *exec.Cmd
+	stdin     io.WriteCloser
+	terminate time.Duration
+}
+
+func (p *process) Write(b []byte) (int, error) { return p.stdin.Write(b) }
+
+// Close closes stdin, as the MCP stdio transport specifies for shutdown,
+// then escalates to SIGTERM and SIGKILL if the server does not exit. The
+// process is reaped in every case.
+func (p *process) Close() error {
+	closeErr := p.stdin.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	wait := func() (error, bool) {
+		t := time.NewTimer(p.terminate)
+		defer t.Stop()
+		select {
+		case err := <-exited:
+			return err, true
+		case <-t.C:
+			return nil, false
+		}
+	}
+	if err, ok := wait(); ok {
+		return errors.Join(closeErr, err)
+	}
+	if p.cmd.Process.Signal(syscall.SIGTERM) == nil {
+		if err, ok := wait(); ok {
+			return err
+		}
+	}
+	_ = p.cmd.Process.Kill()
+	return <-exited // after SIGKILL, Wait returns (WaitDelay bounds the pipes)
+}
+
+// HTTPTransport reaches an MCP server over the streamable HTTP transport.
+// Like CommandTransport it does not cap message sizes by default (the
+// go-sdk caps server-sent events at 16 MiB); MaxMessageBytes sets a cap.
+//
+// It does not open the standalone server-to-client event stream: the
+// registry only calls tools, and the stream would hold an HTTP connection
+// open for every session for nothing.
+type HTTPTransport struct {
+	// URL is the server's MCP endpoint.
+	URL string
+	// Client makes the requests (nil: http.DefaultClient). Put
+	// authentication in its Transport.
+	Client *http.Client
+	// MaxMessageBytes caps one incoming event (0: no cap).
+	MaxMessageBytes int
+}
+
+// HTTP returns a transport to the streamable HTTP MCP endpoint at url.
+func HTTP(url string) *HTTPTransport { return &HTTPTransport{URL: url} }
+
+// Open returns a new streamable HTTP client transport.
+func (t *HTTPTransport) Open() sdk.Transport {
+	limit := t.MaxMessageBytes
+	if limit <= 0 {
+		limit = -1
+	}
+	return &sdk.StreamableClientTransport{Endpoint: t.URL, HTTPClient: t.Client,
+		MaxEventSize: limit, DisableStandaloneSSE: true}
+}
