@@ -50,6 +50,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -237,6 +238,11 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	if err := rt.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("caxton: close store: %w", err))
+	}
+	if c, ok := rt.cfg.toolbox.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("caxton: close toolbox: %w", err))
+		}
 	}
 	if err := rt.tel.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("caxton: close telemetry: %w", err))

@@ -150,7 +150,10 @@ type Toolbox interface {
 }
 
 // WithToolbox gives the runtime's agents tools (each within its
-// AgentSpec.Tools grant). Without one, every call is ToolUnavailable.
+// AgentSpec.Tools grant). Without one, every call is ToolUnavailable. The
+// runtime closes the toolbox on Close if it is an io.Closer (an
+// mcp.Registry is: its MCP sessions and server processes end with the
+// runtime).
 func WithToolbox(tb Toolbox) Option {
 	return func(cfg *config) error {
 		if tb == nil {

@@ -173,3 +173,18 @@ func TestWasmAgentCallsTools(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, info.Failed)
 }
+
+type closingToolbox struct {
+	fakeToolbox
+	closed bool
+}
+
+func (c *closingToolbox) Close() error { c.closed = true; return nil }
+
+func TestRuntimeClosesItsToolbox(t *testing.T) {
+	tb := &closingToolbox{}
+	rt, err := caxton.New(caxton.WithToolbox(tb))
+	require.NoError(t, err)
+	require.NoError(t, rt.Close(context.Background()))
+	assert.True(t, tb.closed)
+}
