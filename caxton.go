@@ -42,6 +42,26 @@
 // guest crossings few. All timing goes through a clock.Clock, so tests use
 // clock.Fake (see package caxtontest) instead of sleeping.
 //
+// # Around the bus
+//
+// Conversations: package protocol gives typed initiators and responders for
+// the FIPA request, query, subscribe and propose protocols, and package
+// contractnet the Contract Net (calls for proposals, deadlines, selection,
+// iteration, cancel); ProtocolHandler makes a responder an agent's Handler,
+// and the same responder runs inside a wasm guest. Agents advertise
+// Capabilities, which Capable resolves.
+//
+// Observability: WithTracerProvider and WithMeterProvider turn every send
+// and handling attempt into OpenTelemetry spans linked across agents by the
+// trace context each message carries, plus metrics; logs get trace ids
+// (package telemetry lists the names). Without providers none of it costs
+// anything.
+//
+// Tools: an agent reaches the outside world only through tools its
+// AgentSpec.Tools grant allows, called with MessageContext.CallTool (or the
+// caxton.tool_call import from wasm) through the runtime's Toolbox — an
+// mcp.Registry of host tools and tools imported from MCP servers.
+//
 // Performance figures, with the commands that measure them, are in
 // BENCHMARKS.md.
 package caxton
