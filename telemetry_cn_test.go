@@ -58,6 +58,7 @@ func TestTelemetryContractNetRoundIsOneSpan(t *testing.T) {
 	}, "the negotiation span ended")
 
 	round := o.span(t, "contract-net", telemetry.KeyConversationID, res.ConversationID, 0)
+	assert.Equal(t, "auctioneer", attr(round, telemetry.KeySender))
 	assert.Equal(t, "3", attr(round, telemetry.KeyAsked))
 	assert.Equal(t, "2", attr(round, telemetry.KeyProposals))
 	assert.Equal(t, "1", attr(round, telemetry.KeyWinners))

@@ -41,6 +41,8 @@ func (s ToolStatus) String() string {
 type ToolResult struct {
 	Status  ToolStatus
 	Content []byte
+	// Tool is the tool called (filled in by the runtime), for messages.
+	Tool string
 }
 
 // Err returns nil for ToolOK, otherwise a *ToolCallError.
@@ -48,17 +50,18 @@ func (r ToolResult) Err() error {
 	if r.Status == ToolOK {
 		return nil
 	}
-	return &ToolCallError{Status: r.Status, Reason: string(r.Content)}
+	return &ToolCallError{Tool: r.Tool, Status: r.Status, Reason: string(r.Content)}
 }
 
 // ToolCallError is a tool call that did not succeed, as an error.
 type ToolCallError struct {
+	Tool   string
 	Status ToolStatus
 	Reason string
 }
 
 func (e *ToolCallError) Error() string {
-	return "caxton: tool call " + e.Status.String() + ": " + e.Reason
+	return fmt.Sprintf("caxton: tool %q: %s: %s", e.Tool, e.Status, e.Reason)
 }
 
 // ToolGrant is what an agent may call and how. The zero value grants
@@ -115,7 +118,8 @@ func (g ToolGrant) WithDefaults() ToolGrant {
 // withDefaults validates g and fills in its defaults.
 func (g ToolGrant) withDefaults() (ToolGrant, error) {
 	for _, a := range g.Allow {
-		if a == "" || strings.ContainsAny(a, " \t\n") || strings.Contains(strings.TrimSuffix(a, "/*"), "*") && a != "*" {
+		if a == "" || strings.ContainsAny(a, " \t\n") || strings.HasSuffix(a, "/") ||
+			strings.Contains(strings.TrimSuffix(a, "/*"), "*") && a != "*" {
 			return g, specErr("Tools.Allow", "%q is not a tool name, a namespace/* or *", a)
 		}
 	}
@@ -167,12 +171,14 @@ func WithToolbox(tb Toolbox) Option {
 // callTool is the one path of a tool call, from native and wasm agents.
 func (rt *Runtime) callTool(ctx context.Context, agent acl.AgentID, grant ToolGrant, tool string, args []byte) ToolResult {
 	if rt.cfg.toolbox == nil {
-		return ToolResult{Status: ToolUnavailable, Content: []byte("the runtime has no toolbox (caxton.WithToolbox)")}
+		return ToolResult{Status: ToolUnavailable, Content: []byte("the runtime has no toolbox (caxton.WithToolbox)"), Tool: tool}
 	}
 	if len(args) == 0 {
 		args = []byte("{}")
 	}
-	return rt.cfg.toolbox.CallTool(ctx, ToolCall{Agent: agent, Tool: tool, Arguments: args, Grant: grant})
+	r := rt.cfg.toolbox.CallTool(ctx, ToolCall{Agent: agent, Tool: tool, Arguments: args, Grant: grant})
+	r.Tool = tool
+	return r
 }
 
 // CallTool calls a tool on the agent's behalf, within its AgentSpec.Tools

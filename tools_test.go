@@ -3,6 +3,7 @@ package caxton_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,6 +89,7 @@ func TestSpawnRejectsBadToolGrants(t *testing.T) {
 	h := lcNop()
 	for field, g := range map[string]caxton.ToolGrant{
 		"Tools.Allow":     {Allow: []string{"fi*les"}},
+		"Tools.Allow ":    {Allow: []string{"files/"}},
 		"Tools.Rate":      {Rate: -1},
 		"Tools.Burst":     {Burst: -1},
 		"Tools.Timeout":   {Timeout: -time.Second},
@@ -96,7 +98,7 @@ func TestSpawnRejectsBadToolGrants(t *testing.T) {
 		err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "tg", Handler: h, Tools: g})
 		var se *caxton.SpecError
 		require.ErrorAs(t, err, &se, field)
-		assert.Equal(t, field, se.Field)
+		assert.Equal(t, strings.TrimSpace(field), se.Field)
 	}
 }
 

@@ -90,7 +90,10 @@ type Negotiation struct {
 	span       NegotiationSpan // nil without Initiator.Tracer
 }
 
-// Run starts a negotiation and waits for its end; see Start.
+// Run starts a negotiation and waits for its end; see Start. The Result is
+// nil only when the call could not start (the error says why: a bad cfp,
+// ErrNoParticipants ...). A round whose participants were all unreachable
+// ends without error and without winners: Round.Unreachable says why.
 func (in *Initiator) Run(ctx context.Context, cfp *acl.Message) (*Result, error) {
 	n, err := in.Start(ctx, cfp)
 	if err != nil {
@@ -148,6 +151,7 @@ func (in *Initiator) Start(ctx context.Context, cfp *acl.Message) (*Negotiation,
 		cancelSent: map[acl.AgentID]bool{},
 	}
 	if in.Tracer != nil {
+		cfp.Sender = in.Client.Name() // as the endpoint will stamp it
 		ctx, n.span = in.Tracer.StartNegotiation(ctx, conv.ID(), cfp)
 	}
 	n.ctx, n.cancel = context.WithCancel(ctx)
@@ -172,6 +176,8 @@ func (in *Initiator) resolve(rs []acl.AgentID) ([]acl.AgentID, error) {
 	for _, r := range rs {
 		capName, isCap := cutPrefix(string(r), CapabilityPrefix)
 		switch {
+		case isCap && capName == "":
+			return nil, &acl.FieldError{Field: "receiver", Reason: "Capability(\"\") names no capability"}
 		case r.IsTopic() || isCap:
 			if in.Directory == nil {
 				return nil, &acl.FieldError{Field: "receiver", Reason: fmt.Sprintf("%q needs Initiator.Directory to resolve", r)}
@@ -195,7 +201,7 @@ func (in *Initiator) resolve(rs []acl.AgentID) ([]acl.AgentID, error) {
 }
 
 func cutPrefix(s, p string) (string, bool) {
-	if len(s) > len(p) && s[:len(p)] == p {
+	if len(s) >= len(p) && s[:len(p)] == p {
 		return s[len(p):], true
 	}
 	return "", false

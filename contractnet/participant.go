@@ -31,7 +31,10 @@ type Participant struct {
 	// Execute does the task when the proposal is accepted; it gets the call
 	// it bid on (the task), the accept, and its offer. A nil error reports
 	// success: inform with the result as content (an empty result is
-	// inform-done). An error reports failure with its text. Required.
+	// inform-done). An error reports failure with its text (unless ctx has
+	// ended: then the accept is retried). Delivery is at-least-once: if the
+	// report cannot be sent, the redelivered accept runs Execute again, so
+	// make it idempotent (accept.ID identifies the accept). Required.
 	Execute func(ctx context.Context, cfp, accept *acl.Message, offer Offer) ([]byte, error)
 	// Rejected, if set, is told when the proposal is rejected, to release
 	// what the bid reserved.
@@ -91,22 +94,36 @@ func (p *Participant) Respond(ctx context.Context, m *acl.Message, c protocol.Co
 	case acl.CFP:
 		return p.bid(ctx, m, c, key)
 	case acl.AcceptProposal:
-		b, ok := p.take(key, c.Now())
+		// The bid is forgotten only once the report is sent: if the handler
+		// fails first (a panic, a failed send, a wasm batch that fails), the
+		// redelivered accept finds it and runs Execute again — at least once,
+		// never "not understood" for work that was accepted.
+		b, ok := p.peek(key, c.Now())
 		if !ok {
 			return protocol.ReplyNotUnderstood(ctx, c, m, "no open proposal in this conversation")
 		}
 		if p.Execute == nil {
+			p.forget(key, b)
 			return protocol.ReplyReason(ctx, c, m, acl.Failure, "this participant cannot execute")
 		}
 		result, err := p.Execute(ctx, b.cfp, m, b.offer)
-		if err != nil {
-			return protocol.ReplyReason(ctx, c, m, acl.Failure, err.Error())
+		if err != nil && ctx.Err() != nil {
+			return err // shutting down: the accept is retried, not failed
 		}
-		return protocol.Reply(ctx, c, m, acl.Inform, result)
+		if err != nil {
+			err = protocol.ReplyReason(ctx, c, m, acl.Failure, err.Error())
+		} else {
+			err = protocol.Reply(ctx, c, m, acl.Inform, result)
+		}
+		if err != nil {
+			return err
+		}
+		p.forget(key, b)
+		return nil
 	case acl.RejectProposal:
 		b, ok := p.take(key, c.Now())
 		if !ok {
-			return protocol.ReplyNotUnderstood(ctx, c, m, "no open proposal in this conversation")
+			return nil // nothing to release: a reject crossing our cancel or an expired bid
 		}
 		if p.Rejected != nil {
 			p.Rejected(ctx, m, b.offer)
@@ -210,6 +227,26 @@ func (p *Participant) sweepLocked(now time.Time, limit int) {
 	}
 	clear(p.order[len(keep):])
 	p.order = keep
+}
+
+// peek returns the open bid for key without forgetting it.
+func (p *Participant) peek(key openKey, now time.Time) (*openBid, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	b, ok := p.open[key]
+	if !ok || now.After(b.expires) {
+		return nil, false
+	}
+	return b, true
+}
+
+// forget drops key's bid if it is still b (a re-bid may have replaced it).
+func (p *Participant) forget(key openKey, b *openBid) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.open[key] == b {
+		delete(p.open, key)
+	}
 }
 
 func (p *Participant) take(key openKey, now time.Time) (*openBid, bool) {

@@ -319,7 +319,7 @@ func TestParticipantWithoutProposal(t *testing.T) {
 	}{
 		{"accept in another conversation", answer(other, "init", acl.AcceptProposal), acl.NotUnderstood},
 		{"accept from another initiator", answer(prop, "intruder", acl.AcceptProposal), acl.NotUnderstood},
-		{"reject in another conversation", answer(other, "init", acl.RejectProposal), acl.NotUnderstood},
+		{"reject in another conversation is ignored", answer(other, "init", acl.RejectProposal), 0},
 		{"cancel in another conversation", answer(other, "init", acl.Cancel), acl.Failure},
 		{"an act outside contract net", answer(prop, "init", acl.QueryIf), acl.NotUnderstood},
 		{"a not-understood is never answered", answer(prop, "init", acl.NotUnderstood), 0},
@@ -420,4 +420,58 @@ func TestParticipantSharedByAgents(t *testing.T) {
 	assert.Equal(t, []float64{2}, c.rejected)
 	assert.Equal(t, []string{"1/because/1"}, c.executed)
 	assert.Equal(t, 1, c.Open())
+}
+
+// flakyConn fails its first n sends.
+type flakyConn struct {
+	fail int
+	sent []*acl.Message
+}
+
+func (f *flakyConn) Send(_ context.Context, m *acl.Message) error {
+	if f.fail > 0 {
+		f.fail--
+		return errors.New("mailbox full")
+	}
+	f.sent = append(f.sent, m)
+	return nil
+}
+func (f *flakyConn) Now() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+
+// An accept whose report could not be sent is redelivered by the runtime;
+// the bid is still there, so the work runs again and is reported — never
+// answered "not understood".
+func TestParticipantRedeliveredAcceptRunsAgain(t *testing.T) {
+	runs := 0
+	p := &contractnet.Participant{
+		Bid: func(context.Context, *acl.Message) (contractnet.Offer, error) { return contractnet.Offer{Cost: 1}, nil },
+		Execute: func(context.Context, *acl.Message, *acl.Message, contractnet.Offer) ([]byte, error) {
+			runs++
+			return []byte("done"), nil
+		},
+	}
+	conn := &flakyConn{}
+	cfp := &acl.Message{Performative: acl.CFP, Sender: "init", ConversationID: "c", ReplyWith: "c.1",
+		ReplyBy: conn.Now().Add(time.Minute)}
+	require.NoError(t, p.Respond(context.Background(), cfp, conn))
+	accept := &acl.Message{Performative: acl.AcceptProposal, Sender: "init", ConversationID: "c", ReplyWith: "c.2"}
+	conn.fail = 1
+	require.Error(t, p.Respond(context.Background(), accept, conn), "the report could not be sent: the handler fails")
+	assert.Equal(t, 1, p.Open(), "the bid survives the failed report")
+	require.NoError(t, p.Respond(context.Background(), accept, conn))
+	assert.Equal(t, 2, runs)
+	require.Len(t, conn.sent, 2)
+	assert.Equal(t, acl.Inform, conn.sent[1].Performative)
+	assert.Equal(t, "done", string(conn.sent[1].Content))
+	assert.Equal(t, 0, p.Open())
+
+	// A context that has ended makes an Execute error a retry, not a failure.
+	require.NoError(t, p.Respond(context.Background(), cfp, conn))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p.Execute = func(ctx context.Context, _, _ *acl.Message, _ contractnet.Offer) ([]byte, error) {
+		return nil, ctx.Err()
+	}
+	require.ErrorIs(t, p.Respond(ctx, accept, conn), context.Canceled)
+	assert.Equal(t, 1, p.Open())
 }

@@ -201,6 +201,9 @@ func (n *Negotiation) abort(err error, r *Round) {
 		}
 		switch {
 		case n.foreign(m):
+		case m.Performative == acl.Propose && n.cancelSent[m.Sender]:
+			// It crossed our cancel, which already covers it: rejecting too
+			// would only earn a not-understood.
 		case m.Performative == acl.Propose:
 			if rd := n.roundFor(m, r); rd != nil && slices.Contains(rd.Asked, m.Sender) {
 				n.reject(m, "the negotiation was cancelled")

@@ -36,6 +36,7 @@ func (s ToolStatus) String() string {
 type ToolResult struct {
 	Status  ToolStatus
 	Content []byte
+	Tool    string // the tool called
 }
 
 // Err returns nil for ToolOK, otherwise an error with the status and reason.
@@ -43,7 +44,7 @@ func (r ToolResult) Err() error {
 	if r.Status == ToolOK {
 		return nil
 	}
-	return fmt.Errorf("tool call %s: %s", r.Status, r.Content)
+	return fmt.Errorf("tool %q: %s: %s", r.Tool, r.Status, r.Content)
 }
 
 // ToolBuffer is the size of the buffer a tool result is copied into (the
@@ -66,7 +67,7 @@ func (c *Context) CallTool(name string, args any) ToolResult {
 	default:
 		b, err := json.Marshal(v)
 		if err != nil {
-			return ToolResult{Status: ToolBadArguments, Content: []byte(err.Error())}
+			return ToolResult{Status: ToolBadArguments, Content: []byte(err.Error()), Tool: name}
 		}
 		raw = b
 	}
@@ -78,5 +79,5 @@ func (c *Context) CallTool(name string, args any) ToolResult {
 	}
 	buf := (*c.toolBuf)[:ToolBuffer]
 	status, n := c.host.toolCall(name, raw, buf)
-	return ToolResult{Status: ToolStatus(status), Content: append([]byte(nil), buf[:n]...)}
+	return ToolResult{Status: ToolStatus(status), Content: append([]byte(nil), buf[:n]...), Tool: name}
 }

@@ -29,7 +29,8 @@ const SourceHost = "host"
 // and tools imported from MCP servers — and is the caxton.Toolbox that
 // enforces each agent's grant, audits every call and keeps server sessions
 // alive. Create it with NewRegistry, give it to the runtime with
-// caxton.WithToolbox, and Close it after the runtime. It is safe for
+// caxton.WithToolbox; the runtime closes it when it closes (Close is
+// idempotent, so closing it yourself as well is harmless). It is safe for
 // concurrent use.
 type Registry struct {
 	clock     clock.Clock

@@ -42,7 +42,7 @@ func TestRuntimeAgentCallsTools(t *testing.T) {
 
 	reply = ask("fail")
 	require.Equal(t, acl.Failure, reply.Performative)
-	assert.Contains(t, string(reply.Content), `caxton: tool call denied: agent "clerk" may not call tool "fail"`)
+	assert.Contains(t, string(reply.Content), `caxton: tool "fail": denied: agent "clerk" may not call tool "fail"`)
 
 	recs := reg.Audit()
 	require.Len(t, recs, 2)

@@ -24,6 +24,10 @@ import (
 // — Contract Net rounds, requests, subscriptions — share one inbox without
 // stealing each other's replies.
 //
+// The initiator methods (Request, QueryIf, QueryRef, Propose, Subscribe)
+// own the message they are given: they set its performative, protocol,
+// conversation-id and reply-with, so build a new one for each call.
+//
 // A message for no open conversation is not dropped: if its conversation
 // ended recently, the handler the conversation left (Conversation.EndWith)
 // answers it — a Contract Net round rejects a late proposal as late —
@@ -78,7 +82,9 @@ func WithRetention(n int) Option { return func(cl *Client) { cl.retention = n } 
 func WithConversationBuffer(n int) Option { return func(cl *Client) { cl.queueCap = n } }
 
 // NewClient starts a client reading ep. Close it when done; closing the
-// endpoint also stops it.
+// endpoint also stops it. The client must be ep's only reader: a second
+// reader (another Client, or Receive calls) would take replies meant for
+// the client's conversations.
 func NewClient(ep Endpoint, opts ...Option) *Client {
 	c := &Client{
 		ep:          ep,
@@ -166,12 +172,16 @@ func (c *Client) dispatch(m *acl.Message) {
 		switch cv.push(m) {
 		case pushFull:
 			c.logger.Warn("protocol: conversation buffer full; answered failure", "conversation", cv.id, "from", m.Sender, "performative", m.Performative)
-			c.answer(m, acl.Failure, "the conversation's buffer is full")
+			if m.Performative != acl.NotUnderstood && m.Performative != acl.Failure { // answering those could loop
+				c.answer(m, acl.Failure, "the conversation's buffer is full")
+			}
 		case pushEnded: // it ended (and unregistered) meanwhile
 			c.dispatch(m)
 		}
 	case after != nil:
-		after(c.ctx, m)
+		ctx, cancel := context.WithTimeout(c.ctx, answerTimeout)
+		after(ctx, m)
+		cancel()
 	case c.unhandled != nil:
 		c.unhandled(c.ctx, m)
 	default:
@@ -184,10 +194,17 @@ func (c *Client) dispatch(m *acl.Message) {
 
 // answer replies to m from the client's endpoint, logging a failure to send.
 func (c *Client) answer(m *acl.Message, p acl.Performative, reason string) {
-	if err := ReplyReason(c.ctx, endpointConn{c}, m, p, reason); err != nil && c.ctx.Err() == nil {
+	ctx, cancel := context.WithTimeout(c.ctx, answerTimeout)
+	defer cancel()
+	if err := ReplyReason(ctx, endpointConn{c}, m, p, reason); err != nil && c.ctx.Err() == nil {
 		c.logger.Warn("protocol: could not answer", "to", m.Sender, "performative", p, "error", err)
 	}
 }
+
+// answerTimeout bounds a send the reading goroutine makes (an answer to a
+// stray, an after-end handler's): a peer with a full, blocking mailbox must
+// not stall every conversation of the client.
+const answerTimeout = 2 * time.Second
 
 // endpointConn adapts the client to Conn for its own answers.
 type endpointConn struct{ c *Client }
@@ -315,7 +332,14 @@ func (c *Client) Sync(ctx context.Context) error {
 		c.mu.Unlock()
 	}
 	m := &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{c.ep.Name()}, ConversationID: id}
-	if err := c.ep.Send(ctx, m); err != nil {
+	// The marker is plumbing, not part of the caller's conversation: send it
+	// with a context that has the caller's cancellation but not its values
+	// (a trace span), so it does not show up inside the caller's trace.
+	sendCtx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	if err := c.ep.Send(sendCtx, m); err != nil {
 		forget()
 		return err
 	}
@@ -342,7 +366,7 @@ func (c *Client) synced(m *acl.Message) bool {
 	if ok {
 		close(ch)
 	}
-	return ok
+	return true // a marker whose Sync gave up is dropped all the same
 }
 
 var errNilMessage = errors.New("protocol: nil message")

@@ -216,7 +216,10 @@ func (r *SubscribeResponder) Respond(ctx context.Context, m *acl.Message, c Conn
 			return ReplyReason(ctx, c, m, acl.Failure, "no such subscription")
 		}
 		return Reply(ctx, c, m, acl.Inform, nil) // inform-done
-	case acl.NotUnderstood:
+	case acl.NotUnderstood, acl.Failure:
+		// The subscriber could not take an inform (its buffer was full, it
+		// ended the conversation): answering would only bounce back. A
+		// subscriber that is gone is forgotten when it cancels, or by Gone.
 		return nil
 	}
 	return ReplyNotUnderstood(ctx, c, m, unexpected(FIPASubscribe, m.Performative))

@@ -305,6 +305,11 @@ func (s *Subscription) classifyLocked(m *acl.Message) (violation string, ended b
 		}
 		return s.sequenceLocked(m), false
 	case p == acl.Failure, p == acl.NotUnderstood:
+		if m.InReplyTo != "" && m.InReplyTo != s.subRW && m.InReplyTo != s.cancelRW {
+			// A complaint about one of our own answers (a not-understood we
+			// sent), not about the subscription: it does not end it.
+			return "", false
+		}
 		return "", s.finishLocked(replyError(m))
 	case p == acl.Agree:
 		return "a second agree", false

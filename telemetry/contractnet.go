@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // Attribute keys of Contract Net spans.
@@ -30,6 +31,9 @@ const (
 // span linked to the answer's own send span; other steps (accept, reject,
 // cancel, silence) are span events.
 func ContractNetTracer(tp trace.TracerProvider) contractnet.Tracer {
+	if tp == nil {
+		tp = tracenoop.NewTracerProvider()
+	}
 	return cnTracer{tracer: tp.Tracer(ScopeName)}
 }
 

@@ -209,8 +209,8 @@ func (t *Telemetry) StartSend(ctx context.Context, m *acl.Message) Span {
 	if sp.IsRecording() {
 		sp.SetAttributes(keySystem.String("caxton"), keyOperation.String("send"),
 			KeySender.String(string(m.Sender)), KeyReceivers.StringSlice(idStrings(m.Receivers)),
-			KeyPerformative.String(m.Performative.String()), KeyProtocol.String(m.Protocol),
-			KeyConversationID.String(m.ConversationID))
+			KeyPerformative.String(m.Performative.String()))
+		optional(sp, m)
 	}
 	if sp.SpanContext().IsValid() {
 		Inject(ctx, m)
@@ -246,7 +246,8 @@ func (t *Telemetry) StartProcess(ctx context.Context, m *acl.Message, agent acl.
 		sp.SetAttributes(keySystem.String("caxton"), keyOperation.String("process"),
 			KeyAgent.String(string(agent)), KeyInstance.Int(instance), KeyAttempt.Int(attempt),
 			KeySender.String(string(m.Sender)), KeyPerformative.String(m.Performative.String()),
-			KeyProtocol.String(m.Protocol), KeyConversationID.String(m.ConversationID), KeyMessageID.String(m.ID.String()))
+			KeyMessageID.String(m.ID.String()))
+		optional(sp, m)
 	}
 	return Span{t: t, span: sp, ctx: ctx}
 }
@@ -323,6 +324,16 @@ func (t *Telemetry) Tracer() trace.Tracer {
 		return tracenoop.NewTracerProvider().Tracer(ScopeName)
 	}
 	return t.tracer
+}
+
+// optional sets the attributes a message may not have, only when it does.
+func optional(sp trace.Span, m *acl.Message) {
+	if m.Protocol != "" {
+		sp.SetAttributes(KeyProtocol.String(m.Protocol))
+	}
+	if m.ConversationID != "" {
+		sp.SetAttributes(KeyConversationID.String(m.ConversationID))
+	}
 }
 
 // Span names per performative, built once: a name is a string

@@ -31,7 +31,7 @@ func TestMCPToolsExample(t *testing.T) {
 		"tool weather/forecast   from weather",
 		"→ inform: Oslo: light snow, -2 °C; 120.00 EUR is 1392.00 NOK",
 		"→ inform: Lisbon: sunny, 19 °C; 300.00 NOK is 25.86 EUR",
-		`→ failure: weather: tool call tool error: no forecast for "Atlantis"`,
+		`→ failure: weather: tool "weather/forecast": tool error: no forecast for "Atlantis"`,
 		"→ refuse: admin/wipe: denied:",
 		"travel-agent called weather/forecast → ok",
 		"travel-agent called fx               → ok",
