@@ -253,6 +253,10 @@ func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, abort <-cha
 			toSystem = true
 			continue
 		}
+		if ep, ok := rt.lookupOffline(r); ok { // durable: waits for its agent
+			targets = append(targets, ep)
+			continue
+		}
 		if err := validateReceiver(r); err != nil {
 			return err
 		}

@@ -118,6 +118,8 @@ type Runtime struct {
 	sb   *sandbox.Engine // created by the first wasm agent
 
 	tel *telemetry.Telemetry // nil without providers: telemetry off
+
+	offline map[acl.AgentID]*offline // durable queues of agents not spawned (under regMu)
 }
 
 // New returns a running runtime configured by opts.
@@ -143,6 +145,7 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	rt.bus.init()
 	rt.reqs.init()
+	rt.loadOffline()
 	if err := rt.setupTelemetry(); err != nil {
 		cancel()
 		return nil, err
@@ -210,8 +213,9 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	lost := 0
 	agents := rt.agentsSnapshot()
+	keep := rt.isDurable()
 	for _, a := range agents {
-		lost += a.closeMailboxes("runtime closed")
+		lost += a.closeMailboxes("runtime closed", keep)
 		a.st.Store(uint32(StateStopped))
 	}
 	release := func() error {

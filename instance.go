@@ -166,6 +166,9 @@ func (in *instance) run() {
 			if rt.closed.Load() {
 				reason = "runtime closed"
 			}
+			if rt.closed.Load() && rt.isDurable() {
+				refused = nil // on disk: delivered again after a restart
+			}
 			for _, e := range refused { // the mailbox closed under us
 				rt.deadLetter(in.a, in, e, reason, nil)
 			}
@@ -287,6 +290,11 @@ func (in *instance) endSpans(spans []telemetry.Span, envs []*store.Envelope, sta
 // handleOne handles e until it succeeds, is dead-lettered, or the worker is
 // told to stop (then it returns false and e is still in flight).
 func (in *instance) handleOne(stop <-chan struct{}, e *store.Envelope) bool {
+	if e.Attempts > 0 { // a retry from before a restart keeps its backoff
+		if wait := in.mb.NotBefore(e).Sub(in.a.rt.clock.Now()); wait > 0 && !in.sleep(stop, wait) {
+			return false
+		}
+	}
 	for {
 		if in.handler == nil { // the last replacement failed
 			return false
@@ -416,8 +424,9 @@ func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*st
 		return finished
 	}
 	in.flushAcks() // the store sees earlier acks before this retry
+	notBefore := in.a.rt.clock.Now().Add(a.spec.Delivery.Backoff.Delay(envs[0].Attempts))
 	for _, e := range envs {
-		if rerr := in.mb.Retry(e); rerr != nil {
+		if rerr := in.mb.RetryAt(e, notBefore); rerr != nil {
 			in.logger.Error("recording retry", "error", rerr)
 		}
 	}
@@ -442,11 +451,15 @@ func (in *instance) flushAcks() {
 
 // backoff waits before attempt n+1. It returns false if the worker was told
 // to stop meanwhile. While the runtime closes it does not wait, so a drain
-// is not held up by timers.
+// is not held up by timers (with a durable store it stops instead: the
+// message waits on disk).
 func (in *instance) backoff(stop <-chan struct{}, n int) bool {
 	rt := in.a.rt
 	if rt.closed.Load() {
-		return true
+		// Draining: skip the wait — unless the store is durable, where the
+		// message can wait out its backoff on disk and be retried after a
+		// restart instead of burning its attempts now.
+		return !rt.isDurable()
 	}
 	return in.sleep(stop, in.a.spec.Delivery.Backoff.Delay(n))
 }
@@ -461,7 +474,7 @@ func (in *instance) sleep(stop <-chan struct{}, d time.Duration) bool {
 		return false
 	case <-in.a.rt.closing:
 		t.Stop()
-		return true
+		return !in.a.rt.isDurable() // see backoff
 	}
 }
 

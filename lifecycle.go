@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -67,8 +66,9 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	a := &agent{rt: rt, spec: spec, internal: internal}
 	a.st.Store(uint32(StateStopped))
 	a.instances = make([]*instance, spec.Replicas)
+	rt.takeOffline(spec.Name) // messages that waited for it are in its queue
 	for i := range a.instances {
-		q, err := rt.store.OpenQueue(string(spec.Name) + "#" + strconv.Itoa(i))
+		q, err := rt.store.OpenQueue(queueName(spec.Name, i))
 		if err != nil {
 			a.closeQueues()
 			return fmt.Errorf("caxton: open queue for %q: %w", spec.Name, err)
@@ -210,8 +210,15 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	rt.regMu.Unlock()
 	rt.bus.unsubscribeAll(a)
 	rt.bus.removeRulesFor(a.name())
-	a.closeMailboxes("agent removed")
+	a.closeMailboxes("agent removed", false)
 	a.closeQueues()
+	if d, ok := rt.store.(store.Durable); ok { // a removed agent's queues go too
+		for i := range a.instances {
+			if err := d.DeleteQueue(queueName(a.name(), i)); err != nil {
+				rt.logger.Warn("deleting a removed agent's queue", "agent", a.name(), "error", err)
+			}
+		}
+	}
 	return stopErr
 }
 
@@ -361,12 +368,24 @@ func (a *agent) stopWorkers() {
 }
 
 // closeMailboxes closes every mailbox and dead-letters what was queued.
-func (a *agent) closeMailboxes(reason string) int {
+//
+// With keep (a durable store at runtime close) nothing is dead-lettered:
+// the messages stay on disk and are delivered after a restart.
+func (a *agent) closeMailboxes(reason string, keep bool) int {
 	n := 0
 	for _, in := range a.instances {
-		for _, e := range in.mb.Close() {
+		rest := in.mb.Close()
+		if keep {
+			continue
+		}
+		for _, e := range rest {
 			a.rt.deadLetter(a, in, e, reason, nil)
 			n++
+		}
+		if len(rest) > 0 {
+			if err := in.mb.Ack(rest...); err != nil {
+				a.rt.logger.Error("acknowledging dead-lettered messages", "agent", a.name(), "error", err)
+			}
 		}
 	}
 	return n
@@ -419,7 +438,7 @@ func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, mailbox.ErrFull):
+	case errors.Is(err, mailbox.ErrFull), errors.Is(err, store.ErrFull):
 		return ErrMailboxFull
 	case errors.Is(err, mailbox.ErrClosed), errors.Is(err, mailbox.ErrAborted):
 		return ErrClosed

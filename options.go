@@ -8,6 +8,7 @@ import (
 	"github.com/caxton-go/caxton/clock"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/store/durable"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -29,6 +30,8 @@ type config struct {
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
 	toolbox        Toolbox
+	dataDir        string
+	dataOpts       []durable.Option
 }
 
 // WithClock sets the time source (default: the wall clock). Tests pass a
@@ -152,6 +155,9 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	if cfg.hostName == cfg.systemName {
 		return nil, specErr("WithHostName", "host and system names are both %q", cfg.hostName)
+	}
+	if err := cfg.openDataDir(); err != nil {
+		return nil, err
 	}
 	if cfg.store == nil {
 		cfg.store = store.NewMemory()

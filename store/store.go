@@ -89,3 +89,38 @@ type DeadLetterQueue interface {
 	// Len returns the number of stored dead letters.
 	Len() int
 }
+
+// ErrFull is matched (errors.Is) by a queue's error when a Push would
+// exceed its limit; the runtime reports it as a full mailbox.
+var ErrFull = errors.New("store: queue full")
+
+// The optional interfaces below let a durable store do better than the
+// plain contract; the runtime checks for each one.
+
+// AsyncPusher is a Queue whose Push can be split: PushAsync queues e in
+// order at once and returns wait, which reports when e is durable. The
+// mailbox queues under its lock and waits outside it, so one fsync serves
+// many senders.
+type AsyncPusher interface {
+	PushAsync(e *Envelope) (wait func() error, err error)
+}
+
+// RetryScheduler is a Queue that persists when a failed envelope may be
+// tried again, so backoff survives a restart.
+type RetryScheduler interface {
+	RetryAt(e *Envelope, notBefore time.Time) error
+	NotBefore(e *Envelope) time.Time
+}
+
+// Durable is a Store whose queues outlive the process: at Close the
+// runtime leaves queued messages where they are (they are redelivered
+// after a restart) instead of dead-lettering them.
+type Durable interface {
+	Store
+	Durable() bool
+	// Queues lists the queues that exist, so the runtime can accept
+	// messages for agents not spawned yet after a restart.
+	Queues() []string
+	// DeleteQueue removes a queue that is not open (a removed agent's).
+	DeleteQueue(name string) error
+}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/caxton-go/caxton/store"
 )
@@ -116,8 +117,23 @@ func (m *Mailbox) PushForce(e *store.Envelope) error {
 }
 
 // pushLocked appends e, unlocks, and starts a worker if one is needed.
+//
+// A queue that can push asynchronously (store.AsyncPusher, a durable store)
+// is given e under the lock — its order is fixed there — and waited for
+// after the lock is released, so one disk sync serves many concurrent
+// senders instead of serialising them. A worker may take e before it is
+// durable; that is safe, since the sender has no promise until Push
+// returns, and an ack is ordered after the push in the store.
 func (m *Mailbox) pushLocked(e *store.Envelope) error {
-	if err := m.q.Push(e); err != nil {
+	var wait func() error
+	if ap, ok := m.q.(store.AsyncPusher); ok {
+		w, err := ap.PushAsync(e)
+		if err != nil {
+			m.mu.Unlock()
+			return err
+		}
+		wait = w
+	} else if err := m.q.Push(e); err != nil {
 		m.mu.Unlock()
 		return err
 	}
@@ -126,6 +142,9 @@ func (m *Mailbox) pushLocked(e *store.Envelope) error {
 	m.mu.Unlock()
 	if start {
 		m.start()
+	}
+	if wait != nil {
+		return wait()
 	}
 	return nil
 }
@@ -253,6 +272,28 @@ func (m *Mailbox) Retry(e *store.Envelope) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.q.Retry(e)
+}
+
+// RetryAt is Retry that also records when e may be tried again, for a
+// queue that persists it (store.RetryScheduler); others just Retry.
+func (m *Mailbox) RetryAt(e *store.Envelope, notBefore time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if rs, ok := m.q.(store.RetryScheduler); ok {
+		return rs.RetryAt(e, notBefore)
+	}
+	return m.q.Retry(e)
+}
+
+// NotBefore returns when e may be tried again, as its queue recorded it
+// (zero if the queue records nothing: then at once).
+func (m *Mailbox) NotBefore(e *store.Envelope) time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if rs, ok := m.q.(store.RetryScheduler); ok {
+		return rs.NotBefore(e)
+	}
+	return time.Time{}
 }
 
 // Release puts in-flight envelopes back at the front, in the given order,

@@ -79,7 +79,9 @@ func (e *QueueFullError) Error() string {
 }
 
 // Is makes errors.Is(err, ErrQueueFull) true.
-func (e *QueueFullError) Is(target error) bool { return target == ErrQueueFull }
+func (e *QueueFullError) Is(target error) bool {
+	return target == ErrQueueFull || target == store.ErrFull
+}
 
 // engineFile finds the file an engine error names (Pebble writes names
 // like 000002.log, 000005.sst, MANIFEST-000001 into its messages).

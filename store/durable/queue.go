@@ -305,3 +305,8 @@ func (r *ring) popFront() *store.Envelope {
 	}
 	return e
 }
+
+var (
+	_ store.AsyncPusher    = (*Queue)(nil)
+	_ store.RetryScheduler = (*Queue)(nil)
+)

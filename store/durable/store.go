@@ -405,3 +405,8 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(msg, "component", "pebble", "fatal", true)
 	panic("durable: storage engine invariant violated: " + msg)
 }
+
+// Durable reports that queues outlive the process (store.Durable).
+func (s *Store) Durable() bool { return true }
+
+var _ store.Durable = (*Store)(nil)

@@ -1,0 +1,165 @@
+package caxton
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/store/durable"
+)
+
+// WithDataDir makes the runtime's mailboxes and dead letters durable, kept
+// in dir by the embedded store of package store/durable (opts configure it:
+// queue limit, history retention ...). Delivery is then at-least-once
+// across restarts:
+//
+//   - a Send that returns nil has the message on disk (fsync'd; concurrent
+//     sends share one sync);
+//   - a message leaves the disk only after its handler returned nil, or when
+//     it is dead-lettered;
+//   - after a crash or a Close, every message not yet handled is delivered
+//     again when its agent is spawned — possibly a second time, so handlers
+//     that must not repeat work de-duplicate by Message().ID;
+//   - retry counts and backoff times, and dead letters, survive restarts;
+//   - a message for an agent that had a queue in an earlier run but is not
+//     spawned yet is accepted and waits for it.
+//
+// The default is the in-memory store; WithStore and WithDataDir exclude
+// each other.
+func WithDataDir(dir string, opts ...durable.Option) Option {
+	return func(cfg *config) error {
+		if dir == "" {
+			return specErr("WithDataDir", "empty directory")
+		}
+		cfg.dataDir, cfg.dataOpts = dir, opts
+		return nil
+	}
+}
+
+// openDataDir opens the durable store named by WithDataDir, if any.
+func (cfg *config) openDataDir() error {
+	if cfg.dataDir == "" {
+		return nil
+	}
+	if cfg.store != nil {
+		return specErr("WithDataDir", "WithStore was given too; choose one")
+	}
+	opts := append([]durable.Option{durable.WithClock(cfg.clock.Now), durable.WithLogger(cfg.logger)}, cfg.dataOpts...)
+	s, err := durable.Open(cfg.dataDir, opts...)
+	if err != nil {
+		return fmt.Errorf("caxton: open data dir: %w", err)
+	}
+	cfg.store = s
+	return nil
+}
+
+// DurableStore returns the durable store under the mailboxes (WithDataDir),
+// for its history and statistics; nil for an in-memory runtime.
+func (rt *Runtime) DurableStore() *durable.Store {
+	s, _ := rt.store.(*durable.Store)
+	return s
+}
+
+// queueName is the store queue of an agent's replica.
+func queueName(agent acl.AgentID, replica int) string {
+	return fmt.Sprintf("%s#%d", agent, replica)
+}
+
+// offline is the endpoint of an agent that has a queue in the durable
+// store (from an earlier run) but is not spawned: messages wait in its
+// first replica's queue until Spawn takes the queue over.
+type offline struct {
+	rt   *Runtime
+	id   acl.AgentID
+	mu   sync.Mutex
+	q    store.Queue // opened on first delivery
+	gone bool        // Spawn took the queue over
+}
+
+func (o *offline) name() acl.AgentID { return o.id }
+
+func (o *offline) deliver(_ context.Context, m *acl.Message, _ <-chan struct{}, _ bool) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.gone {
+		return fmt.Errorf("%w: %q is starting; send again", ErrMailboxFull, o.id)
+	}
+	if o.q == nil {
+		q, err := o.rt.store.OpenQueue(queueName(o.id, 0))
+		if err != nil {
+			return err
+		}
+		o.q = q
+	}
+	err := o.q.Push(&store.Envelope{Msg: m, Receiver: o.id, Enqueued: m.CreatedAt})
+	if errors.Is(err, store.ErrFull) {
+		return ErrMailboxFull
+	}
+	return err
+}
+
+// close releases the queue so Spawn can open it.
+func (o *offline) close() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.gone = true
+	if o.q != nil {
+		_ = o.q.Close()
+		o.q = nil
+	}
+}
+
+// loadOffline registers an offline endpoint for every agent with a queue
+// in the durable store.
+func (rt *Runtime) loadOffline() {
+	d, ok := rt.store.(store.Durable)
+	if !ok {
+		return
+	}
+	rt.offline = map[acl.AgentID]*offline{}
+	for _, q := range d.Queues() {
+		i := strings.LastIndexByte(q, '#')
+		if i <= 0 {
+			continue
+		}
+		id := acl.AgentID(q[:i])
+		if id.Validate() == nil && rt.offline[id] == nil {
+			rt.offline[id] = &offline{rt: rt, id: id}
+		}
+	}
+}
+
+// lookupOffline returns the offline endpoint for name, if there is one.
+func (rt *Runtime) lookupOffline(name acl.AgentID) (endpoint, bool) {
+	if rt.offline == nil {
+		return nil, false
+	}
+	rt.regMu.RLock()
+	o := rt.offline[name]
+	rt.regMu.RUnlock()
+	return o, o != nil
+}
+
+// takeOffline hands an offline agent's queue over to Spawn.
+func (rt *Runtime) takeOffline(name acl.AgentID) {
+	if rt.offline == nil {
+		return
+	}
+	rt.regMu.Lock()
+	o := rt.offline[name]
+	delete(rt.offline, name)
+	rt.regMu.Unlock()
+	if o != nil {
+		o.close()
+	}
+}
+
+// isDurable reports whether queued messages outlive the runtime.
+func (rt *Runtime) isDurable() bool {
+	d, ok := rt.store.(store.Durable)
+	return ok && d.Durable()
+}
