@@ -71,23 +71,41 @@ func queueName(agent acl.AgentID, replica int) string {
 
 // offline is the endpoint of an agent that has a queue in the durable
 // store (from an earlier run) but is not spawned: messages wait in its
-// first replica's queue until Spawn takes the queue over.
+// first replica's queue until Spawn takes the queue over. While Spawn is
+// taking over, a delivery waits for it and then goes to the agent, so a
+// sender never sees the agent vanish in between.
 type offline struct {
-	rt   *Runtime
-	id   acl.AgentID
-	mu   sync.Mutex
-	q    store.Queue // opened on first delivery
-	gone bool        // Spawn took the queue over
+	rt      *Runtime
+	id      acl.AgentID
+	mu      sync.Mutex
+	q       store.Queue   // opened on first delivery
+	gone    bool          // Spawn is taking the queue over
+	handoff chan struct{} // closed when it is done (or failed)
 }
 
 func (o *offline) name() acl.AgentID { return o.id }
 
-func (o *offline) deliver(_ context.Context, m *acl.Message, _ <-chan struct{}, _ bool) error {
+func (o *offline) deliver(ctx context.Context, m *acl.Message, abort <-chan struct{}, mayBlock bool) error {
 	o.mu.Lock()
-	defer o.mu.Unlock()
 	if o.gone {
-		return fmt.Errorf("%w: %q is starting; send again", ErrMailboxFull, o.id)
+		handoff := o.handoff
+		o.mu.Unlock()
+		select {
+		case <-handoff:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-abort:
+			return ErrClosed
+		}
+		if ep, ok := o.rt.lookup(o.id); ok {
+			return ep.deliver(ctx, m, abort, mayBlock)
+		}
+		if ep, ok := o.rt.lookupOffline(o.id); ok && ep != endpoint(o) { // the spawn failed
+			return ep.deliver(ctx, m, abort, mayBlock)
+		}
+		return fmt.Errorf("%w: %q", ErrAgentNotFound, o.id)
 	}
+	defer o.mu.Unlock()
 	if o.q == nil {
 		q, err := o.rt.store.OpenQueue(queueName(o.id, 0))
 		if err != nil {
@@ -100,17 +118,6 @@ func (o *offline) deliver(_ context.Context, m *acl.Message, _ <-chan struct{}, 
 		return ErrMailboxFull
 	}
 	return err
-}
-
-// close releases the queue so Spawn can open it.
-func (o *offline) close() {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.gone = true
-	if o.q != nil {
-		_ = o.q.Close()
-		o.q = nil
-	}
 }
 
 // loadOffline registers an offline endpoint for every agent with a queue
@@ -144,17 +151,40 @@ func (rt *Runtime) lookupOffline(name acl.AgentID) (endpoint, bool) {
 	return o, o != nil
 }
 
-// takeOffline hands an offline agent's queue over to Spawn.
-func (rt *Runtime) takeOffline(name acl.AgentID) {
+// takeOffline begins handing an offline agent's queue over to Spawn: the
+// endpoint stops writing and releases the queue, but stays registered (so
+// senders wait rather than find no one) until finish is called with
+// whether the agent is now registered.
+func (rt *Runtime) takeOffline(name acl.AgentID) (finish func(spawned bool)) {
 	if rt.offline == nil {
-		return
+		return func(bool) {}
 	}
-	rt.regMu.Lock()
+	rt.regMu.RLock()
 	o := rt.offline[name]
-	delete(rt.offline, name)
-	rt.regMu.Unlock()
-	if o != nil {
-		o.close()
+	rt.regMu.RUnlock()
+	if o == nil {
+		return func(bool) {}
+	}
+	o.mu.Lock()
+	o.gone, o.handoff = true, make(chan struct{})
+	if o.q != nil {
+		_ = o.q.Close()
+		o.q = nil
+	}
+	o.mu.Unlock()
+	return func(spawned bool) {
+		rt.regMu.Lock()
+		if rt.offline[name] == o {
+			if spawned {
+				delete(rt.offline, name)
+			} else {
+				rt.offline[name] = &offline{rt: rt, id: name} // still waiting for its agent
+			}
+		}
+		rt.regMu.Unlock()
+		o.mu.Lock()
+		close(o.handoff)
+		o.mu.Unlock()
 	}
 }
 

@@ -66,19 +66,24 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	a := &agent{rt: rt, spec: spec, internal: internal}
 	a.st.Store(uint32(StateStopped))
 	a.instances = make([]*instance, spec.Replicas)
-	rt.takeOffline(spec.Name) // messages that waited for it are in its queue
+	// Messages that waited for the agent are in its queue; senders arriving
+	// during the hand-over wait for it.
+	finish := rt.takeOffline(spec.Name)
 	for i := range a.instances {
 		q, err := rt.store.OpenQueue(queueName(spec.Name, i))
 		if err != nil {
 			a.closeQueues()
+			finish(false)
 			return fmt.Errorf("caxton: open queue for %q: %w", spec.Name, err)
 		}
 		a.instances[i] = newInstance(a, i, q)
 	}
 	if err := rt.register(a); err != nil {
 		a.closeQueues()
+		finish(false)
 		return err
 	}
+	finish(true)
 	for _, t := range spec.Topics {
 		rt.bus.subscribe(t, a)
 	}

@@ -54,8 +54,10 @@ type Mailbox struct {
 func New(q store.Queue, capacity int, start func()) *Mailbox {
 	closedCh := make(chan struct{})
 	close(closedCh)
-	return &Mailbox{q: q, capacity: capacity, start: start, paused: true,
+	m := &Mailbox{q: q, capacity: capacity, start: start, paused: true,
 		stop: closedCh, exited: closedCh, space: make(chan struct{})}
+	m.depth.Store(int64(q.Len())) // a durable queue reopens with its backlog
+	return m
 }
 
 // Depth returns the number of queued envelopes.

@@ -393,3 +393,22 @@ func mbRelease(t *testing.T, m *mailbox.Mailbox, es []*store.Envelope) {
 	require.NoError(t, err)
 	require.Empty(t, refused)
 }
+
+// A queue that reopens with a backlog (a durable store after a restart)
+// counts it: Depth and Load start from what is queued, and taking the
+// backlog brings them to zero, not below.
+func TestNewCountsTheQueueBacklog(t *testing.T) {
+	q, err := store.NewMemory().OpenQueue("backlog")
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		require.NoError(t, q.Push(&store.Envelope{Msg: &acl.Message{Performative: acl.Inform}}))
+	}
+	m := mailbox.New(q, 10, func() {})
+	assert.Equal(t, 3, m.Depth())
+	assert.Equal(t, 3, m.Load())
+	got := m.Take(make([]*store.Envelope, 10))
+	require.Len(t, got, 3)
+	assert.Equal(t, 0, m.Depth())
+	m.Done(3)
+	assert.Equal(t, 0, m.Load())
+}
