@@ -34,8 +34,9 @@
 //
 // # Seams
 //
-// Mailboxes sit on a store.Store (in memory by default; WithStore swaps in a
-// durable one). Agents made by AgentSpec.NewHandler get one handler per
+// Mailboxes sit on a store.Store (in memory by default; WithDataDir makes
+// them durable across restarts, at-least-once, with the embedded store of
+// package store/durable). Agents made by AgentSpec.NewHandler get one handler per
 // instance and are supervised: a panicking or broken instance is replaced
 // under the RestartPolicy. A handler that implements BatchHandler receives
 // runs of messages and an outbox, which is how sandboxed agents keep host ↔
