@@ -26,7 +26,10 @@ import (
 //     that must not repeat work de-duplicate by Message().ID;
 //   - retry counts and backoff times, and dead letters, survive restarts;
 //   - a message for an agent that had a queue in an earlier run but is not
-//     spawned yet is accepted and waits for it.
+//     spawned yet is accepted and waits for it;
+//   - an agent that failed (its restart policy gave up) keeps its queued
+//     messages and accepts new ones until the host starts it again, where
+//     an in-memory runtime would dead-letter them.
 //
 // The default is the in-memory store; WithStore and WithDataDir exclude
 // each other.

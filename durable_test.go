@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,4 +189,39 @@ func TestDurableOptions(t *testing.T) {
 	require.NoError(t, err)
 	defer mem.Close(context.Background())
 	assert.Nil(t, mem.DurableStore())
+}
+
+// With a durable store, an agent that failed (its restart policy gave up)
+// keeps its messages and accepts new ones; they wait until the host starts
+// it again, instead of being dead-lettered.
+func TestDurableFailedAgentKeepsItsMail(t *testing.T) {
+	rt := durableRuntime(t, t.TempDir())
+	var broken atomic.Bool
+	broken.Store(true)
+	var c collector
+	rt.MustSpawn(caxton.AgentSpec{Name: "fragile",
+		Restart:  caxton.RestartPolicy{MaxRestarts: 1, Window: time.Hour},
+		Delivery: caxton.DeliveryPolicy{MaxAttempts: 5},
+		NewHandler: func(context.Context, caxton.InstanceInfo) (caxton.Handler, error) {
+			return c.handler(func(int) error {
+				if broken.Load() {
+					panic("corrupt cache")
+				}
+				return nil
+			}), nil
+		}})
+	rt.MustSend(dInform("fragile", "first"))
+	rt.AdvanceWhenWaiting(1, time.Minute) // the one replacement's backoff
+	rt.AdvanceWhenWaiting(1, time.Minute) // then the delivery backoff
+	caxtontest.Eventually(t, func() bool { a, _ := rt.Agent("fragile"); return a.State == caxton.StateFailed }, "the agent failed")
+	require.NoError(t, rt.Send(caxtontest.Context(t), dInform("fragile", "second")), "a failed durable agent still takes mail")
+	dls, err := rt.DeadLetters()
+	require.NoError(t, err)
+	assert.Empty(t, dls)
+
+	broken.Store(false)
+	require.NoError(t, rt.Start(caxtontest.Context(t), "fragile"))
+	caxtontest.Eventually(t, func() bool { got, _ := c.seen(); return len(got) >= 4 }, "both handled after the start")
+	got, _ := c.seen()
+	assert.Equal(t, []string{"first", "first", "first", "second"}, got, "two failed attempts, then both messages in order")
 }

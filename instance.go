@@ -144,7 +144,7 @@ func (in *instance) run() {
 				}
 			}
 		}
-		if len(rest) > 0 && in.a.state() == StateFailed {
+		if len(rest) > 0 && in.a.state() == StateFailed && !rt.isDurable() { // durable: they wait for a Start
 			var cause error
 			if p := in.a.lastErr.Load(); p != nil {
 				cause = errors.New(*p)

@@ -414,6 +414,9 @@ func (a *agent) fail(cause error) {
 	a.lastErr.Store(&msg)
 	a.rt.logger.Error("agent failed: restart policy exhausted", "agent", a.name(), "error", cause)
 	a.stopWorkers()
+	if a.rt.isDurable() {
+		return // its messages wait on disk until the host starts it again
+	}
 	for _, in := range a.instances {
 		buf := make([]*store.Envelope, 64)
 		for {
@@ -434,7 +437,7 @@ func (a *agent) fail(cause error) {
 
 // deliver queues m for one of the agent's instances.
 func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct{}, mayBlock bool) error {
-	if a.state() == StateFailed {
+	if a.state() == StateFailed && !a.rt.isDurable() { // durable: it waits for a Start
 		return ErrAgentFailed
 	}
 	in := a.pick()
