@@ -23,7 +23,8 @@ var (
 	// policy is Reject.
 	ErrMailboxFull = errors.New("caxton: mailbox full")
 	// ErrAgentFailed: the agent exceeded its restart policy and is failed;
-	// Restart it to bring it back.
+	// Restart it to bring it back. (A durable runtime, WithDataDir, queues
+	// messages for a failed agent instead.)
 	ErrAgentFailed = errors.New("caxton: agent failed")
 	// ErrNoSubscribers: the message's only receivers were topics that
 	// nobody subscribes to, so it would have reached no one.
