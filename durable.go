@@ -81,9 +81,10 @@ type offline struct {
 	rt      *Runtime
 	id      acl.AgentID
 	mu      sync.Mutex
-	q       store.Queue   // opened on first delivery
-	gone    bool          // Spawn is taking the queue over
-	handoff chan struct{} // closed when it is done (or failed)
+	q       store.Queue    // opened on first delivery
+	gone    bool           // Spawn is taking the queue over
+	handoff chan struct{}  // closed when it is done (or failed)
+	pending sync.WaitGroup // pushes waiting for the disk, outside mu
 }
 
 func (o *offline) name() acl.AgentID { return o.id }
@@ -108,15 +109,31 @@ func (o *offline) deliver(ctx context.Context, m *acl.Message, abort <-chan stru
 		}
 		return fmt.Errorf("%w: %q", ErrAgentNotFound, o.id)
 	}
-	defer o.mu.Unlock()
 	if o.q == nil {
 		q, err := o.rt.store.OpenQueue(queueName(o.id, 0))
 		if err != nil {
+			o.mu.Unlock()
 			return err
 		}
 		o.q = q
 	}
-	err := o.q.Push(&store.Envelope{Msg: m, Receiver: o.id, Enqueued: m.CreatedAt})
+	e := &store.Envelope{Msg: m, Receiver: o.id, Enqueued: m.CreatedAt}
+	var err error
+	if ap, ok := o.q.(store.AsyncPusher); ok {
+		// Order is fixed under the lock; the disk is awaited outside it, so
+		// concurrent senders share a sync here too.
+		var wait func() error
+		if wait, err = ap.PushAsync(e); err == nil {
+			o.pending.Add(1)
+			o.mu.Unlock()
+			err = wait()
+			o.pending.Done()
+			o.mu.Lock()
+		}
+	} else {
+		err = o.q.Push(e)
+	}
+	o.mu.Unlock()
 	if errors.Is(err, store.ErrFull) {
 		return ErrMailboxFull
 	}
@@ -170,6 +187,9 @@ func (rt *Runtime) takeOffline(name acl.AgentID) (finish func(spawned bool)) {
 	}
 	o.mu.Lock()
 	o.gone, o.handoff = true, make(chan struct{})
+	o.mu.Unlock()
+	o.pending.Wait() // every accepted push is on disk before the queue closes
+	o.mu.Lock()
 	if o.q != nil {
 		_ = o.q.Close()
 		o.q = nil
