@@ -174,8 +174,10 @@ func (rt *Runtime) HostName() acl.AgentID { return rt.cfg.hostName }
 // — until the system is quiet or ctx ends, then cancels handler contexts,
 // waits for every worker to exit, and dead-letters whatever was still queued
 // (reason "runtime closed"), so nothing is lost silently; DeadLetters stays
-// readable after Close. It returns ctx's error if the drain was cut short.
-// Closing twice is a no-op.
+// readable after Close. With a durable store (WithDataDir) what is still
+// queued — and any message waiting out a retry backoff — stays on disk
+// instead, for the next run. It returns ctx's error if the drain was cut
+// short. Closing twice is a no-op.
 func (rt *Runtime) Close(ctx context.Context) error {
 	if ctx == nil {
 		return errNilContext
