@@ -146,13 +146,26 @@ func (f *face) contractNetCall(in faceContractNetIn) (*acl.Message, *contractnet
 	if in.Task == "" {
 		return nil, nil, faceArgErr("task", "describe the task: it is the call for proposals' content")
 	}
-	deadline, err := f.wait("deadline_ms", in.DeadlineMS, min(DefaultServerDeadline, f.cfg.maxTimeout))
+	// The default deadline leaves at least half the server's longest wait
+	// for the winners to report.
+	deadline, err := f.wait("deadline_ms", in.DeadlineMS, min(DefaultServerDeadline, f.cfg.maxTimeout/2))
 	if err != nil {
 		return nil, nil, err
 	}
 	resultTimeout, err := f.wait("result_timeout_ms", in.ResultTimeoutMS, f.cfg.timeout)
 	if err != nil {
 		return nil, nil, err
+	}
+	if total := deadline + resultTimeout; total > f.cfg.maxTimeout {
+		if in.ResultTimeoutMS != 0 { // both asked for: the caller must choose
+			return nil, nil, faceArgErr("result_timeout_ms", "deadline_ms + result_timeout_ms is %d ms; this server waits at most %d ms in all",
+				total.Milliseconds(), f.cfg.maxTimeout.Milliseconds())
+		}
+		resultTimeout = f.cfg.maxTimeout - deadline // the default shrinks to fit
+		if resultTimeout <= 0 {
+			return nil, nil, faceArgErr("deadline_ms", "%d ms leaves the winners no time to report within this server's limit of %d ms",
+				deadline.Milliseconds(), f.cfg.maxTimeout.Milliseconds())
+		}
 	}
 	sel, err := faceSelect(in.Selector, in.N)
 	if err != nil {

@@ -383,6 +383,8 @@ func TestServerRejectsBadArgumentsNamingTheField(t *testing.T) {
 		{"unexpected argument", "send_message", map[string]any{"performative": "inform", "receivers": []string{"echo"}, "priority": "high"}, []string{"priority"}},
 		{"negative timeout", "request", map[string]any{"receivers": []string{"echo"}, "timeout_ms": -5}, []string{`"timeout_ms"`, "negative"}},
 		{"timeout above the limit", "request", map[string]any{"receivers": []string{"echo"}, "timeout_ms": 60000}, []string{`"timeout_ms"`, "limit of 5000 ms"}},
+		{"round waits over the limit", "contract_net", map[string]any{"task": "t", "participants": []string{"echo"}, "deadline_ms": 4000, "result_timeout_ms": 4000}, []string{`"result_timeout_ms"`, "at most 5000 ms in all"}},
+		{"deadline leaves no time", "contract_net", map[string]any{"task": "t", "participants": []string{"echo"}, "deadline_ms": 5000}, []string{`"deadline_ms"`, "no time to report"}},
 		{"request to unknown agent", "request", map[string]any{"receivers": []string{"ghost"}}, []string{"unknown agent", "ghost"}},
 		{"request bad performative", "request", map[string]any{"performative": "beg", "receivers": []string{"echo"}}, []string{"performative"}},
 		{"receive negative max", "receive_messages", map[string]any{"max": -1}, []string{`"max"`}},
