@@ -216,3 +216,50 @@ func (rt *Runtime) isDurable() bool {
 	d, ok := rt.store.(store.Durable)
 	return ok && d.Durable()
 }
+
+// adoptOrphans moves into q (replica 0's queue) the messages of queues left
+// by an earlier run with more replicas than this one has, so a smaller
+// deployment still delivers them; the emptied queues are deleted.
+func (rt *Runtime) adoptOrphans(name acl.AgentID, replicas int, q store.Queue) {
+	d, ok := rt.store.(store.Durable)
+	if !ok {
+		return
+	}
+	prefix := string(name) + "#"
+	for _, qn := range d.Queues() {
+		var i int
+		if !strings.HasPrefix(qn, prefix) {
+			continue
+		}
+		if _, err := fmt.Sscanf(qn[len(prefix):], "%d", &i); err != nil || i < replicas || qn != queueName(name, i) {
+			continue
+		}
+		if err := rt.moveQueue(d, qn, q); err != nil {
+			rt.logger.Error("adopting a former replica's queue", "agent", name, "queue", qn, "error", err)
+		}
+	}
+}
+
+// moveQueue re-queues every message of the queue named from into to, then
+// deletes it. Each message is on disk in to before it leaves from.
+func (rt *Runtime) moveQueue(d store.Durable, from string, to store.Queue) error {
+	src, err := d.OpenQueue(from)
+	if err != nil {
+		return err
+	}
+	for e := src.Pop(); e != nil; e = src.Pop() {
+		moved := &store.Envelope{Msg: e.Msg, Receiver: e.Receiver, Attempts: e.Attempts, Enqueued: e.Enqueued}
+		if err := to.Push(moved); err != nil {
+			_ = src.Close()
+			return err
+		}
+		if err := src.Ack(e); err != nil {
+			_ = src.Close()
+			return err
+		}
+	}
+	if err := src.Close(); err != nil {
+		return err
+	}
+	return d.DeleteQueue(from)
+}

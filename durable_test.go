@@ -225,3 +225,24 @@ func TestDurableFailedAgentKeepsItsMail(t *testing.T) {
 	got, _ := c.seen()
 	assert.Equal(t, []string{"first", "first", "first", "second"}, got, "two failed attempts, then both messages in order")
 }
+
+// A queue left by a replica that no longer exists (the agent now runs with
+// fewer replicas) is adopted by replica 0: its messages are delivered.
+func TestDurableFewerReplicasAdoptOrphanQueues(t *testing.T) {
+	dir := t.TempDir()
+	first := durableRuntime(t, dir)
+	first.MustSpawn(caxton.AgentSpec{Name: "wide", Replicas: 3, Balance: caxton.RoundRobin, Handler: lcNop()})
+	require.NoError(t, first.Stop(caxtontest.Context(t), "wide"))
+	for _, s := range []string{"a", "b", "c", "d", "e", "f"} {
+		first.MustSend(dInform("wide", s))
+	}
+	require.NoError(t, first.Close(caxtontest.Context(t)))
+
+	second := durableRuntime(t, dir)
+	var c collector
+	second.MustSpawn(caxton.AgentSpec{Name: "wide", Replicas: 1, Handler: c.handler(nil)})
+	caxtontest.Eventually(t, func() bool { got, _ := c.seen(); return len(got) == 6 }, "all six delivered to the one replica")
+	got, _ := c.seen()
+	assert.ElementsMatch(t, []string{"a", "b", "c", "d", "e", "f"}, got)
+	assert.Equal(t, []string{"wide#0"}, second.DurableStore().Queues(), "the former replicas' queues are gone")
+}

@@ -76,6 +76,9 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 			finish(false)
 			return fmt.Errorf("caxton: open queue for %q: %w", spec.Name, err)
 		}
+		if i == 0 {
+			rt.adoptOrphans(spec.Name, spec.Replicas, q)
+		}
 		a.instances[i] = newInstance(a, i, q)
 	}
 	if err := rt.register(a); err != nil {
