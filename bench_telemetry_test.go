@@ -43,20 +43,7 @@ func BenchmarkTelemetryOneToOne(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = rt.Close(context.Background()) })
-			done := make(chan struct{})
-			ctx := context.Background()
-			if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "sink", Handler: countingAgent(int64(b.N), done)}); err != nil {
-				b.Fatal(err)
-			}
-			to := []acl.AgentID{"sink"}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := rt.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: to}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			<-done
+			oneToOne(b, rt)
 		})
 	}
 }

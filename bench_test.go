@@ -37,24 +37,26 @@ func countingAgent(n int64, done chan struct{}) caxton.Handler {
 	})
 }
 
-func BenchmarkOneToOne(b *testing.B) {
-	b.Run("caxton", func(b *testing.B) {
-		rt := newBenchRuntime(b)
-		done := make(chan struct{})
-		ctx := context.Background()
-		if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "sink", Handler: countingAgent(int64(b.N), done)}); err != nil {
+// oneToOne sends b.N messages from the host to one native agent.
+func oneToOne(b *testing.B, rt *caxton.Runtime) {
+	done := make(chan struct{})
+	ctx := context.Background()
+	if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "sink", Handler: countingAgent(int64(b.N), done)}); err != nil {
+		b.Fatal(err)
+	}
+	to := []acl.AgentID{"sink"}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := rt.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: to}); err != nil {
 			b.Fatal(err)
 		}
-		to := []acl.AgentID{"sink"}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			if err := rt.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: to}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		<-done
-	})
+	}
+	<-done
+}
+
+func BenchmarkOneToOne(b *testing.B) {
+	b.Run("caxton", func(b *testing.B) { oneToOne(b, newBenchRuntime(b)) })
 	b.Run("channel", func(b *testing.B) {
 		ch := make(chan *acl.Message, 1024)
 		done := make(chan struct{})

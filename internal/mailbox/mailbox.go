@@ -34,6 +34,7 @@ var (
 type Mailbox struct {
 	mu       sync.Mutex
 	q        store.Queue
+	async    store.AsyncPusher // q, if it can push asynchronously (checked once)
 	capacity int
 	start    func() // launches a worker; called without the lock held
 	closed   bool
@@ -57,6 +58,7 @@ func New(q store.Queue, capacity int, start func()) *Mailbox {
 	m := &Mailbox{q: q, capacity: capacity, start: start, paused: true,
 		stop: closedCh, exited: closedCh, space: make(chan struct{})}
 	m.depth.Store(int64(q.Len())) // a durable queue reopens with its backlog
+	m.async, _ = q.(store.AsyncPusher)
 	return m
 }
 
@@ -128,8 +130,8 @@ func (m *Mailbox) PushForce(e *store.Envelope) error {
 // returns, and an ack is ordered after the push in the store.
 func (m *Mailbox) pushLocked(e *store.Envelope) error {
 	var wait func() error
-	if ap, ok := m.q.(store.AsyncPusher); ok {
-		w, err := ap.PushAsync(e)
+	if m.async != nil {
+		w, err := m.async.PushAsync(e)
 		if err != nil {
 			m.mu.Unlock()
 			return err
