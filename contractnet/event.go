@@ -12,7 +12,7 @@ type EventKind uint8
 // The steps an Initiator reports to its OnEvent hook.
 const (
 	EventCall          EventKind = iota + 1 // a call for proposals was sent
-	EventUnreachable                        // a call could not be sent
+	EventUnreachable                        // a message (a call, an answer) could not be sent
 	EventPropose                            // a proposal arrived in time
 	EventRefuse                             // a participant refused
 	EventNotUnderstood                      // a participant did not understand the call

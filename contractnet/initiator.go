@@ -375,7 +375,9 @@ func (n *Negotiation) violation(m *acl.Message, reason string) {
 	}
 	ctx, cancel := n.sendCtx()
 	defer cancel()
-	_ = n.in.Client.Answer(ctx, m, acl.NotUnderstood, reason) // best effort: the violation is recorded
+	if err := n.in.Client.Answer(ctx, m, acl.NotUnderstood, reason); err != nil {
+		n.emit(EventUnreachable, 0, m.Sender, m, err.Error()) // the violation is recorded; the answer failed
+	}
 }
 
 // late rejects a proposal that missed its round's deadline.

@@ -231,14 +231,19 @@ func afterEnd(in *Initiator, conv string) func(context.Context, *acl.Message) {
 			in.OnEvent(Event{Time: in.Client.Clock().Now(), Conversation: conv, Kind: EventAfterEnd,
 				Participant: m.Sender, Message: m, Reason: reason})
 		}
+		var err error
 		switch m.Performative {
 		case acl.Propose:
-			_ = in.Client.Answer(ctx, m, acl.RejectProposal, reason)
+			err = in.Client.Answer(ctx, m, acl.RejectProposal, reason)
 		case acl.Inform, acl.Failure, acl.NotUnderstood:
 			// Answers to our cancel or reject, or a report after its deadline:
 			// there is no one to tell; the event still shows it.
 		default:
-			_ = in.Client.Answer(ctx, m, acl.NotUnderstood, reason)
+			err = in.Client.Answer(ctx, m, acl.NotUnderstood, reason)
+		}
+		if err != nil && in.OnEvent != nil { // the answer could not be sent: say so
+			in.OnEvent(Event{Time: in.Client.Clock().Now(), Conversation: conv, Kind: EventUnreachable,
+				Participant: m.Sender, Message: m, Reason: err.Error()})
 		}
 	}
 }
