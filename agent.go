@@ -1,179 +1,17 @@
 package caxton
 
 import (
-	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"slices"
-	"time"
+	"sync"
+	"sync/atomic"
 
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/mailbox"
+	"github.com/caxton-go/caxton/store"
 )
-
-// Handler handles one message at a time. Returning nil acknowledges the
-// message; returning an error (or panicking) fails the attempt, and the
-// runtime retries it with backoff and finally dead-letters it, per the
-// agent's DeliveryPolicy.
-//
-// Messages to one instance are handled in order, one at a time, so a handler
-// used by a single instance needs no locking. A handler shared by several
-// replicas (AgentSpec.Handler with Replicas > 1) is called concurrently.
-type Handler interface {
-	HandleMessage(ctx context.Context, mc *MessageContext) error
-}
-
-// HandlerFunc adapts a function to Handler, like http.HandlerFunc.
-type HandlerFunc func(ctx context.Context, mc *MessageContext) error
-
-// HandleMessage calls f.
-func (f HandlerFunc) HandleMessage(ctx context.Context, mc *MessageContext) error { return f(ctx, mc) }
-
-// BatchHandler is a Handler that can take several queued messages in one
-// call. Sandboxed (WebAssembly) agents implement it, because each crossing
-// into a guest is expensive: the runtime hands over a batch, and the
-// messages the instance emits are collected in the batch's outbox and sent
-// only if the whole batch succeeds. On error the outbox is discarded — a
-// failed batch has emitted nothing — and, since it cannot be told which
-// message failed it, each message of the batch is tried again on its own,
-// in order, so only the guilty ones go the retry → dead-letter way.
-type BatchHandler interface {
-	Handler
-	HandleBatch(ctx context.Context, b *Batch) error
-}
-
-// Batch is a run of queued messages for one BatchHandler call.
-type Batch struct {
-	// Messages are in mailbox order; read-only.
-	Messages []*acl.Message
-	// Attempt is the attempt number of this batch (1 for the first try).
-	Attempt  int
-	outbox   []*acl.Message
-	rejected map[int]error
-}
-
-// Reject marks Messages[i] as one the handler refuses outright (too large
-// for a sandbox, say): if the batch succeeds, that message is dead-lettered
-// with err instead of counted as handled.
-func (b *Batch) Reject(i int, err error) {
-	if b.rejected == nil {
-		b.rejected = make(map[int]error)
-	}
-	b.rejected[i] = err
-}
-
-// Emit queues m to be sent when the batch succeeds. The runtime stamps the
-// agent's name as sender; a message claiming another sender is rejected.
-func (b *Batch) Emit(m *acl.Message) { b.outbox = append(b.outbox, m) }
-
-// Outbox returns the messages emitted so far.
-func (b *Batch) Outbox() []*acl.Message { return b.outbox }
-
-// InstanceInfo tells a factory which instance it is making.
-type InstanceInfo struct {
-	Agent   acl.AgentID
-	Replica int // 0 .. Replicas-1
-	Restart int // how many times this replica was replaced before
-}
-
-// Overflow chooses what a sender experiences when a mailbox is full.
-type Overflow uint8
-
-const (
-	// Block makes Send wait until there is room or its context ends
-	// (backpressure). The default.
-	Block Overflow = iota
-	// Reject makes Send fail at once with ErrMailboxFull.
-	Reject
-)
-
-// Balance chooses the replica that gets a message.
-type Balance uint8
-
-const (
-	// LeastLoaded picks the replica with the shortest queue. The default.
-	LeastLoaded Balance = iota
-	// RoundRobin picks replicas in turn.
-	RoundRobin
-)
-
-// Backoff is an exponential backoff: Initial, then ×Multiplier per step,
-// capped at Max.
-type Backoff struct {
-	Initial    time.Duration
-	Max        time.Duration
-	Multiplier float64
-}
-
-// Delay returns the wait before attempt n+1 after n failed attempts (n ≥ 1).
-func (b Backoff) Delay(n int) time.Duration {
-	d := float64(b.Initial)
-	for i := 1; i < n; i++ {
-		d *= b.Multiplier
-		if d >= float64(b.Max) {
-			return b.Max
-		}
-	}
-	return min(time.Duration(d), b.Max)
-}
-
-// DeliveryPolicy says how often a failing message is retried.
-type DeliveryPolicy struct {
-	// MaxAttempts is the number of handling attempts before the message is
-	// dead-lettered (default 3; 1 means no retry).
-	MaxAttempts int
-	// Backoff spaces the attempts (default 10ms, ×2, max 1s).
-	Backoff Backoff
-}
-
-// RestartPolicy governs replacing broken instances of an agent made by a
-// NewHandler factory. An instance is replaced when its handler panics or
-// returns an error wrapping ErrInstanceBroken, or when the factory fails.
-// More than MaxRestarts replacements within Window mark the agent Failed.
-type RestartPolicy struct {
-	MaxRestarts int           // default 20
-	Window      time.Duration // default 1 minute
-	Backoff     Backoff       // wait before making the replacement (default 10ms, ×2, max 5s)
-}
-
-// AgentSpec describes an agent to Spawn. Set exactly one of Handler,
-// NewHandler and Wasm; everything else has a default.
-type AgentSpec struct {
-	// Name is the agent's unique id on the runtime.
-	Name acl.AgentID
-	// Handler is shared by all replicas.
-	Handler Handler
-	// NewHandler makes one handler per instance (each replica, and each
-	// replacement after a crash). Use it for stateful agents.
-	NewHandler func(ctx context.Context, info InstanceInfo) (Handler, error)
-	// Wasm runs the agent as a sandboxed WebAssembly guest (instead of
-	// Handler or NewHandler).
-	Wasm *WasmSpec
-
-	// Replicas is the number of instances (default 1). Each has its own
-	// mailbox and handles its messages in order.
-	Replicas int
-	// Balance picks the replica for each message.
-	Balance Balance
-	// MailboxCapacity bounds each instance's queue (default 1024).
-	MailboxCapacity int
-	// Overflow is what a sender gets when the mailbox is full.
-	Overflow Overflow
-	// BatchSize is the most messages a BatchHandler gets per call
-	// (default 64); plain Handlers get one message per call.
-	BatchSize int
-	// Topics the agent subscribes to from the start.
-	Topics []string
-	// Tools the agent may call (through the runtime's Toolbox). The zero
-	// value grants none.
-	Tools ToolGrant
-	// Capabilities the agent advertises, the way agents register services
-	// with a FIPA directory facilitator: Runtime.Capable finds agents by
-	// them (a Contract Net initiator calls for proposals that way).
-	Capabilities []string
-	// Delivery is the retry policy for failing messages.
-	Delivery DeliveryPolicy
-	// Restart is the policy for replacing broken instances.
-	Restart RestartPolicy
-}
 
 // State is an agent's lifecycle state.
 type State uint8
@@ -214,108 +52,224 @@ type AgentInfo struct {
 	Capabilities []string // advertised capabilities (AgentSpec.Capabilities)
 }
 
-const (
-	defaultMailbox     = 1024
-	defaultBatch       = 64
-	defaultMaxAttempts = 3
-	defaultMaxRestarts = 20
-)
-
-// withDefaults validates s and fills in defaults; the error names the field.
-func (s AgentSpec) withDefaults() (AgentSpec, error) {
-	if err := s.Name.Validate(); err != nil {
-		return s, specErr("Name", "%v", err)
-	}
-	if s.Name.IsTopic() {
-		return s, specErr("Name", "%q is a topic address", s.Name)
-	}
-	set := 0
-	for _, isSet := range []bool{s.Handler != nil, s.NewHandler != nil, s.Wasm != nil} {
-		if isSet {
-			set++
-		}
-	}
-	if f, ok := s.Handler.(HandlerFunc); ok && f == nil {
-		return s, specErr("Handler", "nil HandlerFunc")
-	}
-	switch {
-	case set == 0:
-		return s, specErr("Handler", "one of Handler, NewHandler and Wasm is required")
-	case set > 1:
-		return s, specErr("Handler", "set only one of Handler, NewHandler and Wasm")
-	}
-	for _, f := range []struct {
-		name string
-		v    int
-	}{{"Replicas", s.Replicas}, {"MailboxCapacity", s.MailboxCapacity}, {"BatchSize", s.BatchSize}} {
-		if f.v < 0 {
-			return s, specErr(f.name, "%d is negative", f.v)
-		}
-	}
-	s.Replicas = cmp.Or(s.Replicas, 1)
-	s.MailboxCapacity = cmp.Or(s.MailboxCapacity, defaultMailbox)
-	s.BatchSize = cmp.Or(s.BatchSize, defaultBatch)
-	if s.Overflow > Reject {
-		return s, specErr("Overflow", "unknown value %d", s.Overflow)
-	}
-	if s.Balance > RoundRobin {
-		return s, specErr("Balance", "unknown value %d", s.Balance)
-	}
-	for _, t := range s.Topics {
-		if err := acl.Topic(t).Validate(); err != nil {
-			return s, specErr("Topics", "%v", err)
-		}
-	}
-	for _, c := range s.Capabilities {
-		if err := acl.AgentID(c).Validate(); err != nil {
-			return s, specErr("Capabilities", "capability %q: %v", c, err)
-		}
-	}
-	s.Capabilities = slices.Clone(s.Capabilities)
-	tools, err := s.Tools.withDefaults()
-	if err != nil {
-		return s, err
-	}
-	s.Tools = tools
-	s.Tools.Allow = slices.Clone(s.Tools.Allow)
-	if s.Delivery.MaxAttempts < 0 {
-		return s, specErr("Delivery.MaxAttempts", "must not be negative")
-	}
-	s.Delivery.MaxAttempts = cmp.Or(s.Delivery.MaxAttempts, defaultMaxAttempts)
-	if s.Delivery.Backoff, err = s.Delivery.Backoff.withDefaults("Delivery.Backoff", 10*time.Millisecond, time.Second); err != nil {
-		return s, err
-	}
-	if s.Restart.MaxRestarts < 0 {
-		return s, specErr("Restart.MaxRestarts", "%d is negative", s.Restart.MaxRestarts)
-	}
-	if s.Restart.Window < 0 {
-		return s, specErr("Restart.Window", "%v is negative", s.Restart.Window)
-	}
-	s.Restart.MaxRestarts = cmp.Or(s.Restart.MaxRestarts, defaultMaxRestarts)
-	s.Restart.Window = cmp.Or(s.Restart.Window, time.Minute)
-	if s.Restart.Backoff, err = s.Restart.Backoff.withDefaults("Restart.Backoff", 10*time.Millisecond, 5*time.Second); err != nil {
-		return s, err
-	}
-	return s, nil
+// agent is a registered agent: its spec, its instances and their mailboxes
+// (which outlive Stop/Start, so messages wait while it is stopped), and its
+// counters.
+type agent struct {
+	rt        *Runtime
+	spec      AgentSpec
+	internal  bool // a host subscription, not listed by Agents
+	mu        sync.Mutex
+	st        atomic.Uint32 // State
+	instances []*instance
+	rr        atomic.Uint64
+	stats     agentStats
+	lastErr   atomic.Pointer[string]
+	rmu       sync.Mutex // guards restartAt; never held while waiting
+	restartAt []int64    // unix nanos of recent replacements, for the window
 }
 
-func (b Backoff) withDefaults(field string, initial, maxDelay time.Duration) (Backoff, error) {
+type agentStats struct {
+	processed, failed, retried, deadLettered, restarts atomic.Uint64
+}
+
+func (a *agent) name() acl.AgentID { return a.spec.Name }
+
+func (a *agent) state() State { return State(a.st.Load()) }
+
+func (a *agent) info() AgentInfo {
+	inf := AgentInfo{
+		Name:         a.name(),
+		State:        a.state(),
+		Replicas:     len(a.instances),
+		Processed:    a.stats.processed.Load(),
+		Failed:       a.stats.failed.Load(),
+		Retried:      a.stats.retried.Load(),
+		DeadLettered: a.stats.deadLettered.Load(),
+		Restarts:     a.stats.restarts.Load(),
+		Topics:       a.rt.bus.topicsOf(a),
+		Capabilities: slices.Clone(a.spec.Capabilities),
+	}
+	for _, in := range a.instances {
+		d := in.mb.Depth()
+		inf.QueueDepth += d
+		inf.InFlight += in.mb.Load() - d
+	}
+	if p := a.lastErr.Load(); p != nil {
+		inf.LastError = *p
+	}
+	return inf
+}
+
+// start makes handlers (for NewHandler agents) and lets the mailboxes start
+// workers (one at a time per instance, on demand).
+func (a *agent) start(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.state() == StateRunning {
+		return nil
+	}
+	// A worker from before (a Stop that timed out, a failed agent's last
+	// message) must be gone before its handler is replaced.
+	if err := a.awaitWorkers(ctx); err != nil {
+		return fmt.Errorf("caxton: start %q: a worker is still finishing: %w", a.name(), err)
+	}
+	for _, in := range a.instances {
+		in.closeHandler()
+		if err := in.makeHandler(ctx); err != nil {
+			for _, made := range a.instances {
+				made.closeHandler()
+			}
+			return err
+		}
+	}
+	a.rmu.Lock()
+	a.restartAt = a.restartAt[:0]
+	a.rmu.Unlock()
+	for _, in := range a.instances {
+		in.runCtx, in.runCancel = context.WithCancel(a.rt.baseCtx)
+	}
+	a.st.Store(uint32(StateRunning))
+	for _, in := range a.instances {
+		in.mb.Resume()
+	}
+	return nil
+}
+
+// stop pauses every mailbox and waits for its worker to finish the current
+// message (bounded by ctx), then releases NewHandler instances. The final
+// state is st.
+func (a *agent) stop(ctx context.Context, st State) error {
+	if ctx == nil {
+		return errNilContext
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, in := range a.instances {
+		in.mb.Pause()
+	}
+	// The agent counts as stopped from here on, even if a handler is still
+	// finishing: its mailbox is paused, and start waits for the worker.
+	a.st.Store(uint32(st))
+	err := a.awaitWorkers(ctx)
+	for _, in := range a.instances {
+		if in.runCancel != nil {
+			in.runCancel() // a handler still running sees its context end
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("caxton: stop %q: a handler is still running: %w", a.name(), err)
+	}
+	for _, in := range a.instances {
+		in.closeHandler()
+	}
+	return nil
+}
+
+// awaitWorkers waits until no worker of the agent runs.
+func (a *agent) awaitWorkers(ctx context.Context) error {
+	for _, in := range a.instances {
+		select { // a worker already gone wins over an ended ctx (select picks at random)
+		case <-in.mb.Exited():
+			continue
+		default:
+		}
+		select {
+		case <-in.mb.Exited():
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// stopWorkers asks every worker to stop after its current message, without
+// waiting, and keeps new ones from starting.
+func (a *agent) stopWorkers() {
+	for _, in := range a.instances {
+		in.mb.Pause()
+	}
+}
+
+// closeMailboxes closes every mailbox and dead-letters what was queued.
+//
+// With keep (a durable store at runtime close) nothing is dead-lettered:
+// the messages stay on disk and are delivered after a restart.
+func (a *agent) closeMailboxes(reason string, keep bool) int {
+	n := 0
+	for _, in := range a.instances {
+		rest := in.mb.Close()
+		if keep {
+			continue
+		}
+		for _, e := range rest {
+			a.rt.deadLetter(a, in, e, reason, nil)
+			n++
+		}
+		if len(rest) > 0 {
+			if err := in.mb.Ack(rest...); err != nil {
+				a.rt.logger.Error("acknowledging dead-lettered messages", "agent", a.name(), "error", err)
+			}
+		}
+	}
+	return n
+}
+
+func (a *agent) closeQueues() {
+	for _, in := range a.instances {
+		if in != nil {
+			_ = in.queue.Close()
+		}
+	}
+}
+
+// deliver queues m for one of the agent's instances.
+func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct{}, mayBlock bool) error {
+	if a.state() == StateFailed && !a.rt.isDurable() { // durable: it waits for a Start
+		return ErrAgentFailed
+	}
+	in := a.pick()
+	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
+	err := in.mb.Push(ctx, e, mayBlock && a.spec.Overflow == Block, abort)
 	switch {
-	case b.Initial < 0:
-		return b, specErr(field+".Initial", "%v is negative", b.Initial)
-	case b.Max < 0:
-		return b, specErr(field+".Max", "%v is negative", b.Max)
-	case b.Multiplier < 0:
-		return b, specErr(field+".Multiplier", "%v is negative", b.Multiplier)
+	case err == nil:
+		return nil
+	case errors.Is(err, mailbox.ErrFull), errors.Is(err, store.ErrFull):
+		return ErrMailboxFull
+	case errors.Is(err, mailbox.ErrClosed), errors.Is(err, mailbox.ErrAborted):
+		return ErrClosed
 	}
-	if b.Multiplier != 0 && b.Multiplier < 1 {
-		return b, specErr(field+".Multiplier", "%v is below 1", b.Multiplier)
+	return err
+}
+
+// deliverNotice queues a runtime notice (a FIPA failure about the agent's
+// own send) without blocking — the agent's handler may be the sender — and
+// beyond capacity, but only up to twice the capacity, so an agent that keeps
+// sending to unknown names cannot flood its own mailbox with notices. Past
+// that the notice is refused (and logged by the caller); the send itself
+// already failed with an error.
+func (a *agent) deliverNotice(m *acl.Message) error {
+	in := a.pick()
+	if in.mb.Load() >= 2*a.spec.MailboxCapacity {
+		return fmt.Errorf("%w: notice suppressed, the mailbox holds twice its capacity", ErrMailboxFull)
 	}
-	b.Initial = cmp.Or(b.Initial, initial)
-	b.Max = cmp.Or(b.Max, max(maxDelay, b.Initial))
-	if b.Max < b.Initial {
-		return b, specErr(field+".Max", "%v is below Initial %v", b.Max, b.Initial)
+	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
+	return in.mb.PushForce(e)
+}
+
+func (a *agent) pick() *instance {
+	ins := a.instances
+	if len(ins) == 1 {
+		return ins[0]
 	}
-	b.Multiplier = cmp.Or(b.Multiplier, 2)
-	return b, nil
+	if a.spec.Balance == RoundRobin {
+		return ins[a.rr.Add(1)%uint64(len(ins))]
+	}
+	best, bestLoad := ins[0], ins[0].load()
+	for _, in := range ins[1:] {
+		if l := in.load(); l < bestLoad {
+			best, bestLoad = in, l
+		}
+	}
+	return best
 }

@@ -104,5 +104,6 @@ func Permanent(err error) error {
 
 type permanentError struct{ err error }
 
-func (e *permanentError) Error() string   { return "permanent: " + e.err.Error() }
+func (e *permanentError) Error() string { return "permanent: " + e.err.Error() }
+
 func (e *permanentError) Unwrap() []error { return []error{ErrPermanent, e.err} }

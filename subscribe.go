@@ -2,16 +2,90 @@ package caxton
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/caxton-go/caxton/acl"
 )
 
-// Subscription is a host callback subscribed to a topic with SubscribeFunc.
-type Subscription struct {
-	rt    *Runtime
-	a     *agent
-	topic string
+func (b *routing) subscribe(topic string, ep endpoint) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old := *b.topics.Load()
+	if slices.Contains(old[topic], ep) {
+		return
+	}
+	next := make(map[string][]endpoint, len(old)+1)
+	for k, v := range old {
+		next[k] = v
+	}
+	next[topic] = append(slices.Clip(old[topic]), ep)
+	b.topics.Store(&next)
+}
+
+func (b *routing) unsubscribe(topic string, ep endpoint) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old := *b.topics.Load()
+	i := slices.Index(old[topic], ep)
+	if i < 0 {
+		return false
+	}
+	next := make(map[string][]endpoint, len(old))
+	for k, v := range old {
+		next[k] = v
+	}
+	next[topic] = slices.Delete(slices.Clone(old[topic]), i, i+1)
+	if len(next[topic]) == 0 {
+		delete(next, topic)
+	}
+	b.topics.Store(&next)
+	return true
+}
+
+func (b *routing) unsubscribeAll(ep endpoint) {
+	for _, t := range b.topicsOf(ep) {
+		b.unsubscribe(t, ep)
+	}
+}
+
+func (b *routing) topicsOf(ep endpoint) []string {
+	var out []string
+	for t, subs := range *b.topics.Load() {
+		if slices.Contains(subs, ep) {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Subscribe subscribes an agent or inbox to topic: messages addressed to
+// acl.Topic(topic) reach it. Subscribing twice is a no-op. For a host
+// callback, use SubscribeFunc.
+func (rt *Runtime) Subscribe(topic string, agent acl.AgentID) error {
+	if err := acl.Topic(topic).Validate(); err != nil {
+		return err
+	}
+	ep, err := rt.endpointNamed(agent)
+	if err != nil {
+		return err
+	}
+	rt.bus.subscribe(topic, ep)
+	return nil
+}
+
+// Unsubscribe removes an agent's or inbox's subscription to topic.
+func (rt *Runtime) Unsubscribe(topic string, agent acl.AgentID) error {
+	ep, err := rt.endpointNamed(agent)
+	if err != nil {
+		return err
+	}
+	if !rt.bus.unsubscribe(topic, ep) {
+		return fmt.Errorf("%w: %q is not subscribed to topic %q", ErrAgentNotFound, agent, topic)
+	}
+	return nil
 }
 
 // SubscribeFunc calls fn for every message published to topic. The callback
@@ -49,6 +123,13 @@ func (rt *Runtime) SubscribeFunc(topic string, fn func(ctx context.Context, m *a
 	a := ep.(*agent)
 	rt.bus.subscribe(topic, a)
 	return &Subscription{rt: rt, a: a, topic: topic}, nil
+}
+
+// Subscription is a host callback subscribed to a topic with SubscribeFunc.
+type Subscription struct {
+	rt    *Runtime
+	a     *agent
+	topic string
 }
 
 // Topic returns the subscribed topic.

@@ -10,17 +10,6 @@ import (
 	"github.com/caxton-go/caxton/sandbox"
 )
 
-// WasmSpec makes an agent a WebAssembly guest (Guest ABI v1, see
-// sandbox/ABI.md). Set it in AgentSpec.Wasm instead of a handler: every
-// replica, and every replacement after a crash, is a fresh instance in its
-// own store. Set exactly one of Module and File.
-type WasmSpec struct {
-	Module []byte         // the guest, binary or text format
-	File   string         // or a path to it
-	Limits sandbox.Limits // resource limits per instance (zero fields: defaults)
-	Grants sandbox.Grants // WASI capabilities (zero: none)
-}
-
 // WithSandboxCacheDir keeps compiled WebAssembly modules in dir, so a guest
 // is compiled once per machine instead of once per process.
 func WithSandboxCacheDir(dir string) Option {

@@ -7,8 +7,84 @@ import (
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/protocol"
 	"github.com/caxton-go/caxton/telemetry"
 )
+
+// Handler handles one message at a time. Returning nil acknowledges the
+// message; returning an error (or panicking) fails the attempt, and the
+// runtime retries it with backoff and finally dead-letters it, per the
+// agent's DeliveryPolicy.
+//
+// Messages to one instance are handled in order, one at a time, so a handler
+// used by a single instance needs no locking. A handler shared by several
+// replicas (AgentSpec.Handler with Replicas > 1) is called concurrently.
+type Handler interface {
+	HandleMessage(ctx context.Context, mc *MessageContext) error
+}
+
+// HandlerFunc adapts a function to Handler, like http.HandlerFunc.
+type HandlerFunc func(ctx context.Context, mc *MessageContext) error
+
+// HandleMessage calls f.
+func (f HandlerFunc) HandleMessage(ctx context.Context, mc *MessageContext) error { return f(ctx, mc) }
+
+// BatchHandler is a Handler that can take several queued messages in one
+// call. Sandboxed (WebAssembly) agents implement it, because each crossing
+// into a guest is expensive: the runtime hands over a batch, and the
+// messages the instance emits are collected in the batch's outbox and sent
+// only if the whole batch succeeds. On error the outbox is discarded — a
+// failed batch has emitted nothing — and, since it cannot be told which
+// message failed it, each message of the batch is tried again on its own,
+// in order, so only the guilty ones go the retry → dead-letter way.
+type BatchHandler interface {
+	Handler
+	HandleBatch(ctx context.Context, b *Batch) error
+}
+
+// Batch is a run of queued messages for one BatchHandler call.
+type Batch struct {
+	// Messages are in mailbox order; read-only.
+	Messages []*acl.Message
+	// Attempt is the attempt number of this batch (1 for the first try).
+	Attempt  int
+	outbox   []*acl.Message
+	rejected map[int]error
+}
+
+// Reject marks Messages[i] as one the handler refuses outright (too large
+// for a sandbox, say): if the batch succeeds, that message is dead-lettered
+// with err instead of counted as handled.
+func (b *Batch) Reject(i int, err error) {
+	if b.rejected == nil {
+		b.rejected = make(map[int]error)
+	}
+	b.rejected[i] = err
+}
+
+// Emit queues m to be sent when the batch succeeds. The runtime stamps the
+// agent's name as sender; a message claiming another sender is rejected.
+func (b *Batch) Emit(m *acl.Message) { b.outbox = append(b.outbox, m) }
+
+// Outbox returns the messages emitted so far.
+func (b *Batch) Outbox() []*acl.Message { return b.outbox }
+
+// InstanceInfo tells a factory which instance it is making.
+type InstanceInfo struct {
+	Agent   acl.AgentID
+	Replica int // 0 .. Replicas-1
+	Restart int // how many times this replica was replaced before
+}
+
+// ProtocolHandler makes a protocol responder — protocol.RequestResponder,
+// contractnet.Participant, a protocol.Mux of several — an agent's Handler.
+// The responder answers through the MessageContext, so its replies are
+// sent from the agent like any other.
+func ProtocolHandler(r protocol.Responder) Handler {
+	return HandlerFunc(func(ctx context.Context, mc *MessageContext) error {
+		return r.Respond(ctx, mc.Message(), mc)
+	})
+}
 
 // MessageContext is what a handler gets with each message: the message, who
 // it is, and how to talk back. It is valid only during the HandleMessage

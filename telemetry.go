@@ -1,7 +1,11 @@
 package caxton
 
 import (
+	"context"
+	"time"
+
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/store"
 	"github.com/caxton-go/caxton/telemetry"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -100,4 +104,60 @@ func parentFor(m *acl.Message, in []*acl.Message, spans []telemetry.Span) teleme
 		}
 	}
 	return spans[0]
+}
+
+// outcomeOf maps a failed attempt's outcome to telemetry's.
+func outcomeOf(o outcome) telemetry.Outcome {
+	switch o {
+	case finished:
+		return telemetry.DeadLettered
+	case abandoned:
+		return telemetry.Interrupted
+	case delivered:
+		return telemetry.Delivered
+	}
+	return telemetry.Retrying
+}
+
+// startBatchSpans starts one consumer span per message of a batch (nil
+// when telemetry is off), each continuing its own sender's trace.
+func (in *instance) startBatchSpans(envs []*store.Envelope) []telemetry.Span {
+	tel := in.a.rt.tel
+	if tel == nil {
+		return nil
+	}
+	spans := make([]telemetry.Span, len(envs))
+	for i, e := range envs {
+		spans[i] = tel.StartProcess(in.runCtx, e.Msg, in.a.name(), in.replica, e.Attempts)
+	}
+	return spans
+}
+
+// recordFuel puts a wasm batch's size and fuel on its spans and counts the
+// fuel.
+func (in *instance) recordFuel(ctx context.Context, spans []telemetry.Span) {
+	if len(spans) == 0 {
+		return
+	}
+	fr, ok := in.handler.(fuelReporter)
+	if !ok {
+		return
+	}
+	fuel := fr.FuelUsed()
+	for _, sp := range spans {
+		sp.SetWasm(len(spans), fuel)
+	}
+	in.a.rt.tel.Fuel(ctx, in.a.name(), fuel)
+}
+
+func (in *instance) endSpan(spans []telemetry.Span, envs []*store.Envelope, i int, start time.Time, out telemetry.Outcome, err error) {
+	if len(spans) > 0 {
+		spans[i].EndProcess(in.a.name(), envs[i].Msg.Performative, start, out, err)
+	}
+}
+
+func (in *instance) endSpans(spans []telemetry.Span, envs []*store.Envelope, start time.Time, out telemetry.Outcome, err error) {
+	for i := range spans {
+		in.endSpan(spans, envs, i, start, out, err)
+	}
 }

@@ -11,15 +11,6 @@ import (
 	"github.com/caxton-go/caxton/acl"
 )
 
-// endpoint is anything a message can be queued for: an agent (including a
-// host subscription) or a host inbox.
-type endpoint interface {
-	name() acl.AgentID
-	// deliver queues m. mayBlock false forbids waiting for mailbox space
-	// (an agent sending to itself would wait for its own worker forever).
-	deliver(ctx context.Context, m *acl.Message, abort <-chan struct{}, mayBlock bool) error
-}
-
 // routing holds topic subscriptions and content rules. Both are read on
 // every send and changed rarely, so readers load an immutable snapshot and
 // writers copy it under a mutex.
@@ -44,90 +35,11 @@ func (b *routing) init() {
 	b.rules.Store(&[]rule{})
 }
 
-func (b *routing) subscribe(topic string, ep endpoint) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	old := *b.topics.Load()
-	if slices.Contains(old[topic], ep) {
-		return
-	}
-	next := make(map[string][]endpoint, len(old)+1)
-	for k, v := range old {
-		next[k] = v
-	}
-	next[topic] = append(slices.Clip(old[topic]), ep)
-	b.topics.Store(&next)
-}
-
-func (b *routing) unsubscribe(topic string, ep endpoint) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	old := *b.topics.Load()
-	i := slices.Index(old[topic], ep)
-	if i < 0 {
-		return false
-	}
-	next := make(map[string][]endpoint, len(old))
-	for k, v := range old {
-		next[k] = v
-	}
-	next[topic] = slices.Delete(slices.Clone(old[topic]), i, i+1)
-	if len(next[topic]) == 0 {
-		delete(next, topic)
-	}
-	b.topics.Store(&next)
-	return true
-}
-
-func (b *routing) unsubscribeAll(ep endpoint) {
-	for _, t := range b.topicsOf(ep) {
-		b.unsubscribe(t, ep)
-	}
-}
-
-func (b *routing) topicsOf(ep endpoint) []string {
-	var out []string
-	for t, subs := range *b.topics.Load() {
-		if slices.Contains(subs, ep) {
-			out = append(out, t)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
 func (b *routing) removeRulesFor(target acl.AgentID) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	next := slices.DeleteFunc(slices.Clone(*b.rules.Load()), func(r rule) bool { return r.target == target })
 	b.rules.Store(&next)
-}
-
-// Subscribe subscribes an agent or inbox to topic: messages addressed to
-// acl.Topic(topic) reach it. Subscribing twice is a no-op. For a host
-// callback, use SubscribeFunc.
-func (rt *Runtime) Subscribe(topic string, agent acl.AgentID) error {
-	if err := acl.Topic(topic).Validate(); err != nil {
-		return err
-	}
-	ep, err := rt.endpointNamed(agent)
-	if err != nil {
-		return err
-	}
-	rt.bus.subscribe(topic, ep)
-	return nil
-}
-
-// Unsubscribe removes an agent's or inbox's subscription to topic.
-func (rt *Runtime) Unsubscribe(topic string, agent acl.AgentID) error {
-	ep, err := rt.endpointNamed(agent)
-	if err != nil {
-		return err
-	}
-	if !rt.bus.unsubscribe(topic, ep) {
-		return fmt.Errorf("%w: %q is not subscribed to topic %q", ErrAgentNotFound, agent, topic)
-	}
-	return nil
 }
 
 // AddRule adds a content-based routing rule: every message sent from now on
@@ -372,21 +284,4 @@ func truncateNotice(s string) string {
 		return s[:limit] + "…"
 	}
 	return s
-}
-
-// isInternal reports whether ep is a hidden agent (a SubscribeFunc
-// callback), which is reachable only through its topic.
-func isInternal(ep endpoint) bool {
-	a, ok := ep.(*agent)
-	return ok && a.internal
-}
-
-// endpointNamed finds a user-visible agent or inbox.
-func (rt *Runtime) endpointNamed(name acl.AgentID) (endpoint, error) {
-	if ep, ok := rt.lookup(name); ok {
-		if a, isAgent := ep.(*agent); !isAgent || !a.internal {
-			return ep, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: %q", ErrAgentNotFound, name)
 }

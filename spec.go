@@ -1,0 +1,229 @@
+package caxton
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"time"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/sandbox"
+)
+
+// AgentSpec describes an agent to Spawn. Set exactly one of Handler,
+// NewHandler and Wasm; everything else has a default.
+type AgentSpec struct {
+	// Name is the agent's unique id on the runtime.
+	Name acl.AgentID
+	// Handler is shared by all replicas.
+	Handler Handler
+	// NewHandler makes one handler per instance (each replica, and each
+	// replacement after a crash). Use it for stateful agents.
+	NewHandler func(ctx context.Context, info InstanceInfo) (Handler, error)
+	// Wasm runs the agent as a sandboxed WebAssembly guest (instead of
+	// Handler or NewHandler).
+	Wasm *WasmSpec
+
+	// Replicas is the number of instances (default 1). Each has its own
+	// mailbox and handles its messages in order.
+	Replicas int
+	// Balance picks the replica for each message.
+	Balance Balance
+	// MailboxCapacity bounds each instance's queue (default 1024).
+	MailboxCapacity int
+	// Overflow is what a sender gets when the mailbox is full.
+	Overflow Overflow
+	// BatchSize is the most messages a BatchHandler gets per call
+	// (default 64); plain Handlers get one message per call.
+	BatchSize int
+	// Topics the agent subscribes to from the start.
+	Topics []string
+	// Tools the agent may call (through the runtime's Toolbox). The zero
+	// value grants none.
+	Tools ToolGrant
+	// Capabilities the agent advertises, the way agents register services
+	// with a FIPA directory facilitator: Runtime.Capable finds agents by
+	// them (a Contract Net initiator calls for proposals that way).
+	Capabilities []string
+	// Delivery is the retry policy for failing messages.
+	Delivery DeliveryPolicy
+	// Restart is the policy for replacing broken instances.
+	Restart RestartPolicy
+}
+
+// WasmSpec makes an agent a WebAssembly guest (Guest ABI v1, see
+// sandbox/ABI.md). Set it in AgentSpec.Wasm instead of a handler: every
+// replica, and every replacement after a crash, is a fresh instance in its
+// own store. Set exactly one of Module and File.
+type WasmSpec struct {
+	Module []byte         // the guest, binary or text format
+	File   string         // or a path to it
+	Limits sandbox.Limits // resource limits per instance (zero fields: defaults)
+	Grants sandbox.Grants // WASI capabilities (zero: none)
+}
+
+// Overflow chooses what a sender experiences when a mailbox is full.
+type Overflow uint8
+
+const (
+	// Block makes Send wait until there is room or its context ends
+	// (backpressure). The default.
+	Block Overflow = iota
+	// Reject makes Send fail at once with ErrMailboxFull.
+	Reject
+)
+
+// Balance chooses the replica that gets a message.
+type Balance uint8
+
+const (
+	// LeastLoaded picks the replica with the shortest queue. The default.
+	LeastLoaded Balance = iota
+	// RoundRobin picks replicas in turn.
+	RoundRobin
+)
+
+// Backoff is an exponential backoff: Initial, then ×Multiplier per step,
+// capped at Max.
+type Backoff struct {
+	Initial    time.Duration
+	Max        time.Duration
+	Multiplier float64
+}
+
+// Delay returns the wait before attempt n+1 after n failed attempts (n ≥ 1).
+func (b Backoff) Delay(n int) time.Duration {
+	d := float64(b.Initial)
+	for i := 1; i < n; i++ {
+		d *= b.Multiplier
+		if d >= float64(b.Max) {
+			return b.Max
+		}
+	}
+	return min(time.Duration(d), b.Max)
+}
+
+// DeliveryPolicy says how often a failing message is retried.
+type DeliveryPolicy struct {
+	// MaxAttempts is the number of handling attempts before the message is
+	// dead-lettered (default 3; 1 means no retry).
+	MaxAttempts int
+	// Backoff spaces the attempts (default 10ms, ×2, max 1s).
+	Backoff Backoff
+}
+
+// RestartPolicy governs replacing broken instances of an agent made by a
+// NewHandler factory. An instance is replaced when its handler panics or
+// returns an error wrapping ErrInstanceBroken, or when the factory fails.
+// More than MaxRestarts replacements within Window mark the agent Failed.
+type RestartPolicy struct {
+	MaxRestarts int           // default 20
+	Window      time.Duration // default 1 minute
+	Backoff     Backoff       // wait before making the replacement (default 10ms, ×2, max 5s)
+}
+
+const (
+	defaultMailbox     = 1024
+	defaultBatch       = 64
+	defaultMaxAttempts = 3
+	defaultMaxRestarts = 20
+)
+
+// withDefaults validates s and fills in defaults; the error names the field.
+func (s AgentSpec) withDefaults() (AgentSpec, error) {
+	if err := s.Name.Validate(); err != nil {
+		return s, specErr("Name", "%v", err)
+	}
+	if s.Name.IsTopic() {
+		return s, specErr("Name", "%q is a topic address", s.Name)
+	}
+	set := 0
+	for _, isSet := range []bool{s.Handler != nil, s.NewHandler != nil, s.Wasm != nil} {
+		if isSet {
+			set++
+		}
+	}
+	if f, ok := s.Handler.(HandlerFunc); ok && f == nil {
+		return s, specErr("Handler", "nil HandlerFunc")
+	}
+	switch {
+	case set == 0:
+		return s, specErr("Handler", "one of Handler, NewHandler and Wasm is required")
+	case set > 1:
+		return s, specErr("Handler", "set only one of Handler, NewHandler and Wasm")
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"Replicas", s.Replicas}, {"MailboxCapacity", s.MailboxCapacity}, {"BatchSize", s.BatchSize}} {
+		if f.v < 0 {
+			return s, specErr(f.name, "%d is negative", f.v)
+		}
+	}
+	s.Replicas = cmp.Or(s.Replicas, 1)
+	s.MailboxCapacity = cmp.Or(s.MailboxCapacity, defaultMailbox)
+	s.BatchSize = cmp.Or(s.BatchSize, defaultBatch)
+	if s.Overflow > Reject {
+		return s, specErr("Overflow", "unknown value %d", s.Overflow)
+	}
+	if s.Balance > RoundRobin {
+		return s, specErr("Balance", "unknown value %d", s.Balance)
+	}
+	for _, t := range s.Topics {
+		if err := acl.Topic(t).Validate(); err != nil {
+			return s, specErr("Topics", "%v", err)
+		}
+	}
+	for _, c := range s.Capabilities {
+		if err := acl.AgentID(c).Validate(); err != nil {
+			return s, specErr("Capabilities", "capability %q: %v", c, err)
+		}
+	}
+	s.Capabilities = slices.Clone(s.Capabilities)
+	tools, err := s.Tools.withDefaults()
+	if err != nil {
+		return s, err
+	}
+	s.Tools = tools
+	s.Tools.Allow = slices.Clone(s.Tools.Allow)
+	if s.Delivery.MaxAttempts < 0 {
+		return s, specErr("Delivery.MaxAttempts", "must not be negative")
+	}
+	s.Delivery.MaxAttempts = cmp.Or(s.Delivery.MaxAttempts, defaultMaxAttempts)
+	if s.Delivery.Backoff, err = s.Delivery.Backoff.withDefaults("Delivery.Backoff", 10*time.Millisecond, time.Second); err != nil {
+		return s, err
+	}
+	if s.Restart.MaxRestarts < 0 {
+		return s, specErr("Restart.MaxRestarts", "%d is negative", s.Restart.MaxRestarts)
+	}
+	if s.Restart.Window < 0 {
+		return s, specErr("Restart.Window", "%v is negative", s.Restart.Window)
+	}
+	s.Restart.MaxRestarts = cmp.Or(s.Restart.MaxRestarts, defaultMaxRestarts)
+	s.Restart.Window = cmp.Or(s.Restart.Window, time.Minute)
+	if s.Restart.Backoff, err = s.Restart.Backoff.withDefaults("Restart.Backoff", 10*time.Millisecond, 5*time.Second); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func (b Backoff) withDefaults(field string, initial, maxDelay time.Duration) (Backoff, error) {
+	switch {
+	case b.Initial < 0:
+		return b, specErr(field+".Initial", "%v is negative", b.Initial)
+	case b.Max < 0:
+		return b, specErr(field+".Max", "%v is negative", b.Max)
+	case b.Multiplier < 0:
+		return b, specErr(field+".Multiplier", "%v is negative", b.Multiplier)
+	}
+	if b.Multiplier != 0 && b.Multiplier < 1 {
+		return b, specErr(field+".Multiplier", "%v is below 1", b.Multiplier)
+	}
+	b.Initial = cmp.Or(b.Initial, initial)
+	b.Max = cmp.Or(b.Max, max(maxDelay, b.Initial))
+	if b.Max < b.Initial {
+		return b, specErr(field+".Max", "%v is below Initial %v", b.Max, b.Initial)
+	}
+	b.Multiplier = cmp.Or(b.Multiplier, 2)
+	return b, nil
+}

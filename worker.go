@@ -1,0 +1,293 @@
+package caxton
+
+import (
+	"errors"
+	"runtime"
+	"time"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/mailbox"
+	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/telemetry"
+)
+
+// run is the worker: take queued envelopes and handle them in order until
+// the mailbox is empty (then the worker retires; the next message starts a
+// new one) or the mailbox asks it to stop.
+func (in *instance) run() {
+	rt := in.a.rt
+	defer rt.workers.Done()
+	defer rt.running.Add(-1)
+	defer func() {
+		if rt.closed.Load() {
+			rt.signalIdle() // however the worker leaves, a draining Close re-checks
+		}
+	}()
+	stop := in.mb.Stopping()
+	if in.buf == nil {
+		size := 64
+		if in.batch != nil {
+			size = in.a.spec.BatchSize
+		}
+		in.buf = make([]*store.Envelope, min(size, in.a.spec.MailboxCapacity))
+	}
+	buf := in.buf
+	for {
+		select {
+		case <-stop:
+			in.mb.Exit()
+			return
+		default:
+		}
+		envs := in.mb.Take(buf)
+		if len(envs) == 0 {
+			// Yield once before retiring: under load the next message is
+			// usually a few hundred nanoseconds away, and starting a new
+			// worker for it costs more than this.
+			runtime.Gosched()
+			envs = in.mb.Take(buf)
+		}
+		if len(envs) == 0 {
+			if in.mb.Idle() {
+				if rt.closed.Load() {
+					rt.signalIdle()
+				}
+				return
+			}
+			continue
+		}
+		var rest []*store.Envelope
+		if in.batch != nil {
+			rest = in.handleBatch(stop, envs)
+		} else {
+			for i, e := range envs {
+				if stopped(stop) || !in.handleOne(stop, e) {
+					rest = envs[i:]
+					break
+				}
+			}
+		}
+		if len(rest) > 0 && in.a.state() == StateFailed && !rt.isDurable() { // durable: they wait for a Start
+			var cause error
+			if p := in.a.lastErr.Load(); p != nil {
+				cause = errors.New(*p)
+			}
+			for _, e := range rest {
+				rt.deadLetter(in.a, in, e, "agent failed", cause)
+				in.ack(e)
+			}
+			rest = nil
+		}
+		in.flushAcks()
+		in.mb.Done(len(envs) - len(rest))
+		if len(rest) > 0 { // stopped mid-way: put the rest back, in order
+			refused, err := in.mb.Release(rest)
+			if err != nil && !errors.Is(err, mailbox.ErrClosed) {
+				in.logger.Error("returning messages to the queue", "error", err)
+			}
+			reason := "agent removed"
+			if rt.closed.Load() {
+				reason = "runtime closed"
+			}
+			if rt.closed.Load() && rt.isDurable() {
+				refused = nil // on disk: delivered again after a restart
+			}
+			for _, e := range refused { // the mailbox closed under us
+				rt.deadLetter(in.a, in, e, reason, nil)
+			}
+			if len(refused) > 0 {
+				if err := in.mb.Ack(refused...); err != nil {
+					in.logger.Error("acknowledging dead-lettered messages", "error", err)
+				}
+			}
+		}
+		clear(buf)
+		if len(rest) > 0 || in.a.state() == StateFailed {
+			in.mb.Exit()
+			if rt.closed.Load() {
+				rt.signalIdle()
+			}
+			return
+		}
+	}
+}
+
+// stopped reports whether the worker has been asked to stop.
+func stopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// outcome is what became of a failed attempt.
+type outcome uint8
+
+const (
+	retry     outcome = iota // try again after backoff
+	finished                 // dead-lettered and acknowledged
+	abandoned                // still in flight: the worker stops or the agent failed
+	delivered                // handled and acknowledged
+)
+
+// attempt runs one handling attempt of e — in a consumer span when
+// telemetry is on — and accounts for its result.
+func (in *instance) attempt(stop <-chan struct{}, e *store.Envelope) outcome {
+	ctx, sp, start := in.runCtx, telemetry.Span{}, time.Time{}
+	if tel := in.a.rt.tel; tel != nil {
+		sp = tel.StartProcess(in.runCtx, e.Msg, in.a.name(), in.replica, e.Attempts)
+		ctx, start = sp.Context(), time.Now()
+	}
+	err := in.call(ctx, e)
+	if err == nil {
+		in.ack(e)
+		// End the span before counting: whoever sees the count sees the span.
+		sp.EndProcess(in.a.name(), e.Msg.Performative, start, telemetry.Delivered, nil)
+		in.a.stats.processed.Add(1)
+		return delivered
+	}
+	in.one[0] = e
+	o := in.failed(ctx, stop, in.one[:], err)
+	sp.EndProcess(in.a.name(), e.Msg.Performative, start, outcomeOf(o), err)
+	return o
+}
+
+// handleOne handles e until it succeeds, is dead-lettered, or the worker is
+// told to stop (then it returns false and e is still in flight).
+func (in *instance) handleOne(stop <-chan struct{}, e *store.Envelope) bool {
+	if e.Attempts > 0 { // a retry from before a restart keeps its backoff
+		if wait := in.mb.NotBefore(e).Sub(in.a.rt.clock.Now()); wait > 0 && !in.sleep(stop, wait) {
+			return false
+		}
+	}
+	for {
+		if in.handler == nil { // the last replacement failed
+			return false
+		}
+		e.Attempts++
+		switch in.attempt(stop, e) {
+		case delivered, finished:
+			return true
+		case abandoned:
+			return false
+		}
+		if stopped(stop) || !in.backoff(stop, e.Attempts) {
+			return false // retried by the next worker, or dead-lettered if the mailbox closed
+		}
+	}
+}
+
+// handleBatch hands envs to the BatchHandler until the batch succeeds or
+// all of it is dead-lettered. It returns the envelopes still in flight if
+// the worker is told to stop.
+func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []*store.Envelope {
+	b := &Batch{Messages: make([]*acl.Message, 0, len(envs))}
+	for {
+		if in.handler == nil {
+			return envs
+		}
+		b.Messages = b.Messages[:0]
+		for _, e := range envs {
+			e.Attempts++
+			b.Messages = append(b.Messages, e.Msg)
+		}
+		b.Attempt, b.outbox, b.rejected = envs[0].Attempts, b.outbox[:0], nil
+		spans := in.startBatchSpans(envs)
+		ctx := in.runCtx
+		if len(spans) > 0 {
+			ctx = spans[0].Context()
+		}
+		start := time.Now()
+		err := in.callBatch(ctx, b)
+		in.recordFuel(ctx, spans)
+		if err == nil {
+			in.emit(b.Messages, b.outbox, spans) // inside the spans, before the count
+			for i, e := range envs {
+				rerr, rejected := b.rejected[i]
+				if !rejected {
+					in.endSpan(spans, envs, i, start, telemetry.Delivered, nil)
+					in.a.stats.processed.Add(1)
+				} else {
+					in.endSpan(spans, envs, i, start, telemetry.DeadLettered, rerr)
+					in.a.rt.deadLetter(in.a, in, e, "rejected by agent", rerr)
+				}
+				in.ack(e)
+			}
+			return nil
+		}
+		if len(envs) > 1 {
+			in.endSpans(spans, envs, start, telemetry.Retrying, err)
+			return in.splitBatch(stop, envs, err)
+		}
+		o := in.failed(ctx, stop, envs, err)
+		in.endSpans(spans, envs, start, outcomeOf(o), err)
+		switch o {
+		case finished:
+			return nil
+		case abandoned:
+			return envs
+		}
+		if stopped(stop) || !in.backoff(stop, envs[0].Attempts) {
+			return envs
+		}
+	}
+}
+
+// splitBatch handles a failed multi-message batch: which message failed it
+// cannot be told, so instead of retrying (and finally dead-lettering) them
+// all together, each message is tried again on its own, in order, and only
+// the guilty ones go the retry → dead-letter way. The failed batch attempt
+// is not counted against the messages.
+func (in *instance) splitBatch(stop <-chan struct{}, envs []*store.Envelope, err error) []*store.Envelope {
+	a := in.a
+	a.stats.failed.Add(1)
+	msg := err.Error()
+	a.lastErr.Store(&msg)
+	in.logger.Warn("batch failed; retrying its messages one by one", "error", err, "messages", len(envs))
+	var pe *PanicError
+	if (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && a.spec.NewHandler != nil && !in.replaceHandler(stop, err) {
+		return envs
+	}
+	for _, e := range envs {
+		e.Attempts--
+	}
+	for i := range envs {
+		if stopped(stop) {
+			return envs[i:]
+		}
+		if left := in.handleBatch(stop, envs[i:i+1]); len(left) > 0 {
+			return envs[i:]
+		}
+	}
+	return nil
+}
+
+// emit sends a successful batch's outbox, stamping the agent as sender. A
+// message claiming another sender is rejected and logged: an instance cannot
+// speak for someone else.
+func (in *instance) emit(batch, out []*acl.Message, spans []telemetry.Span) {
+	self := in.a.name()
+	for _, m := range out {
+		if m == nil {
+			in.logger.Warn("outbox: nil message rejected")
+			continue
+		}
+		if m.Sender != "" && m.Sender != self {
+			in.logger.Warn("outbox: forged sender rejected", "claimed", truncateNotice(string(m.Sender)))
+			continue
+		}
+		m.Sender = self
+		// The runtime, not the guest, says when a message was sent and
+		// which id it has: a guest cannot reuse ids or back-date messages.
+		m.ID, m.CreatedAt = acl.MessageID{}, time.Time{}
+		ctx := in.runCtx
+		if len(spans) > 0 {
+			ctx = parentFor(m, batch, spans).Context()
+		}
+		if err := in.a.rt.route(ctx, m, nil, in.a); err != nil {
+			in.logger.Warn("outbox: send failed", "error", truncateNotice(err.Error()), "performative", m.Performative.String(), "receivers", len(m.Receivers))
+		}
+	}
+}
