@@ -230,7 +230,7 @@ func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct
 	}
 	in := a.pick()
 	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
-	err := in.mb.Push(ctx, e, mayBlock && a.spec.Overflow == Block, abort)
+	err := in.mb.Push(ctx, e, mayBlock && a.spec.Overflow == OverflowBlock, abort)
 	switch {
 	case err == nil:
 		return nil
@@ -262,7 +262,7 @@ func (a *agent) pick() *instance {
 	if len(ins) == 1 {
 		return ins[0]
 	}
-	if a.spec.Balance == RoundRobin {
+	if a.spec.Balance == BalanceRoundRobin {
 		return ins[a.rr.Add(1)%uint64(len(ins))]
 	}
 	best, bestLoad := ins[0], ins[0].load()

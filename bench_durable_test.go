@@ -10,17 +10,22 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/store/durable"
 )
 
 // BenchmarkDurableSendAck measures durable delivery through the runtime:
-// many host goroutines send to 16 native agents on a WithDataDir runtime;
+// many host goroutines send to 16 native agents on a runtime with a durable store;
 // each Send returns once the message is fsync'd (group commit), and each
 // handled message is acknowledged (removed from disk). ns/op is per
 // message; msgs/s and the Send latency percentiles are reported too.
 func BenchmarkDurableSendAck(b *testing.B) {
 	for _, senders := range []int{64, 256, 1024} {
 		b.Run(map[int]string{64: "senders=64", 256: "senders=256", 1024: "senders=1024"}[senders], func(b *testing.B) {
-			rt, err := caxton.New(caxton.WithDataDir(b.TempDir()))
+			st, err := durable.Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			rt, err := caxton.New(caxton.WithStore(st))
 			if err != nil {
 				b.Fatal(err)
 			}

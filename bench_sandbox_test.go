@@ -45,7 +45,7 @@ func BenchmarkWasmThroughput(b *testing.B) {
 			})}); err != nil {
 				b.Fatal(err)
 			}
-			if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "echo", Replicas: replicas, Balance: caxton.RoundRobin,
+			if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "echo", Replicas: replicas, Balance: caxton.BalanceRoundRobin,
 				MailboxCapacity: 4096, BatchSize: 256, Wasm: &caxton.WasmSpec{Module: code}}); err != nil {
 				b.Fatal(err)
 			}

@@ -34,9 +34,9 @@
 //
 // # Seams
 //
-// Mailboxes sit on a store.Store (in memory by default; WithDataDir makes
-// them durable across restarts, at-least-once, with the embedded store of
-// package store/durable). Agents made by AgentSpec.NewHandler get one handler per
+// Mailboxes sit on a store.Store: in memory by default; WithStore with the
+// embedded store of package store/durable makes them durable across
+// restarts, at-least-once. Agents made by AgentSpec.NewHandler get one handler per
 // instance and are supervised: a panicking or broken instance is replaced
 // under the RestartPolicy. A handler that implements BatchHandler receives
 // runs of messages and an outbox, which is how sandboxed agents keep host ↔
@@ -159,6 +159,3 @@ func (rt *Runtime) Clock() clock.Clock { return rt.clock }
 
 // Logger returns the runtime's logger.
 func (rt *Runtime) Logger() *slog.Logger { return rt.logger }
-
-// HostName returns the name of the default host inbox.
-func (rt *Runtime) HostName() acl.AgentID { return rt.cfg.hostName }

@@ -68,12 +68,12 @@ func (rt *Runtime) notifyDeadLetter(d DeadLetter) {
 // DeadLetters lists the dead-letter queue, oldest first.
 func (rt *Runtime) DeadLetters() ([]DeadLetter, error) { return rt.dlq.List() }
 
-// Replay sends dead letters again, each to the agent it was meant for only
+// ReplayDeadLetters sends dead letters again, each to the agent it was meant for only
 // (not to its other receivers, topics or rules), through the normal path,
 // with a fresh attempt count. A reply-by that has passed is cleared, or the
 // message could never be sent. Replayed entries leave the queue. Unknown ids
 // wrap ErrDeadLetterNotFound; per-entry errors are joined.
-func (rt *Runtime) Replay(ctx context.Context, ids ...string) error {
+func (rt *Runtime) ReplayDeadLetters(ctx context.Context, ids ...string) error {
 	if ctx == nil {
 		return errNilContext
 	}

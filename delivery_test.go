@@ -44,7 +44,7 @@ func TestHigherPriorityIsHandledFirst(t *testing.T) {
 func TestFullMailboxRejectPolicy(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
 	caxtontest.NewRecorder(t, rt.Runtime, "sink", caxtontest.RecorderSpec(func(s *caxton.AgentSpec) {
-		s.MailboxCapacity, s.Overflow = 2, caxton.Reject
+		s.MailboxCapacity, s.Overflow = 2, caxton.OverflowReject
 	}))
 	require.NoError(t, rt.Stop(caxtontest.Context(t), "sink"))
 	rt.MustSend(inform("1", "sink"))
@@ -160,10 +160,10 @@ func TestDeadLetterAfterMaxAttemptsThenReplayAndPurge(t *testing.T) {
 	assert.Equal(t, uint64(1), must(rt.Agent("picky")).DeadLettered)
 
 	ctx := caxtontest.Context(t)
-	err := rt.Replay(ctx, "no-such-id")
+	err := rt.ReplayDeadLetters(ctx, "no-such-id")
 	assert.ErrorIs(t, err, caxton.ErrDeadLetterNotFound)
 	fixed.Store(true)
-	require.NoError(t, rt.Replay(ctx, d.ID))
+	require.NoError(t, rt.ReplayDeadLetters(ctx, d.ID))
 	assert.Equal(t, "handled order-1", string(rec.Await(t, nil).Content))
 	assert.Empty(t, must(rt.DeadLetters()))
 
@@ -198,7 +198,7 @@ func TestReplayClearsAPassedReplyBy(t *testing.T) {
 	d := rt.AwaitDeadLetters(1)[0]
 	rt.Clock.Advance(time.Hour)
 	fixed.Store(true)
-	require.NoError(t, rt.Replay(caxtontest.Context(t), d.ID))
+	require.NoError(t, rt.ReplayDeadLetters(caxtontest.Context(t), d.ID))
 	rec.Await(t, nil)
 }
 

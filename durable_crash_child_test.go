@@ -19,6 +19,7 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/store/durable"
 )
 
 // The child side of TestDurableDeliverySurvivesSIGKILL (durable_crash_test.go).
@@ -125,7 +126,11 @@ func dcChild(dir string, total int, final bool) error {
 	restart := err == nil
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	rt, err := caxton.New(caxton.WithDataDir(filepath.Join(dir, "data")), caxton.WithLogger(logger))
+	st, err := durable.Open(filepath.Join(dir, "data"), durable.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	rt, err := caxton.New(caxton.WithStore(st), caxton.WithLogger(logger))
 	if err != nil {
 		return err
 	}

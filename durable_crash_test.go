@@ -24,7 +24,7 @@ import (
 
 // TestDurableDeliverySurvivesSIGKILL is the crash test of issue 7: a child
 // process (this test binary again, switched by dcChildEnv in
-// durable_crash_child_test.go) runs a runtime with WithDataDir and streams
+// durable_crash_child_test.go) runs a runtime on a durable store and streams
 // dcTotal messages through two agents — half straight to "sink", half via
 // "relay", which forwards them to "sink" — from dcSenders goroutines. The
 // child appends a message's number to the "sent" file only after its Send

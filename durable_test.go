@@ -12,17 +12,27 @@ import (
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
 	"github.com/caxton-go/caxton/clock"
-	"github.com/caxton-go/caxton/store"
 	"github.com/caxton-go/caxton/store/durable"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// durableRuntime opens a runtime on dir with a fake clock starting at the
-// same instant every time, as a restarted process would see its clock.
+// durableRuntime opens a runtime on a durable store in dir, with a fake
+// clock starting at the same instant every time, as a restarted process
+// would see its clock. The store is the runtime's: it closes with it.
 func durableRuntime(t *testing.T, dir string, opts ...durable.Option) *caxtontest.Runtime {
 	t.Helper()
-	return caxtontest.NewRuntime(t, caxton.WithDataDir(dir, opts...))
+	rt, _ := durableRuntimeStore(t, dir, opts...)
+	return rt
+}
+
+// durableRuntimeStore is durableRuntime, also returning the store.
+func durableRuntimeStore(t *testing.T, dir string, opts ...durable.Option) (*caxtontest.Runtime, *durable.Store) {
+	t.Helper()
+	fc := clock.NewFake(time.Time{})
+	st, err := durable.Open(dir, append([]durable.Option{durable.WithClock(fc.Now)}, opts...)...)
+	require.NoError(t, err)
+	return caxtontest.NewRuntime(t, caxton.WithClock(fc), caxton.WithStore(st)), st
 }
 
 // collector records what a handler saw.
@@ -131,7 +141,7 @@ func TestDurableDeadLettersSurviveAndReplay(t *testing.T) {
 	assert.Contains(t, dls[0].LastError, "bad order")
 	var c2 collector
 	second.MustSpawn(caxton.AgentSpec{Name: "strict", Handler: c2.handler(nil)})
-	require.NoError(t, second.Replay(caxtontest.Context(t), dls[0].ID))
+	require.NoError(t, second.ReplayDeadLetters(caxtontest.Context(t), dls[0].ID))
 	caxtontest.Eventually(t, func() bool { got, _ := c2.seen(); return len(got) == 1 }, "replayed")
 }
 
@@ -163,32 +173,29 @@ func TestDurableQueueLimit(t *testing.T) {
 	assert.ErrorIs(t, second.Send(caxtontest.Context(t), dInform("slow", "3")), caxton.ErrMailboxFull, "offline, still full")
 }
 
-func TestDurableOptions(t *testing.T) {
-	_, err := caxton.New(caxton.WithDataDir(""))
+// A durable store is opted into with WithStore; its history is read from
+// the store the host opened.
+func TestDurableStoreThroughWithStore(t *testing.T) {
+	_, err := caxton.New(caxton.WithStore(nil))
 	var se *caxton.SpecError
 	require.ErrorAs(t, err, &se)
-	assert.Equal(t, "WithDataDir", se.Field)
-	_, err = caxton.New(caxton.WithDataDir(t.TempDir()), caxton.WithStore(store.NewMemory()))
-	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "WithStore", se.Field)
 
-	rt, err := caxton.New(caxton.WithClock(clock.NewFake(time.Time{})),
-		caxton.WithDataDir(t.TempDir(), durable.WithHistory(durable.Retention{MaxEntries: 100})))
+	fc := clock.NewFake(time.Time{})
+	st, err := durable.Open(t.TempDir(), durable.WithClock(fc.Now), durable.WithHistory(durable.Retention{MaxEntries: 100}))
+	require.NoError(t, err)
+	rt, err := caxton.New(caxton.WithClock(fc), caxton.WithStore(st))
 	require.NoError(t, err)
 	defer rt.Close(context.Background())
-	require.NotNil(t, rt.DurableStore())
 	require.NoError(t, rt.Spawn(context.Background(), caxton.AgentSpec{Name: "a", Handler: lcNop()}))
 	m := dInform("a", "hello")
 	m.ConversationID = "conv-1"
 	require.NoError(t, rt.Send(context.Background(), m))
-	h, err := rt.DurableStore().History(durable.HistoryQuery{Conversation: "conv-1"})
+	h, err := st.History(durable.HistoryQuery{Conversation: "conv-1"})
 	require.NoError(t, err)
 	require.Len(t, h, 1)
 	assert.Equal(t, "hello", string(h[0].Msg.Content))
-
-	mem, err := caxton.New()
-	require.NoError(t, err)
-	defer mem.Close(context.Background())
-	assert.Nil(t, mem.DurableStore())
+	assert.Equal(t, fc.Now(), h[0].At, "history is stamped by the clock given to the store")
 }
 
 // With a durable store, an agent that failed (its restart policy gave up)
@@ -231,18 +238,18 @@ func TestDurableFailedAgentKeepsItsMail(t *testing.T) {
 func TestDurableFewerReplicasAdoptOrphanQueues(t *testing.T) {
 	dir := t.TempDir()
 	first := durableRuntime(t, dir)
-	first.MustSpawn(caxton.AgentSpec{Name: "wide", Replicas: 3, Balance: caxton.RoundRobin, Handler: lcNop()})
+	first.MustSpawn(caxton.AgentSpec{Name: "wide", Replicas: 3, Balance: caxton.BalanceRoundRobin, Handler: lcNop()})
 	require.NoError(t, first.Stop(caxtontest.Context(t), "wide"))
 	for _, s := range []string{"a", "b", "c", "d", "e", "f"} {
 		first.MustSend(dInform("wide", s))
 	}
 	require.NoError(t, first.Close(caxtontest.Context(t)))
 
-	second := durableRuntime(t, dir)
+	second, st := durableRuntimeStore(t, dir)
 	var c collector
 	second.MustSpawn(caxton.AgentSpec{Name: "wide", Replicas: 1, Handler: c.handler(nil)})
 	caxtontest.Eventually(t, func() bool { got, _ := c.seen(); return len(got) == 6 }, "all six delivered to the one replica")
 	got, _ := c.seen()
 	assert.ElementsMatch(t, []string{"a", "b", "c", "d", "e", "f"}, got)
-	assert.Equal(t, []string{"wide#0"}, second.DurableStore().Queues(), "the former replicas' queues are gone")
+	assert.Equal(t, []string{"wide#0"}, st.Queues(), "the former replicas' queues are gone")
 }

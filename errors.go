@@ -20,11 +20,11 @@ var (
 	// ErrInvalidSpec: an AgentSpec or option is malformed; see *SpecError.
 	ErrInvalidSpec = errors.New("caxton: invalid spec")
 	// ErrMailboxFull: the receiver's mailbox is at capacity and its overflow
-	// policy is Reject.
+	// policy is OverflowReject.
 	ErrMailboxFull = errors.New("caxton: mailbox full")
 	// ErrAgentFailed: the agent exceeded its restart policy and is failed;
-	// Restart it to bring it back. (A durable runtime, WithDataDir, queues
-	// messages for a failed agent instead.)
+	// Restart it to bring it back. (A runtime with a durable store, see
+	// WithStore, queues messages for a failed agent instead.)
 	ErrAgentFailed = errors.New("caxton: agent failed")
 	// ErrNoSubscribers: the message's only receivers were topics that
 	// nobody subscribes to, so it would have reached no one.

@@ -11,7 +11,7 @@ import (
 
 // Inbox lets plain Go code take part in conversations: it has a name on the
 // bus like an agent, but instead of a handler the host pulls messages with
-// Receive. The runtime has a default inbox (Runtime.Inbox, named HostName);
+// Receive. The runtime has a default inbox (Runtime.Inbox, named by WithHostName, "host" by default);
 // NewInbox makes more. An Inbox is bounded: when full it refuses messages
 // with ErrMailboxFull, so the sender learns of it.
 type Inbox struct {

@@ -84,8 +84,8 @@ func TestSpawnRejectsBadSpecs(t *testing.T) {
 		{"negative replicas", ok(func(s *caxton.AgentSpec) { s.Replicas = -1 }), "Replicas"},
 		{"negative mailbox", ok(func(s *caxton.AgentSpec) { s.MailboxCapacity = -1 }), "MailboxCapacity"},
 		{"negative batch", ok(func(s *caxton.AgentSpec) { s.BatchSize = -1 }), "BatchSize"},
-		{"unknown overflow", ok(func(s *caxton.AgentSpec) { s.Overflow = caxton.Reject + 1 }), "Overflow"},
-		{"unknown balance", ok(func(s *caxton.AgentSpec) { s.Balance = caxton.RoundRobin + 1 }), "Balance"},
+		{"unknown overflow", ok(func(s *caxton.AgentSpec) { s.Overflow = caxton.OverflowReject + 1 }), "Overflow"},
+		{"unknown balance", ok(func(s *caxton.AgentSpec) { s.Balance = caxton.BalanceRoundRobin + 1 }), "Balance"},
 		{"bad topic", ok(func(s *caxton.AgentSpec) { s.Topics = []string{"fine", "not fine"} }), "Topics"},
 		{"empty topic", ok(func(s *caxton.AgentSpec) { s.Topics = []string{""} }), "Topics"},
 		{"bad capability", ok(func(s *caxton.AgentSpec) { s.Capabilities = []string{"ok", "not ok"} }), "Capabilities"},
@@ -363,7 +363,7 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 	require.NoError(t, err)
 	ctx := caxtontest.Context(t)
 	require.NoError(t, rt.Spawn(ctx, caxton.AgentSpec{Name: "lc-echo", Replicas: 3, Handler: echo()}))
-	require.NoError(t, rt.Spawn(ctx, caxton.AgentSpec{Name: "lc-fwd", Replicas: 2, Balance: caxton.RoundRobin,
+	require.NoError(t, rt.Spawn(ctx, caxton.AgentSpec{Name: "lc-fwd", Replicas: 2, Balance: caxton.BalanceRoundRobin,
 		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
 			return mc.Send(ctx, lcMsg(acl.Topic("lc-leak"), string(mc.Message().Content)))
 		})}))

@@ -9,63 +9,7 @@ import (
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/store"
-	"github.com/caxton-go/caxton/store/durable"
 )
-
-// WithDataDir makes the runtime's mailboxes and dead letters durable, kept
-// in dir by the embedded store of package store/durable (opts configure it:
-// queue limit, history retention ...). Delivery is then at-least-once
-// across restarts:
-//
-//   - a Send that returns nil has the message on disk (fsync'd; concurrent
-//     sends share one sync);
-//   - a message leaves the disk only after its handler returned nil, or when
-//     it is dead-lettered;
-//   - after a crash or a Close, every message not yet handled is delivered
-//     again when its agent is spawned — possibly a second time, so handlers
-//     that must not repeat work de-duplicate by Message().ID;
-//   - retry counts and backoff times, and dead letters, survive restarts;
-//   - a message for an agent that had a queue in an earlier run but is not
-//     spawned yet is accepted and waits for it;
-//   - an agent that failed (its restart policy gave up) keeps its queued
-//     messages and accepts new ones until the host starts it again, where
-//     an in-memory runtime would dead-letter them.
-//
-// The default is the in-memory store; WithStore and WithDataDir exclude
-// each other.
-func WithDataDir(dir string, opts ...durable.Option) Option {
-	return func(cfg *config) error {
-		if dir == "" {
-			return specErr("WithDataDir", "empty directory")
-		}
-		cfg.dataDir, cfg.dataOpts = dir, opts
-		return nil
-	}
-}
-
-// openDataDir opens the durable store named by WithDataDir, if any.
-func (cfg *config) openDataDir() error {
-	if cfg.dataDir == "" {
-		return nil
-	}
-	if cfg.store != nil {
-		return specErr("WithDataDir", "WithStore was given too; choose one")
-	}
-	opts := append([]durable.Option{durable.WithClock(cfg.clock.Now), durable.WithLogger(cfg.logger)}, cfg.dataOpts...)
-	s, err := durable.Open(cfg.dataDir, opts...)
-	if err != nil {
-		return fmt.Errorf("caxton: open data dir: %w", err)
-	}
-	cfg.store = s
-	return nil
-}
-
-// DurableStore returns the durable store under the mailboxes (WithDataDir),
-// for its history and statistics; nil for an in-memory runtime.
-func (rt *Runtime) DurableStore() *durable.Store {
-	s, _ := rt.store.(*durable.Store)
-	return s
-}
 
 // queueName is the store queue of an agent's replica.
 func queueName(agent acl.AgentID, replica int) string {

@@ -8,7 +8,6 @@ import (
 	"github.com/caxton-go/caxton/clock"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
-	"github.com/caxton-go/caxton/store/durable"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -30,8 +29,6 @@ type config struct {
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
 	toolbox        Toolbox
-	dataDir        string
-	dataOpts       []durable.Option
 }
 
 // WithClock sets the time source (default: the wall clock). Tests pass a
@@ -61,6 +58,31 @@ func WithLogger(l *slog.Logger) Option {
 
 // WithStore sets the message store under the mailboxes (default:
 // store.NewMemory()). The runtime closes it on Close.
+//
+// A durable store — package store/durable, which a host imports only when
+// it wants durability — makes delivery at-least-once across restarts:
+//
+//		st, err := durable.Open("/var/lib/myservice/caxton")
+//		if err != nil { ... }
+//		rt, err := caxton.New(caxton.WithStore(st))
+//
+//	  - a Send that returns nil has the message on disk (fsync'd; concurrent
+//	    sends share one sync);
+//	  - a message leaves the disk only after its handler returned nil, or when
+//	    it is dead-lettered;
+//	  - after a crash or a Close, every message not yet handled is delivered
+//	    again when its agent is spawned — possibly a second time, so handlers
+//	    that must not repeat work de-duplicate by Message().ID;
+//	  - retry counts and backoff times, and dead letters, survive restarts;
+//	  - a message for an agent that had a queue in an earlier run (it was
+//	    spawned then and not removed) but is not spawned yet is accepted and
+//	    waits for it; a name that never had a queue is unknown, as in memory;
+//	  - an agent that failed (its restart policy gave up) keeps its queued
+//	    messages and accepts new ones until the host starts it again, where
+//	    an in-memory runtime would dead-letter them.
+//
+// Give the durable store the runtime's clock (durable.WithClock) when the
+// runtime runs on a fake one, so history timestamps agree.
 func WithStore(s store.Store) Option {
 	return func(cfg *config) error {
 		if s == nil {
@@ -155,9 +177,6 @@ func newConfig(opts []Option) (*config, error) {
 	}
 	if cfg.hostName == cfg.systemName {
 		return nil, specErr("WithHostName", "host and system names are both %q", cfg.hostName)
-	}
-	if err := cfg.openDataDir(); err != nil {
-		return nil, err
 	}
 	if cfg.store == nil {
 		cfg.store = store.NewMemory()

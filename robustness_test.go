@@ -77,7 +77,7 @@ func TestSubscriptionCallbacksAreNotDirectlyAddressable(t *testing.T) {
 
 func TestARequestIsNotItsOwnReply(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	m := request("to myself", rt.HostName())
+	m := request("to myself", rt.Inbox().Name())
 	m.ReplyBy = rt.Clock.Now().Add(time.Second)
 	errc := make(chan error, 1)
 	go func() {
@@ -181,7 +181,7 @@ func TestDeadLetterHookSeesEveryDeadLetter(t *testing.T) {
 	})})
 	rt.MustSend(inform("x", "strict"))
 	<-seen
-	rt.MustSend(inform("y", acl.AgentID(rt.HostName()), "caxton"))
+	rt.MustSend(inform("y", acl.AgentID(rt.Inbox().Name()), "caxton"))
 	<-seen
 	require.Len(t, got, 2)
 	assert.Equal(t, "permanent failure", got[0].Reason)

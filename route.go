@@ -76,7 +76,7 @@ func (rt *Runtime) RemoveRule(id RuleID) error {
 }
 
 // Send sends m from the host. Without a sender, m comes from the default
-// host inbox (HostName), where replies then arrive. Send validates m (an
+// host inbox (Runtime.Inbox), where replies then arrive. Send validates m (an
 // error names the bad field), assigns its id and creation time, and queues
 // it for every receiver: agents, inboxes, subscribers of topic receivers
 // (acl.Topic) and matching content rules. It blocks while a receiver's

@@ -197,7 +197,7 @@ func TestReplicasRoundRobin(t *testing.T) {
 	var mu sync.Mutex
 	perReplica := map[int][]string{}
 	done := caxtontest.NewRecorder(t, rt.Runtime, "done")
-	rt.MustSpawn(caxton.AgentSpec{Name: "worker", Replicas: 3, Balance: caxton.RoundRobin,
+	rt.MustSpawn(caxton.AgentSpec{Name: "worker", Replicas: 3, Balance: caxton.BalanceRoundRobin,
 		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
 			mu.Lock()
 			perReplica[mc.Replica()] = append(perReplica[mc.Replica()], string(mc.Message().Content))

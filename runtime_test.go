@@ -81,13 +81,13 @@ func TestNilContextIsAnErrorNotAPanic(t *testing.T) {
 	_, reqErr := rt.Request(nilCtx, m())
 	_, recvErr := ib.Receive(nilCtx)
 	for name, err := range map[string]error{
-		"Send":    rt.Send(nilCtx, m()),
-		"Request": reqErr,
-		"Receive": recvErr,
-		"Spawn":   rt.Spawn(nilCtx, caxton.AgentSpec{Name: "x", Handler: echo()}),
-		"Stop":    rt.Stop(nilCtx, "echo"),
-		"Start":   rt.Start(nilCtx, "echo"),
-		"Replay":  rt.Replay(nilCtx, "id"),
+		"Send":              rt.Send(nilCtx, m()),
+		"Request":           reqErr,
+		"Receive":           recvErr,
+		"Spawn":             rt.Spawn(nilCtx, caxton.AgentSpec{Name: "x", Handler: echo()}),
+		"Stop":              rt.Stop(nilCtx, "echo"),
+		"Start":             rt.Start(nilCtx, "echo"),
+		"ReplayDeadLetters": rt.ReplayDeadLetters(nilCtx, "id"),
 	} {
 		assert.ErrorIs(t, err, caxton.ErrInvalidSpec, name)
 		assert.ErrorContains(t, err, "nil context", name)

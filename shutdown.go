@@ -15,7 +15,7 @@ import (
 // — until the system is quiet or ctx ends, then cancels handler contexts,
 // waits for every worker to exit, and dead-letters whatever was still queued
 // (reason "runtime closed"), so nothing is lost silently; DeadLetters stays
-// readable after Close. With a durable store (WithDataDir) what is still
+// readable after Close. With a durable store (see WithStore) what is still
 // queued — and any message waiting out a retry backoff — stays on disk
 // instead, for the next run. It returns ctx's error if the drain was cut
 // short. Closing twice is a no-op.

@@ -66,21 +66,22 @@ type WasmSpec struct {
 type Overflow uint8
 
 const (
-	// Block makes Send wait until there is room or its context ends
-	// (backpressure). The default.
-	Block Overflow = iota
-	// Reject makes Send fail at once with ErrMailboxFull.
-	Reject
+	// OverflowBlock makes Send wait until there is room or its context
+	// ends (backpressure). The default.
+	OverflowBlock Overflow = iota
+	// OverflowReject makes Send fail at once with ErrMailboxFull.
+	OverflowReject
 )
 
 // Balance chooses the replica that gets a message.
 type Balance uint8
 
 const (
-	// LeastLoaded picks the replica with the shortest queue. The default.
-	LeastLoaded Balance = iota
-	// RoundRobin picks replicas in turn.
-	RoundRobin
+	// BalanceLeastLoaded picks the replica with the shortest queue. The
+	// default.
+	BalanceLeastLoaded Balance = iota
+	// BalanceRoundRobin picks replicas in turn.
+	BalanceRoundRobin
 )
 
 // Backoff is an exponential backoff: Initial, then ×Multiplier per step,
@@ -163,10 +164,10 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 	s.Replicas = cmp.Or(s.Replicas, 1)
 	s.MailboxCapacity = cmp.Or(s.MailboxCapacity, defaultMailbox)
 	s.BatchSize = cmp.Or(s.BatchSize, defaultBatch)
-	if s.Overflow > Reject {
+	if s.Overflow > OverflowReject {
 		return s, specErr("Overflow", "unknown value %d", s.Overflow)
 	}
-	if s.Balance > RoundRobin {
+	if s.Balance > BalanceRoundRobin {
 		return s, specErr("Balance", "unknown value %d", s.Balance)
 	}
 	for _, t := range s.Topics {

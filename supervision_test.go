@@ -86,7 +86,7 @@ func TestNewHandlerMakesOneInstancePerReplica(t *testing.T) {
 		}
 		return nil
 	}}
-	rt.MustSpawn(caxton.AgentSpec{Name: "sup-many", Replicas: 3, Balance: caxton.RoundRobin, NewHandler: f.New})
+	rt.MustSpawn(caxton.AgentSpec{Name: "sup-many", Replicas: 3, Balance: caxton.BalanceRoundRobin, NewHandler: f.New})
 	assert.Equal(t, []caxton.InstanceInfo{{Agent: "sup-many", Replica: 0}, {Agent: "sup-many", Replica: 1}, {Agent: "sup-many", Replica: 2}}, f.infos())
 
 	for i := range 6 {

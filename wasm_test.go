@@ -66,7 +66,7 @@ func TestWasmAgentFromFileAndReplicas(t *testing.T) {
 	rt := caxtontest.NewRuntime(t, cachedModules())
 	path := t.TempDir() + "/counter.wasm"
 	require.NoError(t, os.WriteFile(path, testguest.Build(t, "counter"), 0o644))
-	rt.MustSpawn(caxton.AgentSpec{Name: "c", Replicas: 2, Balance: caxton.RoundRobin, Wasm: &caxton.WasmSpec{File: path}})
+	rt.MustSpawn(caxton.AgentSpec{Name: "c", Replicas: 2, Balance: caxton.BalanceRoundRobin, Wasm: &caxton.WasmSpec{File: path}})
 	got := map[string]int{}
 	for range 4 {
 		got[string(rt.MustRequest(request("x", "c")).Content)]++

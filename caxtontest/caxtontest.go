@@ -36,7 +36,8 @@ type Runtime struct {
 }
 
 // NewRuntime returns a runtime for t with a fake clock (opts may override
-// anything, including the clock). It is closed when the test ends; a Close
+// anything, including the clock; Clock is the runtime's clock if that is a
+// *clock.Fake). It is closed when the test ends; a Close
 // error fails the test.
 func NewRuntime(t testing.TB, opts ...caxton.Option) *Runtime {
 	t.Helper()
@@ -52,6 +53,9 @@ func NewRuntime(t testing.TB, opts ...caxton.Option) *Runtime {
 			t.Errorf("caxtontest: close runtime: %v", err)
 		}
 	})
+	if c, ok := rt.Clock().(*clock.Fake); ok { // opts may have passed their own fake
+		fc = c
+	}
 	return &Runtime{Runtime: rt, Clock: fc, t: t}
 }
 

@@ -222,7 +222,7 @@ func (f *fixture) puppet(name acl.AgentID, edit ...func(*caxton.AgentSpec)) *pup
 func (p *puppet) handle(ctx context.Context, mc *caxton.MessageContext) error {
 	m := mc.Message()
 	p.mu.Lock()
-	if _, cue := m.Param(puppetCue); cue && m.Sender == p.rt.HostName() {
+	if _, cue := m.Param(puppetCue); cue && m.Sender == p.rt.Inbox().Name() {
 		act := p.acts[0]
 		p.acts = p.acts[1:]
 		p.mu.Unlock()

@@ -108,7 +108,7 @@ func WithServerVersion(version string) ServerOption {
 // WithServerInbox names the host inbox the server sends from and where
 // replies to send_message wait for receive_messages (default "mcp"). The
 // Contract Net initiator uses a second inbox, this name + "/contract-net".
-// Pass the runtime's HostName to share the runtime's default inbox; the
+// Pass rt.Inbox().Name() to share the runtime's default inbox; the
 // server then reads (and consumes) the host's messages too. Two servers on
 // one runtime need different names.
 func WithServerInbox(name acl.AgentID) ServerOption {
@@ -317,7 +317,7 @@ func newFace(rt *caxton.Runtime, opts []ServerOption) (*face, *sdk.Server, error
 		return nil, nil, err
 	}
 	f := &face{rt: rt, cfg: cfg}
-	if cfg.inbox == rt.HostName() {
+	if cfg.inbox == rt.Inbox().Name() {
 		f.inbox = rt.Inbox()
 	} else {
 		if f.inbox, err = rt.NewInbox(cfg.inbox); err != nil {

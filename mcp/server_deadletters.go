@@ -150,7 +150,7 @@ func (f *face) replayDeadLetters(ctx context.Context, _ *sdk.CallToolRequest, in
 		seen[id] = true
 	}
 	for _, id := range in.IDs {
-		if err := f.rt.Replay(ctx, id); err != nil {
+		if err := f.rt.ReplayDeadLetters(ctx, id); err != nil {
 			out.Failed = append(out.Failed, faceReplayFailure{ID: id, Error: err.Error()})
 			continue
 		}

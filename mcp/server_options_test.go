@@ -58,9 +58,9 @@ func TestServerInboxNames(t *testing.T) {
 	assert.Equal(t, acl.AgentID("ops"), rec.Await(t, nil).Sender)
 
 	// The runtime's default inbox can be shared.
-	host := srvConnect(t, rt.Runtime, mcp.WithServerInbox(rt.HostName()))
+	host := srvConnect(t, rt.Runtime, mcp.WithServerInbox(rt.Inbox().Name()))
 	srvOK[map[string]any](t, srvCall(t, host, "send_message", map[string]any{"performative": "inform", "receivers": []string{"auditor"}}))
-	assert.Equal(t, rt.HostName(), rec.AwaitN(t, 2)[1].Sender)
+	assert.Equal(t, rt.Inbox().Name(), rec.AwaitN(t, 2)[1].Sender)
 }
 
 func TestServerToolAllowlist(t *testing.T) {

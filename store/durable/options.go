@@ -39,7 +39,8 @@ func WithHistory(r Retention) Option { return func(c *config) { c.history = &r }
 func WithRepair() Option { return func(c *config) { c.repair = true } }
 
 // WithLogger sends the store's and the storage engine's log lines to l
-// (engine chatter at Debug level). The default is slog.Default().
+// (engine chatter at Debug level). The default discards them, as every
+// Caxton package does: a library is silent unless given a logger.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithClock sets the clock that stamps history entries and drives history

@@ -53,7 +53,7 @@ type Store struct {
 // damaged store yields a *CorruptError naming the file (see WithRepair).
 // Only one Store may have dir open at a time; a second Open fails.
 func Open(dir string, opts ...Option) (*Store, error) {
-	cfg := config{logger: slog.Default(), now: time.Now, memTable: 32 << 20}
+	cfg := config{logger: slog.New(slog.DiscardHandler), now: time.Now, memTable: 32 << 20}
 	for _, o := range opts {
 		o(&cfg)
 	}

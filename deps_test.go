@@ -1,0 +1,37 @@
+package caxton_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// maxRootDeps bounds the non-standard packages a program that imports only
+// the root package compiles (BENCHMARKS.md, "A light import"): wasmtime-go,
+// the OpenTelemetry API and little else. Durability (store/durable), tools
+// (mcp) and everything heavy are opted into by importing their packages.
+const maxRootDeps = 30
+
+func TestRootImportStaysLight(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("the go command is not on PATH")
+	}
+	out, err := exec.Command(goBin, "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", "github.com/caxton-go/caxton").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	var third []string
+	for _, p := range strings.Fields(string(out)) {
+		if !strings.HasPrefix(p, "github.com/caxton-go/caxton") {
+			third = append(third, p)
+		}
+	}
+	require.LessOrEqualf(t, len(third), maxRootDeps,
+		"importing the root package compiles %d non-standard packages (limit %d):\n%s", len(third), maxRootDeps, strings.Join(third, "\n"))
+	for _, heavy := range []string{"pebble", "nats", "modelcontextprotocol", "prometheus", "grpc"} {
+		for _, p := range third {
+			require.NotContainsf(t, p, heavy, "the root package must not pull in %s", p)
+		}
+	}
+}
