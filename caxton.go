@@ -75,6 +75,7 @@ import (
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/clock"
+	"github.com/caxton-go/caxton/internal/otelrt"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
 	"github.com/caxton-go/caxton/telemetry"
@@ -113,7 +114,7 @@ type Runtime struct {
 	sbMu sync.Mutex
 	sb   *sandbox.Engine // created by the first wasm agent
 
-	tel *telemetry.Telemetry // nil without providers: telemetry off
+	tel *otelrt.Telemetry // nil without providers: telemetry off
 
 	offline map[acl.AgentID]*offline // durable queues of agents not spawned (under regMu)
 }

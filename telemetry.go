@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/otelrt"
 	"github.com/caxton-go/caxton/store"
-	"github.com/caxton-go/caxton/telemetry"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -40,13 +40,13 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 	}
 }
 
-// TracerProvider-less runtimes have a nil *telemetry.Telemetry: every call
+// TracerProvider-less runtimes have a nil *otelrt.Telemetry: every call
 // on it is a no-op that allocates nothing.
 func (rt *Runtime) setupTelemetry() error {
 	if rt.cfg.tracerProvider == nil && rt.cfg.meterProvider == nil {
 		return nil
 	}
-	tel, err := telemetry.New(rt.cfg.tracerProvider, rt.cfg.meterProvider)
+	tel, err := otelrt.New(rt.cfg.tracerProvider, rt.cfg.meterProvider)
 	if err != nil {
 		return err
 	}
@@ -59,14 +59,14 @@ func (rt *Runtime) setupTelemetry() error {
 
 // gauges reports each agent's queue depth, live instances and sandbox
 // memory for the observable instruments.
-func (rt *Runtime) gauges() []telemetry.AgentGauge {
+func (rt *Runtime) gauges() []otelrt.AgentGauge {
 	agents := rt.agentsSnapshot()
-	out := make([]telemetry.AgentGauge, 0, len(agents))
+	out := make([]otelrt.AgentGauge, 0, len(agents))
 	for _, a := range agents {
 		if a.internal {
 			continue
 		}
-		g := telemetry.AgentGauge{Agent: a.name(), Wasm: a.spec.Wasm != nil}
+		g := otelrt.AgentGauge{Agent: a.name(), Wasm: a.spec.Wasm != nil}
 		for _, in := range a.instances {
 			g.Depth += int64(in.mb.Depth())
 			if in.alive.Load() {
@@ -88,7 +88,7 @@ type fuelReporter interface{ FuelUsed() uint64 }
 // parentFor picks the span an outbox message continues: the batch message
 // it answers (by reply-with, then by conversation), else the first one. A
 // batch mixes conversations; this keeps a reply in its request's trace.
-func parentFor(m *acl.Message, in []*acl.Message, spans []telemetry.Span) telemetry.Span {
+func parentFor(m *acl.Message, in []*acl.Message, spans []otelrt.Span) otelrt.Span {
 	if m.InReplyTo != "" {
 		for i, x := range in {
 			if x.ReplyWith == m.InReplyTo {
@@ -107,26 +107,26 @@ func parentFor(m *acl.Message, in []*acl.Message, spans []telemetry.Span) teleme
 }
 
 // outcomeOf maps a failed attempt's outcome to telemetry's.
-func outcomeOf(o outcome) telemetry.Outcome {
+func outcomeOf(o outcome) otelrt.Outcome {
 	switch o {
 	case finished:
-		return telemetry.DeadLettered
+		return otelrt.DeadLettered
 	case abandoned:
-		return telemetry.Interrupted
+		return otelrt.Interrupted
 	case delivered:
-		return telemetry.Delivered
+		return otelrt.Delivered
 	}
-	return telemetry.Retrying
+	return otelrt.Retrying
 }
 
 // startBatchSpans starts one consumer span per message of a batch (nil
 // when telemetry is off), each continuing its own sender's trace.
-func (in *instance) startBatchSpans(envs []*store.Envelope) []telemetry.Span {
+func (in *instance) startBatchSpans(envs []*store.Envelope) []otelrt.Span {
 	tel := in.a.rt.tel
 	if tel == nil {
 		return nil
 	}
-	spans := make([]telemetry.Span, len(envs))
+	spans := make([]otelrt.Span, len(envs))
 	for i, e := range envs {
 		spans[i] = tel.StartProcess(in.runCtx, e.Msg, in.a.name(), in.replica, e.Attempts)
 	}
@@ -135,7 +135,7 @@ func (in *instance) startBatchSpans(envs []*store.Envelope) []telemetry.Span {
 
 // recordFuel puts a wasm batch's size and fuel on its spans and counts the
 // fuel.
-func (in *instance) recordFuel(ctx context.Context, spans []telemetry.Span) {
+func (in *instance) recordFuel(ctx context.Context, spans []otelrt.Span) {
 	if len(spans) == 0 {
 		return
 	}
@@ -150,13 +150,13 @@ func (in *instance) recordFuel(ctx context.Context, spans []telemetry.Span) {
 	in.a.rt.tel.Fuel(ctx, in.a.name(), fuel)
 }
 
-func (in *instance) endSpan(spans []telemetry.Span, envs []*store.Envelope, i int, start time.Time, out telemetry.Outcome, err error) {
+func (in *instance) endSpan(spans []otelrt.Span, envs []*store.Envelope, i int, start time.Time, out otelrt.Outcome, err error) {
 	if len(spans) > 0 {
 		spans[i].EndProcess(in.a.name(), envs[i].Msg.Performative, start, out, err)
 	}
 }
 
-func (in *instance) endSpans(spans []telemetry.Span, envs []*store.Envelope, start time.Time, out telemetry.Outcome, err error) {
+func (in *instance) endSpans(spans []otelrt.Span, envs []*store.Envelope, start time.Time, out otelrt.Outcome, err error) {
 	for i := range spans {
 		in.endSpan(spans, envs, i, start, out, err)
 	}

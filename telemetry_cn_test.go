@@ -9,6 +9,7 @@ import (
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
 	"github.com/caxton-go/caxton/contractnet"
+	"github.com/caxton-go/caxton/contractnet/cntrace"
 	"github.com/caxton-go/caxton/protocol"
 	"github.com/caxton-go/caxton/telemetry"
 	"github.com/stretchr/testify/assert"
@@ -42,7 +43,7 @@ func TestTelemetryContractNetRoundIsOneSpan(t *testing.T) {
 	require.NoError(t, err)
 	client := protocol.NewClient(ib, protocol.WithClock(o.Clock))
 	defer client.Close()
-	in := &contractnet.Initiator{Client: client, Tracer: telemetry.ContractNetTracer(o.tp)}
+	in := &contractnet.Initiator{Client: client, Tracer: cntrace.Tracer(o.tp)}
 	cfp := acl.New(acl.CFP, "cheap", "dear", "busy")
 	cfp.ReplyBy = o.Clock.Now().Add(time.Minute)
 	res, err := in.Run(ctx, cfp)

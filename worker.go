@@ -7,8 +7,8 @@ import (
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/mailbox"
+	"github.com/caxton-go/caxton/internal/otelrt"
 	"github.com/caxton-go/caxton/store"
-	"github.com/caxton-go/caxton/telemetry"
 )
 
 // run is the worker: take queued envelopes and handle them in order until
@@ -135,7 +135,7 @@ const (
 // attempt runs one handling attempt of e — in a consumer span when
 // telemetry is on — and accounts for its result.
 func (in *instance) attempt(stop <-chan struct{}, e *store.Envelope) outcome {
-	ctx, sp, start := in.runCtx, telemetry.Span{}, time.Time{}
+	ctx, sp, start := in.runCtx, otelrt.Span{}, time.Time{}
 	if tel := in.a.rt.tel; tel != nil {
 		sp = tel.StartProcess(in.runCtx, e.Msg, in.a.name(), in.replica, e.Attempts)
 		ctx, start = sp.Context(), time.Now()
@@ -144,7 +144,7 @@ func (in *instance) attempt(stop <-chan struct{}, e *store.Envelope) outcome {
 	if err == nil {
 		in.ack(e)
 		// End the span before counting: whoever sees the count sees the span.
-		sp.EndProcess(in.a.name(), e.Msg.Performative, start, telemetry.Delivered, nil)
+		sp.EndProcess(in.a.name(), e.Msg.Performative, start, otelrt.Delivered, nil)
 		in.a.stats.processed.Add(1)
 		return delivered
 	}
@@ -207,10 +207,10 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 			for i, e := range envs {
 				rerr, rejected := b.rejected[i]
 				if !rejected {
-					in.endSpan(spans, envs, i, start, telemetry.Delivered, nil)
+					in.endSpan(spans, envs, i, start, otelrt.Delivered, nil)
 					in.a.stats.processed.Add(1)
 				} else {
-					in.endSpan(spans, envs, i, start, telemetry.DeadLettered, rerr)
+					in.endSpan(spans, envs, i, start, otelrt.DeadLettered, rerr)
 					in.a.rt.deadLetter(in.a, in, e, "rejected by agent", rerr)
 				}
 				in.ack(e)
@@ -218,7 +218,7 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 			return nil
 		}
 		if len(envs) > 1 {
-			in.endSpans(spans, envs, start, telemetry.Retrying, err)
+			in.endSpans(spans, envs, start, otelrt.Retrying, err)
 			return in.splitBatch(stop, envs, err)
 		}
 		o := in.failed(ctx, stop, envs, err)
@@ -267,7 +267,7 @@ func (in *instance) splitBatch(stop <-chan struct{}, envs []*store.Envelope, err
 // emit sends a successful batch's outbox, stamping the agent as sender. A
 // message claiming another sender is rejected and logged: an instance cannot
 // speak for someone else.
-func (in *instance) emit(batch, out []*acl.Message, spans []telemetry.Span) {
+func (in *instance) emit(batch, out []*acl.Message, spans []otelrt.Span) {
 	self := in.a.name()
 	for _, m := range out {
 		if m == nil {

@@ -59,7 +59,7 @@ type Initiator struct {
 	// negotiation's goroutine (and, for EventAfterEnd, the client's): keep it
 	// quick, and safe for concurrent negotiations.
 	OnEvent func(Event)
-	// Tracer, if set, traces each negotiation (telemetry.ContractNetTracer
+	// Tracer, if set, traces each negotiation (cntrace.Tracer (package contractnet/cntrace)
 	// makes it one OpenTelemetry span with the calls and answers inside).
 	Tracer Tracer
 }

@@ -6,7 +6,7 @@ import (
 	"github.com/caxton-go/caxton/acl"
 )
 
-// Tracer traces negotiations. telemetry.ContractNetTracer implements it
+// Tracer traces negotiations. cntrace.Tracer (package contractnet/cntrace) implements it
 // with OpenTelemetry; it is an interface so that this package — which
 // compiles into wasm guests — does not depend on a tracing library.
 type Tracer interface {

@@ -1,7 +1,7 @@
 // Package telemetry is Caxton's OpenTelemetry wiring: the spans, metrics
 // and log correlation a runtime produces when it is given providers
 // (caxton.WithTracerProvider, caxton.WithMeterProvider). Without providers
-// the runtime holds a nil *Telemetry and pays nothing: the hot path
+// the runtime holds no telemetry state and pays nothing: the hot path
 // allocates exactly what it does without this package (see BENCHMARKS.md).
 //
 // # Traces
@@ -33,7 +33,7 @@
 // A failed attempt — handler error, panic, trap, deadline — is recorded on
 // its span as an exception with status Error; its outcome says whether a
 // retry follows or the message was dead-lettered. A Contract Net negotiation
-// run with ContractNetTracer is one span whose calls for proposals are its
+// run with cntrace.Tracer (package contractnet/cntrace) is one span whose calls for proposals are its
 // children and whose answers are recorded as child spans linked to the
 // answer's own trace.
 //

@@ -1,4 +1,8 @@
-package telemetry
+// Package otelrt is the runtime's OpenTelemetry plumbing: the tracer, the
+// instruments and the spans of sends and handling attempts. The names it
+// records (span names, attribute keys, metric names) are public, in package
+// telemetry; this package is how the runtime records them, and is not API.
+package otelrt
 
 import (
 	"context"
@@ -6,48 +10,13 @@ import (
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
-)
-
-// ScopeName is the instrumentation scope of Caxton's tracer and meter.
-const ScopeName = "github.com/caxton-go/caxton"
-
-// Attribute keys on spans and metrics.
-const (
-	KeyAgent          = attribute.Key("caxton.agent")
-	KeyInstance       = attribute.Key("caxton.instance")
-	KeySender         = attribute.Key("caxton.sender")
-	KeyReceivers      = attribute.Key("caxton.receivers")
-	KeyPerformative   = attribute.Key("caxton.performative")
-	KeyProtocol       = attribute.Key("caxton.protocol")
-	KeyConversationID = attribute.Key("caxton.conversation_id")
-	KeyMessageID      = attribute.Key("caxton.message_id")
-	KeyAttempt        = attribute.Key("caxton.attempt")
-	KeyBatchSize      = attribute.Key("caxton.wasm.batch_size")
-	KeyFuelUsed       = attribute.Key("caxton.wasm.fuel_used")
-	KeyOutcome        = attribute.Key("caxton.outcome")
-	KeyReason         = attribute.Key("caxton.reason")
-	keySystem         = attribute.Key("messaging.system")
-	keyOperation      = attribute.Key("messaging.operation.type")
-)
-
-// Instrument names (OpenTelemetry semantic-convention style).
-const (
-	MetricSent         = "caxton.messages.sent"          // counter {message}: routed by Send
-	MetricDelivered    = "caxton.messages.delivered"     // counter {message}: handled successfully
-	MetricFailed       = "caxton.messages.failed"        // counter {attempt}: handler errors, panics, traps
-	MetricRetried      = "caxton.messages.retried"       // counter {message}: attempts scheduled again
-	MetricDeadLettered = "caxton.messages.dead_lettered" // counter {message}: to the dead-letter queue
-	MetricDuration     = "caxton.handler.duration"       // histogram s: one handler call (a batch for wasm)
-	MetricDepth        = "caxton.mailbox.depth"          // gauge {message}: queued, per agent
-	MetricInstances    = "caxton.instances.live"         // gauge {instance}: live handler instances, per agent
-	MetricMemory       = "caxton.sandbox.memory.usage"   // gauge By: wasm linear memory, per agent
-	MetricFuel         = "caxton.sandbox.fuel.consumed"  // counter {fuel}: wasm fuel, per agent
 )
 
 // Telemetry holds a runtime's tracer and instruments. A nil *Telemetry is
@@ -87,7 +56,7 @@ func New(tp trace.TracerProvider, mp metric.MeterProvider) (*Telemetry, error) {
 	if mp == nil {
 		mp = metricnoop.NewMeterProvider()
 	}
-	t := &Telemetry{tracer: tp.Tracer(ScopeName), meter: mp.Meter(ScopeName),
+	t := &Telemetry{tracer: tp.Tracer(telemetry.ScopeName), meter: mp.Meter(telemetry.ScopeName),
 		producer: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)},
 		consumer: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}}
 	var err error
@@ -99,16 +68,16 @@ func New(tp trace.TracerProvider, mp metric.MeterProvider) (*Telemetry, error) {
 		c, err = t.meter.Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(desc))
 		return c
 	}
-	t.sent = counter(MetricSent, "{message}", "Messages routed by the bus")
-	t.delivered = counter(MetricDelivered, "{message}", "Messages handled successfully")
-	t.failed = counter(MetricFailed, "{attempt}", "Failed handling attempts (errors, panics, traps)")
-	t.retried = counter(MetricRetried, "{message}", "Messages scheduled for another attempt")
-	t.deadLettered = counter(MetricDeadLettered, "{message}", "Messages moved to the dead-letter queue")
-	t.fuel = counter(MetricFuel, "{fuel}", "WebAssembly fuel consumed")
+	t.sent = counter(telemetry.MetricSent, "{message}", "Messages routed by the bus")
+	t.delivered = counter(telemetry.MetricDelivered, "{message}", "Messages handled successfully")
+	t.failed = counter(telemetry.MetricFailed, "{attempt}", "Failed handling attempts (errors, panics, traps)")
+	t.retried = counter(telemetry.MetricRetried, "{message}", "Messages scheduled for another attempt")
+	t.deadLettered = counter(telemetry.MetricDeadLettered, "{message}", "Messages moved to the dead-letter queue")
+	t.fuel = counter(telemetry.MetricFuel, "{fuel}", "WebAssembly fuel consumed")
 	if err != nil {
 		return nil, err
 	}
-	t.duration, err = t.meter.Float64Histogram(MetricDuration, metric.WithUnit("s"),
+	t.duration, err = t.meter.Float64Histogram(telemetry.MetricDuration, metric.WithUnit("s"),
 		metric.WithDescription("Duration of one handler call (one batch for wasm agents)"),
 		metric.WithExplicitBucketBoundaries(1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1, 5))
 	if err != nil {
@@ -131,21 +100,21 @@ func (t *Telemetry) Observe(collect func() []AgentGauge) error {
 	if t == nil {
 		return nil
 	}
-	depth, err := t.meter.Int64ObservableGauge(MetricDepth, metric.WithUnit("{message}"), metric.WithDescription("Messages queued for the agent"))
+	depth, err := t.meter.Int64ObservableGauge(telemetry.MetricDepth, metric.WithUnit("{message}"), metric.WithDescription("Messages queued for the agent"))
 	if err != nil {
 		return err
 	}
-	live, err := t.meter.Int64ObservableGauge(MetricInstances, metric.WithUnit("{instance}"), metric.WithDescription("Live handler instances of the agent"))
+	live, err := t.meter.Int64ObservableGauge(telemetry.MetricInstances, metric.WithUnit("{instance}"), metric.WithDescription("Live handler instances of the agent"))
 	if err != nil {
 		return err
 	}
-	mem, err := t.meter.Int64ObservableGauge(MetricMemory, metric.WithUnit("By"), metric.WithDescription("Linear memory of the agent's wasm instances"))
+	mem, err := t.meter.Int64ObservableGauge(telemetry.MetricMemory, metric.WithUnit("By"), metric.WithDescription("Linear memory of the agent's wasm instances"))
 	if err != nil {
 		return err
 	}
 	t.reg, err = t.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for _, g := range collect() {
-			set := metric.WithAttributes(KeyAgent.String(string(g.Agent)))
+			set := metric.WithAttributes(telemetry.KeyAgent.String(string(g.Agent)))
 			o.ObserveInt64(depth, g.Depth, set)
 			o.ObserveInt64(live, g.Instances, set)
 			if g.Wasm {
@@ -172,9 +141,9 @@ func (t *Telemetry) attrs(agent acl.AgentID, p acl.Performative) *attrSet {
 	if v, ok := t.sets.Load(k); ok {
 		return v.(*attrSet)
 	}
-	kvs := []attribute.KeyValue{KeyAgent.String(string(agent))}
+	kvs := []attribute.KeyValue{telemetry.KeyAgent.String(string(agent))}
 	if p != 0 {
-		kvs = append(kvs, KeyPerformative.String(p.String()))
+		kvs = append(kvs, telemetry.KeyPerformative.String(p.String()))
 	}
 	opt := metric.WithAttributeSet(attribute.NewSet(kvs...))
 	v, _ := t.sets.LoadOrStore(k, &attrSet{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt}})
@@ -203,17 +172,17 @@ func (t *Telemetry) StartSend(ctx context.Context, m *acl.Message) Span {
 		return Span{ctx: ctx}
 	}
 	if !trace.SpanContextFromContext(ctx).IsValid() {
-		ctx = Extract(ctx, m)
+		ctx = telemetry.Extract(ctx, m)
 	}
 	ctx, sp := t.tracer.Start(ctx, spanName(sendNames[:], "send ", m.Performative), t.producer...)
 	if sp.IsRecording() {
-		sp.SetAttributes(keySystem.String("caxton"), keyOperation.String("send"),
-			KeySender.String(string(m.Sender)), KeyReceivers.StringSlice(idStrings(m.Receivers)),
-			KeyPerformative.String(m.Performative.String()))
+		sp.SetAttributes(telemetry.KeyMessagingSystem.String("caxton"), telemetry.KeyMessagingOperation.String("send"),
+			telemetry.KeySender.String(string(m.Sender)), telemetry.KeyReceivers.StringSlice(idStrings(m.Receivers)),
+			telemetry.KeyPerformative.String(m.Performative.String()))
 		optional(sp, m)
 	}
 	if sp.SpanContext().IsValid() {
-		Inject(ctx, m)
+		telemetry.Inject(ctx, m)
 	}
 	return Span{t: t, span: sp, ctx: ctx}
 }
@@ -226,7 +195,7 @@ func (s Span) EndSend(m *acl.Message, err error) {
 	}
 	s.t.sent.Add(s.ctx, 1, s.t.attrs(m.Sender, m.Performative).add...)
 	if s.span.IsRecording() {
-		s.span.SetAttributes(KeyMessageID.String(m.ID.String()))
+		s.span.SetAttributes(telemetry.KeyMessageID.String(m.ID.String()))
 		if err != nil {
 			s.span.RecordError(err)
 			s.span.SetStatus(codes.Error, err.Error())
@@ -241,12 +210,12 @@ func (t *Telemetry) StartProcess(ctx context.Context, m *acl.Message, agent acl.
 	if t == nil {
 		return Span{ctx: ctx}
 	}
-	ctx, sp := t.tracer.Start(Extract(ctx, m), spanName(processNames[:], "process ", m.Performative), t.consumer...)
+	ctx, sp := t.tracer.Start(telemetry.Extract(ctx, m), spanName(processNames[:], "process ", m.Performative), t.consumer...)
 	if sp.IsRecording() {
-		sp.SetAttributes(keySystem.String("caxton"), keyOperation.String("process"),
-			KeyAgent.String(string(agent)), KeyInstance.Int(instance), KeyAttempt.Int(attempt),
-			KeySender.String(string(m.Sender)), KeyPerformative.String(m.Performative.String()),
-			KeyMessageID.String(m.ID.String()))
+		sp.SetAttributes(telemetry.KeyMessagingSystem.String("caxton"), telemetry.KeyMessagingOperation.String("process"),
+			telemetry.KeyAgent.String(string(agent)), telemetry.KeyInstance.Int(instance), telemetry.KeyAttempt.Int(attempt),
+			telemetry.KeySender.String(string(m.Sender)), telemetry.KeyPerformative.String(m.Performative.String()),
+			telemetry.KeyMessageID.String(m.ID.String()))
 		optional(sp, m)
 	}
 	return Span{t: t, span: sp, ctx: ctx}
@@ -255,7 +224,7 @@ func (t *Telemetry) StartProcess(ctx context.Context, m *acl.Message, agent acl.
 // SetWasm records a wasm batch's size and fuel on the span.
 func (s Span) SetWasm(batchSize int, fuel uint64) {
 	if s.t != nil && s.span.IsRecording() {
-		s.span.SetAttributes(KeyBatchSize.Int(batchSize), KeyFuelUsed.Int64(int64(fuel)))
+		s.span.SetAttributes(telemetry.KeyBatchSize.Int(batchSize), telemetry.KeyFuelUsed.Int64(int64(fuel)))
 	}
 }
 
@@ -289,7 +258,7 @@ func (s Span) EndProcess(agent acl.AgentID, p acl.Performative, start time.Time,
 		s.t.retried.Add(s.ctx, 1, set.add...)
 	}
 	if s.span.IsRecording() {
-		s.span.SetAttributes(KeyOutcome.String(outcomeNames[out]))
+		s.span.SetAttributes(telemetry.KeyOutcome.String(outcomeNames[out]))
 		if err != nil {
 			s.span.RecordError(err)
 			s.span.SetStatus(codes.Error, err.Error())
@@ -306,7 +275,7 @@ func (t *Telemetry) DeadLettered(ctx context.Context, agent acl.AgentID, m *acl.
 	}
 	t.deadLettered.Add(ctx, 1, t.attrs(agent, m.Performative).add...)
 	if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
-		sp.AddEvent("dead_lettered", trace.WithAttributes(KeyReason.String(reason), KeyMessageID.String(m.ID.String())))
+		sp.AddEvent("dead_lettered", trace.WithAttributes(telemetry.KeyReason.String(reason), telemetry.KeyMessageID.String(m.ID.String())))
 	}
 }
 
@@ -321,7 +290,7 @@ func (t *Telemetry) Fuel(ctx context.Context, agent acl.AgentID, fuel uint64) {
 // Tracer returns the runtime's tracer (for protocol spans).
 func (t *Telemetry) Tracer() trace.Tracer {
 	if t == nil {
-		return tracenoop.NewTracerProvider().Tracer(ScopeName)
+		return tracenoop.NewTracerProvider().Tracer(telemetry.ScopeName)
 	}
 	return t.tracer
 }
@@ -329,10 +298,10 @@ func (t *Telemetry) Tracer() trace.Tracer {
 // optional sets the attributes a message may not have, only when it does.
 func optional(sp trace.Span, m *acl.Message) {
 	if m.Protocol != "" {
-		sp.SetAttributes(KeyProtocol.String(m.Protocol))
+		sp.SetAttributes(telemetry.KeyProtocol.String(m.Protocol))
 	}
 	if m.ConversationID != "" {
-		sp.SetAttributes(KeyConversationID.String(m.ConversationID))
+		sp.SetAttributes(telemetry.KeyConversationID.String(m.ConversationID))
 	}
 }
 
