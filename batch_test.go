@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
@@ -218,4 +219,29 @@ func TestBatchThatKeepsFailingIsDeadLetteredMessageByMessage(t *testing.T) {
 	info := lcInfo(t, rt, "bat-dead")
 	assert.Equal(t, uint64(2), info.DeadLettered)
 	assert.Equal(t, uint64(0), info.Processed)
+}
+
+// Agents do not choose their messages' ids or creation times, on any path:
+// the runtime assigns them when it routes (a native handler's Send here; the
+// batch outbox above).
+func TestAgentsCannotChooseIDsOrCreationTimes(t *testing.T) {
+	t.Parallel()
+	rt := caxtontest.NewRuntime(t)
+	sink, err := rt.NewInbox("stamp-sink")
+	require.NoError(t, err)
+	var reused acl.MessageID
+	rt.MustSpawn(caxton.AgentSpec{Name: "stamp-agent", Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+		m := lcMsg("stamp-sink", "out")
+		m.ID, m.CreatedAt = mc.Message().ID, time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC) // reuse an id, back-date
+		reused = m.ID
+		return mc.Send(ctx, m)
+	})})
+	rt.MustSend(lcMsg("stamp-agent", "in"))
+	got := caxtontest.AwaitInbox(t, sink, nil)
+	assert.NotEqual(t, reused, got.ID, "the runtime assigned a fresh id")
+	assert.Equal(t, rt.Clock.Now(), got.CreatedAt, "the runtime stamped the creation time")
+	assert.Equal(t, acl.AgentID("stamp-agent"), got.Sender)
+
+	err = rt.Inbox().Send(caxtontest.Context(t), &acl.Message{Performative: acl.Inform, Sender: "stamp-agent", Receivers: []acl.AgentID{"stamp-sink"}})
+	require.ErrorIs(t, err, caxton.ErrForgedSender, "an inbox cannot send as an agent")
 }

@@ -40,6 +40,11 @@ var (
 	ErrPermanent = errors.New("caxton: permanent failure")
 	// ErrRuleNotFound: RemoveRule of an unknown rule.
 	ErrRuleNotFound = errors.New("caxton: rule not found")
+	// ErrForgedSender: an agent or inbox sent a message naming another
+	// sender. The message is refused (it also wraps acl.ErrInvalid, with
+	// an *acl.FieldError on "sender"); only host code may send on behalf of
+	// others.
+	ErrForgedSender = errors.New("caxton: forged sender")
 	// ErrDeadLetterNotFound: Replay or Purge of an unknown dead-letter id.
 	ErrDeadLetterNotFound = errors.New("caxton: dead letter not found")
 )

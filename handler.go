@@ -2,7 +2,6 @@ package caxton
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -136,10 +135,7 @@ func (mc *MessageContext) Logger() *slog.Logger {
 // not exist, Send returns an error and the agent also receives a FIPA
 // failure notice from the runtime.
 func (mc *MessageContext) Send(ctx context.Context, m *acl.Message) error {
-	if err := mc.stamp(m); err != nil {
-		return err
-	}
-	return mc.rt.route(ctx, m, nil, mc.in.a)
+	return mc.rt.send(ctx, m, originOf(mc.in.a), nil)
 }
 
 // Request sends m from this agent and waits for the reply (matched by
@@ -147,10 +143,7 @@ func (mc *MessageContext) Send(ctx context.Context, m *acl.Message) error {
 // and m's ReplyBy. The agent's other messages wait meanwhile: it handles
 // one message at a time.
 func (mc *MessageContext) Request(ctx context.Context, m *acl.Message) (*acl.Message, error) {
-	if err := mc.stamp(m); err != nil {
-		return nil, err
-	}
-	return mc.rt.request(ctx, m, nil, mc.in.a)
+	return mc.rt.request(ctx, m, originOf(mc.in.a), nil)
 }
 
 // NewReply builds a reply to the current message (see acl.CreateReply),
@@ -165,16 +158,4 @@ func (mc *MessageContext) Reply(ctx context.Context, p acl.Performative, content
 	r := mc.NewReply(p)
 	r.Content = content
 	return mc.Send(ctx, r)
-}
-
-func (mc *MessageContext) stamp(m *acl.Message) error {
-	if m == nil {
-		return &acl.FieldError{Field: "message", Reason: "nil"}
-	}
-	self := mc.in.a.name()
-	if m.Sender != "" && m.Sender != self {
-		return fmt.Errorf("%w: agent %q cannot send as %q", acl.ErrInvalid, self, m.Sender)
-	}
-	m.Sender = self
-	return nil
 }

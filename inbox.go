@@ -69,31 +69,17 @@ func (ib *Inbox) deliver(_ context.Context, m *acl.Message, _ <-chan struct{}, _
 // Send sends m with this inbox as sender (a different non-empty sender is
 // an error).
 func (ib *Inbox) Send(ctx context.Context, m *acl.Message) error {
-	if err := ib.stamp(m); err != nil {
-		return err
-	}
-	return ib.rt.Send(ctx, m)
+	return ib.rt.hostSend(ctx, m, ib.origin())
 }
 
 // Request sends m from this inbox and waits for the reply; see
 // Runtime.Request.
 func (ib *Inbox) Request(ctx context.Context, m *acl.Message) (*acl.Message, error) {
-	if err := ib.stamp(m); err != nil {
-		return nil, err
-	}
-	return ib.rt.Request(ctx, m)
+	return ib.rt.hostRequest(ctx, m, ib.origin())
 }
 
-func (ib *Inbox) stamp(m *acl.Message) error {
-	if m == nil {
-		return &acl.FieldError{Field: "message", Reason: "nil"}
-	}
-	if m.Sender != "" && m.Sender != ib.id {
-		return fmt.Errorf("%w: inbox %q cannot send as %q", acl.ErrInvalid, ib.id, m.Sender)
-	}
-	m.Sender = ib.id
-	return nil
-}
+// origin is the inbox's: it speaks as itself.
+func (ib *Inbox) origin() origin { return origin{kind: originInbox, name: ib.id} }
 
 // Receive returns the oldest message, waiting until one arrives or ctx
 // ends. After the inbox or runtime closed it still returns what had

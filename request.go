@@ -97,22 +97,26 @@ func (r *requests) answer(m *acl.Message) ([]acl.AgentID, bool) {
 // is not lost: it lands in the requester's inbox — for the host, Inbox(),
 // which is bounded, so a host that abandons requests should drain it.
 func (rt *Runtime) Request(ctx context.Context, m *acl.Message) (*acl.Message, error) {
+	return rt.hostRequest(ctx, m, rt.hostOrigin())
+}
+
+// hostRequest is a Request by host code (the runtime's or an inbox's).
+func (rt *Runtime) hostRequest(ctx context.Context, m *acl.Message, o origin) (*acl.Message, error) {
 	if err := rt.hostEnter(); err != nil {
 		return nil, err
 	}
 	defer rt.hostExit()
-	if m != nil && m.Sender == "" {
-		m.Sender = rt.cfg.hostName
-	}
-	return rt.request(ctx, m, rt.closing, nil)
+	return rt.request(ctx, m, o, rt.closing)
 }
 
-func (rt *Runtime) request(ctx context.Context, m *acl.Message, abort <-chan struct{}, from *agent) (*acl.Message, error) {
+// request stamps m with its origin, registers the wait for its reply and
+// routes it.
+func (rt *Runtime) request(ctx context.Context, m *acl.Message, o origin, abort <-chan struct{}) (*acl.Message, error) {
 	if ctx == nil {
 		return nil, errNilContext
 	}
-	if m == nil {
-		return nil, &acl.FieldError{Field: "message", Reason: "nil"}
+	if err := o.stamp(m); err != nil {
+		return nil, err
 	}
 	now := rt.clock.Now()
 	if m.ReplyWith == "" {
@@ -130,7 +134,7 @@ func (rt *Runtime) request(ctx context.Context, m *acl.Message, abort <-chan str
 		return nil, err
 	}
 	defer rt.reqs.remove(w)
-	if err := rt.route(ctx, m, abort, from); err != nil {
+	if err := rt.route(ctx, m, o, abort); err != nil {
 		return nil, err
 	}
 	var deadline <-chan time.Time // nil: no reply-by, never fires

@@ -88,37 +88,51 @@ func (rt *Runtime) RemoveRule(id RuleID) error {
 // (a full mailbox, ctx ended) are reported per receiver as *DeliveryError,
 // joined. The runtime owns m after Send: do not modify it.
 func (rt *Runtime) Send(ctx context.Context, m *acl.Message) error {
+	return rt.hostSend(ctx, m, rt.hostOrigin())
+}
+
+// hostOrigin is the origin of host code's sends.
+func (rt *Runtime) hostOrigin() origin {
+	return origin{kind: originHost, name: rt.cfg.hostName}
+}
+
+// hostSend is a send by host code (the runtime's or an inbox's): it counts
+// as a host call for Close, and a Close releases it if it blocks.
+func (rt *Runtime) hostSend(ctx context.Context, m *acl.Message, o origin) error {
 	if err := rt.hostEnter(); err != nil {
 		return err
 	}
 	defer rt.hostExit()
-	if m != nil && m.Sender == "" {
-		m.Sender = rt.cfg.hostName
-	}
-	return rt.route(ctx, m, rt.closing, nil)
+	return rt.send(ctx, m, o, rt.closing)
 }
 
-// route is the one path every message takes. from is the sending agent, or
-// nil for the host; abort releases senders blocked on a full mailbox. With
-// telemetry on, the send is a producer span whose context the message
-// carries on.
-func (rt *Runtime) route(ctx context.Context, m *acl.Message, abort <-chan struct{}, from *agent) error {
+// send stamps m with its origin and routes it: the one entry of every
+// message into the bus. abort releases senders blocked on a full mailbox
+// (the runtime's closing, for host senders).
+func (rt *Runtime) send(ctx context.Context, m *acl.Message, o origin, abort <-chan struct{}) error {
 	if ctx == nil {
 		return errNilContext
 	}
-	if m == nil {
-		return &acl.FieldError{Field: "message", Reason: "nil"}
+	if err := o.stamp(m); err != nil {
+		return err
 	}
+	return rt.route(ctx, m, o, abort)
+}
+
+// route is the path every stamped message takes. With telemetry on, the
+// send is a producer span whose context the message carries on.
+func (rt *Runtime) route(ctx context.Context, m *acl.Message, o origin, abort <-chan struct{}) error {
 	if rt.tel == nil {
-		return rt.routeMessage(ctx, m, abort, from)
+		return rt.routeMessage(ctx, m, o, abort)
 	}
 	sp := rt.tel.StartSend(ctx, m)
-	err := rt.routeMessage(sp.Context(), m, abort, from)
+	err := rt.routeMessage(sp.Context(), m, o, abort)
 	sp.EndSend(m, err)
 	return err
 }
 
-func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, abort <-chan struct{}, from *agent) error {
+func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, o origin, abort <-chan struct{}) error {
+	from := o.agent
 	// Validate before stamping, so an id the runtime generates is not
 	// re-checked: this is the hot path.
 	if err := rt.validator.Validate(m); err != nil {

@@ -264,29 +264,27 @@ func (in *instance) splitBatch(stop <-chan struct{}, envs []*store.Envelope, err
 	return nil
 }
 
-// emit sends a successful batch's outbox, stamping the agent as sender. A
-// message claiming another sender is rejected and logged: an instance cannot
-// speak for someone else.
+// emit sends a successful batch's outbox from the agent. The send path
+// stamps the agent as sender, refuses a message claiming another (an
+// instance cannot speak for someone else) and gives every message a fresh
+// id and creation time; a message that cannot be sent is logged, since the
+// batch that produced it has already succeeded.
 func (in *instance) emit(batch, out []*acl.Message, spans []otelrt.Span) {
-	self := in.a.name()
+	from := originOf(in.a)
 	for _, m := range out {
 		if m == nil {
 			in.logger.Warn("outbox: nil message rejected")
 			continue
 		}
-		if m.Sender != "" && m.Sender != self {
-			in.logger.Warn("outbox: forged sender rejected", "claimed", truncateNotice(string(m.Sender)))
-			continue
-		}
-		m.Sender = self
-		// The runtime, not the guest, says when a message was sent and
-		// which id it has: a guest cannot reuse ids or back-date messages.
-		m.ID, m.CreatedAt = acl.MessageID{}, time.Time{}
 		ctx := in.runCtx
 		if len(spans) > 0 {
 			ctx = parentFor(m, batch, spans).Context()
 		}
-		if err := in.a.rt.route(ctx, m, nil, in.a); err != nil {
+		err := in.a.rt.send(ctx, m, from, nil)
+		switch {
+		case errors.Is(err, ErrForgedSender):
+			in.logger.Warn("outbox: forged sender rejected", "claimed", truncateNotice(string(m.Sender)))
+		case err != nil:
 			in.logger.Warn("outbox: send failed", "error", truncateNotice(err.Error()), "performative", m.Performative.String(), "receivers", len(m.Receivers))
 		}
 	}
