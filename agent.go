@@ -127,7 +127,7 @@ func (a *agent) start(ctx context.Context) error {
 	a.restartAt = a.restartAt[:0]
 	a.rmu.Unlock()
 	for _, in := range a.instances {
-		in.runCtx, in.runCancel = context.WithCancel(a.rt.baseCtx)
+		in.runCtx, in.runCancel = context.WithCancel(a.rt.shutdown.base)
 	}
 	a.st.Store(uint32(StateRunning))
 	for _, in := range a.instances {

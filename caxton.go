@@ -68,7 +68,6 @@
 package caxton
 
 import (
-	"context"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -92,15 +91,7 @@ type Runtime struct {
 	validator acl.Validator
 	cfg       *config
 
-	// lifecycle
-	closed       atomic.Bool
-	closing      chan struct{} // closed when Close begins
-	hostInflight atomic.Int64  // host calls of Send/Request in progress
-	idle         chan struct{} // workers signal here while closing
-	running      atomic.Int64  // live worker goroutines
-	baseCtx      context.Context
-	cancel       context.CancelFunc
-	workers      sync.WaitGroup
+	shutdown shutdown // Close's state: closed, host calls, workers, base context
 
 	// registry: agents, inboxes and internal subscribers by name
 	regMu     sync.RWMutex
@@ -125,7 +116,6 @@ func New(opts ...Option) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	rt := &Runtime{
 		clock:     cfg.clock,
 		logger:    slog.New(telemetry.LogHandler(cfg.logger.Handler())),
@@ -134,22 +124,19 @@ func New(opts ...Option) (*Runtime, error) {
 		ids:       acl.NewIDGenerator(),
 		validator: acl.Validator{MaxContentSize: cfg.maxContent, Now: cfg.clock.Now, SkipReceiverNames: true},
 		cfg:       cfg,
-		closing:   make(chan struct{}),
-		idle:      make(chan struct{}, 1),
-		baseCtx:   ctx,
-		cancel:    cancel,
 		endpoints: make(map[acl.AgentID]endpoint),
 	}
+	rt.shutdown.init()
 	rt.bus.init()
 	rt.reqs.init()
 	rt.loadOffline()
 	if err := rt.setupTelemetry(); err != nil {
-		cancel()
+		rt.shutdown.cancel()
 		return nil, err
 	}
 	rt.inbox, err = rt.NewInbox(cfg.hostName)
 	if err != nil {
-		cancel()
+		rt.shutdown.cancel()
 		return nil, err
 	}
 	return rt, nil

@@ -30,7 +30,7 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 		d.LastError = cause.Error()
 	}
 	a.stats.deadLettered.Add(1)
-	rt.tel.DeadLettered(rt.baseCtx, a.name(), e.Msg, reason)
+	rt.tel.DeadLettered(rt.shutdown.base, a.name(), e.Msg, reason)
 	if err := rt.dlq.Add(d); err != nil {
 		in.logger.Error("dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
 		return
@@ -77,10 +77,10 @@ func (rt *Runtime) ReplayDeadLetters(ctx context.Context, ids ...string) error {
 	if ctx == nil {
 		return errNilContext
 	}
-	if err := rt.hostEnter(); err != nil {
+	if err := rt.shutdown.enter(); err != nil {
 		return err
 	}
-	defer rt.hostExit()
+	defer rt.shutdown.exit()
 	all, err := rt.dlq.List()
 	if err != nil {
 		return err
@@ -120,7 +120,7 @@ func (rt *Runtime) replayOne(ctx context.Context, d DeadLetter) error {
 	if !ok {
 		return fmt.Errorf("%w: %q", ErrAgentNotFound, d.Receiver)
 	}
-	return ep.deliver(ctx, m, rt.closing, true)
+	return ep.deliver(ctx, m, rt.shutdown.closing, true)
 }
 
 // PurgeDeadLetters deletes the given dead letters, or all of them when no

@@ -33,7 +33,7 @@ func (rt *Runtime) NewInbox(name acl.AgentID) (*Inbox, error) {
 	if name.IsTopic() {
 		return nil, specErr("name", "%q is a topic address", name)
 	}
-	if rt.closed.Load() {
+	if rt.shutdown.isClosed() {
 		return nil, ErrClosed
 	}
 	ib := &Inbox{rt: rt, id: name, capacity: rt.cfg.inboxCapacity, notify: make(chan struct{})}

@@ -15,6 +15,23 @@ import (
 
 // instance is one replica of an agent: a mailbox, a handler and the worker
 // goroutine that feeds the one to the other, in order.
+//
+// Ownership. At most one worker runs per instance (the mailbox guarantees
+// it), and the fields below are owned in one of three ways:
+//
+//   - fixed at spawn, read by anyone: a, replica, queue, mb, logger;
+//   - the worker's alone while it runs: buf, acks, one, mc — and handler,
+//     batch and replace, which the worker changes only when it replaces a
+//     broken handler (replaceHandler);
+//   - the agent's lifecycle (start, stop, Close), under agent.mu and only
+//     while no worker runs (the mailbox is paused and awaitWorkers saw the
+//     worker exit): handler, batch, replace, runCtx and runCancel are set
+//     there before the mailbox is resumed, which is what makes them visible
+//     to the next worker. The one exception is runCancel, which stop and
+//     Close call while a handler may still run — that is its purpose.
+//
+// alive and wasm are atomics because the metrics' observers read them from
+// their own goroutine.
 type instance struct {
 	a       *agent
 	replica int
@@ -23,17 +40,16 @@ type instance struct {
 	logger  *slog.Logger
 	handler Handler
 	batch   BatchHandler      // handler as a BatchHandler, if it is one
-	buf     []*store.Envelope // the worker's Take buffer (one worker at a time)
+	buf     []*store.Envelope // the worker's Take buffer
 	// runCtx is what handlers get: cancelled when the runtime closes, and
 	// when a Stop or Remove gives up waiting for a handler to finish.
 	runCtx    context.Context
 	runCancel context.CancelFunc
 	replace   int // replacements of this replica so far
 	mc        MessageContext
-	acks      []*store.Envelope  // handled, to be acknowledged (worker-owned)
+	acks      []*store.Envelope  // handled, to be acknowledged
 	one       [1]*store.Envelope // scratch for failed() on a single envelope
-	// For the metrics' observers, which read from another goroutine: a
-	// handler is made, and its sandbox instance if it is a wasm agent.
+	// A handler is made, and its sandbox instance if it is a wasm agent.
 	alive atomic.Bool
 	wasm  atomic.Pointer[sandbox.Instance]
 }
@@ -98,8 +114,7 @@ func (in *instance) load() int { return in.mb.Load() }
 // launch starts a worker; the mailbox calls it when a message arrives and
 // none is running.
 func (in *instance) launch() {
-	in.a.rt.workers.Add(1)
-	in.a.rt.running.Add(1)
+	in.a.rt.shutdown.workerStarted()
 	go in.run()
 }
 

@@ -17,10 +17,10 @@ func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
 	if ctx == nil {
 		return errNilContext
 	}
-	if err := rt.hostEnter(); err != nil {
+	if err := rt.shutdown.enter(); err != nil {
 		return err
 	}
-	defer rt.hostExit()
+	defer rt.shutdown.exit()
 	spec, err := spec.withDefaults()
 	if err != nil {
 		return err
@@ -65,7 +65,7 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		_ = rt.remove(ctx, a)
 		return err
 	}
-	if rt.closed.Load() { // Close began while this agent was starting
+	if rt.shutdown.isClosed() { // Close began while this agent was starting
 		_ = rt.remove(context.WithoutCancel(ctx), a)
 		return ErrClosed
 	}
@@ -91,10 +91,10 @@ func (rt *Runtime) Start(ctx context.Context, name acl.AgentID) error {
 	if ctx == nil {
 		return errNilContext
 	}
-	if err := rt.hostEnter(); err != nil {
+	if err := rt.shutdown.enter(); err != nil {
 		return err
 	}
-	defer rt.hostExit()
+	defer rt.shutdown.exit()
 	a, err := rt.agent(name)
 	if err != nil {
 		return err

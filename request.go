@@ -102,11 +102,11 @@ func (rt *Runtime) Request(ctx context.Context, m *acl.Message) (*acl.Message, e
 
 // hostRequest is a Request by host code (the runtime's or an inbox's).
 func (rt *Runtime) hostRequest(ctx context.Context, m *acl.Message, o origin) (*acl.Message, error) {
-	if err := rt.hostEnter(); err != nil {
+	if err := rt.shutdown.enter(); err != nil {
 		return nil, err
 	}
-	defer rt.hostExit()
-	return rt.request(ctx, m, o, rt.closing)
+	defer rt.shutdown.exit()
+	return rt.request(ctx, m, o, rt.shutdown.closing)
 }
 
 // request stamps m with its origin, registers the wait for its reply and

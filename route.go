@@ -99,11 +99,11 @@ func (rt *Runtime) hostOrigin() origin {
 // hostSend is a send by host code (the runtime's or an inbox's): it counts
 // as a host call for Close, and a Close releases it if it blocks.
 func (rt *Runtime) hostSend(ctx context.Context, m *acl.Message, o origin) error {
-	if err := rt.hostEnter(); err != nil {
+	if err := rt.shutdown.enter(); err != nil {
 		return err
 	}
-	defer rt.hostExit()
-	return rt.send(ctx, m, o, rt.closing)
+	defer rt.shutdown.exit()
+	return rt.send(ctx, m, o, rt.shutdown.closing)
 }
 
 // send stamps m with its origin and routes it: the one entry of every

@@ -5,9 +5,127 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
-	"time"
+	"sync"
+	"sync/atomic"
 )
+
+// shutdown is the runtime's own lifecycle in one value: whether Close has
+// begun, the host calls still inside the runtime, the worker goroutines,
+// and the base context every handler's context derives from. Close drives
+// it in order — begin (refuse new host calls, release blocked ones), wait
+// for host calls to leave, drain, stop the workers — and each wait is on a
+// signal, not a poll.
+type shutdown struct {
+	closed  atomic.Bool
+	closing chan struct{} // closed by begin: releases blocked senders, backoffs and Requests
+
+	hosts     atomic.Int64  // host calls in progress (Send, Request, Spawn, ...)
+	hostsLeft chan struct{} // capacity 1: the last host call left after begin
+
+	idle    chan struct{} // capacity 1: a worker went idle or exited after begin (the drain re-checks)
+	running atomic.Int64  // live worker goroutines
+	workers sync.WaitGroup
+
+	base   context.Context // parent of every handler's context; cancelled by cancel
+	cancel context.CancelFunc
+}
+
+func (s *shutdown) init() {
+	s.closing = make(chan struct{})
+	s.hostsLeft = make(chan struct{}, 1)
+	s.idle = make(chan struct{}, 1)
+	s.base, s.cancel = context.WithCancel(context.Background())
+}
+
+// isClosed reports whether Close has begun.
+func (s *shutdown) isClosed() bool { return s.closed.Load() }
+
+// begin starts the shutdown; it reports false if it had already begun.
+func (s *shutdown) begin() bool {
+	if !s.closed.CompareAndSwap(false, true) {
+		return false
+	}
+	close(s.closing)
+	return true
+}
+
+// enter registers a host call; it fails with ErrClosed once Close has
+// begun. Every successful enter is paired with an exit.
+func (s *shutdown) enter() error {
+	s.hosts.Add(1)
+	if s.closed.Load() {
+		s.exit()
+		return ErrClosed
+	}
+	return nil
+}
+
+// exit ends a host call; the last one to leave after begin wakes
+// awaitHosts. (The counter is decremented before closed is read, and begin
+// sets closed before awaitHosts reads the counter, so one of the two sees
+// the other: no wake-up is lost.)
+func (s *shutdown) exit() {
+	if s.hosts.Add(-1) == 0 && s.closed.Load() {
+		signal(s.hostsLeft)
+	}
+}
+
+// awaitHosts waits until no host call is inside the runtime, or ctx ends.
+// With none inside it succeeds even if ctx has ended.
+func (s *shutdown) awaitHosts(ctx context.Context) error {
+	for s.hosts.Load() > 0 {
+		select {
+		case <-s.hostsLeft:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// workerStarted and workerExited bracket a worker goroutine.
+func (s *shutdown) workerStarted() {
+	s.workers.Add(1)
+	s.running.Add(1)
+}
+
+func (s *shutdown) workerExited() {
+	s.running.Add(-1)
+	s.workers.Done()
+	if s.closed.Load() { // however a worker leaves, a draining Close re-checks
+		signal(s.idle)
+	}
+}
+
+// workersGone returns a channel closed when every worker has exited. Call
+// it only after the mailboxes stopped starting workers.
+func (s *shutdown) workersGone() <-chan struct{} {
+	done := make(chan struct{})
+	if s.running.Load() == 0 {
+		close(done)
+		return done
+	}
+	go func() { s.workers.Wait(); close(done) }()
+	return done
+}
+
+// isDone reports whether ch is closed, without waiting.
+func isDone(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// signal wakes whoever waits on a capacity-1 channel, without blocking.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
 
 // Close shuts the runtime down gracefully. It stops intake at once (host
 // Send, Request and Spawn fail with ErrClosed), lets agents work through
@@ -23,18 +141,14 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	if ctx == nil {
 		return errNilContext
 	}
-	if !rt.closed.CompareAndSwap(false, true) {
+	sd := &rt.shutdown
+	if !sd.begin() {
 		return nil
 	}
-	close(rt.closing)
 	var errs []error
-	for rt.hostInflight.Load() > 0 { // host senders are being released by closing
-		if ctx.Err() != nil {
-			break
-		}
-		runtime.Gosched()
-		time.Sleep(50 * time.Microsecond)
-	}
+	// Host senders blocked on a full mailbox are released by closing; host
+	// calls already past their checks finish first.
+	hostsErr := sd.awaitHosts(ctx)
 	if err := rt.awaitQuiet(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("caxton: close: drain cut short: %w", err))
 	}
@@ -43,10 +157,9 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	for _, a := range rt.agentsSnapshot() {
 		a.stopWorkers()
 	}
-	rt.cancel()
-	done := make(chan struct{})
-	go func() { rt.workers.Wait(); close(done) }()
-	workersGone := rt.running.Load() == 0
+	sd.cancel()
+	done := sd.workersGone()
+	workersGone := isDone(done) // already gone wins over an ended ctx (select picks at random)
 	if !workersGone {
 		select {
 		case <-done:
@@ -72,23 +185,24 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		}
 		return rt.closeSandbox()
 	}
-	hostsGone := rt.hostInflight.Load() == 0
-	if !hostsGone {
-		errs = append(errs, fmt.Errorf("caxton: close: host calls (Spawn, Send, ...) still running: %w", ctx.Err()))
+	if hostsErr == nil {
+		hostsErr = sd.awaitHosts(ctx)
 	}
-	if workersGone && hostsGone {
+	if hostsErr != nil {
+		errs = append(errs, fmt.Errorf("caxton: close: host calls (Spawn, Send, ...) still running: %w", hostsErr))
+	}
+	if workersGone && hostsErr == nil {
 		if err := release(); err != nil {
 			errs = append(errs, fmt.Errorf("caxton: close sandbox: %w", err))
 		}
 	} else {
 		// Never pull an instance (or the sandbox's epoch clock, which is what
-		// interrupts a runaway guest) from under a running handler: release
-		// them when the last worker exits.
+		// interrupts a runaway guest) from under a running handler or a
+		// Spawn still instantiating a guest: release them when the last one
+		// is gone.
 		go func() {
 			<-done
-			for rt.hostInflight.Load() > 0 { // e.g. a Spawn still instantiating a guest
-				time.Sleep(time.Millisecond)
-			}
+			_ = sd.awaitHosts(context.Background())
 			if err := release(); err != nil {
 				rt.logger.Error("closing the sandbox after the last handler returned", "error", err)
 			}
@@ -132,7 +246,7 @@ func (rt *Runtime) awaitQuiet(ctx context.Context) error {
 			continue
 		}
 		select {
-		case <-rt.idle:
+		case <-rt.shutdown.idle:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -155,22 +269,3 @@ func (rt *Runtime) quiet() (bool, uint64) {
 	}
 	return quiet, done
 }
-
-func (rt *Runtime) signalIdle() {
-	select {
-	case rt.idle <- struct{}{}:
-	default:
-	}
-}
-
-// hostEnter registers a host call; it fails once Close has begun.
-func (rt *Runtime) hostEnter() error {
-	rt.hostInflight.Add(1)
-	if rt.closed.Load() {
-		rt.hostInflight.Add(-1)
-		return ErrClosed
-	}
-	return nil
-}
-
-func (rt *Runtime) hostExit() { rt.hostInflight.Add(-1) }

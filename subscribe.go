@@ -99,10 +99,10 @@ func (rt *Runtime) SubscribeFunc(topic string, fn func(ctx context.Context, m *a
 	if fn == nil {
 		return nil, specErr("fn", "nil callback")
 	}
-	if err := rt.hostEnter(); err != nil {
+	if err := rt.shutdown.enter(); err != nil {
 		return nil, err
 	}
-	defer rt.hostExit()
+	defer rt.shutdown.exit()
 	// Internal names contain '$', which no user-chosen name can, so they
 	// never collide; Agents does not list them.
 	name := acl.AgentID("$sub/" + topic + "/" + strconv.FormatUint(rt.subSeq.Add(1), 10))

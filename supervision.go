@@ -52,7 +52,7 @@ func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*st
 // message waits on disk).
 func (in *instance) backoff(stop <-chan struct{}, n int) bool {
 	rt := in.a.rt
-	if rt.closed.Load() {
+	if rt.shutdown.isClosed() {
 		// Draining: skip the wait — unless the store is durable, where the
 		// message can wait out its backoff on disk and be retried after a
 		// restart instead of burning its attempts now.
@@ -69,7 +69,7 @@ func (in *instance) sleep(stop <-chan struct{}, d time.Duration) bool {
 	case <-stop:
 		t.Stop()
 		return false
-	case <-in.a.rt.closing:
+	case <-in.a.rt.shutdown.closing:
 		t.Stop()
 		return !in.a.rt.isDurable() // see backoff
 	}
@@ -102,10 +102,10 @@ func (in *instance) replaceHandler(stop <-chan struct{}, cause error) bool {
 		in.replace++
 		a.stats.restarts.Add(1)
 		in.logger.Warn("replacing instance", "cause", cause, "replacement", in.replace)
-		if !a.rt.closed.Load() && !in.sleep(stop, pol.Backoff.Delay(in.replace)) {
+		if !a.rt.shutdown.isClosed() && !in.sleep(stop, pol.Backoff.Delay(in.replace)) {
 			return false
 		}
-		err := in.makeHandler(a.rt.baseCtx)
+		err := in.makeHandler(a.rt.shutdown.base)
 		if err == nil {
 			return true
 		}

@@ -16,13 +16,7 @@ import (
 // new one) or the mailbox asks it to stop.
 func (in *instance) run() {
 	rt := in.a.rt
-	defer rt.workers.Done()
-	defer rt.running.Add(-1)
-	defer func() {
-		if rt.closed.Load() {
-			rt.signalIdle() // however the worker leaves, a draining Close re-checks
-		}
-	}()
+	defer rt.shutdown.workerExited()
 	stop := in.mb.Stopping()
 	if in.buf == nil {
 		size := 64
@@ -49,9 +43,6 @@ func (in *instance) run() {
 		}
 		if len(envs) == 0 {
 			if in.mb.Idle() {
-				if rt.closed.Load() {
-					rt.signalIdle()
-				}
 				return
 			}
 			continue
@@ -61,7 +52,7 @@ func (in *instance) run() {
 			rest = in.handleBatch(stop, envs)
 		} else {
 			for i, e := range envs {
-				if stopped(stop) || !in.handleOne(stop, e) {
+				if isDone(stop) || !in.handleOne(stop, e) {
 					rest = envs[i:]
 					break
 				}
@@ -86,10 +77,10 @@ func (in *instance) run() {
 				in.logger.Error("returning messages to the queue", "error", err)
 			}
 			reason := "agent removed"
-			if rt.closed.Load() {
+			if rt.shutdown.isClosed() {
 				reason = "runtime closed"
 			}
-			if rt.closed.Load() && rt.isDurable() {
+			if rt.shutdown.isClosed() && rt.isDurable() {
 				refused = nil // on disk: delivered again after a restart
 			}
 			for _, e := range refused { // the mailbox closed under us
@@ -104,23 +95,11 @@ func (in *instance) run() {
 		clear(buf)
 		if len(rest) > 0 || in.a.state() == StateFailed {
 			in.mb.Exit()
-			if rt.closed.Load() {
-				rt.signalIdle()
-			}
 			return
 		}
 	}
 }
 
-// stopped reports whether the worker has been asked to stop.
-func stopped(stop <-chan struct{}) bool {
-	select {
-	case <-stop:
-		return true
-	default:
-		return false
-	}
-}
 
 // outcome is what became of a failed attempt.
 type outcome uint8
@@ -173,7 +152,7 @@ func (in *instance) handleOne(stop <-chan struct{}, e *store.Envelope) bool {
 		case abandoned:
 			return false
 		}
-		if stopped(stop) || !in.backoff(stop, e.Attempts) {
+		if isDone(stop) || !in.backoff(stop, e.Attempts) {
 			return false // retried by the next worker, or dead-lettered if the mailbox closed
 		}
 	}
@@ -229,7 +208,7 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 		case abandoned:
 			return envs
 		}
-		if stopped(stop) || !in.backoff(stop, envs[0].Attempts) {
+		if isDone(stop) || !in.backoff(stop, envs[0].Attempts) {
 			return envs
 		}
 	}
@@ -254,7 +233,7 @@ func (in *instance) splitBatch(stop <-chan struct{}, envs []*store.Envelope, err
 		e.Attempts--
 	}
 	for i := range envs {
-		if stopped(stop) {
+		if isDone(stop) {
 			return envs[i:]
 		}
 		if left := in.handleBatch(stop, envs[i:i+1]); len(left) > 0 {
