@@ -100,7 +100,6 @@ func (in *instance) run() {
 	}
 }
 
-
 // outcome is what became of a failed attempt.
 type outcome uint8
 
