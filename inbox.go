@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/clock"
 )
 
 // Inbox lets plain Go code take part in conversations: it has a name on the
@@ -45,6 +46,10 @@ func (rt *Runtime) NewInbox(name acl.AgentID) (*Inbox, error) {
 
 // Inbox returns the runtime's default host inbox.
 func (rt *Runtime) Inbox() *Inbox { return rt.inbox }
+
+// Clock returns the runtime's clock, so a protocol.Client reading this inbox
+// measures deadlines on it (protocol.Clocked).
+func (ib *Inbox) Clock() clock.Clock { return ib.rt.clock }
 
 // Name returns the inbox's name on the bus.
 func (ib *Inbox) Name() acl.AgentID { return ib.id }

@@ -46,7 +46,7 @@ func BenchmarkRound100(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cl := protocol.NewClient(ib, protocol.WithClock(rt.Clock()))
+	cl := protocol.NewClient(ib)
 	b.Cleanup(func() { _ = cl.Close() })
 	in := &contractnet.Initiator{Client: cl, Directory: rt}
 

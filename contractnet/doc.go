@@ -10,7 +10,7 @@
 // wasm guest (guest.Respond), with the same code.
 //
 //	ib, _ := rt.NewInbox("auctioneer")
-//	client := protocol.NewClient(ib, protocol.WithClock(rt.Clock()))
+//	client := protocol.NewClient(ib)
 //	in := &contractnet.Initiator{Client: client, Directory: rt, Select: contractnet.LowestCost(1)}
 //	cfp := acl.New(acl.CFP, contractnet.Capability("transport"))
 //	cfp.Content = []byte(`{"from":"Oslo","to":"Bergen"}`)

@@ -47,7 +47,7 @@ func Example() {
 	}
 
 	ib, _ := rt.NewInbox("shipper")
-	client := protocol.NewClient(ib, protocol.WithClock(rt.Clock()))
+	client := protocol.NewClient(ib)
 	defer client.Close()
 	shipper := &contractnet.Initiator{Client: client, Directory: rt, Select: contractnet.LowestCost(1)}
 

@@ -34,7 +34,7 @@ func newFixture(t *testing.T) *fixture {
 	rt := caxtontest.NewRuntime(t)
 	ib, err := rt.NewInbox(initiatorName)
 	require.NoError(t, err)
-	cl := protocol.NewClient(ib, protocol.WithClock(rt.Clock))
+	cl := protocol.NewClient(ib)
 	t.Cleanup(func() { _ = cl.Close() })
 	ev := &events{}
 	return &fixture{t: t, rt: rt, ib: ib, cl: cl, ev: ev,
@@ -234,6 +234,17 @@ func (p *puppet) handle(ctx context.Context, mc *caxton.MessageContext) error {
 }
 
 // do runs act on the puppet's worker, as the puppet, and waits for it.
+// sendStamped sends m as the puppet with the creation time m already has.
+// Agents cannot choose their messages' creation times (the runtime stamps
+// them), so a sender with a skewed clock, or a message that spent time in
+// transit, is played by host code, which may preset both sender and time.
+func (p *puppet) sendStamped(t *testing.T, m *acl.Message) {
+	t.Helper()
+	require.False(t, m.CreatedAt.IsZero(), "sendStamped needs a creation time")
+	m.Sender = p.name
+	require.NoError(t, p.rt.Send(caxtontest.Context(t), m))
+}
+
 func (p *puppet) do(t *testing.T, act func(ctx context.Context, mc *caxton.MessageContext) error) {
 	t.Helper()
 	done := make(chan error, 1)

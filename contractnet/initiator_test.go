@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
 	"github.com/caxton-go/caxton/contractnet"
@@ -245,11 +244,9 @@ func TestLateProposals(t *testing.T) {
 	// While the round is open: a proposal its sender stamped after the
 	// deadline (a skewed clock) is late although it is read in time.
 	cfpEarly := early.await(t, acl.CFP)
-	early.do(t, func(ctx context.Context, mc *caxton.MessageContext) error {
-		r := cfpEarly.CreateReply(acl.Propose)
-		r.Content, r.CreatedAt = []byte(`{"cost":0}`), m.ReplyBy
-		return mc.Send(ctx, r)
-	})
+	r := cfpEarly.CreateReply(acl.Propose)
+	r.Content, r.CreatedAt = []byte(`{"cost":0}`), m.ReplyBy
+	early.sendStamped(t, r)
 	rej := early.await(t, acl.RejectProposal)
 	assert.Contains(t, string(rej.Content), "late")
 	assert.Equal(t, 1, f.ev.count(contractnet.EventLate))
@@ -293,11 +290,9 @@ func TestProposalSentInTimeButReadAfterTheDecision(t *testing.T) {
 	cfp := slow.await(t, acl.CFP)
 	f.expire(m)
 	acc := w.await(t, acl.AcceptProposal)
-	slow.do(t, func(ctx context.Context, mc *caxton.MessageContext) error {
-		r := cfp.CreateReply(acl.Propose)
-		r.Content, r.CreatedAt = []byte(`{"cost":0}`), m.ReplyBy.Add(-time.Millisecond)
-		return mc.Send(ctx, r)
-	})
+	r := cfp.CreateReply(acl.Propose)
+	r.Content, r.CreatedAt = []byte(`{"cost":0}`), m.ReplyBy.Add(-time.Millisecond)
+	slow.sendStamped(t, r)
 	rej := slow.await(t, acl.RejectProposal)
 	assert.Equal(t, "late: the proposal arrived after the round was decided", string(rej.Content))
 	w.reply(t, acc, acl.Inform, nil)

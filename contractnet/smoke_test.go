@@ -34,7 +34,7 @@ func TestSmoke(t *testing.T) {
 			}})})
 	ib, err := rt.NewInbox("auctioneer")
 	require.NoError(t, err)
-	cl := protocol.NewClient(ib, protocol.WithClock(rt.Clock))
+	cl := protocol.NewClient(ib)
 	defer cl.Close()
 	in := &contractnet.Initiator{Client: cl, Directory: rt.Runtime}
 	cfp := acl.New(acl.CFP, contractnet.Capability("haul"))

@@ -175,11 +175,9 @@ func TestSecondProposalIsNotRejected(t *testing.T) {
 	q.await(t, acl.CFP)
 	p.propose(t, cfp, 1)
 	f.ev.await(t, contractnet.EventPropose, "p")
-	p.do(t, func(ctx context.Context, mc *caxton.MessageContext) error {
-		r := cfp.CreateReply(acl.Propose)
-		r.Content, r.CreatedAt = []byte(`{"cost":0.5}`), m.ReplyBy // late too
-		return mc.Send(ctx, r)
-	})
+	r := cfp.CreateReply(acl.Propose)
+	r.Content, r.CreatedAt = []byte(`{"cost":0.5}`), m.ReplyBy // late too
+	p.sendStamped(t, r)
 	assert.Contains(t, string(p.await(t, acl.NotUnderstood).Content), "second answer")
 	f.expire(m)
 	acc := p.await(t, acl.AcceptProposal)

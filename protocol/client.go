@@ -59,9 +59,23 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithClock sets the clock deadlines are measured on. Use the runtime's
-// (Runtime.Clock) so a fake clock drives them in tests. Default: real time.
-func WithClock(c clock.Clock) Option { return func(cl *Client) { cl.clock = c } }
+// WithClock sets the clock deadlines are measured on. Default: the
+// endpoint's clock if it has one (a *caxton.Inbox has its runtime's, so a
+// fake clock drives deadlines in tests without this option), else real
+// time. A nil c keeps the default.
+func WithClock(c clock.Clock) Option {
+	return func(cl *Client) {
+		if c != nil {
+			cl.clock = c
+		}
+	}
+}
+
+// Clocked is an Endpoint that has a clock, which a Client then measures its
+// deadlines on by default: a runtime's inbox has the runtime's clock.
+type Clocked interface {
+	Clock() clock.Clock
+}
 
 // WithLogger sets where unhandled messages are logged. Default: discard.
 func WithLogger(l *slog.Logger) Option { return func(cl *Client) { cl.logger = l } }
@@ -98,6 +112,9 @@ func NewClient(ep Endpoint, opts ...Option) *Client {
 		byReplyWith: make(map[string]*Conversation),
 		ended:       make(map[string]func(context.Context, *acl.Message)),
 		syncs:       make(map[string]chan struct{}),
+	}
+	if ce, ok := ep.(Clocked); ok && ce.Clock() != nil {
+		c.clock = ce.Clock()
 	}
 	for _, o := range opts {
 		o(c)

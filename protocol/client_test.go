@@ -16,6 +16,7 @@ import (
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
+	"github.com/caxton-go/caxton/clock"
 	"github.com/caxton-go/caxton/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -369,4 +370,37 @@ func TestClientLogsWhatItAnswersOnItsOwn(t *testing.T) {
 	rt.MustSend(m)
 	caxtontest.AwaitInbox(t, rt.Inbox(), acl.MatchPerformative(acl.NotUnderstood))
 	assert.True(t, strings.Contains(buf.String(), "no open conversation"), buf.String())
+}
+
+// A client on a runtime's inbox measures deadlines on the runtime's clock
+// without being told (forgetting WithClock used to put them on wall time
+// under a fake clock); WithClock still overrides it.
+func TestClientTakesTheEndpointsClock(t *testing.T) {
+	t.Parallel()
+	rt := caxtontest.NewRuntime(t)
+	ib, err := rt.NewInbox("clocked")
+	require.NoError(t, err)
+	c := protocol.NewClient(ib)
+	defer c.Close()
+	assert.Same(t, rt.Clock, c.Clock())
+
+	other := clock.NewFake(time.Unix(42, 0))
+	ib2, err := rt.NewInbox("clocked-2")
+	require.NoError(t, err)
+	c2 := protocol.NewClient(ib2, protocol.WithClock(other))
+	defer c2.Close()
+	assert.Same(t, other, c2.Clock())
+	c3 := protocol.NewClient(fixedEndpoint{}, protocol.WithClock(nil))
+	defer c3.Close()
+	assert.Equal(t, clock.Real(), c3.Clock(), "an endpoint without a clock: real time")
+}
+
+// fixedEndpoint is an Endpoint with no clock whose Receive waits for ctx.
+type fixedEndpoint struct{}
+
+func (fixedEndpoint) Name() acl.AgentID                        { return "fixed" }
+func (fixedEndpoint) Send(context.Context, *acl.Message) error { return nil }
+func (fixedEndpoint) Receive(ctx context.Context) (*acl.Message, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
 }

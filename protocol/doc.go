@@ -22,14 +22,15 @@
 // conversations on it concurrently:
 //
 //	ib, _ := rt.NewInbox("buyer")
-//	c := protocol.NewClient(ib, protocol.WithClock(rt.Clock()))
+//	c := protocol.NewClient(ib)
 //	defer c.Close()
 //	req := acl.New(acl.Request, "seller")
 //	req.Content = []byte(`{"sku":"A-1"}`)
 //	ans, err := c.Request(ctx, req)
 //
 // Deadlines come from the message's ReplyBy, measured on the client's clock
-// (the runtime's, so a fake clock drives them in tests), and from ctx.
+// — the endpoint's when it has one (Clocked): a runtime inbox brings the
+// runtime's, so a fake clock drives them in tests — and from ctx.
 //
 // # Responding
 //

@@ -30,7 +30,7 @@ func newExample(name acl.AgentID, r protocol.Responder) (*caxton.Runtime, *proto
 	if err != nil {
 		panic(err)
 	}
-	return rt, protocol.NewClient(ib, protocol.WithClock(rt.Clock()))
+	return rt, protocol.NewClient(ib)
 }
 
 // A seller agrees to orders it can fill and reports the result; the buyer
