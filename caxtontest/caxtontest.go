@@ -5,12 +5,18 @@
 //
 //	func TestBilling(t *testing.T) {
 //		rt := caxtontest.NewRuntime(t)
-//		rec := caxtontest.NewRecorder(t, rt.Runtime, "auditor")
-//		rt.MustSpawn(caxton.AgentSpec{Name: "billing", Handler: myHandler})
-//		rt.MustSend(&acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"billing"}})
-//		got := rec.Await(t, acl.MatchPerformative(acl.Inform))
+//		customer := caxtontest.NewRecorder(t, rt.Runtime, "customer")
+//		rt.MustSpawn(caxton.AgentSpec{Name: "billing", Handler: billing})
+//		rt.MustSend(&acl.Message{Performative: acl.Request, Sender: customer.Name(),
+//			Receivers: []acl.AgentID{"billing"}, Content: []byte("refund?")})
+//		got := customer.Await(t, acl.MatchPerformative(acl.Inform)) // billing's reply
 //		...
 //	}
+//
+// The host may send in any agent's name, so the recorder stands in for the
+// customer and billing's reply reaches it. (A reply to a plain host send
+// goes to the host inbox instead: read it with AwaitInbox(t, rt.Inbox(), ...)
+// or use MustRequest.)
 package caxtontest
 
 import (

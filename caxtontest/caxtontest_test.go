@@ -71,7 +71,7 @@ func TestRecorderAwaitFailsWithWhatArrived(t *testing.T) {
 	rec.Await(t, nil)
 	ft := &fakeTB{TB: t}
 	failed := ft.run(func() { rec.AwaitWithin(ft, 20*time.Millisecond, acl.MatchPerformative(acl.Refuse)) })
-	assert.Contains(t, failed, `recorder "peer": no a matching message`)
+	assert.Contains(t, failed, `recorder "peer": no matching message`)
 	assert.Contains(t, failed, "inform from=host to=peer")
 }
 
@@ -109,4 +109,39 @@ func TestAdvanceWhenWaitingStepsRetries(t *testing.T) {
 	done.Await(t, nil)
 	dls := rt.AwaitDeadLetters(0)
 	assert.Empty(t, dls)
+}
+
+// The package documentation's examples, run for real (the Example functions
+// show them as test bodies and are only compiled).
+func TestPackageExample(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	customer := caxtontest.NewRecorder(t, rt.Runtime, "customer")
+	rt.MustSpawn(caxton.AgentSpec{Name: "billing", Handler: billing})
+	rt.MustSend(&acl.Message{Performative: acl.Request, Sender: customer.Name(),
+		Receivers: []acl.AgentID{"billing"}, Content: []byte("refund?")})
+	got := customer.Await(t, acl.MatchPerformative(acl.Inform))
+	assert.Equal(t, "your refund was issued today", string(got.Content))
+	assert.Equal(t, acl.AgentID("billing"), got.Sender)
+	assert.Zero(t, rt.Inbox().Len(), "the reply went to the recorder, not the host")
+}
+
+func TestExampleRetryOnTheFakeClock(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	attempts := 0
+	rt.MustSpawn(caxton.AgentSpec{Name: "flaky",
+		Delivery: caxton.DeliveryPolicy{MaxAttempts: 2, Backoff: caxton.Backoff{Initial: time.Minute}},
+		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+			attempts++
+			if attempts == 1 {
+				return context.DeadlineExceeded
+			}
+			return mc.Reply(ctx, acl.Inform, nil)
+		})})
+	rt.MustSend(&acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"flaky"}})
+	rt.AdvanceWhenWaiting(1, time.Minute)
+	caxtontest.AwaitInbox(t, rt.Inbox(), acl.MatchPerformative(acl.Inform))
+	assert.Equal(t, 2, attempts)
+
+	reply := rt.MustRequest(&acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"flaky"}})
+	assert.Equal(t, acl.Inform, reply.Performative)
 }

@@ -2,6 +2,7 @@ package caxtontest
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -104,7 +105,7 @@ func (r *Recorder) AwaitWithin(t testing.TB, d time.Duration, tmpl acl.Template)
 			}
 		}
 		return false
-	}, "a matching message")
+	}, "matching message")
 	return found
 }
 
@@ -119,7 +120,7 @@ func (r *Recorder) AwaitN(t testing.TB, n int) []*acl.Message {
 			return true
 		}
 		return false
-	}, "enough messages")
+	}, fmt.Sprintf("%d messages", n))
 	return got
 }
 
