@@ -3,6 +3,7 @@ package caxton
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/caxton-go/caxton/acl"
 )
@@ -79,7 +80,9 @@ type DeliveryError struct {
 }
 
 func (e *DeliveryError) Error() string {
-	return fmt.Sprintf("caxton: deliver to %q: %v", e.Receiver, e.Err)
+	// The cause is usually one of this package's sentinels; say "caxton:"
+	// once.
+	return fmt.Sprintf("caxton: deliver to %q: %s", e.Receiver, strings.TrimPrefix(e.Err.Error(), "caxton: "))
 }
 
 // Unwrap returns the cause.

@@ -159,8 +159,12 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	return stopErr
 }
 
-// Agents lists the agents (not host inboxes), sorted by name.
+// Agents lists the agents (not host inboxes), sorted by name; after Close,
+// none.
 func (rt *Runtime) Agents() []AgentInfo {
+	if rt.shutdown.isClosed() {
+		return nil
+	}
 	var out []AgentInfo
 	for _, a := range rt.agentsSnapshot() {
 		if !a.internal {
@@ -181,7 +185,7 @@ func cmpString(a, b acl.AgentID) int {
 	return 0
 }
 
-// Agent returns a snapshot of one agent.
+// Agent returns a snapshot of one agent; after Close, ErrClosed.
 func (rt *Runtime) Agent(name acl.AgentID) (AgentInfo, error) {
 	a, err := rt.agent(name)
 	if err != nil {

@@ -38,7 +38,12 @@ func (rt *Runtime) lookup(name acl.AgentID) (endpoint, bool) {
 	return ep, ok
 }
 
+// agent finds a user-visible agent for a host call: ErrClosed after Close,
+// ErrAgentNotFound for a name no agent has.
 func (rt *Runtime) agent(name acl.AgentID) (*agent, error) {
+	if rt.shutdown.isClosed() {
+		return nil, ErrClosed
+	}
 	if ep, ok := rt.lookup(name); ok {
 		if a, ok := ep.(*agent); ok && !a.internal {
 			return a, nil

@@ -2,6 +2,7 @@ package caxton
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -135,6 +136,11 @@ func (rt *Runtime) request(ctx context.Context, m *acl.Message, o origin, abort 
 	}
 	defer rt.reqs.remove(w)
 	if err := rt.route(ctx, m, o, abort); err != nil {
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			// Cancelled or timed out while sending: worded like a wait
+			// that ended, with the request's id.
+			return nil, fmt.Errorf("caxton: request %s: %w", m.ReplyWith, err)
+		}
 		return nil, err
 	}
 	var deadline <-chan time.Time // nil: no reply-by, never fires

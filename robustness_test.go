@@ -3,6 +3,7 @@ package caxton_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -52,9 +53,9 @@ func TestCloseReleasesAPendingHostRequest(t *testing.T) {
 		_, err := rt.Request(context.Background(), request("q", "silent"))
 		errc <- err
 	}()
-	<-received // the request is in flight and nobody will answer it
+	recvWithin(t, received) // the request is in flight and nobody will answer it
 	require.NoError(t, rt.Close(caxtontest.Context(t)))
-	assert.ErrorIs(t, <-errc, caxton.ErrClosed)
+	assert.ErrorIs(t, recvWithin(t, errc), caxton.ErrClosed)
 }
 
 func TestCloseWithAnEndedContextOnAnIdleRuntimeSucceeds(t *testing.T) {
@@ -64,7 +65,8 @@ func TestCloseWithAnEndedContextOnAnIdleRuntimeSucceeds(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	assert.NoError(t, rt.Close(ctx))
-	assert.Equal(t, caxton.StateStopped, must(rt.Agent("a")).State)
+	_, err = rt.Agent("a")
+	assert.ErrorIs(t, err, caxton.ErrClosed)
 }
 
 func TestSubscriptionCallbacksAreNotDirectlyAddressable(t *testing.T) {
@@ -86,7 +88,7 @@ func TestARequestIsNotItsOwnReply(t *testing.T) {
 	}()
 	caxtontest.AwaitInbox(t, rt.Inbox(), nil)
 	rt.AdvanceWhenWaiting(1, time.Second)
-	assert.ErrorIs(t, <-errc, caxton.ErrNoReply)
+	assert.ErrorIs(t, recvWithin(t, errc), caxton.ErrNoReply)
 }
 
 func TestRemoveRejectsANilContextWithoutRemoving(t *testing.T) {
@@ -108,12 +110,12 @@ func TestStopCancelsAStuckHandlersContext(t *testing.T) {
 		return ctx.Err()
 	})})
 	rt.MustSend(inform("x", "stuck"))
-	<-started
+	recvWithin(t, started)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := rt.Stop(ctx, "stuck")
 	assert.ErrorIs(t, err, context.Canceled)
-	<-cancelled // the handler was told to give up
+	recvWithin(t, cancelled) // the handler was told to give up
 	assert.Equal(t, caxton.StateStopped, must(rt.Agent("stuck")).State)
 }
 
@@ -165,8 +167,10 @@ func TestCloseInterruptsARunawayGuestEvenWhenItTimesOut(t *testing.T) {
 	defer cancel()
 	_ = rt.Close(ctx)
 	// The guest's batch deadline (1s by default) still fires after Close
-	// returned, so its worker exits and the message is accounted for.
-	caxtontest.Eventually(t, func() bool { return must(rt.Agent("spin")).DeadLettered == 1 }, "the runaway batch to end")
+	// returned, so its worker exits and the message is accounted for (dead
+	// letters stay readable after Close; agents are no longer listed).
+	caxtontest.Eventually(t, func() bool { d, err := rt.DeadLetters(); return err == nil && len(d) == 1 }, "the runaway batch to end")
+	assert.Empty(t, rt.Agents())
 }
 
 func TestDeadLetterHookSeesEveryDeadLetter(t *testing.T) {
@@ -180,9 +184,9 @@ func TestDeadLetterHookSeesEveryDeadLetter(t *testing.T) {
 		return caxton.Permanent(errors.New("no"))
 	})})
 	rt.MustSend(inform("x", "strict"))
-	<-seen
+	recvWithin(t, seen)
 	rt.MustSend(inform("y", acl.AgentID(rt.Inbox().Name()), "caxton"))
-	<-seen
+	recvWithin(t, seen)
 	require.Len(t, got, 2)
 	assert.Equal(t, "permanent failure", got[0].Reason)
 	assert.Equal(t, acl.AgentID("caxton"), got[1].Receiver)
@@ -223,7 +227,7 @@ func TestConcurrentStopAndCloseCloseInstancesOnce(t *testing.T) {
 		done := make(chan struct{})
 		go func() { _ = rt.Stop(context.Background(), "a"); close(done) }()
 		require.NoError(t, rt.Close(context.Background()))
-		<-done
+		recvWithin(t, done)
 		assert.Equal(t, int64(4), closes.Load())
 	}
 }
@@ -232,3 +236,82 @@ type countingCloser struct{ closes *atomic.Int64 }
 
 func (c *countingCloser) HandleMessage(context.Context, *caxton.MessageContext) error { return nil }
 func (c *countingCloser) Close() error                                                { c.closes.Add(1); return nil }
+
+// After Close, every host call that changes routing says so, and the
+// runtime lists no agents.
+func TestAfterCloseRoutingCallsFailAndNothingIsListed(t *testing.T) {
+	rt, err := caxton.New()
+	require.NoError(t, err)
+	require.NoError(t, rt.Spawn(context.Background(), caxton.AgentSpec{Name: "a", Handler: echo()}))
+	id, err := rt.AddRule(acl.MatchPerformative(acl.Inform), "a")
+	require.NoError(t, err)
+	require.NoError(t, rt.Close(context.Background()))
+
+	assert.ErrorIs(t, rt.Subscribe("news", "a"), caxton.ErrClosed)
+	assert.ErrorIs(t, rt.Unsubscribe("news", "a"), caxton.ErrClosed)
+	_, err = rt.AddRule(acl.MatchPerformative(acl.Inform), "a")
+	assert.ErrorIs(t, err, caxton.ErrClosed)
+	assert.ErrorIs(t, rt.RemoveRule(id), caxton.ErrClosed)
+	_, err = rt.SubscribeFunc("news", func(context.Context, *acl.Message) error { return nil })
+	assert.ErrorIs(t, err, caxton.ErrClosed)
+	assert.Empty(t, rt.Agents())
+	_, err = rt.Agent("a")
+	assert.ErrorIs(t, err, caxton.ErrClosed)
+	assert.ErrorIs(t, rt.Stop(context.Background(), "a"), caxton.ErrClosed)
+}
+
+// A Request whose context is cancelled and one whose context times out
+// fail the same way: the context's error, wrapped with the request's id,
+// whether the send or the wait was cut short.
+func TestRequestContextErrorsAreWrappedAlike(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	rt.MustSpawn(caxton.AgentSpec{Name: "silent", Handler: lcNop()})
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Unix(1, 0))
+	defer cancel2()
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		want error
+	}{{"cancelled", cancelled, context.Canceled}, {"timed out", expired, context.DeadlineExceeded}} {
+		m := request("hello", "silent")
+		m.ReplyWith = "req-" + strings.ReplaceAll(tc.name, " ", "-")
+		_, err := rt.Request(tc.ctx, m)
+		require.ErrorIs(t, err, tc.want, tc.name)
+		assert.Contains(t, err.Error(), "caxton: request "+m.ReplyWith+": ", tc.name)
+	}
+	// ... and cut short while waiting for the reply.
+	waiting, cancel3 := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	m := request("hello", "silent")
+	m.ReplyWith = "req-waiting"
+	go func() { _, err := rt.Request(waiting, m); errc <- err }()
+	caxtontest.Eventually(t, func() bool { return must(rt.Agent("silent")).Processed == 1 }, "the request to be delivered")
+	cancel3()
+	err := recvWithin(t, errc)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Contains(t, err.Error(), "caxton: request req-waiting: ")
+}
+
+// An unknown receiver's error names the cause once ("caxton: deliver to
+// "ghost": agent not found", not "... caxton: agent not found").
+func TestDeliveryErrorSaysCaxtonOnce(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	err := rt.Send(caxtontest.Context(t), inform("boo", "ghost"))
+	require.ErrorIs(t, err, caxton.ErrAgentNotFound)
+	assert.Equal(t, `caxton: deliver to "ghost": agent not found`, err.Error())
+}
+
+// recvWithin receives from ch, failing the test (instead of hanging until
+// go test's own timeout) if nothing arrives within the safety net.
+func recvWithin[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(caxtontest.DefaultTimeout):
+		t.Fatalf("nothing received within %v", caxtontest.DefaultTimeout)
+		panic("unreachable")
+	}
+}

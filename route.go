@@ -45,10 +45,15 @@ func (b *routing) removeRulesFor(target acl.AgentID) {
 // AddRule adds a content-based routing rule: every message sent from now on
 // that matches tmpl is also delivered to target (once, even if it is also a
 // direct receiver). The target must exist; removing it drops the rule.
+// After Close it returns ErrClosed.
 func (rt *Runtime) AddRule(tmpl acl.Template, target acl.AgentID) (RuleID, error) {
 	if tmpl == nil {
 		return 0, specErr("tmpl", "nil template would route every message")
 	}
+	if err := rt.shutdown.enter(); err != nil {
+		return 0, err
+	}
+	defer rt.shutdown.exit()
 	if _, err := rt.endpointNamed(target); err != nil {
 		return 0, err
 	}
@@ -61,8 +66,12 @@ func (rt *Runtime) AddRule(tmpl acl.Template, target acl.AgentID) (RuleID, error
 	return id, nil
 }
 
-// RemoveRule removes a content rule.
+// RemoveRule removes a content rule. After Close it returns ErrClosed.
 func (rt *Runtime) RemoveRule(id RuleID) error {
+	if err := rt.shutdown.enter(); err != nil {
+		return err
+	}
+	defer rt.shutdown.exit()
 	b := &rt.bus
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -63,11 +63,15 @@ func (b *routing) topicsOf(ep endpoint) []string {
 
 // Subscribe subscribes an agent or inbox to topic: messages addressed to
 // acl.Topic(topic) reach it. Subscribing twice is a no-op. For a host
-// callback, use SubscribeFunc.
+// callback, use SubscribeFunc. After Close it returns ErrClosed.
 func (rt *Runtime) Subscribe(topic string, agent acl.AgentID) error {
 	if err := acl.Topic(topic).Validate(); err != nil {
 		return err
 	}
+	if err := rt.shutdown.enter(); err != nil {
+		return err
+	}
+	defer rt.shutdown.exit()
 	ep, err := rt.endpointNamed(agent)
 	if err != nil {
 		return err
@@ -76,8 +80,13 @@ func (rt *Runtime) Subscribe(topic string, agent acl.AgentID) error {
 	return nil
 }
 
-// Unsubscribe removes an agent's or inbox's subscription to topic.
+// Unsubscribe removes an agent's or inbox's subscription to topic. After
+// Close it returns ErrClosed.
 func (rt *Runtime) Unsubscribe(topic string, agent acl.AgentID) error {
+	if err := rt.shutdown.enter(); err != nil {
+		return err
+	}
+	defer rt.shutdown.exit()
 	ep, err := rt.endpointNamed(agent)
 	if err != nil {
 		return err
