@@ -128,7 +128,7 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	rt.shutdown.init()
 	rt.bus.init()
-	rt.reqs.init()
+	rt.reqs.init(cfg.lateRetention, cfg.onLateReply, cfg.clock.Now)
 	rt.loadOffline()
 	if err := rt.setupTelemetry(); err != nil {
 		rt.shutdown.cancel()

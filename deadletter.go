@@ -36,7 +36,8 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 		return
 	}
 	in.logger.Warn("message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempts", e.Attempts, "last_error", d.LastError)
-	rt.notifyDeadLetter(d)
+	rt.runDeadLetterHook(d)
+	rt.noticeDeadLetter(d)
 }
 
 // deadLetterUnrouted records a message that was never queued for anyone.
@@ -48,12 +49,12 @@ func (rt *Runtime) deadLetterUnrouted(m *acl.Message, receiver acl.AgentID, reas
 		return
 	}
 	rt.logger.Warn("message dead-lettered", "message_id", m.ID, "receiver", string(receiver), "reason", reason)
-	rt.notifyDeadLetter(d)
+	rt.runDeadLetterHook(d)
 }
 
-// notifyDeadLetter calls the host's hook, if any. A panicking hook is
+// runDeadLetterHook calls the host's hook, if any. A panicking hook is
 // logged, not allowed to take the worker down.
-func (rt *Runtime) notifyDeadLetter(d DeadLetter) {
+func (rt *Runtime) runDeadLetterHook(d DeadLetter) {
 	if rt.cfg.onDeadLetter == nil {
 		return
 	}

@@ -41,6 +41,9 @@ var (
 	ErrPermanent = errors.New("caxton: permanent failure")
 	// ErrRuleNotFound: RemoveRule of an unknown rule.
 	ErrRuleNotFound = errors.New("caxton: rule not found")
+	// ErrDeadLettered: a Request's message was dead-lettered before anyone
+	// answered; see *DeadLetteredError.
+	ErrDeadLettered = errors.New("caxton: dead-lettered")
 	// ErrForgedSender: an agent or inbox sent a message naming another
 	// sender. The message is refused (it also wraps acl.ErrInvalid, with
 	// an *acl.FieldError on "sender"); only host code may send on behalf of

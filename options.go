@@ -25,6 +25,8 @@ type config struct {
 	inboxCapacity int
 	sandboxOpts   []sandbox.EngineOption
 	onDeadLetter  func(DeadLetter)
+	onLateReply   func(LateReply)
+	lateRetention int
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
@@ -158,6 +160,33 @@ func WithDeadLetterHook(fn func(DeadLetter)) Option {
 	}
 }
 
+// WithLateReplyHook calls fn with every reply that arrives after its
+// Request gave up (see LateReply), on the responder's goroutine as it sends:
+// fn must be quick and must not block.
+func WithLateReplyHook(fn func(LateReply)) Option {
+	return func(cfg *config) error {
+		if fn == nil {
+			return specErr("WithLateReplyHook", "nil function")
+		}
+		cfg.onLateReply = fn
+		return nil
+	}
+}
+
+// WithLateReplies sets how many given-up Requests the runtime remembers, so
+// their late replies are recognised, and how many late replies
+// LateReplies keeps (default 1024 each). 0 turns the record off: late
+// replies are then delivered to the requester like any message.
+func WithLateReplies(n int) Option {
+	return func(cfg *config) error {
+		if n < 0 {
+			return specErr("WithLateReplies", "%d is negative", n)
+		}
+		cfg.lateRetention = n
+		return nil
+	}
+}
+
 func newConfig(opts []Option) (*config, error) {
 	cfg := &config{
 		clock:         clock.Real(),
@@ -166,6 +195,7 @@ func newConfig(opts []Option) (*config, error) {
 		hostName:      "host",
 		systemName:    "caxton",
 		inboxCapacity: defaultMailbox,
+		lateRetention: defaultLateRetention,
 	}
 	for i, o := range opts {
 		if o == nil {

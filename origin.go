@@ -25,9 +25,13 @@ const (
 	// single-message path: it speaks as its agent only, and may not choose
 	// its messages' ids or creation times.
 	originWasm
+	// originSystem is the runtime's own notices (failures about dead
+	// letters): sent as the system name, and never waiting for mailbox
+	// space, since the worker that sends one must not block on another.
+	originSystem
 )
 
-var originNames = [...]string{originHost: "host", originInbox: "inbox", originNative: "agent", originWasm: "wasm agent"}
+var originNames = [...]string{originHost: "host", originInbox: "inbox", originNative: "agent", originWasm: "wasm agent", originSystem: "runtime"}
 
 func (k originKind) String() string {
 	if int(k) < len(originNames) && originNames[k] != "" {
@@ -73,7 +77,7 @@ func (o origin) stamp(m *acl.Message) error {
 	switch {
 	case m.Sender == "":
 		m.Sender = o.name
-	case o.kind != originHost && m.Sender != o.name:
+	case o.kind != originHost && o.kind != originSystem && m.Sender != o.name:
 		return fmt.Errorf("%w: %w", ErrForgedSender, &acl.FieldError{Field: "sender",
 			Reason: fmt.Sprintf("%s %q cannot send as %q", o.kind, o.name, truncateNotice(string(m.Sender)))})
 	}

@@ -125,22 +125,24 @@ func (rt *Runtime) send(ctx context.Context, m *acl.Message, o origin, abort <-c
 	if err := o.stamp(m); err != nil {
 		return err
 	}
-	return rt.route(ctx, m, o, abort)
+	return rt.route(ctx, m, o, nil, abort)
 }
 
-// route is the path every stamped message takes. With telemetry on, the
-// send is a producer span whose context the message carries on.
-func (rt *Runtime) route(ctx context.Context, m *acl.Message, o origin, abort <-chan struct{}) error {
+// route is the path every stamped message takes. w is the Request waiting
+// for m's reply, if m is a request: routing tells it whom m reached before
+// delivering. With telemetry on, the send is a producer span whose context
+// the message carries on.
+func (rt *Runtime) route(ctx context.Context, m *acl.Message, o origin, w *waiter, abort <-chan struct{}) error {
 	if rt.tel == nil {
-		return rt.routeMessage(ctx, m, o, abort)
+		return rt.routeMessage(ctx, m, o, w, abort)
 	}
 	sp := rt.tel.StartSend(ctx, m)
-	err := rt.routeMessage(sp.Context(), m, o, abort)
+	err := rt.routeMessage(sp.Context(), m, o, w, abort)
 	sp.EndSend(m, err)
 	return err
 }
 
-func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, o origin, abort <-chan struct{}) error {
+func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, o origin, w *waiter, abort <-chan struct{}) error {
 	from := o.agent
 	// Validate before stamping, so an id the runtime generates is not
 	// re-checked: this is the hot path.
@@ -158,8 +160,8 @@ func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, o origin, a
 	}
 	receivers := m.Receivers
 	answered := false
-	if rt.reqs.waiting.Load() > 0 && (m.InReplyTo != "" || m.ConversationID != "") {
-		receivers, answered = rt.reqs.answer(m)
+	if rt.reqs.tracking(m) {
+		receivers, answered = rt.reqs.answer(m, rt.cfg.systemName)
 	}
 
 	var one [1]endpoint
@@ -229,10 +231,13 @@ func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, o origin, a
 		rt.notifyFailure(from, m, err)
 		return err
 	}
+	if w != nil {
+		w.reach(targets)
+	}
 	var errs []error
 	for _, ep := range targets {
-		self := from != nil && ep == endpoint(from)
-		if err := ep.deliver(ctx, m, abort, !self); err != nil {
+		mayBlock := o.kind != originSystem && (from == nil || ep != endpoint(from)) // an agent never waits for its own mailbox
+		if err := ep.deliver(ctx, m, abort, mayBlock); err != nil {
 			errs = append(errs, &DeliveryError{Receiver: ep.name(), Err: err})
 		}
 	}
@@ -276,35 +281,4 @@ func dedupe(eps []endpoint) []endpoint {
 		}
 	}
 	return out
-}
-
-// notifyFailure tells a sending agent, in FIPA terms, that its message could
-// not be routed: a failure from the runtime's system name, in reply to the
-// message, queued ahead of its other mail without blocking (the agent's own
-// handler may be the one sending).
-func (rt *Runtime) notifyFailure(from *agent, m *acl.Message, cause error) {
-	if from == nil {
-		return
-	}
-	f := m.CreateReplyWith(acl.Failure, rt.ids.New(rt.clock.Now()).String())
-	f.Receivers = []acl.AgentID{from.name()}
-	f.Sender = rt.cfg.systemName
-	f.Language = "text/plain"
-	f.Content = []byte(truncateNotice(cause.Error()))
-	f.Priority = acl.PriorityHigh
-	f.CreatedAt = rt.clock.Now()
-	f.ID = rt.ids.New(f.CreatedAt)
-	if err := from.deliverNotice(f); err != nil {
-		rt.logger.Warn("could not notify agent of a failed send", "agent", from.name(), "error", err, "cause", cause)
-	}
-}
-
-// truncateNotice bounds a failure notice's text (a message to thousands of
-// unknown receivers would otherwise produce an enormous notice).
-func truncateNotice(s string) string {
-	const limit = 1024
-	if len(s) > limit {
-		return s[:limit] + "…"
-	}
-	return s
 }

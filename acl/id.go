@@ -1,10 +1,11 @@
 package acl
 
 import (
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/binary"
+	mrand "math/rand/v2"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"time"
 )
 
@@ -133,40 +134,42 @@ func unhex(c byte) byte {
 }
 
 // IDGenerator makes UUIDv7 message ids (RFC 9562): a 48-bit millisecond
-// timestamp followed by 74 bits that are unique within the generator (a
-// counter mixed with a random per-generator seed), so ids sort by creation
-// time (to the millisecond) and never repeat within a process. It is safe for concurrent use and
-// costs one atomic add and no locks, which matters because every message
-// sent gets an id. The zero value is not usable; call NewIDGenerator.
+// timestamp followed by 74 random bits, so ids sort by creation time (to
+// the millisecond) and cannot be guessed. The random bits come from ChaCha8
+// generators seeded from crypto/rand — a cryptographically strong stream,
+// so no number of observed ids reveals the next one (a guest that sees an
+// id cannot forge a reply to a message it never saw) — kept in a pool, so
+// an id costs no lock, no system call and no allocation on the send path.
+// Two ids of the same millisecond collide with probability 2^-74. It is
+// safe for concurrent use. The zero value is not usable; call
+// NewIDGenerator.
 type IDGenerator struct {
-	seed uint64
-	ctr  atomic.Uint64
+	pool sync.Pool // of *rand.ChaCha8
 }
 
-// NewIDGenerator returns a generator seeded from crypto/rand.
+// NewIDGenerator returns a generator.
 func NewIDGenerator() *IDGenerator {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms (Go ≥ 1.24).
-	return &IDGenerator{seed: binary.LittleEndian.Uint64(b[:])}
+	g := &IDGenerator{}
+	g.pool.New = func() any {
+		var seed [32]byte
+		_, _ = crand.Read(seed[:]) // crypto/rand.Read never fails on supported platforms (Go ≥ 1.24).
+		return mrand.NewChaCha8(seed)
+	}
+	return g
 }
 
 // New returns a fresh UUIDv7 for a message created at t.
 func (g *IDGenerator) New(t time.Time) MessageID {
-	n := g.ctr.Add(1)
-	// Two independent 64-bit mixes of (seed, counter): splitmix64 is a
-	// bijection, so distinct counters give distinct values of r1.
-	r1 := splitmix64(g.seed + n)
-	r2 := splitmix64(g.seed ^ (n * 0x9e3779b97f4a7c15) ^ 0xd1b54a32d192ed03)
+	r := g.pool.Get().(*mrand.ChaCha8)
+	hi, lo := r.Uint64(), r.Uint64()
+	g.pool.Put(r)
 	var u MessageID
 	ms := uint64(t.UnixMilli())
 	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-	u[6] = 0x70 | byte(r2&0x0f) // version 7
-	binary.BigEndian.PutUint64(u[8:], r1)
-	u[8] = 0x80 | (u[8] & 0x3f) // RFC 9562 variant
-	// The variant bits overwrite the top two bits of r1; keep them in rand_a
-	// instead, so all 64 bits of r1 (and with them the counter's uniqueness)
-	// survive in the id.
-	u[7] = byte(r2>>8)&0x3f | byte(r1>>62)<<6
+	u[6] = 0x70 | byte(hi&0x0f) // version 7, then 12 random bits (rand_a)
+	u[7] = byte(hi >> 8)
+	binary.BigEndian.PutUint64(u[8:], lo)
+	u[8] = 0x80 | (u[8] & 0x3f) // RFC 9562 variant, then 62 random bits (rand_b)
 	return u
 }
 
@@ -174,19 +177,12 @@ func (g *IDGenerator) New(t time.Time) MessageID {
 // use (tests, tools); the runtime uses an IDGenerator on the hot path.
 func NewID() MessageID {
 	var u MessageID
-	_, _ = rand.Read(u[6:])
+	_, _ = crand.Read(u[6:])
 	ms := uint64(time.Now().UnixMilli())
 	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
 	u[6] = 0x70 | (u[6] & 0x0f)
 	u[8] = 0x80 | (u[8] & 0x3f)
 	return u
-}
-
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
 }
 
 const hexDigits = "0123456789abcdef"

@@ -138,9 +138,42 @@ func TestIDGeneratorConcurrent(t *testing.T) {
 
 func TestIDGeneratorsDiffer(t *testing.T) {
 	// Two generators are seeded independently: their first ids at the same
-	// instant differ (a collision has probability 2^-64).
+	// instant differ (a collision has probability 2^-74).
 	a, b := acl.NewIDGenerator(), acl.NewIDGenerator()
 	assert.NotEqual(t, a.New(fixedNow), b.New(fixedNow))
+}
+
+// The 74 bits after the timestamp are random, not a counter: consecutive
+// ids of one millisecond differ in about half of them (a counter-derived
+// suffix would differ in a few low bits), and every bit position takes both
+// values. (Unpredictability itself rests on ChaCha8 seeded from crypto/rand;
+// this checks that the bits are actually drawn from it.)
+func TestIDGeneratorRandomBits(t *testing.T) {
+	g := acl.NewIDGenerator()
+	const n = 4000
+	var ones [128]int
+	total := 0
+	prev := g.New(fixedNow)
+	for range n {
+		id := g.New(fixedNow)
+		for i := 48; i < 128; i++ {
+			b := id[i/8] >> (7 - i%8) & 1
+			ones[i] += int(b)
+			if b != prev[i/8]>>(7-i%8)&1 {
+				total++
+			}
+		}
+		prev = id
+	}
+	mean := float64(total) / n
+	assert.InDelta(t, 37, mean, 2, "mean differing random bits between consecutive ids")
+	for i := 48; i < 128; i++ {
+		switch {
+		case i >= 48 && i < 52, i == 64, i == 65: // version and variant bits
+			continue
+		}
+		assert.InDelta(t, n/2, ones[i], n/8, "bit %d is not uniform", i)
+	}
 }
 
 func TestNewID(t *testing.T) {
