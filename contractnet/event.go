@@ -1,6 +1,8 @@
 package contractnet
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
@@ -47,7 +49,9 @@ func (k EventKind) String() string {
 	return "unknown"
 }
 
-// Event is one step of a negotiation, for logs, demos and telemetry.
+// Event is one step of a negotiation, for logs, demos and telemetry. Its
+// String is a one-line summary, e.g. "round 1 reject bidder-3: another
+// proposal was chosen".
 type Event struct {
 	Time         time.Time // the initiator's clock
 	Conversation string
@@ -56,4 +60,21 @@ type Event struct {
 	Participant  acl.AgentID
 	Message      *acl.Message // the message sent or received, if any
 	Reason       string       // a refusal's, failure's or violation's reason
+}
+
+// String summarises the event on one line: round, kind, participant, and
+// the reason or the message's performative.
+func (e Event) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "round %d %s", e.Round, e.Kind)
+	if e.Participant != "" {
+		b.WriteString(" " + string(e.Participant))
+	}
+	switch {
+	case e.Reason != "":
+		b.WriteString(": " + e.Reason)
+	case e.Message != nil:
+		b.WriteString(": " + e.Message.Performative.String())
+	}
+	return b.String()
 }

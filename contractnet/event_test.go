@@ -56,7 +56,11 @@ func TestOnEventSeesTheStepsInOrder(t *testing.T) {
 	for i, ev := range evs {
 		assert.Equal(t, n.ConversationID(), ev.Conversation, "event %d", i)
 		assert.False(t, ev.Time.IsZero(), "event %d", i)
+		assert.Equal(t, 1, ev.Round, "event %d (%s) is of the one round", i, ev.Kind)
 	}
+	assert.Equal(t, "round 1 reject c: another proposal was chosen", evs[10].String())
+	assert.Equal(t, "round 1 accept a: accept-proposal", evs[9].String())
+	assert.Equal(t, "round 1 silent mute", evs[8].String())
 	assert.Equal(t, 1, evs[0].Round)
 	assert.Equal(t, acl.CFP, evs[0].Message.Performative)
 	assert.Equal(t, "no", findKind(evs, contractnet.EventRefuse).Reason)

@@ -392,20 +392,21 @@ func (n *Negotiation) late(r *Round, m *acl.Message) {
 		reason = "late: the proposal arrived after the round was decided"
 	}
 	n.emit(EventLate, r.Number, m.Sender, m, reason)
-	n.reject(m, reason)
+	n.reject(r.Number, m, reason)
 }
 
-func (n *Negotiation) reject(m *acl.Message, reason string) {
+// reject sends a reject-proposal answering m, a proposal of round.
+func (n *Negotiation) reject(round int, m *acl.Message, reason string) {
 	ctx, cancel := n.sendCtx()
 	defer cancel()
 	rj := m.CreateReplyWith(acl.RejectProposal, "")
 	rj.Content, rj.Language = []byte(reason), "text/plain"
 	rj.Encoding, rj.Ontology = "", ""
 	if err := n.conv.Send(ctx, rj); err != nil {
-		n.emit(EventUnreachable, 0, m.Sender, rj, err.Error())
+		n.emit(EventUnreachable, round, m.Sender, rj, err.Error())
 		return
 	}
-	n.emit(EventReject, 0, m.Sender, rj, reason)
+	n.emit(EventReject, round, m.Sender, rj, reason)
 }
 
 const (

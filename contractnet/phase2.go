@@ -41,7 +41,7 @@ func (n *Negotiation) award(r *Round, d Decision) {
 func (n *Negotiation) rejectAll(r *Round, keep []acl.AgentID, reason string) {
 	for _, p := range r.Proposals {
 		if !slices.Contains(keep, p.From) {
-			n.reject(p.Message, reason)
+			n.reject(r.Number, p.Message, reason)
 		}
 	}
 }
@@ -206,7 +206,7 @@ func (n *Negotiation) abort(err error, r *Round) {
 			// would only earn a not-understood.
 		case m.Performative == acl.Propose:
 			if rd := n.roundFor(m, r); rd != nil && slices.Contains(rd.Asked, m.Sender) {
-				n.reject(m, "the negotiation was cancelled")
+				n.reject(rd.Number, m, "the negotiation was cancelled")
 			} else {
 				n.violation(m, "a proposal from a participant not called")
 			}

@@ -31,6 +31,9 @@ var (
 	// store refuses further writes: after a failed fsync the kernel may have
 	// dropped the data, so carrying on could acknowledge what is not on disk.
 	ErrFailed = errors.New("durable: store failed")
+	// ErrLocked is wrapped by *LockedError: the directory is open in
+	// another Store already, in this process or another.
+	ErrLocked = errors.New("durable: directory in use by another store")
 	// ErrNoHistory is returned by History and PruneHistory on a store
 	// opened without WithHistory: there is nothing to read.
 	ErrNoHistory = errors.New("durable: history is off (open the store WithHistory)")
@@ -82,6 +85,23 @@ func (e *QueueFullError) Error() string {
 func (e *QueueFullError) Is(target error) bool {
 	return target == ErrQueueFull || target == store.ErrFull
 }
+
+// LockedError reports an Open refused because another Store has the
+// directory open.
+type LockedError struct {
+	Dir string
+}
+
+// Error names the directory.
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("durable: %s is open in another store (this process or another); close it first", e.Dir)
+}
+
+// Is makes errors.Is(err, ErrLocked) true.
+func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+
+// lockFile is the file in a store's directory that Open locks.
+const lockFile = "caxton.lock"
 
 // engineFile finds the file an engine error names (Pebble writes names
 // like 000002.log, 000005.sst, MANIFEST-000001 into its messages).

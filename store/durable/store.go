@@ -31,6 +31,7 @@ type Store struct {
 	log  *slog.Logger
 	dead deadLetters
 	hist *history // nil unless WithHistory
+	lock *os.File // the directory's lock, released by Close
 
 	// mu guards closed and makes Close wait for submissions in progress:
 	// submitters hold it shared while handing a request to the committer.
@@ -68,6 +69,25 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("durable: Open: %w", err)
 	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open(dir, cfg)
+	if err != nil {
+		lock.Close()
+		if strings.Contains(err.Error(), "lock held") { // the engine's lock, where lockDir cannot lock
+			return nil, &LockedError{Dir: dir}
+		}
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+// open opens the engine and loads the store; Open holds the directory's
+// lock.
+func open(dir string, cfg config) (*Store, error) {
 	s := &Store{dir: dir, cfg: cfg, log: cfg.logger, names: map[string]uint32{}, open: map[string]*Queue{}, nextQID: 1}
 	db, err := pebble.Open(dir, &pebble.Options{
 		Logger:       pebbleLogger{cfg.logger},
@@ -313,6 +333,9 @@ func (s *Store) Close() error {
 	err := s.c.failure()
 	if cerr := s.db.Close(); cerr != nil && err == nil {
 		err = fmt.Errorf("durable: closing %s: %w", s.dir, cerr)
+	}
+	if s.lock != nil {
+		_ = s.lock.Close() // after the engine: the directory is free once unlocked
 	}
 	return err
 }
