@@ -1,8 +1,8 @@
 // Package mcp gives Caxton agents tools, and gives MCP clients the runtime.
 //
-// The tool side is the Registry, the runtime's caxton.Toolbox. It holds
-// two kinds of tools: Go functions the host adds (Registry.Add), and the
-// tools of external MCP servers it imports through the official go-sdk
+// The tool side is the Registry, the runtime's tool.Toolbox. It holds two
+// kinds of tools: Go functions the host adds (Registry.Add), and the tools
+// of external MCP servers it imports through the official go-sdk
 // (Registry.Connect, over a subprocess's stdio, streamable HTTP or any
 // go-sdk transport). Agents — native handlers through
 // MessageContext.CallTool, wasm guests through the caxton host import —
@@ -15,18 +15,19 @@
 //	_ = reg.Connect(ctx, "files", mcp.Command("mcp-files", "--root", dir))
 //	rt, _ := caxton.New(caxton.WithToolbox(reg))
 //	_ = rt.Spawn(ctx, caxton.AgentSpec{Name: "clerk", Handler: h,
-//		Tools: caxton.ToolGrant{Allow: []string{"lookup", "files/*"}, Rate: 5}})
+//		Tools: tool.Grant{Allow: []string{"lookup", "files/*"}, Rate: 5}})
 //
 // # Deny by default
 //
 // An agent may call only what its AgentSpec.Tools grant allows: a tool by
 // name ("lookup"), every tool of one server ("files/*") or everything
 // ("*"). The zero grant allows nothing. A call outside the grant is
-// ToolDenied, and the reason says which entry would allow it; the denial is
-// decided before the registry looks the tool up, so an agent cannot probe
-// for tools it may not use. Within the grant, each agent has its own rate
-// (a token bucket: Rate per second, Burst at once, measured on the
-// registry's clock), each call a timeout and each result a size limit.
+// tool.StatusDenied, and the reason says which entry would allow it; the
+// denial is decided before the registry looks the tool up, so an agent
+// cannot probe for tools it may not use. Within the grant, each agent has
+// its own rate (a token bucket: Rate per second, Burst at once, measured
+// on the registry's clock), each call a timeout and each result a size
+// limit.
 //
 // # Namespaces
 //
@@ -38,16 +39,17 @@
 //
 // # Results and statuses
 //
-// A call's outcome is a caxton.ToolResult, never an error or a panic: the
-// agent decides what to do with ToolDenied, ToolRateLimited, ToolTimeout,
-// ToolUnavailable (no such tool, the server is down, the caller gave up,
-// the registry closed), ToolBadArguments (not a JSON object, or against
-// the tool's input schema — checked here for every tool, so a host handler
-// sees only arguments that match), ToolError (the tool's own failure: a
-// handler's error or panic, an MCP result marked isError, a JSON-RPC error
-// from the server) and ToolTooLarge. An MCP result becomes its structured
-// content as JSON when it has some, otherwise its text contents joined by
-// newlines (other contents — images, resources — as their JSON).
+// A call's outcome is a tool.Result, never an error or a panic: the agent
+// decides what to do with tool.StatusDenied, tool.StatusRateLimited,
+// tool.StatusTimeout, tool.StatusUnavailable (no such tool, the server is
+// down, the caller gave up, the registry closed), tool.StatusBadArguments
+// (not a JSON object, or against the tool's input schema — checked here
+// for every tool, so a host handler sees only arguments that match),
+// tool.StatusError (the tool's own failure: a handler's error or panic, an
+// MCP result marked isError, a JSON-RPC error from the server) and
+// tool.StatusTooLarge. An MCP result becomes its structured content as
+// JSON when it has some, otherwise its text contents joined by newlines
+// (other contents — images, resources — as their JSON).
 //
 // # Audit and telemetry
 //
@@ -65,11 +67,11 @@
 // fails, or when the session ends on its own — and the next call
 // re-initialises the session on a fresh transport (a new subprocess) and
 // lists the server's tools again. A call whose request never reached the
-// server (the session was unknown to it, or already closed) is retried once
-// on the new session; a call in flight when the connection broke is
-// ToolUnavailable and not repeated, since it may have had effects.
+// server (the session was unknown to it, or already closed) is retried
+// once on the new session; a call in flight when the connection broke is
+// tool.StatusUnavailable and not repeated, since it may have had effects.
 // Registry.Close ends every session, stops and reaps subprocesses, and
-// answers calls still in flight with ToolUnavailable.
+// answers calls still in flight with tool.StatusUnavailable.
 //
 // # Limits
 //
