@@ -65,7 +65,8 @@
 // mcp.Registry of host tools and tools imported from MCP servers. Every
 // outcome, a denial included, is a tool.Result the agent handles. Package
 // tool holds that vocabulary so the sandbox, the guest SDK and toolboxes
-// share it without importing the runtime.
+// share it without importing the runtime; package mcp/mcpserver goes the
+// other way and serves a runtime to MCP clients.
 //
 // Performance figures, with the commands that measure them, are in
 // BENCHMARKS.md.

@@ -1,4 +1,4 @@
-// Package mcp gives Caxton agents tools, and gives MCP clients the runtime.
+// Package mcp gives Caxton agents tools.
 //
 // The tool side is the Registry, the runtime's tool.Toolbox. It holds two
 // kinds of tools: Go functions the host adds (Registry.Add), and the tools
@@ -84,22 +84,9 @@
 // bound how long an agent waits. A host handler that ignores its context's
 // end keeps running, but the agent has its answer on time.
 //
-// # The server face
+// # Serving the runtime
 //
-// NewServer makes a caxton.Runtime an MCP server, so an LLM client can see
-// the agents and talk to them through seven tools: list_agents,
-// send_message, receive_messages, request, contract_net, dead_letters and
-// replay_dead_letters. ServeStdio serves one client over stdin/stdout (what
-// a desktop assistant or an IDE starts); HTTPHandler serves any number over
-// MCP's streamable HTTP transport. The tools are typed, with JSON schemas
-// and descriptions written for the model; a bad argument is a tool error
-// naming the field, and a runtime failure (an unknown agent, no reply in
-// time) is a tool error with the reason, so the model can correct itself.
-//
-// The server takes part in the bus as host inboxes: it sends from "mcp"
-// (WithServerInbox), where replies to send_message wait for
-// receive_messages, and runs Contract Net rounds from "mcp/contract-net".
-// Both live until the runtime closes or WithServerContext's context ends.
-// Waits — request timeouts, proposal deadlines, result timeouts — run on
-// the runtime's clock and are bounded by WithServerTimeouts.
+// The other direction — an MCP server through which an LLM client sees the
+// agents and talks to them — is package mcp/mcpserver. It is apart so that
+// this package, the toolbox, does not import the runtime.
 package mcp
