@@ -59,9 +59,14 @@
 // anything.
 //
 // Tools: an agent reaches the outside world only through tools its
-// AgentSpec.Tools grant allows, called with MessageContext.CallTool (or the
-// caxton.tool_call import from wasm) through the runtime's Toolbox — an
-// mcp.Registry of host tools and tools imported from MCP servers.
+// AgentSpec.Tools grant (a tool.Grant; the zero grant allows nothing)
+// allows, called with MessageContext.CallTool (or the caxton.tool_call
+// import from wasm) through the tool.Toolbox given to WithToolbox — an
+// mcp.Registry of host tools and tools imported from MCP servers. Every
+// outcome, a denial included, is a tool.Result the agent handles. Package
+// tool holds that vocabulary so the sandbox, the guest SDK and toolboxes
+// share it without importing the runtime; package mcp/mcpserver goes the
+// other way and serves a runtime to MCP clients.
 //
 // Performance figures, with the commands that measure them, are in
 // BENCHMARKS.md.

@@ -8,6 +8,7 @@ import (
 	"github.com/caxton-go/caxton/clock"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/tool"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -30,7 +31,7 @@ type config struct {
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
-	toolbox        Toolbox
+	toolbox        tool.Toolbox
 }
 
 // WithClock sets the time source (default: the wall clock). Tests pass a

@@ -3,11 +3,13 @@ package caxton
 import (
 	"cmp"
 	"context"
+	"errors"
 	"slices"
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/sandbox"
+	"github.com/caxton-go/caxton/tool"
 )
 
 // AgentSpec describes an agent to Spawn. Set exactly one of Handler,
@@ -38,9 +40,11 @@ type AgentSpec struct {
 	BatchSize int
 	// Topics the agent subscribes to from the start.
 	Topics []string
-	// Tools the agent may call (through the runtime's Toolbox). The zero
-	// value grants none.
-	Tools ToolGrant
+	// Tools the agent may call (through the runtime's tool.Toolbox, see
+	// WithToolbox), how often, how long and how large. The zero value
+	// grants none; zero limits take tool.DefaultTimeout and
+	// tool.DefaultMaxResult.
+	Tools tool.Grant
 	// Capabilities the agent advertises, the way agents register services
 	// with a FIPA directory facilitator: Runtime.Capable finds agents by
 	// them (a Contract Net initiator calls for proposals that way).
@@ -181,16 +185,16 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 		}
 	}
 	s.Capabilities = slices.Clone(s.Capabilities)
-	tools, err := s.Tools.withDefaults()
-	if err != nil {
+	if err := grantErr(s.Tools.Validate()); err != nil {
 		return s, err
 	}
-	s.Tools = tools
+	s.Tools = s.Tools.WithDefaults()
 	s.Tools.Allow = slices.Clone(s.Tools.Allow)
 	if s.Delivery.MaxAttempts < 0 {
 		return s, specErr("Delivery.MaxAttempts", "must not be negative")
 	}
 	s.Delivery.MaxAttempts = cmp.Or(s.Delivery.MaxAttempts, defaultMaxAttempts)
+	var err error
 	if s.Delivery.Backoff, err = s.Delivery.Backoff.withDefaults("Delivery.Backoff", 10*time.Millisecond, time.Second); err != nil {
 		return s, err
 	}
@@ -227,4 +231,17 @@ func (b Backoff) withDefaults(field string, initial, maxDelay time.Duration) (Ba
 	}
 	b.Multiplier = cmp.Or(b.Multiplier, 2)
 	return b, nil
+}
+
+// grantErr reports a tool.Grant's validation error as a *SpecError under
+// AgentSpec.Tools ("Tools.Rate", ...).
+func grantErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ge *tool.GrantError
+	if errors.As(err, &ge) {
+		return specErr("Tools."+ge.Field, "%s", ge.Reason)
+	}
+	return specErr("Tools", "%v", err)
 }

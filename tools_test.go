@@ -3,7 +3,6 @@ package caxton_test
 import (
 	"context"
 	"encoding/json"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/caxton-go/caxton/guest"
 	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/sandbox"
+	"github.com/caxton-go/caxton/tool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,84 +21,60 @@ import (
 // fakeToolbox answers by tool name and records the calls it gets.
 type fakeToolbox struct {
 	mu    sync.Mutex
-	calls []caxton.ToolCall
+	calls []tool.Call
 	sleep time.Duration
 }
 
-func (f *fakeToolbox) CallTool(ctx context.Context, c caxton.ToolCall) caxton.ToolResult {
+func (f *fakeToolbox) CallTool(ctx context.Context, c tool.Call) tool.Result {
 	f.mu.Lock()
 	f.calls = append(f.calls, c)
 	f.mu.Unlock()
 	if !c.Grant.Allows(c.Tool) {
-		return caxton.ToolResult{Status: caxton.ToolDenied, Content: []byte("not granted: " + c.Tool)}
+		return tool.Result{Status: tool.StatusDenied, Content: []byte("not granted: " + c.Tool)}
 	}
 	switch c.Tool {
 	case "upper":
 		var a struct{ Text string }
 		if err := json.Unmarshal(c.Arguments, &a); err != nil {
-			return caxton.ToolResult{Status: caxton.ToolBadArguments, Content: []byte(err.Error())}
+			return tool.Result{Status: tool.StatusBadArguments, Content: []byte(err.Error())}
 		}
-		return caxton.ToolResult{Content: []byte(`"` + a.Text + `!"`)}
+		return tool.Result{Content: []byte(`"` + a.Text + `!"`)}
 	case "slow":
 		time.Sleep(f.sleep) // real time: the point is the wasm batch deadline
-		return caxton.ToolResult{Content: []byte("slept")}
+		return tool.Result{Content: []byte("slept")}
 	case "huge":
-		return caxton.ToolResult{Content: make([]byte, guest.ToolBuffer+1)}
+		return tool.Result{Content: make([]byte, guest.ToolBuffer+1)}
 	}
-	return caxton.ToolResult{Status: caxton.ToolUnavailable, Content: []byte("no tool " + c.Tool)}
+	return tool.Result{Status: tool.StatusUnavailable, Content: []byte("no tool " + c.Tool)}
 }
 
-func (f *fakeToolbox) last() caxton.ToolCall {
+func (f *fakeToolbox) last() tool.Call {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[len(f.calls)-1]
 }
 
-// The status numbering is part of the guest ABI: host, sandbox and guest
-// SDK must agree on it.
-func TestToolStatusNumberingIsShared(t *testing.T) {
-	assert.Equal(t, uint8(caxton.ToolUnavailable), sandbox.ToolStatusUnavailable)
-	assert.Equal(t, uint8(caxton.ToolBadArguments), sandbox.ToolStatusBadArguments)
-	assert.Equal(t, uint8(caxton.ToolTooLarge), sandbox.ToolStatusTooLarge)
-	for s := caxton.ToolOK; s <= caxton.ToolTooLarge; s++ {
-		assert.Equal(t, s.String(), guest.ToolStatus(s).String())
-	}
-}
-
-func TestToolGrantAllows(t *testing.T) {
-	tests := []struct {
-		allow []string
-		tool  string
-		want  bool
-	}{
-		{nil, "lookup", false},
-		{[]string{"lookup"}, "lookup", true},
-		{[]string{"lookup"}, "lookup2", false},
-		{[]string{"files/*"}, "files/read", true},
-		{[]string{"files/*"}, "filesystem/read", false},
-		{[]string{"files/*"}, "files", false},
-		{[]string{"*"}, "anything/at/all", true},
-	}
-	for _, tc := range tests {
-		assert.Equal(t, tc.want, caxton.ToolGrant{Allow: tc.allow}.Allows(tc.tool), "%v allows %q", tc.allow, tc.tool)
-	}
-}
-
+// A bad grant fails Spawn with a *SpecError naming the field under
+// AgentSpec.Tools (the checks themselves are package tool's).
 func TestSpawnRejectsBadToolGrants(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
 	h := lcNop()
-	for field, g := range map[string]caxton.ToolGrant{
-		"Tools.Allow":     {Allow: []string{"fi*les"}},
-		"Tools.Allow ":    {Allow: []string{"files/"}},
-		"Tools.Rate":      {Rate: -1},
-		"Tools.Burst":     {Burst: -1},
-		"Tools.Timeout":   {Timeout: -time.Second},
-		"Tools.MaxResult": {MaxResult: -1},
+	for _, tc := range []struct {
+		field string
+		grant tool.Grant
+	}{
+		{"Tools.Allow", tool.Grant{Allow: []string{"fi*les"}}},
+		{"Tools.Allow", tool.Grant{Allow: []string{"files/"}}},
+		{"Tools.Rate", tool.Grant{Rate: -1}},
+		{"Tools.Burst", tool.Grant{Burst: -1}},
+		{"Tools.Timeout", tool.Grant{Timeout: -time.Second}},
+		{"Tools.MaxResult", tool.Grant{MaxResult: -1}},
 	} {
-		err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "tg", Handler: h, Tools: g})
+		err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "tg", Handler: h, Tools: tc.grant})
 		var se *caxton.SpecError
-		require.ErrorAs(t, err, &se, field)
-		assert.Equal(t, strings.TrimSpace(field), se.Field)
+		require.ErrorAs(t, err, &se, tc.field)
+		assert.Equal(t, tc.field, se.Field)
+		assert.ErrorIs(t, err, caxton.ErrInvalidSpec)
 	}
 }
 
@@ -107,7 +83,7 @@ func TestSpawnRejectsBadToolGrants(t *testing.T) {
 func TestNativeAgentCallsTools(t *testing.T) {
 	tb := &fakeToolbox{}
 	rt := caxtontest.NewRuntime(t, caxton.WithToolbox(tb))
-	rt.MustSpawn(caxton.AgentSpec{Name: "writer", Tools: caxton.ToolGrant{Allow: []string{"upper"}},
+	rt.MustSpawn(caxton.AgentSpec{Name: "writer", Tools: tool.Grant{Allow: []string{"upper"}},
 		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
 			r := mc.CallTool(ctx, string(mc.Message().Content), map[string]string{"text": "hi"})
 			return mc.Reply(ctx, acl.Inform, []byte(r.Status.String()+":"+string(r.Content)))
@@ -119,8 +95,8 @@ func TestNativeAgentCallsTools(t *testing.T) {
 	c := tb.last()
 	assert.Equal(t, acl.AgentID("writer"), c.Agent)
 	assert.JSONEq(t, `{"text":"hi"}`, string(c.Arguments))
-	assert.Equal(t, caxton.DefaultToolTimeout, c.Grant.Timeout)
-	assert.Equal(t, caxton.DefaultMaxToolResult, c.Grant.MaxResult)
+	assert.Equal(t, tool.DefaultTimeout, c.Grant.Timeout)
+	assert.Equal(t, tool.DefaultMaxResult, c.Grant.MaxResult)
 	assert.Equal(t, "denied:not granted: delete", ask("delete"))
 
 	plain := caxtontest.NewRuntime(t)
@@ -139,7 +115,7 @@ func TestWasmAgentCallsTools(t *testing.T) {
 	tb := &fakeToolbox{sleep: 300 * time.Millisecond}
 	rt := caxtontest.NewRuntime(t, caxton.WithToolbox(tb))
 	rt.MustSpawn(caxton.AgentSpec{Name: "caller",
-		Tools: caxton.ToolGrant{Allow: []string{"upper", "slow", "huge"}},
+		Tools: tool.Grant{Allow: []string{"upper", "slow", "huge"}},
 		Wasm: &caxton.WasmSpec{Module: testguest.Build(t, "toolcaller"),
 			Limits: sandbox.Limits{BatchDeadline: 100 * time.Millisecond}}})
 	call := func(tool, args string) (int, string) {
@@ -156,20 +132,20 @@ func TestWasmAgentCallsTools(t *testing.T) {
 		return a.Status, a.Content
 	}
 	st, content := call("upper", `{"text":"wasm"}`)
-	assert.Equal(t, int(caxton.ToolOK), st)
+	assert.Equal(t, int(tool.StatusOK), st)
 	assert.Equal(t, `"wasm!"`, content)
 	assert.Equal(t, acl.AgentID("caller"), tb.last().Agent)
 
 	st, content = call("delete", "")
-	assert.Equal(t, int(caxton.ToolDenied), st)
+	assert.Equal(t, int(tool.StatusDenied), st)
 	assert.Contains(t, content, "not granted")
 
 	st, content = call("huge", "")
-	assert.Equal(t, int(caxton.ToolTooLarge), st)
+	assert.Equal(t, int(tool.StatusTooLarge), st)
 	assert.Contains(t, content, "buffer holds")
 
 	st, content = call("slow", "")
-	assert.Equal(t, int(caxton.ToolOK), st, "300 ms in a tool is not the guest overrunning its 100 ms deadline")
+	assert.Equal(t, int(tool.StatusOK), st, "300 ms in a tool is not the guest overrunning its 100 ms deadline")
 	assert.Equal(t, "slept", content)
 	info, err := rt.Agent("caller")
 	require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/sandbox"
+	"github.com/caxton-go/caxton/tool"
 )
 
 // WithSandboxCacheDir keeps compiled WebAssembly modules in dir, so a guest
@@ -50,7 +51,7 @@ func (rt *Runtime) closeSandbox() error {
 
 // wasmFactory compiles the spec's module (once, through the engine's cache)
 // and returns the NewHandler that instantiates it.
-func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant ToolGrant) (func(context.Context, InstanceInfo) (Handler, error), error) {
+func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant tool.Grant) (func(context.Context, InstanceInfo) (Handler, error), error) {
 	if (len(w.Module) == 0) == (w.File == "") {
 		return nil, specErr("Wasm", "set exactly one of Module and File")
 	}
@@ -73,9 +74,9 @@ func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant ToolGrant) (
 		return nil, fmt.Errorf("caxton: agent %q: %w", name, err)
 	}
 	grants := w.Grants
-	tools := func(ctx context.Context, tool string, args []byte) (uint8, []byte) {
-		r := rt.callTool(ctx, name, grant, tool, args)
-		return uint8(r.Status), r.Content
+	tools := func(ctx context.Context, toolName string, args []byte) (tool.Status, []byte) {
+		r := rt.callTool(ctx, name, grant, toolName, args)
+		return r.Status, r.Content
 	}
 	return func(_ context.Context, info InstanceInfo) (Handler, error) {
 		inst, err := mod.Instantiate(sandbox.InstanceConfig{

@@ -24,8 +24,9 @@
 //
 //	func main() {}
 //
-// The package depends only on acl and the shared ABI codec, never on host
-// packages (wasmtime, OpenTelemetry). Handlers must not block waiting for
+// The package depends only on acl, tool (the tool-call vocabulary the host
+// shares, so a status means the same on both sides) and the shared ABI
+// codec, never on host packages (wasmtime, OpenTelemetry). Handlers must not block waiting for
 // goroutines that nothing will wake: a Go guest with nothing runnable traps
 // ("all goroutines are asleep"), and the host discards that instance.
 package guest

@@ -4,8 +4,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/tool"
 )
 
 // AuditRecord is one tool call as the registry saw it. Every call yields
@@ -17,11 +17,11 @@ type AuditRecord struct {
 	Agent    acl.AgentID
 	Tool     string
 	Duration time.Duration // registry clock, arrival to answer
-	Status   caxton.ToolStatus
-	// Error is the reason given to the agent when Status is not ToolOK.
+	Status   tool.Status
+	// Error is the reason given to the agent when Status is not tool.StatusOK.
 	Error string
 	// ArgBytes is the size of the arguments; ResultBytes the size of the
-	// result (for ToolTooLarge: of the result that was refused).
+	// result (for tool.StatusTooLarge: of the result that was refused).
 	ArgBytes    int
 	ResultBytes int
 }

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/caxton-go/caxton"
+	"github.com/caxton-go/caxton/tool"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -22,10 +22,10 @@ import (
 // The registry keeps the session alive from then on: when the server
 // forgets the session (an HTTP server restarted) or the connection was
 // already closed, the call that finds out reconnects and is retried once,
-// since its request never ran. When the connection breaks during a call
-// (a subprocess died), that call is ToolUnavailable — it may have had side
-// effects, so it is not repeated — and the next call reconnects. Every
-// reconnection lists the server's tools again.
+// since its request never ran. When the connection breaks during a call (a
+// subprocess died), that call is tool.StatusUnavailable — it may have had
+// side effects, so it is not repeated — and the next call reconnects.
+// Every reconnection lists the server's tools again.
 //
 // ctx bounds the first connection only. Connect fails with a
 // *DefinitionError for a bad name, ErrExists if a server of that name is
@@ -168,8 +168,8 @@ func (s *server) connect(ctx context.Context) (*session, error) {
 }
 
 // list fetches every tool of the server.
-func (s *server) list(ctx context.Context, cs *sdk.ClientSession) ([]*tool, error) {
-	var out []*tool
+func (s *server) list(ctx context.Context, cs *sdk.ClientSession) ([]*entry, error) {
+	var out []*entry
 	for t, err := range cs.Tools(ctx, nil) {
 		if err != nil {
 			return nil, fmt.Errorf("listing tools: %w", err)
@@ -190,7 +190,7 @@ func (s *server) list(ctx context.Context, cs *sdk.ClientSession) ([]*tool, erro
 			s.reg.logger.Warn("mcp: tool's input schema is unusable here; only the server checks arguments",
 				"server", s.name, "tool", t.Name, "error", err)
 		}
-		out = append(out, &tool{
+		out = append(out, &entry{
 			info:   ToolInfo{Name: s.name + "/" + t.Name, Description: t.Description, InputSchema: raw, Source: s.name},
 			schema: rs, server: s, remote: t.Name,
 		})
@@ -199,7 +199,7 @@ func (s *server) list(ctx context.Context, cs *sdk.ClientSession) ([]*tool, erro
 }
 
 // install replaces the tools of s with tools.
-func (r *Registry) install(s *server, tools []*tool) {
+func (r *Registry) install(s *server, tools []*entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for name, t := range r.tools {
@@ -267,7 +267,7 @@ func (s *server) close() error {
 
 // call runs the tool remote on the server. When ctx ends, the result is
 // a placeholder: CallTool says why ctx ended.
-func (s *server) call(ctx context.Context, remote string, args json.RawMessage) caxton.ToolResult {
+func (s *server) call(ctx context.Context, remote string, args json.RawMessage) tool.Result {
 	for attempt := 1; ; attempt++ {
 		sess, err := s.get(ctx)
 		if err != nil {
@@ -317,7 +317,7 @@ const codeRejected = -32005
 // protocolError turns a failed call into a result: a JSON-RPC error
 // response from the server is the tool's failure; anything else is the
 // server being unreachable.
-func protocolError(server string, err error) caxton.ToolResult {
+func protocolError(server string, err error) tool.Result {
 	werr := serverError(err)
 	if werr == nil {
 		return unavailable(fmt.Sprintf("MCP server %q: %v", server, err))
@@ -327,9 +327,9 @@ func protocolError(server string, err error) caxton.ToolResult {
 	case werr.Code == jsonrpc.CodeMethodNotFound, strings.HasPrefix(werr.Message, "unknown tool"):
 		return unavailable(msg)
 	case werr.Code == jsonrpc.CodeInvalidParams:
-		return caxton.ToolResult{Status: caxton.ToolBadArguments, Content: []byte(msg)}
+		return tool.Result{Status: tool.StatusBadArguments, Content: []byte(msg)}
 	}
-	return caxton.ToolResult{Status: caxton.ToolError, Content: []byte(msg)}
+	return tool.Result{Status: tool.StatusError, Content: []byte(msg)}
 }
 
 // serverError finds the server's error response in err's tree, if any.
@@ -357,18 +357,19 @@ func serverError(err error) *jsonrpc.Error {
 // convertResult turns an MCP tool result into what the agent gets:
 // structured content as JSON when there is some; otherwise the contents,
 // text as is and anything else (images, resources) as its JSON, one per
-// line. A result the tool marked IsError is ToolError with its text.
-func convertResult(res *sdk.CallToolResult) caxton.ToolResult {
-	status := caxton.ToolOK
+// line. A result the tool marked IsError is tool.StatusError with its
+// text.
+func convertResult(res *sdk.CallToolResult) tool.Result {
+	status := tool.StatusOK
 	if res.IsError {
-		status = caxton.ToolError
+		status = tool.StatusError
 	}
 	if res.StructuredContent != nil && (!res.IsError || len(res.Content) == 0) {
 		b, err := json.Marshal(res.StructuredContent)
 		if err != nil {
-			return caxton.ToolResult{Status: caxton.ToolError, Content: []byte("the tool's structured result cannot be encoded: " + err.Error())}
+			return tool.Result{Status: tool.StatusError, Content: []byte("the tool's structured result cannot be encoded: " + err.Error())}
 		}
-		return caxton.ToolResult{Status: status, Content: b}
+		return tool.Result{Status: status, Content: b}
 	}
 	var out []byte
 	for i, c := range res.Content {
@@ -377,19 +378,19 @@ func convertResult(res *sdk.CallToolResult) caxton.ToolResult {
 		}
 		if t, ok := c.(*sdk.TextContent); ok {
 			if len(res.Content) == 1 {
-				return caxton.ToolResult{Status: status, Content: []byte(t.Text)}
+				return tool.Result{Status: status, Content: []byte(t.Text)}
 			}
 			out = append(out, t.Text...)
 			continue
 		}
 		b, err := json.Marshal(c)
 		if err != nil {
-			return caxton.ToolResult{Status: caxton.ToolError, Content: []byte("the tool's result cannot be encoded: " + err.Error())}
+			return tool.Result{Status: tool.StatusError, Content: []byte("the tool's result cannot be encoded: " + err.Error())}
 		}
 		out = append(out, b...)
 	}
 	if res.IsError && len(out) == 0 {
 		out = []byte("the tool reported an error without a message")
 	}
-	return caxton.ToolResult{Status: status, Content: out}
+	return tool.Result{Status: status, Content: out}
 }

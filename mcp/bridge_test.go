@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/tool"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -80,7 +80,7 @@ func memRegistry(t *testing.T, opts ...mcp.Option) (*mcp.Registry, *memServer) {
 
 func TestConnectImportsWithNamespace(t *testing.T) {
 	reg, _ := memRegistry(t)
-	require.NoError(t, reg.Add(mcp.Tool{Name: "local", Handler: func(context.Context, caxton.ToolCall) ([]byte, error) { return nil, nil }}))
+	require.NoError(t, reg.Add(mcp.Tool{Name: "local", Handler: func(context.Context, tool.Call) ([]byte, error) { return nil, nil }}))
 
 	var names []string
 	for _, ti := range reg.Tools() {
@@ -141,31 +141,31 @@ func TestServerToolCalls(t *testing.T) {
 		name   string
 		tool   string
 		args   string
-		grant  caxton.ToolGrant
-		status caxton.ToolStatus
+		grant  tool.Grant
+		status tool.Status
 		want   string // the content, or a part of the reason
 	}{
-		{"text", "files/echo", `{"text":"hello"}`, grant("files/*"), caxton.ToolOK, "hello"},
-		{"structured", "files/add", `{"a":2,"b":3}`, grant("files/add"), caxton.ToolOK, `{"sum":5}`},
-		{"other contents as JSON", "files/mixed", `{}`, grant("*"), caxton.ToolOK, "a picture:\n" + `{"type":"image","mimeType":"image/png","data":"cG5n"}`},
-		{"isError", "files/fail", `{}`, grant("files/*"), caxton.ToolError, "it failed on purpose"},
-		{"protocol error", "files/protoerr", `{}`, grant("files/*"), caxton.ToolError, "the handler broke"},
-		{"schema checked here", "files/echo", `{"text":1}`, grant("files/*"), caxton.ToolBadArguments, "input schema"},
-		{"required checked here", "files/echo", `{}`, grant("files/*"), caxton.ToolBadArguments, "text"},
-		{"inferred schema", "files/add", `{"a":"two"}`, grant("files/*"), caxton.ToolBadArguments, "a"},
-		{"not an object", "files/echo", `"hi"`, grant("files/*"), caxton.ToolBadArguments, "got a string"},
-		{"timeout", "files/sleep", `{}`, caxton.ToolGrant{Allow: []string{"files/sleep"}, Timeout: 50 * time.Millisecond}, caxton.ToolTimeout, "timeout of 50ms"},
-		{"too large", "files/big", `{"n":100}`, caxton.ToolGrant{Allow: []string{"files/big"}, MaxResult: 99}, caxton.ToolTooLarge, "returned 100 bytes"},
-		{"unknown tool", "files/nope", `{}`, grant("files/*"), caxton.ToolUnavailable, `no tool named "files/nope"`},
-		{"one tool granted", "files/add", `{}`, grant("files/echo"), caxton.ToolDenied, `add "files/add" or "files/*" or "*"`},
-		{"other server granted", "files/echo", `{"text":"x"}`, grant("web/*"), caxton.ToolDenied, `its grant allows ["web/*"]`},
+		{"text", "files/echo", `{"text":"hello"}`, grant("files/*"), tool.StatusOK, "hello"},
+		{"structured", "files/add", `{"a":2,"b":3}`, grant("files/add"), tool.StatusOK, `{"sum":5}`},
+		{"other contents as JSON", "files/mixed", `{}`, grant("*"), tool.StatusOK, "a picture:\n" + `{"type":"image","mimeType":"image/png","data":"cG5n"}`},
+		{"isError", "files/fail", `{}`, grant("files/*"), tool.StatusError, "it failed on purpose"},
+		{"protocol error", "files/protoerr", `{}`, grant("files/*"), tool.StatusError, "the handler broke"},
+		{"schema checked here", "files/echo", `{"text":1}`, grant("files/*"), tool.StatusBadArguments, "input schema"},
+		{"required checked here", "files/echo", `{}`, grant("files/*"), tool.StatusBadArguments, "text"},
+		{"inferred schema", "files/add", `{"a":"two"}`, grant("files/*"), tool.StatusBadArguments, "a"},
+		{"not an object", "files/echo", `"hi"`, grant("files/*"), tool.StatusBadArguments, "got a string"},
+		{"timeout", "files/sleep", `{}`, tool.Grant{Allow: []string{"files/sleep"}, Timeout: 50 * time.Millisecond}, tool.StatusTimeout, "timeout of 50ms"},
+		{"too large", "files/big", `{"n":100}`, tool.Grant{Allow: []string{"files/big"}, MaxResult: 99}, tool.StatusTooLarge, "returned 100 bytes"},
+		{"unknown tool", "files/nope", `{}`, grant("files/*"), tool.StatusUnavailable, `no tool named "files/nope"`},
+		{"one tool granted", "files/add", `{}`, grant("files/echo"), tool.StatusDenied, `add "files/add" or "files/*" or "*"`},
+		{"other server granted", "files/echo", `{"text":"x"}`, grant("web/*"), tool.StatusDenied, `its grant allows ["web/*"]`},
 	}
 	reg, _ := memRegistry(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := call(t, reg, tt.tool, tt.args, tt.grant)
 			require.Equal(t, tt.status, res.Status, "content: %s", res.Content)
-			if tt.status == caxton.ToolOK {
+			if tt.status == tool.StatusOK {
 				assert.Equal(t, tt.want, string(res.Content))
 			} else {
 				assert.Contains(t, string(res.Content), tt.want)
@@ -190,7 +190,7 @@ func TestToolRemovedFromServer(t *testing.T) {
 	require.NoError(t, reg.Connect(testContext(t), "files", m.transport()))
 	srv.RemoveTools("echo")
 	res := call(t, reg, "files/echo", `{"text":"x"}`, grant("files/*"))
-	require.Equal(t, caxton.ToolUnavailable, res.Status, "%s", res.Content)
+	require.Equal(t, tool.StatusUnavailable, res.Status, "%s", res.Content)
 	assert.Contains(t, string(res.Content), `unknown tool "echo"`)
 }
 
@@ -203,7 +203,7 @@ func TestReconnectsAfterTheSessionEnds(t *testing.T) {
 	// Whether or not the registry has noticed yet, the call's request never
 	// went out on the dead session, so it is sent on a new one.
 	res := call(t, reg, "files/echo", `{"text":"again"}`, grant("files/*"))
-	require.Equal(t, caxton.ToolOK, res.Status, "%s", res.Content)
+	require.Equal(t, tool.StatusOK, res.Status, "%s", res.Content)
 	assert.Equal(t, "again", string(res.Content))
 	assert.Equal(t, 2, m.count())
 	assert.Len(t, reg.Tools(), 8, "the tools were listed again, not added twice")
@@ -213,13 +213,13 @@ func TestConcurrentCallsShareOneReconnection(t *testing.T) {
 	reg, m := memRegistry(t)
 	m.kill()
 	var wg sync.WaitGroup
-	results := make([]caxton.ToolResult, 8)
+	results := make([]tool.Result, 8)
 	for i := range results {
 		wg.Go(func() { results[i] = call(t, reg, "files/add", `{"a":1,"b":1}`, grant("*")) })
 	}
 	wg.Wait()
 	for i, res := range results {
-		assert.Equal(t, caxton.ToolOK, res.Status, "call %d: %s", i, res.Content)
+		assert.Equal(t, tool.StatusOK, res.Status, "call %d: %s", i, res.Content)
 	}
 	assert.Equal(t, 2, m.count(), "one new session for all the calls")
 }
@@ -238,16 +238,16 @@ func TestCloseEndsCallsInFlight(t *testing.T) {
 	reg := mcp.NewRegistry()
 	require.NoError(t, reg.Connect(testContext(t), "files", m.transport()))
 
-	done := make(chan caxton.ToolResult, 1)
+	done := make(chan tool.Result, 1)
 	go func() { done <- call(t, reg, "files/block", `{}`, grant("*")) }()
 	<-started
 	require.NoError(t, reg.Close())
 	res := <-done
-	assert.Equal(t, caxton.ToolUnavailable, res.Status, "%s", res.Content)
+	assert.Equal(t, tool.StatusUnavailable, res.Status, "%s", res.Content)
 	assert.Contains(t, string(res.Content), "the tool registry was closed during the call")
 
 	res = call(t, reg, "files/echo", `{"text":"x"}`, grant("*"))
-	assert.Equal(t, caxton.ToolUnavailable, res.Status)
+	assert.Equal(t, tool.StatusUnavailable, res.Status)
 	assert.Contains(t, string(res.Content), "closed")
 	require.ErrorIs(t, reg.Connect(testContext(t), "more", mcp.SDK(func() sdk.Transport { return failingTransport{} })), mcp.ErrClosed)
 }

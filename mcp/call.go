@@ -10,8 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/telemetry"
+	"github.com/caxton-go/caxton/tool"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -29,14 +29,15 @@ const (
 var errGrantTimeout = errors.New("the grant's timeout passed")
 
 // CallTool runs one tool call for an agent; it is the registry's
-// caxton.Toolbox method. Checks come in this order, and the first that
-// fails is the answer: the grant allows the tool (ToolDenied); the tool
-// exists (ToolUnavailable); the agent is within its rate (ToolRateLimited);
-// the arguments are a JSON object that matches the tool's schema
-// (ToolBadArguments). Then the tool runs within the grant's timeout
-// (ToolTimeout; ToolUnavailable if ctx ends first) and its result must fit
-// the grant's MaxResult (ToolTooLarge). Every call is audited.
-func (r *Registry) CallTool(ctx context.Context, call caxton.ToolCall) caxton.ToolResult {
+// tool.Toolbox method. Checks come in this order, and the first that fails
+// is the answer: the grant allows the tool (tool.StatusDenied); the tool
+// exists (tool.StatusUnavailable); the agent is within its rate
+// (tool.StatusRateLimited); the arguments are a JSON object that matches
+// the tool's schema (tool.StatusBadArguments). Then the tool runs within
+// the grant's timeout (tool.StatusTimeout; tool.StatusUnavailable if ctx
+// ends first) and its result must fit the grant's MaxResult
+// (tool.StatusTooLarge). Every call is audited.
+func (r *Registry) CallTool(ctx context.Context, call tool.Call) tool.Result {
 	start := r.clock.Now()
 	if ctx == nil {
 		ctx = context.Background()
@@ -57,7 +58,7 @@ func (r *Registry) CallTool(ctx context.Context, call caxton.ToolCall) caxton.To
 }
 
 // call is CallTool without the bookkeeping. size is the result's size.
-func (r *Registry) call(ctx context.Context, call caxton.ToolCall) (caxton.ToolResult, int) {
+func (r *Registry) call(ctx context.Context, call tool.Call) (tool.Result, int) {
 	if r.isClosed() {
 		return unavailable("the tool registry is closed"), 0
 	}
@@ -69,10 +70,10 @@ func (r *Registry) call(ctx context.Context, call caxton.ToolCall) (caxton.ToolR
 		return unavailable(fmt.Sprintf("no tool named %q", call.Tool)), 0
 	}
 	if why := r.limits.allow(call.Agent, call.Grant, r.clock.Now()); why != "" {
-		return caxton.ToolResult{Status: caxton.ToolRateLimited, Content: []byte(why)}, 0
+		return tool.Result{Status: tool.StatusRateLimited, Content: []byte(why)}, 0
 	}
 	if why := checkArguments(t.schema, call.Arguments); why != "" {
-		return caxton.ToolResult{Status: caxton.ToolBadArguments, Content: []byte(fmt.Sprintf("tool %q: %s", call.Tool, why))}, 0
+		return tool.Result{Status: tool.StatusBadArguments, Content: []byte(fmt.Sprintf("tool %q: %s", call.Tool, why))}, 0
 	}
 
 	timed, cancelTimeout := context.WithTimeoutCause(ctx, call.Grant.Timeout, errGrantTimeout)
@@ -83,17 +84,17 @@ func (r *Registry) call(ctx context.Context, call caxton.ToolCall) (caxton.ToolR
 	defer cancel(nil)
 	defer context.AfterFunc(r.ctx, func() { cancel(ErrClosed) })()
 
-	var res caxton.ToolResult
+	var res tool.Result
 	if t.server != nil {
 		res = t.server.call(callCtx, t.remote, call.Arguments)
 	} else {
 		res = r.runHost(callCtx, t, call)
 	}
-	if res.Status != caxton.ToolOK && callCtx.Err() != nil {
+	if res.Status != tool.StatusOK && callCtx.Err() != nil {
 		// Whatever the tool made of its context ending, say why it ended.
 		switch cause := context.Cause(callCtx); {
 		case cause == errGrantTimeout:
-			return caxton.ToolResult{Status: caxton.ToolTimeout,
+			return tool.Result{Status: tool.StatusTimeout,
 				Content: []byte(fmt.Sprintf("tool %q took longer than the grant's timeout of %v", call.Tool, call.Grant.Timeout))}, 0
 		case cause == ErrClosed:
 			return unavailable(fmt.Sprintf("tool %q: the tool registry was closed during the call", call.Tool)), 0
@@ -101,9 +102,9 @@ func (r *Registry) call(ctx context.Context, call caxton.ToolCall) (caxton.ToolR
 			return unavailable(fmt.Sprintf("tool %q: the call was cancelled by the caller: %v", call.Tool, cause)), 0
 		}
 	}
-	if res.Status == caxton.ToolOK && len(res.Content) > call.Grant.MaxResult {
+	if res.Status == tool.StatusOK && len(res.Content) > call.Grant.MaxResult {
 		n := len(res.Content)
-		return caxton.ToolResult{Status: caxton.ToolTooLarge,
+		return tool.Result{Status: tool.StatusTooLarge,
 			Content: []byte(fmt.Sprintf("tool %q returned %d bytes; the grant's MaxResult is %d", call.Tool, n, call.Grant.MaxResult))}, n
 	}
 	return res, len(res.Content)
@@ -111,22 +112,22 @@ func (r *Registry) call(ctx context.Context, call caxton.ToolCall) (caxton.ToolR
 
 // runHost runs a host handler on its own goroutine, so that the caller
 // gets its answer when ctx ends even if the handler ignores ctx.
-func (r *Registry) runHost(ctx context.Context, t *tool, call caxton.ToolCall) caxton.ToolResult {
-	done := make(chan caxton.ToolResult, 1) // buffered: a late handler must not block
+func (r *Registry) runHost(ctx context.Context, t *entry, call tool.Call) tool.Result {
+	done := make(chan tool.Result, 1) // buffered: a late handler must not block
 	go func() {
 		defer func() {
 			if v := recover(); v != nil {
 				r.logger.Error("mcp: tool handler panicked", "tool", call.Tool, "agent", call.Agent,
 					"panic", v, "stack", string(debug.Stack()))
-				done <- caxton.ToolResult{Status: caxton.ToolError, Content: []byte(fmt.Sprintf("tool %q panicked: %v", call.Tool, v))}
+				done <- tool.Result{Status: tool.StatusError, Content: []byte(fmt.Sprintf("tool %q panicked: %v", call.Tool, v))}
 			}
 		}()
 		out, err := t.handler(ctx, call)
 		if err != nil {
-			done <- caxton.ToolResult{Status: caxton.ToolError, Content: []byte(err.Error())}
+			done <- tool.Result{Status: tool.StatusError, Content: []byte(err.Error())}
 			return
 		}
-		done <- caxton.ToolResult{Status: caxton.ToolOK, Content: out}
+		done <- tool.Result{Status: tool.StatusOK, Content: out}
 	}()
 	select {
 	case res := <-done:
@@ -142,11 +143,11 @@ func (r *Registry) runHost(ctx context.Context, t *tool, call caxton.ToolCall) c
 }
 
 // finish audits, logs and ends the span of a call.
-func (r *Registry) finish(ctx context.Context, span trace.Span, start time.Time, call caxton.ToolCall, res caxton.ToolResult, size int) {
+func (r *Registry) finish(ctx context.Context, span trace.Span, start time.Time, call tool.Call, res tool.Result, size int) {
 	d := r.clock.Now().Sub(start)
 	rec := AuditRecord{Time: start, Agent: call.Agent, Tool: call.Tool, Duration: d, Status: res.Status,
 		ArgBytes: len(call.Arguments), ResultBytes: size}
-	if res.Status != caxton.ToolOK {
+	if res.Status != tool.StatusOK {
 		rec.Error = string(res.Content)
 	}
 	r.audit.add(rec)
@@ -159,7 +160,7 @@ func (r *Registry) finish(ctx context.Context, span trace.Span, start time.Time,
 		return
 	}
 	span.SetAttributes(KeyToolStatus.String(res.Status.String()), KeyToolDuration.Float64(d.Seconds()))
-	if res.Status != caxton.ToolOK {
+	if res.Status != tool.StatusOK {
 		span.SetStatus(codes.Error, rec.Error)
 	}
 	span.End()
@@ -172,12 +173,12 @@ const maxReason = 4 << 10
 // is the tool's output, so MaxResult bounds it as it bounds a result; the
 // registry's own reasons get at least maxReason bytes, so that a tiny
 // MaxResult does not cut "why" short.
-func boundReason(res caxton.ToolResult, maxResult int) []byte {
+func boundReason(res tool.Result, maxResult int) []byte {
 	limit := maxResult
-	if res.Status != caxton.ToolError {
+	if res.Status != tool.StatusError {
 		limit = max(limit, maxReason)
 	}
-	if res.Status == caxton.ToolOK || len(res.Content) <= limit {
+	if res.Status == tool.StatusOK || len(res.Content) <= limit {
 		return res.Content
 	}
 	for limit > 0 && !utf8.RuneStart(res.Content[limit]) {
@@ -186,12 +187,12 @@ func boundReason(res caxton.ToolResult, maxResult int) []byte {
 	return append(res.Content[:limit:limit], "…"...)
 }
 
-func unavailable(why string) caxton.ToolResult {
-	return caxton.ToolResult{Status: caxton.ToolUnavailable, Content: []byte(why)}
+func unavailable(why string) tool.Result {
+	return tool.Result{Status: tool.StatusUnavailable, Content: []byte(why)}
 }
 
 // denied explains a denial: which grant entries would allow the tool.
-func denied(call caxton.ToolCall) caxton.ToolResult {
+func denied(call tool.Call) tool.Result {
 	would := []string{fmt.Sprintf("%q", call.Tool)}
 	if ns, _, ok := strings.Cut(call.Tool, "/"); ok {
 		would = append(would, fmt.Sprintf("%q", ns+"/*"))
@@ -203,7 +204,7 @@ func denied(call caxton.ToolCall) caxton.ToolResult {
 		sort.Strings(a)
 		allowed = fmt.Sprintf("%q", a)
 	}
-	return caxton.ToolResult{Status: caxton.ToolDenied, Content: []byte(fmt.Sprintf(
+	return tool.Result{Status: tool.StatusDenied, Content: []byte(fmt.Sprintf(
 		"agent %q may not call tool %q: its grant allows %s; add %s to AgentSpec.Tools.Allow to allow it",
 		call.Agent, call.Tool, allowed, strings.Join(would, " or ")))}
 }

@@ -1,8 +1,8 @@
-// Package mcp gives Caxton agents tools, and gives MCP clients the runtime.
+// Package mcp gives Caxton agents tools.
 //
-// The tool side is the Registry, the runtime's caxton.Toolbox. It holds
-// two kinds of tools: Go functions the host adds (Registry.Add), and the
-// tools of external MCP servers it imports through the official go-sdk
+// The tool side is the Registry, the runtime's tool.Toolbox. It holds two
+// kinds of tools: Go functions the host adds (Registry.Add), and the tools
+// of external MCP servers it imports through the official go-sdk
 // (Registry.Connect, over a subprocess's stdio, streamable HTTP or any
 // go-sdk transport). Agents — native handlers through
 // MessageContext.CallTool, wasm guests through the caxton host import —
@@ -15,18 +15,19 @@
 //	_ = reg.Connect(ctx, "files", mcp.Command("mcp-files", "--root", dir))
 //	rt, _ := caxton.New(caxton.WithToolbox(reg))
 //	_ = rt.Spawn(ctx, caxton.AgentSpec{Name: "clerk", Handler: h,
-//		Tools: caxton.ToolGrant{Allow: []string{"lookup", "files/*"}, Rate: 5}})
+//		Tools: tool.Grant{Allow: []string{"lookup", "files/*"}, Rate: 5}})
 //
 // # Deny by default
 //
 // An agent may call only what its AgentSpec.Tools grant allows: a tool by
 // name ("lookup"), every tool of one server ("files/*") or everything
 // ("*"). The zero grant allows nothing. A call outside the grant is
-// ToolDenied, and the reason says which entry would allow it; the denial is
-// decided before the registry looks the tool up, so an agent cannot probe
-// for tools it may not use. Within the grant, each agent has its own rate
-// (a token bucket: Rate per second, Burst at once, measured on the
-// registry's clock), each call a timeout and each result a size limit.
+// tool.StatusDenied, and the reason says which entry would allow it; the
+// denial is decided before the registry looks the tool up, so an agent
+// cannot probe for tools it may not use. Within the grant, each agent has
+// its own rate (a token bucket: Rate per second, Burst at once, measured
+// on the registry's clock), each call a timeout and each result a size
+// limit.
 //
 // # Namespaces
 //
@@ -38,16 +39,17 @@
 //
 // # Results and statuses
 //
-// A call's outcome is a caxton.ToolResult, never an error or a panic: the
-// agent decides what to do with ToolDenied, ToolRateLimited, ToolTimeout,
-// ToolUnavailable (no such tool, the server is down, the caller gave up,
-// the registry closed), ToolBadArguments (not a JSON object, or against
-// the tool's input schema — checked here for every tool, so a host handler
-// sees only arguments that match), ToolError (the tool's own failure: a
-// handler's error or panic, an MCP result marked isError, a JSON-RPC error
-// from the server) and ToolTooLarge. An MCP result becomes its structured
-// content as JSON when it has some, otherwise its text contents joined by
-// newlines (other contents — images, resources — as their JSON).
+// A call's outcome is a tool.Result, never an error or a panic: the agent
+// decides what to do with tool.StatusDenied, tool.StatusRateLimited,
+// tool.StatusTimeout, tool.StatusUnavailable (no such tool, the server is
+// down, the caller gave up, the registry closed), tool.StatusBadArguments
+// (not a JSON object, or against the tool's input schema — checked here
+// for every tool, so a host handler sees only arguments that match),
+// tool.StatusError (the tool's own failure: a handler's error or panic, an
+// MCP result marked isError, a JSON-RPC error from the server) and
+// tool.StatusTooLarge. An MCP result becomes its structured content as
+// JSON when it has some, otherwise its text contents joined by newlines
+// (other contents — images, resources — as their JSON).
 //
 // # Audit and telemetry
 //
@@ -65,11 +67,11 @@
 // fails, or when the session ends on its own — and the next call
 // re-initialises the session on a fresh transport (a new subprocess) and
 // lists the server's tools again. A call whose request never reached the
-// server (the session was unknown to it, or already closed) is retried once
-// on the new session; a call in flight when the connection broke is
-// ToolUnavailable and not repeated, since it may have had effects.
+// server (the session was unknown to it, or already closed) is retried
+// once on the new session; a call in flight when the connection broke is
+// tool.StatusUnavailable and not repeated, since it may have had effects.
 // Registry.Close ends every session, stops and reaps subprocesses, and
-// answers calls still in flight with ToolUnavailable.
+// answers calls still in flight with tool.StatusUnavailable.
 //
 // # Limits
 //
@@ -82,22 +84,9 @@
 // bound how long an agent waits. A host handler that ignores its context's
 // end keeps running, but the agent has its answer on time.
 //
-// # The server face
+// # Serving the runtime
 //
-// NewServer makes a caxton.Runtime an MCP server, so an LLM client can see
-// the agents and talk to them through seven tools: list_agents,
-// send_message, receive_messages, request, contract_net, dead_letters and
-// replay_dead_letters. ServeStdio serves one client over stdin/stdout (what
-// a desktop assistant or an IDE starts); HTTPHandler serves any number over
-// MCP's streamable HTTP transport. The tools are typed, with JSON schemas
-// and descriptions written for the model; a bad argument is a tool error
-// naming the field, and a runtime failure (an unknown agent, no reply in
-// time) is a tool error with the reason, so the model can correct itself.
-//
-// The server takes part in the bus as host inboxes: it sends from "mcp"
-// (WithServerInbox), where replies to send_message wait for
-// receive_messages, and runs Contract Net rounds from "mcp/contract-net".
-// Both live until the runtime closes or WithServerContext's context ends.
-// Waits — request timeouts, proposal deadlines, result timeouts — run on
-// the runtime's clock and are bounded by WithServerTimeouts.
+// The other direction — an MCP server through which an LLM client sees the
+// agents and talks to them — is package mcp/mcpserver. It is apart so that
+// this package, the toolbox, does not import the runtime.
 package mcp

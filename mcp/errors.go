@@ -8,7 +8,7 @@ import (
 // Sentinel errors. Registry methods that return an error wrap one of these
 // (or the go-sdk's error from a failed connection, or a context error), so
 // callers branch with errors.Is. Tool calls never return errors: their
-// outcome is a caxton.ToolResult the agent handles.
+// outcome is a tool.Result the agent handles.
 var (
 	// ErrClosed: the registry is closed; nothing can be added or connected.
 	ErrClosed = errors.New("mcp: registry closed")

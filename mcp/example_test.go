@@ -9,6 +9,7 @@ import (
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/tool"
 )
 
 // A host tool, granted to one agent, which calls it while handling a
@@ -21,7 +22,7 @@ func ExampleRegistry() {
 		Name:        "shout",
 		Description: "upper-cases text",
 		InputSchema: json.RawMessage(`{"type":"object","properties":{"text":{"type":"string"}},"required":["text"]}`),
-		Handler: func(_ context.Context, call caxton.ToolCall) ([]byte, error) {
+		Handler: func(_ context.Context, call tool.Call) ([]byte, error) {
 			var in struct{ Text string }
 			if err := json.Unmarshal(call.Arguments, &in); err != nil {
 				return nil, err
@@ -40,7 +41,7 @@ func ExampleRegistry() {
 	defer rt.Close(ctx)
 	err = rt.Spawn(ctx, caxton.AgentSpec{
 		Name:  "herald",
-		Tools: caxton.ToolGrant{Allow: []string{"shout"}, Rate: 10},
+		Tools: tool.Grant{Allow: []string{"shout"}, Rate: 10},
 		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
 			res := mc.CallTool(ctx, "shout", map[string]string{"text": string(mc.Message().Content)})
 			if err := res.Err(); err != nil {
@@ -68,10 +69,10 @@ func ExampleRegistry() {
 func ExampleRegistry_CallTool() {
 	reg := mcp.NewRegistry()
 	defer reg.Close()
-	_ = reg.Add(mcp.Tool{Name: "lookup", Handler: func(context.Context, caxton.ToolCall) ([]byte, error) {
+	_ = reg.Add(mcp.Tool{Name: "lookup", Handler: func(context.Context, tool.Call) ([]byte, error) {
 		return []byte(`{"found":true}`), nil
 	}})
-	res := reg.CallTool(context.Background(), caxton.ToolCall{Agent: "clerk", Tool: "lookup", Arguments: json.RawMessage(`{}`)})
+	res := reg.CallTool(context.Background(), tool.Call{Agent: "clerk", Tool: "lookup", Arguments: json.RawMessage(`{}`)})
 	fmt.Println(res.Status)
 	fmt.Println(string(res.Content))
 	// Output:

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/tool"
 	"github.com/stretchr/testify/require"
 )
 
@@ -27,12 +27,12 @@ func testContext(t *testing.T) context.Context {
 }
 
 // grant allows the given tools, with defaults for everything else.
-func grant(allow ...string) caxton.ToolGrant { return caxton.ToolGrant{Allow: allow} }
+func grant(allow ...string) tool.Grant { return tool.Grant{Allow: allow} }
 
 // call makes a call as agent "a1".
-func call(t *testing.T, reg *mcp.Registry, tool, args string, g caxton.ToolGrant) caxton.ToolResult {
+func call(t *testing.T, reg *mcp.Registry, name, args string, g tool.Grant) tool.Result {
 	t.Helper()
-	return reg.CallTool(testContext(t), caxton.ToolCall{Agent: "a1", Tool: tool, Arguments: json.RawMessage(args), Grant: g})
+	return reg.CallTool(testContext(t), tool.Call{Agent: "a1", Tool: name, Arguments: json.RawMessage(args), Grant: g})
 }
 
 // lastAudit returns the newest audit record.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/tool"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -62,12 +62,12 @@ func TestHTTPServer(t *testing.T) {
 	all := grant("web/*")
 
 	res := call(t, reg, "web/echo", `{"text":"over http"}`, all)
-	require.Equal(t, caxton.ToolOK, res.Status, "%s", res.Content)
+	require.Equal(t, tool.StatusOK, res.Status, "%s", res.Content)
 	assert.Equal(t, "over http", string(res.Content))
 	assert.Equal(t, `{"sum":3}`, string(call(t, reg, "web/add", `{"a":1,"b":2}`, all).Content))
-	assert.Equal(t, caxton.ToolError, call(t, reg, "web/fail", `{}`, all).Status)
-	res = call(t, reg, "web/sleep", `{}`, caxton.ToolGrant{Allow: []string{"web/*"}, Timeout: 50 * time.Millisecond})
-	assert.Equal(t, caxton.ToolTimeout, res.Status, "%s", res.Content)
+	assert.Equal(t, tool.StatusError, call(t, reg, "web/fail", `{}`, all).Status)
+	res = call(t, reg, "web/sleep", `{}`, tool.Grant{Allow: []string{"web/*"}, Timeout: 50 * time.Millisecond})
+	assert.Equal(t, tool.StatusTimeout, res.Status, "%s", res.Content)
 	assert.Equal(t, "I", string(call(t, reg, "web/count", `{}`, all).Content))
 	require.EqualValues(t, 1, first.Load())
 
@@ -77,13 +77,13 @@ func TestHTTPServer(t *testing.T) {
 	rp.replace(&second)
 	before := len(reg.Audit())
 	res = call(t, reg, "web/count", `{}`, all)
-	require.Equal(t, caxton.ToolOK, res.Status, "%s", res.Content)
+	require.Equal(t, tool.StatusOK, res.Status, "%s", res.Content)
 	assert.Equal(t, "I", string(res.Content), "the call ran once, on the new server")
 	assert.EqualValues(t, 1, first.Load())
 	assert.EqualValues(t, 1, second.Load())
 	recs := reg.Audit()[before:]
 	require.Len(t, recs, 1, "a transparent retry is one call")
-	assert.Equal(t, caxton.ToolOK, recs[0].Status)
+	assert.Equal(t, tool.StatusOK, recs[0].Status)
 	assert.Equal(t, "over http", string(call(t, reg, "web/echo", `{"text":"over http"}`, all).Content))
 }
 
@@ -100,7 +100,7 @@ func TestHTTPServerDown(t *testing.T) {
 	tr.Client = client
 	require.NoError(t, reg.Connect(testContext(t), "web", tr))
 	ts.Close()
-	res := call(t, reg, "web/echo", `{"text":"x"}`, caxton.ToolGrant{Allow: []string{"*"}, Timeout: 5 * time.Second})
-	assert.Equal(t, caxton.ToolUnavailable, res.Status, "%s", res.Content)
+	res := call(t, reg, "web/echo", `{"text":"x"}`, tool.Grant{Allow: []string{"*"}, Timeout: 5 * time.Second})
+	assert.Equal(t, tool.StatusUnavailable, res.Status, "%s", res.Content)
 	assert.Contains(t, string(res.Content), `MCP server "web"`)
 }

@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/tool"
 	"golang.org/x/time/rate"
 )
 
@@ -30,7 +30,7 @@ type limiter struct {
 // allow takes a token for agent at now, or says why it cannot. A grant
 // whose Rate or Burst changed (the agent was respawned with another spec)
 // gets a fresh bucket.
-func (l *limiters) allow(agent acl.AgentID, g caxton.ToolGrant, now time.Time) string {
+func (l *limiters) allow(agent acl.AgentID, g tool.Grant, now time.Time) string {
 	if g.Rate <= 0 {
 		return ""
 	}

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/tool"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -14,7 +14,7 @@ import (
 // map is large, buckets that are full again (as good as new) are dropped.
 func TestLimitersForgetIdleAgents(t *testing.T) {
 	l := limiters{m: make(map[acl.AgentID]*limiter)}
-	g := caxton.ToolGrant{Rate: 1, Burst: 1}
+	g := tool.Grant{Rate: 1, Burst: 1}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range sweepAt {
 		assert.Empty(t, l.allow(acl.AgentID(fmt.Sprint("idle-", i)), g, now))

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/clock"
+	"github.com/caxton-go/caxton/tool"
 	"github.com/google/jsonschema-go/jsonschema"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 	"go.opentelemetry.io/otel/trace"
@@ -26,7 +26,7 @@ const ScopeName = "github.com/caxton-go/caxton/mcp"
 const SourceHost = "host"
 
 // Registry holds the tools agents may call — Go functions the host adds
-// and tools imported from MCP servers — and is the caxton.Toolbox that
+// and tools imported from MCP servers — and is the tool.Toolbox that
 // enforces each agent's grant, audits every call and keeps server sessions
 // alive. Create it with NewRegistry, give it to the runtime with
 // caxton.WithToolbox; the runtime closes it when it closes (Close is
@@ -41,7 +41,7 @@ type Registry struct {
 	client    *sdk.Client
 
 	mu      sync.RWMutex
-	tools   map[string]*tool
+	tools   map[string]*entry
 	servers map[string]*server
 	closed  bool
 	// stop cancels connections in progress when the registry closes, and
@@ -55,11 +55,11 @@ type Registry struct {
 	audit  auditRing
 }
 
-// tool is a registered tool: a host handler, or a tool of a server.
-type tool struct {
+// entry is a registered tool: a host handler, or a tool of a server.
+type entry struct {
 	info    ToolInfo
 	schema  *jsonschema.Resolved // nil: arguments need only be an object
-	handler func(context.Context, caxton.ToolCall) ([]byte, error)
+	handler func(context.Context, tool.Call) ([]byte, error)
 	server  *server // nil for host tools
 	remote  string  // the tool's name on its server
 }
@@ -71,7 +71,7 @@ func NewRegistry(opts ...Option) *Registry {
 		logger:    slog.New(slog.DiscardHandler),
 		tracer:    tracenoop.NewTracerProvider().Tracer(ScopeName),
 		auditSize: DefaultAuditBuffer,
-		tools:     make(map[string]*tool),
+		tools:     make(map[string]*entry),
 		servers:   make(map[string]*server),
 	}
 	for _, o := range opts {
@@ -98,12 +98,12 @@ type Tool struct {
 	// (default {"type":"object"}: any object). The registry checks every
 	// call against it, so Handler sees only arguments that match.
 	InputSchema json.RawMessage
-	// Handler runs the call. Its context ends at the grant's timeout or
-	// when the caller gives up; a handler that ignores it keeps running,
-	// but the agent gets its answer (ToolTimeout) on time all the same.
-	// An error becomes ToolError with the error's text; a panic is
-	// recovered and becomes ToolError too.
-	Handler func(ctx context.Context, call caxton.ToolCall) ([]byte, error)
+	// Handler runs the call. Its context ends at the grant's timeout or when
+	// the caller gives up; a handler that ignores it keeps running, but the
+	// agent gets its answer (tool.StatusTimeout) on time all the same. An
+	// error becomes tool.StatusError with the error's text; a panic is
+	// recovered and becomes tool.StatusError too.
+	Handler func(ctx context.Context, call tool.Call) ([]byte, error)
 }
 
 // ToolInfo describes a registered tool.
@@ -133,7 +133,7 @@ func (r *Registry) Add(t Tool) error {
 	if err != nil {
 		return defErr(t.Name, "InputSchema", "%v", err)
 	}
-	tl := &tool{
+	tl := &entry{
 		info: ToolInfo{Name: t.Name, Description: t.Description,
 			InputSchema: slices.Clone(schema), Source: SourceHost},
 		schema:  rs,
@@ -167,7 +167,7 @@ func (r *Registry) Tools() []ToolInfo {
 }
 
 // lookup returns the tool named name, or nil.
-func (r *Registry) lookup(name string) *tool {
+func (r *Registry) lookup(name string) *entry {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.tools[name]
@@ -193,11 +193,11 @@ func (r *Registry) enter() bool {
 }
 
 // Close closes every server session — stopping subprocesses and waiting
-// for them to exit — and makes later calls ToolUnavailable. Calls already
-// running on a server end as ToolUnavailable; host handlers still running
-// are not waited for. Close is idempotent: calls after the first return
-// nil. The error joins what closing each session reported (a subprocess's
-// exit status, for example).
+// for them to exit — and makes later calls tool.StatusUnavailable. Calls
+// already running on a server end as tool.StatusUnavailable; host handlers
+// still running are not waited for. Close is idempotent: calls after the
+// first return nil. The error joins what closing each session reported (a
+// subprocess's exit status, for example).
 func (r *Registry) Close() error {
 	r.mu.Lock()
 	if r.closed {

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/clock"
 	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/tool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -25,26 +25,26 @@ func hostRegistry(t *testing.T, opts ...mcp.Option) *mcp.Registry {
 	add := func(tl mcp.Tool) { require.NoError(t, reg.Add(tl)) }
 	add(mcp.Tool{Name: "upper", Description: "upper-cases text",
 		InputSchema: json.RawMessage(`{"type":"object","properties":{"text":{"type":"string"}},"required":["text"],"additionalProperties":false}`),
-		Handler: func(_ context.Context, c caxton.ToolCall) ([]byte, error) {
+		Handler: func(_ context.Context, c tool.Call) ([]byte, error) {
 			var in struct{ Text string }
 			if err := json.Unmarshal(c.Arguments, &in); err != nil {
 				return nil, err
 			}
 			return []byte(strings.ToUpper(in.Text)), nil
 		}})
-	add(mcp.Tool{Name: "fail", Handler: func(context.Context, caxton.ToolCall) ([]byte, error) {
+	add(mcp.Tool{Name: "fail", Handler: func(context.Context, tool.Call) ([]byte, error) {
 		return nil, errors.New("no luck")
 	}})
-	add(mcp.Tool{Name: "boom", Handler: func(context.Context, caxton.ToolCall) ([]byte, error) {
+	add(mcp.Tool{Name: "boom", Handler: func(context.Context, tool.Call) ([]byte, error) {
 		panic("kaboom")
 	}})
 	add(mcp.Tool{Name: "blob", InputSchema: json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer"}}}`),
-		Handler: func(_ context.Context, c caxton.ToolCall) ([]byte, error) {
+		Handler: func(_ context.Context, c tool.Call) ([]byte, error) {
 			var in struct{ N int }
 			_ = json.Unmarshal(c.Arguments, &in)
 			return []byte(strings.Repeat("b", in.N)), nil
 		}})
-	add(mcp.Tool{Name: "wait", Handler: func(ctx context.Context, _ caxton.ToolCall) ([]byte, error) {
+	add(mcp.Tool{Name: "wait", Handler: func(ctx context.Context, _ tool.Call) ([]byte, error) {
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}})
@@ -52,7 +52,7 @@ func hostRegistry(t *testing.T, opts ...mcp.Option) *mcp.Registry {
 }
 
 func TestAddRejectsBadDefinitions(t *testing.T) {
-	ok := func(context.Context, caxton.ToolCall) ([]byte, error) { return nil, nil }
+	ok := func(context.Context, tool.Call) ([]byte, error) { return nil, nil }
 	tests := []struct {
 		name  string
 		tool  mcp.Tool
@@ -87,7 +87,7 @@ func TestAddRejectsBadDefinitions(t *testing.T) {
 
 func TestAddDefaultsAndLists(t *testing.T) {
 	reg := mcp.NewRegistry()
-	ok := func(context.Context, caxton.ToolCall) ([]byte, error) { return nil, nil }
+	ok := func(context.Context, tool.Call) ([]byte, error) { return nil, nil }
 	require.NoError(t, reg.Add(mcp.Tool{Name: "zeta", Description: "last", Handler: ok}))
 	require.NoError(t, reg.Add(mcp.Tool{Name: "alpha", Handler: ok, InputSchema: json.RawMessage(`{"type":"object","required":["q"]}`)}))
 	require.ErrorIs(t, reg.Add(mcp.Tool{Name: "zeta", Handler: ok}), mcp.ErrExists)
@@ -101,7 +101,7 @@ func TestAddDefaultsAndLists(t *testing.T) {
 	require.NoError(t, reg.Close(), "Close is idempotent")
 	require.ErrorIs(t, reg.Add(mcp.Tool{Name: "late", Handler: ok}), mcp.ErrClosed)
 	res := call(t, reg, "alpha", `{"q":1}`, grant("*"))
-	assert.Equal(t, caxton.ToolUnavailable, res.Status)
+	assert.Equal(t, tool.StatusUnavailable, res.Status)
 	assert.Contains(t, string(res.Content), "closed")
 }
 
@@ -110,28 +110,28 @@ func TestHostToolCalls(t *testing.T) {
 		name   string
 		tool   string
 		args   string
-		grant  caxton.ToolGrant
-		status caxton.ToolStatus
+		grant  tool.Grant
+		status tool.Status
 		want   string // the content, or a part of the reason
 	}{
-		{"ok", "upper", `{"text":"hi"}`, grant("upper"), caxton.ToolOK, "HI"},
-		{"no arguments mean {}", "blob", ``, grant("blob"), caxton.ToolOK, ""},
-		{"tool error", "fail", `{}`, grant("fail"), caxton.ToolError, "no luck"},
-		{"panic", "boom", `{}`, grant("boom"), caxton.ToolError, `tool "boom" panicked: kaboom`},
-		{"arguments not an object", "upper", `["hi"]`, grant("upper"), caxton.ToolBadArguments, "must be a JSON object, got an array"},
-		{"arguments null", "upper", `null`, grant("upper"), caxton.ToolBadArguments, "must be a JSON object, got null"},
-		{"arguments not JSON", "upper", `{"text":`, grant("upper"), caxton.ToolBadArguments, "not valid JSON"},
-		{"wrong type", "upper", `{"text":3}`, grant("upper"), caxton.ToolBadArguments, "text"},
-		{"missing required", "upper", `{}`, grant("upper"), caxton.ToolBadArguments, "text"},
-		{"extra property", "upper", `{"text":"a","x":1}`, grant("upper"), caxton.ToolBadArguments, "x"},
-		{"unknown tool", "nope", `{}`, grant("*"), caxton.ToolUnavailable, `no tool named "nope"`},
-		{"no grant", "upper", `{"text":"hi"}`, caxton.ToolGrant{}, caxton.ToolDenied, `its grant allows nothing; add "upper" or "*" to AgentSpec.Tools.Allow`},
-		{"other tool granted", "upper", `{"text":"hi"}`, grant("fail"), caxton.ToolDenied, `may not call tool "upper"`},
-		{"other namespace granted", "upper", `{"text":"hi"}`, grant("files/*"), caxton.ToolDenied, `its grant allows ["files/*"]`},
-		{"denied before lookup", "nope", `{}`, grant("upper"), caxton.ToolDenied, `"nope"`},
-		{"everything granted", "upper", `{"text":"hi"}`, grant("*"), caxton.ToolOK, "HI"},
-		{"too large", "blob", `{"n":100}`, caxton.ToolGrant{Allow: []string{"blob"}, MaxResult: 10}, caxton.ToolTooLarge, "returned 100 bytes; the grant's MaxResult is 10"},
-		{"just fits", "blob", `{"n":10}`, caxton.ToolGrant{Allow: []string{"blob"}, MaxResult: 10}, caxton.ToolOK, "bbbbbbbbbb"},
+		{"ok", "upper", `{"text":"hi"}`, grant("upper"), tool.StatusOK, "HI"},
+		{"no arguments mean {}", "blob", ``, grant("blob"), tool.StatusOK, ""},
+		{"tool error", "fail", `{}`, grant("fail"), tool.StatusError, "no luck"},
+		{"panic", "boom", `{}`, grant("boom"), tool.StatusError, `tool "boom" panicked: kaboom`},
+		{"arguments not an object", "upper", `["hi"]`, grant("upper"), tool.StatusBadArguments, "must be a JSON object, got an array"},
+		{"arguments null", "upper", `null`, grant("upper"), tool.StatusBadArguments, "must be a JSON object, got null"},
+		{"arguments not JSON", "upper", `{"text":`, grant("upper"), tool.StatusBadArguments, "not valid JSON"},
+		{"wrong type", "upper", `{"text":3}`, grant("upper"), tool.StatusBadArguments, "text"},
+		{"missing required", "upper", `{}`, grant("upper"), tool.StatusBadArguments, "text"},
+		{"extra property", "upper", `{"text":"a","x":1}`, grant("upper"), tool.StatusBadArguments, "x"},
+		{"unknown tool", "nope", `{}`, grant("*"), tool.StatusUnavailable, `no tool named "nope"`},
+		{"no grant", "upper", `{"text":"hi"}`, tool.Grant{}, tool.StatusDenied, `its grant allows nothing; add "upper" or "*" to AgentSpec.Tools.Allow`},
+		{"other tool granted", "upper", `{"text":"hi"}`, grant("fail"), tool.StatusDenied, `may not call tool "upper"`},
+		{"other namespace granted", "upper", `{"text":"hi"}`, grant("files/*"), tool.StatusDenied, `its grant allows ["files/*"]`},
+		{"denied before lookup", "nope", `{}`, grant("upper"), tool.StatusDenied, `"nope"`},
+		{"everything granted", "upper", `{"text":"hi"}`, grant("*"), tool.StatusOK, "HI"},
+		{"too large", "blob", `{"n":100}`, tool.Grant{Allow: []string{"blob"}, MaxResult: 10}, tool.StatusTooLarge, "returned 100 bytes; the grant's MaxResult is 10"},
+		{"just fits", "blob", `{"n":10}`, tool.Grant{Allow: []string{"blob"}, MaxResult: 10}, tool.StatusOK, "bbbbbbbbbb"},
 	}
 	hook := newRecordingHook()
 	reg := hostRegistry(t, mcp.WithAuditHook(hook.hook))
@@ -139,12 +139,12 @@ func TestHostToolCalls(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			res := call(t, reg, tt.tool, tt.args, tt.grant)
 			require.Equal(t, tt.status, res.Status, "content: %s", res.Content)
-			if tt.status == caxton.ToolOK {
+			if tt.status == tool.StatusOK {
 				assert.Equal(t, tt.want, string(res.Content))
 				assert.NoError(t, res.Err())
 			} else {
 				assert.Contains(t, string(res.Content), tt.want)
-				var ce *caxton.ToolCallError
+				var ce *tool.CallError
 				require.ErrorAs(t, res.Err(), &ce)
 				assert.Equal(t, tt.status, ce.Status)
 			}
@@ -152,7 +152,7 @@ func TestHostToolCalls(t *testing.T) {
 			rec := lastAudit(t, reg)
 			assert.Equal(t, mcp.AuditRecord{Time: rec.Time, Duration: rec.Duration, Agent: "a1", Tool: tt.tool, Status: tt.status,
 				Error: rec.Error, ArgBytes: max(len(tt.args), 2), ResultBytes: rec.ResultBytes}, rec)
-			if tt.status == caxton.ToolOK {
+			if tt.status == tool.StatusOK {
 				assert.Empty(t, rec.Error)
 				assert.Equal(t, len(res.Content), rec.ResultBytes)
 			} else {
@@ -167,89 +167,89 @@ func TestHostToolCalls(t *testing.T) {
 func TestHandlerSeesTheCallWithDefaults(t *testing.T) {
 	reg := mcp.NewRegistry()
 	defer reg.Close()
-	got := make(chan caxton.ToolCall, 1)
-	require.NoError(t, reg.Add(mcp.Tool{Name: "peek", Handler: func(ctx context.Context, c caxton.ToolCall) ([]byte, error) {
+	got := make(chan tool.Call, 1)
+	require.NoError(t, reg.Add(mcp.Tool{Name: "peek", Handler: func(ctx context.Context, c tool.Call) ([]byte, error) {
 		got <- c
 		dl, ok := ctx.Deadline()
-		if !ok || time.Until(dl) > caxton.DefaultToolTimeout {
+		if !ok || time.Until(dl) > tool.DefaultTimeout {
 			return nil, fmt.Errorf("no deadline within the default timeout: %v %v", dl, ok)
 		}
 		return []byte("ok"), nil
 	}}))
 	res := call(t, reg, "peek", `{"a":1}`, grant("peek"))
-	require.Equal(t, caxton.ToolOK, res.Status, "%s", res.Content)
+	require.Equal(t, tool.StatusOK, res.Status, "%s", res.Content)
 	c := <-got
-	assert.Equal(t, caxton.ToolCall{Agent: "a1", Tool: "peek", Arguments: json.RawMessage(`{"a":1}`),
-		Grant: caxton.ToolGrant{Allow: []string{"peek"}, Timeout: caxton.DefaultToolTimeout, MaxResult: caxton.DefaultMaxToolResult}}, c)
+	assert.Equal(t, tool.Call{Agent: "a1", Tool: "peek", Arguments: json.RawMessage(`{"a":1}`),
+		Grant: tool.Grant{Allow: []string{"peek"}, Timeout: tool.DefaultTimeout, MaxResult: tool.DefaultMaxResult}}, c)
 }
 
 func TestReasonsAreBoundedByMaxResult(t *testing.T) {
 	reg := mcp.NewRegistry()
 	defer reg.Close()
-	require.NoError(t, reg.Add(mcp.Tool{Name: "loud", Handler: func(context.Context, caxton.ToolCall) ([]byte, error) {
+	require.NoError(t, reg.Add(mcp.Tool{Name: "loud", Handler: func(context.Context, tool.Call) ([]byte, error) {
 		return nil, errors.New(strings.Repeat("e", 1000))
 	}}))
-	res := call(t, reg, "loud", `{}`, caxton.ToolGrant{Allow: []string{"loud"}, MaxResult: 10})
-	assert.Equal(t, caxton.ToolError, res.Status)
+	res := call(t, reg, "loud", `{}`, tool.Grant{Allow: []string{"loud"}, MaxResult: 10})
+	assert.Equal(t, tool.StatusError, res.Status)
 	assert.Equal(t, "eeeeeeeeee…", string(res.Content))
 }
 
 func TestRateLimitPerAgent(t *testing.T) {
 	fc := clock.NewFake(time.Time{})
 	reg := hostRegistry(t, mcp.WithClock(fc))
-	g := caxton.ToolGrant{Allow: []string{"upper"}, Rate: 1, Burst: 2}
-	as := func(agent string, g caxton.ToolGrant) caxton.ToolStatus {
+	g := tool.Grant{Allow: []string{"upper"}, Rate: 1, Burst: 2}
+	as := func(agent string, g tool.Grant) tool.Status {
 		t.Helper()
-		res := reg.CallTool(testContext(t), caxton.ToolCall{Agent: acl.AgentID("ag-" + agent), Tool: "upper", Arguments: json.RawMessage(`{"text":"x"}`), Grant: g})
+		res := reg.CallTool(testContext(t), tool.Call{Agent: acl.AgentID("ag-" + agent), Tool: "upper", Arguments: json.RawMessage(`{"text":"x"}`), Grant: g})
 		return res.Status
 	}
-	require.Equal(t, caxton.ToolOK, as("a", g))
-	require.Equal(t, caxton.ToolOK, as("a", g), "the burst is 2")
-	require.Equal(t, caxton.ToolRateLimited, as("a", g))
+	require.Equal(t, tool.StatusOK, as("a", g))
+	require.Equal(t, tool.StatusOK, as("a", g), "the burst is 2")
+	require.Equal(t, tool.StatusRateLimited, as("a", g))
 	rec := lastAudit(t, reg)
-	assert.Equal(t, caxton.ToolRateLimited, rec.Status)
+	assert.Equal(t, tool.StatusRateLimited, rec.Status)
 	assert.Contains(t, rec.Error, `agent "ag-a" is over its tool rate of 1 calls/s (burst 2); retry in 1s`)
-	require.Equal(t, caxton.ToolOK, as("b", g), "each agent has its own bucket")
+	require.Equal(t, tool.StatusOK, as("b", g), "each agent has its own bucket")
 
 	fc.Advance(999 * time.Millisecond)
-	require.Equal(t, caxton.ToolRateLimited, as("a", g))
+	require.Equal(t, tool.StatusRateLimited, as("a", g))
 	fc.Advance(time.Millisecond)
-	require.Equal(t, caxton.ToolOK, as("a", g), "a token came back after a second")
-	require.Equal(t, caxton.ToolRateLimited, as("a", g))
+	require.Equal(t, tool.StatusOK, as("a", g), "a token came back after a second")
+	require.Equal(t, tool.StatusRateLimited, as("a", g))
 
 	// A changed grant (say, the agent was respawned) gets a fresh bucket.
 	faster := g
 	faster.Rate, faster.Burst = 10, 0 // Burst defaults to 10
 	for i := range 10 {
-		require.Equal(t, caxton.ToolOK, as("a", faster), "call %d", i)
+		require.Equal(t, tool.StatusOK, as("a", faster), "call %d", i)
 	}
-	require.Equal(t, caxton.ToolRateLimited, as("a", faster))
+	require.Equal(t, tool.StatusRateLimited, as("a", faster))
 
 	// Rate 0 is unlimited.
 	for range 20 {
-		require.Equal(t, caxton.ToolOK, as("c", grant("upper")))
+		require.Equal(t, tool.StatusOK, as("c", grant("upper")))
 	}
 	// A denied call does not spend a token; a call with bad arguments does
 	// (the limit comes before the argument check).
-	require.Equal(t, caxton.ToolOK, as("d", caxton.ToolGrant{Allow: []string{"upper"}, Rate: 1}))
-	res := reg.CallTool(testContext(t), caxton.ToolCall{Agent: "ag-d", Tool: "upper", Arguments: json.RawMessage(`{}`), Grant: caxton.ToolGrant{Allow: []string{"upper"}, Rate: 1}})
-	assert.Equal(t, caxton.ToolRateLimited, res.Status)
+	require.Equal(t, tool.StatusOK, as("d", tool.Grant{Allow: []string{"upper"}, Rate: 1}))
+	res := reg.CallTool(testContext(t), tool.Call{Agent: "ag-d", Tool: "upper", Arguments: json.RawMessage(`{}`), Grant: tool.Grant{Allow: []string{"upper"}, Rate: 1}})
+	assert.Equal(t, tool.StatusRateLimited, res.Status)
 }
 
 func TestTimeout(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	reg := hostRegistry(t)
-	require.NoError(t, reg.Add(mcp.Tool{Name: "stubborn", Handler: func(context.Context, caxton.ToolCall) ([]byte, error) {
+	require.NoError(t, reg.Add(mcp.Tool{Name: "stubborn", Handler: func(context.Context, tool.Call) ([]byte, error) {
 		<-release // ignores its context
 		return []byte("too late"), nil
 	}}))
-	for _, tool := range []string{"wait", "stubborn"} {
-		t.Run(tool, func(t *testing.T) {
-			res := call(t, reg, tool, `{}`, caxton.ToolGrant{Allow: []string{tool}, Timeout: 50 * time.Millisecond})
-			require.Equal(t, caxton.ToolTimeout, res.Status, "%s", res.Content)
+	for _, name := range []string{"wait", "stubborn"} {
+		t.Run(name, func(t *testing.T) {
+			res := call(t, reg, name, `{}`, tool.Grant{Allow: []string{name}, Timeout: 50 * time.Millisecond})
+			require.Equal(t, tool.StatusTimeout, res.Status, "%s", res.Content)
 			assert.Contains(t, string(res.Content), "took longer than the grant's timeout of 50ms")
-			assert.Equal(t, caxton.ToolTimeout, lastAudit(t, reg).Status)
+			assert.Equal(t, tool.StatusTimeout, lastAudit(t, reg).Status)
 		})
 	}
 }
@@ -258,29 +258,29 @@ func TestCallerCancels(t *testing.T) {
 	reg := mcp.NewRegistry()
 	defer reg.Close()
 	started := make(chan struct{})
-	require.NoError(t, reg.Add(mcp.Tool{Name: "wait", Handler: func(ctx context.Context, _ caxton.ToolCall) ([]byte, error) {
+	require.NoError(t, reg.Add(mcp.Tool{Name: "wait", Handler: func(ctx context.Context, _ tool.Call) ([]byte, error) {
 		close(started)
 		<-ctx.Done()
 		return nil, ctx.Err()
 	}}))
 	ctx, cancel := context.WithCancel(testContext(t))
-	done := make(chan caxton.ToolResult, 1)
-	go func() { done <- reg.CallTool(ctx, caxton.ToolCall{Agent: "a1", Tool: "wait", Grant: grant("wait")}) }()
+	done := make(chan tool.Result, 1)
+	go func() { done <- reg.CallTool(ctx, tool.Call{Agent: "a1", Tool: "wait", Grant: grant("wait")}) }()
 	<-started
 	cancel()
 	res := <-done
-	require.Equal(t, caxton.ToolUnavailable, res.Status, "%s", res.Content)
+	require.Equal(t, tool.StatusUnavailable, res.Status, "%s", res.Content)
 	assert.Contains(t, string(res.Content), "cancelled by the caller: context canceled")
-	assert.Equal(t, caxton.ToolUnavailable, lastAudit(t, reg).Status)
+	assert.Equal(t, tool.StatusUnavailable, lastAudit(t, reg).Status)
 }
 
 func TestNilContext(t *testing.T) {
 	reg := hostRegistry(t)
 	var nilCtx context.Context
-	res := reg.CallTool(nilCtx, caxton.ToolCall{Agent: "a1", Tool: "upper", Grant: grant("upper")})
-	assert.Equal(t, caxton.ToolUnavailable, res.Status)
+	res := reg.CallTool(nilCtx, tool.Call{Agent: "a1", Tool: "upper", Grant: grant("upper")})
+	assert.Equal(t, tool.StatusUnavailable, res.Status)
 	assert.Contains(t, string(res.Content), "nil context")
-	assert.Equal(t, caxton.ToolUnavailable, lastAudit(t, reg).Status)
+	assert.Equal(t, tool.StatusUnavailable, lastAudit(t, reg).Status)
 }
 
 func TestAuditRing(t *testing.T) {

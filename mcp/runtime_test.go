@@ -8,6 +8,7 @@ import (
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
 	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/tool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -31,10 +32,10 @@ func TestRuntimeAgentCallsTools(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	reg := hostRegistry(t, mcp.WithTracerProvider(tp))
 	rt := caxtontest.NewRuntime(t, caxton.WithToolbox(reg), caxton.WithTracerProvider(tp))
-	rt.MustSpawn(caxton.AgentSpec{Name: "clerk", Handler: caxton.HandlerFunc(clerk), Tools: caxton.ToolGrant{Allow: []string{"upper"}}})
+	rt.MustSpawn(caxton.AgentSpec{Name: "clerk", Handler: caxton.HandlerFunc(clerk), Tools: tool.Grant{Allow: []string{"upper"}}})
 
-	ask := func(tool string) *acl.Message {
-		return rt.MustRequest(&acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"clerk"}, Content: []byte(tool)})
+	ask := func(name string) *acl.Message {
+		return rt.MustRequest(&acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"clerk"}, Content: []byte(name)})
 	}
 	reply := ask("upper")
 	require.Equal(t, acl.Inform, reply.Performative, "%s", reply.Content)
@@ -42,13 +43,13 @@ func TestRuntimeAgentCallsTools(t *testing.T) {
 
 	reply = ask("fail")
 	require.Equal(t, acl.Failure, reply.Performative)
-	assert.Contains(t, string(reply.Content), `caxton: tool "fail": denied: agent "clerk" may not call tool "fail"`)
+	assert.Contains(t, string(reply.Content), `tool "fail": denied: agent "clerk" may not call tool "fail"`)
 
 	recs := reg.Audit()
 	require.Len(t, recs, 2)
 	assert.Equal(t, acl.AgentID("clerk"), recs[0].Agent)
-	assert.Equal(t, caxton.ToolOK, recs[0].Status)
-	assert.Equal(t, caxton.ToolDenied, recs[1].Status)
+	assert.Equal(t, tool.StatusOK, recs[0].Status)
+	assert.Equal(t, tool.StatusDenied, recs[1].Status)
 
 	// Each call is a span inside the span of the message being handled,
 	// which ends (a moment) after the reply went out.

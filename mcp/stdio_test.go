@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/tool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -41,24 +41,24 @@ func TestStdioSubprocess(t *testing.T) {
 		name   string
 		tool   string
 		args   string
-		grant  caxton.ToolGrant
-		status caxton.ToolStatus
+		grant  tool.Grant
+		status tool.Status
 		want   string
 	}{
-		{"text", "proc/echo", `{"text":"over stdio"}`, all, caxton.ToolOK, "over stdio"},
-		{"structured", "proc/add", `{"a":1.5,"b":2}`, all, caxton.ToolOK, `{"sum":3.5}`},
-		{"tool error", "proc/fail", `{}`, all, caxton.ToolError, "it failed on purpose"},
-		{"timeout", "proc/sleep", `{}`, caxton.ToolGrant{Allow: []string{"proc/*"}, Timeout: 50 * time.Millisecond}, caxton.ToolTimeout, "timeout"},
-		{"the session outlives a timeout", "proc/echo", `{"text":"still"}`, all, caxton.ToolOK, "still"},
-		{"the server dies during the call", "proc/die", `{}`, all, caxton.ToolUnavailable, "the server died during the call"},
-		{"the next call starts it again", "proc/echo", `{"text":"reborn"}`, all, caxton.ToolOK, "reborn"},
-		{"over MaxResult", "proc/big", `{"n":2000000}`, all, caxton.ToolTooLarge, "returned 2000000 bytes; the grant's MaxResult is 1048576"},
-		{"the session outlives a large result", "proc/echo", `{"text":"fine"}`, all, caxton.ToolOK, "fine"},
+		{"text", "proc/echo", `{"text":"over stdio"}`, all, tool.StatusOK, "over stdio"},
+		{"structured", "proc/add", `{"a":1.5,"b":2}`, all, tool.StatusOK, `{"sum":3.5}`},
+		{"tool error", "proc/fail", `{}`, all, tool.StatusError, "it failed on purpose"},
+		{"timeout", "proc/sleep", `{}`, tool.Grant{Allow: []string{"proc/*"}, Timeout: 50 * time.Millisecond}, tool.StatusTimeout, "timeout"},
+		{"the session outlives a timeout", "proc/echo", `{"text":"still"}`, all, tool.StatusOK, "still"},
+		{"the server dies during the call", "proc/die", `{}`, all, tool.StatusUnavailable, "the server died during the call"},
+		{"the next call starts it again", "proc/echo", `{"text":"reborn"}`, all, tool.StatusOK, "reborn"},
+		{"over MaxResult", "proc/big", `{"n":2000000}`, all, tool.StatusTooLarge, "returned 2000000 bytes; the grant's MaxResult is 1048576"},
+		{"the session outlives a large result", "proc/echo", `{"text":"fine"}`, all, tool.StatusOK, "fine"},
 	}
 	for _, st := range steps {
 		res := call(t, reg, st.tool, st.args, st.grant)
 		require.Equal(t, st.status, res.Status, "%s: %s", st.name, res.Content)
-		if st.status == caxton.ToolOK {
+		if st.status == tool.StatusOK {
 			assert.Equal(t, st.want, string(res.Content), st.name)
 		} else {
 			assert.Contains(t, string(res.Content), st.want, st.name)
@@ -89,12 +89,12 @@ func TestStdioLargeResult(t *testing.T) {
 	// time, the test is about size.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res := reg.CallTool(ctx, caxton.ToolCall{Agent: "a1", Tool: "proc/big", Arguments: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n)),
-		Grant: caxton.ToolGrant{Allow: []string{"proc/big"}, MaxResult: 32 << 20, Timeout: 2 * time.Minute}})
-	require.Equal(t, caxton.ToolOK, res.Status, "%.200s", res.Content)
+	res := reg.CallTool(ctx, tool.Call{Agent: "a1", Tool: "proc/big", Arguments: json.RawMessage(fmt.Sprintf(`{"n":%d}`, n)),
+		Grant: tool.Grant{Allow: []string{"proc/big"}, MaxResult: 32 << 20, Timeout: 2 * time.Minute}})
+	require.Equal(t, tool.StatusOK, res.Status, "%.200s", res.Content)
 	require.Len(t, res.Content, n)
 	assert.Equal(t, strings.Repeat("x", 16), string(res.Content[:16]))
-	assert.Equal(t, caxton.ToolOK, call(t, reg, "proc/echo", `{"text":"x"}`, grant("*")).Status)
+	assert.Equal(t, tool.StatusOK, call(t, reg, "proc/echo", `{"text":"x"}`, grant("*")).Status)
 	assert.Equal(t, n, reg.Audit()[0].ResultBytes, "the audit sees the size")
 }
 
@@ -113,9 +113,9 @@ func TestStdioMessageCap(t *testing.T) {
 	// A message over the cap breaks the session (that is what a cap does);
 	// the call is unavailable and the next one gets a new session.
 	res := call(t, reg, "proc/big", `{"n":100000}`, grant("*"))
-	require.Equal(t, caxton.ToolUnavailable, res.Status, "%s", res.Content)
+	require.Equal(t, tool.StatusUnavailable, res.Status, "%s", res.Content)
 	res = call(t, reg, "proc/echo", `{"text":"after"}`, grant("*"))
-	require.Equal(t, caxton.ToolOK, res.Status, "%s", res.Content)
+	require.Equal(t, tool.StatusOK, res.Status, "%s", res.Content)
 }
 
 func TestStdioCommandNotFound(t *testing.T) {

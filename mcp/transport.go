@@ -49,9 +49,9 @@ const DefaultTerminateDuration = 5 * time.Second
 // breaks the session — failing every call in flight on it, for every
 // agent. A grant's MaxResult is the limit that matters, and it is per
 // agent: the registry checks it once the result has arrived and answers
-// ToolTooLarge to that one call, leaving the session intact. The cost is
-// that a runaway server can make the host buffer one huge message; set
-// MaxMessageBytes (above the largest MaxResult you grant, plus JSON
+// tool.StatusTooLarge to that one call, leaving the session intact. The
+// cost is that a runaway server can make the host buffer one huge message;
+// set MaxMessageBytes (above the largest MaxResult you grant, plus JSON
 // overhead) if the server is not trusted that far.
 type CommandTransport struct {
 	// Path is the program to run, found in PATH if it has no separator

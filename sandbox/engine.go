@@ -3,8 +3,9 @@
 // disk as ahead-of-time artifacts), one store per agent instance, resource
 // limits, deny-by-default WASI, and Guest ABI v1 (ABI.md in this directory).
 //
-// It imports acl only and knows nothing of the runtime: the caxton package
-// adapts an Instance to its BatchHandler seam.
+// It imports acl and tool (the tool-call statuses it carries across the
+// ABI) only, and knows nothing of the runtime: the caxton package adapts an
+// Instance to its BatchHandler seam and hands it a ToolFunc.
 package sandbox
 
 import (

@@ -6,20 +6,15 @@ import (
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
+
+	"github.com/caxton-go/caxton/tool"
 )
 
 // ToolFunc runs a tool call for a guest: the host's access control, rate
-// limits and timeouts apply inside it. status uses the numbering of
-// caxton.ToolStatus (0 ok ... 7 too large), which is part of the ABI.
-type ToolFunc func(ctx context.Context, tool string, args []byte) (status uint8, content []byte)
-
-// Tool call statuses the sandbox itself produces (the numbering is
-// caxton.ToolStatus's).
-const (
-	ToolStatusUnavailable  uint8 = 5
-	ToolStatusBadArguments uint8 = 6
-	ToolStatusTooLarge     uint8 = 7
-)
+// limits and timeouts apply inside it. The status crosses the ABI as its
+// number (tool.Status's numbering is part of the ABI); content is the
+// result, or the reason the call failed.
+type ToolFunc func(ctx context.Context, name string, args []byte) (status tool.Status, content []byte)
 
 // maxToolName bounds a tool name a guest passes.
 const maxToolName = 256
@@ -43,10 +38,10 @@ func hostToolCall(c *wasmtime.Caller, namePtr, nameLen, argsPtr, argsLen, outPtr
 	if !inside(namePtr, nameLen) || !inside(argsPtr, argsLen) || !inside(outPtr, outCap) {
 		return 0, wasmtime.NewTrap(fmt.Sprintf("caxton.tool_call: a buffer lies outside memory of %d bytes", len(data)))
 	}
-	reply := func(status uint8, content []byte) int64 {
+	reply := func(status tool.Status, content []byte) int64 {
 		if len(content) > int(outCap) {
 			msg := fmt.Sprintf("the result is %d bytes; the guest's buffer holds %d", len(content), outCap)
-			status, content = ToolStatusTooLarge, []byte(msg)
+			status, content = tool.StatusTooLarge, []byte(msg)
 			if len(content) > int(outCap) {
 				content = content[:outCap]
 			}
@@ -56,11 +51,11 @@ func hostToolCall(c *wasmtime.Caller, namePtr, nameLen, argsPtr, argsLen, outPtr
 	}
 	switch {
 	case in.cfg.Tools == nil:
-		return reply(ToolStatusUnavailable, []byte("this agent has no tools")), nil
+		return reply(tool.StatusUnavailable, []byte("this agent has no tools")), nil
 	case nameLen == 0 || nameLen > maxToolName:
-		return reply(ToolStatusBadArguments, []byte(fmt.Sprintf("tool name of %d bytes (1 to %d)", nameLen, maxToolName))), nil
+		return reply(tool.StatusBadArguments, []byte(fmt.Sprintf("tool name of %d bytes (1 to %d)", nameLen, maxToolName))), nil
 	case int(argsLen) > in.cfg.Limits.MaxOutboundMessage:
-		return reply(ToolStatusBadArguments, []byte(fmt.Sprintf("arguments of %d bytes exceed the limit of %d", argsLen, in.cfg.Limits.MaxOutboundMessage))), nil
+		return reply(tool.StatusBadArguments, []byte(fmt.Sprintf("arguments of %d bytes exceed the limit of %d", argsLen, in.cfg.Limits.MaxOutboundMessage))), nil
 	}
 	name := string(data[namePtr : namePtr+nameLen])
 	args := append([]byte(nil), data[argsPtr:argsPtr+argsLen]...) // the call may outlive this view

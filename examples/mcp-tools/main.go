@@ -23,6 +23,7 @@ import (
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/tool"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -70,7 +71,7 @@ func fx() mcp.Tool {
 		InputSchema: json.RawMessage(`{"type":"object","properties":{
 			"amount":{"type":"number","minimum":0},"from":{"type":"string"},"to":{"type":"string"}},
 			"required":["amount","from","to"]}`),
-		Handler: func(_ context.Context, call caxton.ToolCall) ([]byte, error) {
+		Handler: func(_ context.Context, call tool.Call) ([]byte, error) {
 			var a struct {
 				Amount   float64
 				From, To string
@@ -123,7 +124,7 @@ func run(ctx context.Context, w io.Writer) error {
 	if err := rt.Spawn(ctx, caxton.AgentSpec{
 		Name:  "travel-agent",
 		Wasm:  &caxton.WasmSpec{Module: code},
-		Tools: caxton.ToolGrant{Allow: []string{"fx", "weather/*"}, Rate: 20, Timeout: 5 * time.Second},
+		Tools: tool.Grant{Allow: []string{"fx", "weather/*"}, Rate: 20, Timeout: 5 * time.Second},
 	}); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/guest"
+	"github.com/caxton-go/caxton/tool"
 )
 
 type question struct {
@@ -35,11 +36,11 @@ func init() {
 		}
 		c.Log(guest.LevelInfo, "planning a trip to "+q.City)
 		weather := c.CallTool("weather/forecast", map[string]string{"city": q.City})
-		if weather.Status != guest.ToolOK {
+		if weather.Status != tool.StatusOK {
 			return c.Reply(acl.Failure, []byte("weather: "+weather.Err().Error()))
 		}
 		fx := c.CallTool("fx", q)
-		if fx.Status != guest.ToolOK {
+		if fx.Status != tool.StatusOK {
 			return c.Reply(acl.Failure, []byte("fx: "+fx.Err().Error()))
 		}
 		var money struct{ Converted float64 }

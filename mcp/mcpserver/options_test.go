@@ -1,4 +1,4 @@
-package mcp_test
+package mcpserver_test
 
 import (
 	"context"
@@ -12,60 +12,60 @@ import (
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
-	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/mcp/mcpserver"
 )
 
 func TestServerOptions(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
 	for _, tc := range []struct {
 		name string
-		opts []mcp.ServerOption
+		opts []mcpserver.Option
 		want string
 	}{
-		{"empty name", []mcp.ServerOption{mcp.WithServerName("")}, "WithServerName"},
-		{"empty version", []mcp.ServerOption{mcp.WithServerVersion("")}, "WithServerVersion"},
-		{"zero default timeout", []mcp.ServerOption{mcp.WithServerTimeouts(0, time.Second)}, "WithServerTimeouts"},
-		{"max below default", []mcp.ServerOption{mcp.WithServerTimeouts(time.Second, time.Millisecond)}, "WithServerTimeouts"},
-		{"bad inbox name", []mcp.ServerOption{mcp.WithServerInbox("a b")}, "WithServerInbox"},
-		{"topic inbox", []mcp.ServerOption{mcp.WithServerInbox("topic:x")}, "WithServerInbox"},
-		{"unknown tool", []mcp.ServerOption{mcp.WithServerTools("rm_rf")}, `unknown tool "rm_rf"`},
-		{"nil option", []mcp.ServerOption{nil}, "nil ServerOption"},
+		{"empty name", []mcpserver.Option{mcpserver.WithName("")}, "WithName"},
+		{"empty version", []mcpserver.Option{mcpserver.WithVersion("")}, "WithVersion"},
+		{"zero default timeout", []mcpserver.Option{mcpserver.WithTimeouts(0, time.Second)}, "WithTimeouts"},
+		{"max below default", []mcpserver.Option{mcpserver.WithTimeouts(time.Second, time.Millisecond)}, "WithTimeouts"},
+		{"bad inbox name", []mcpserver.Option{mcpserver.WithInbox("a b")}, "WithInbox"},
+		{"topic inbox", []mcpserver.Option{mcpserver.WithInbox("topic:x")}, "WithInbox"},
+		{"unknown tool", []mcpserver.Option{mcpserver.WithTools("rm_rf")}, `unknown tool "rm_rf"`},
+		{"nil option", []mcpserver.Option{nil}, "nil Option"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := mcp.NewServer(rt.Runtime, tc.opts...)
-			require.Error(t, err)
+			_, err := mcpserver.New(rt.Runtime, tc.opts...)
+			require.ErrorIs(t, err, mcpserver.ErrInvalidOption)
 			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
-	_, err := mcp.NewServer(nil)
+	_, err := mcpserver.New(nil)
 	assert.Error(t, err)
-	_, err = mcp.HTTPHandler(rt.Runtime, mcp.WithServerName(""))
-	assert.Error(t, err)
+	_, err = mcpserver.HTTPHandler(rt.Runtime, mcpserver.WithName(""))
+	assert.ErrorIs(t, err, mcpserver.ErrInvalidOption)
 }
 
 func TestServerInboxNames(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	_, err := mcp.NewServer(rt.Runtime)
+	_, err := mcpserver.New(rt.Runtime)
 	require.NoError(t, err)
 
 	// A second server on the same runtime needs its own inbox.
-	_, err = mcp.NewServer(rt.Runtime)
+	_, err = mcpserver.New(rt.Runtime)
 	require.ErrorIs(t, err, caxton.ErrAgentExists)
-	assert.Contains(t, err.Error(), "WithServerInbox")
-	cs := srvConnect(t, rt.Runtime, mcp.WithServerInbox("ops"))
+	assert.Contains(t, err.Error(), "WithInbox")
+	cs := srvConnect(t, rt.Runtime, mcpserver.WithInbox("ops"))
 	rec := caxtontest.NewRecorder(t, rt.Runtime, "auditor")
 	srvOK[map[string]any](t, srvCall(t, cs, "send_message", map[string]any{"performative": "inform", "receivers": []string{"auditor"}}))
 	assert.Equal(t, acl.AgentID("ops"), rec.Await(t, nil).Sender)
 
 	// The runtime's default inbox can be shared.
-	host := srvConnect(t, rt.Runtime, mcp.WithServerInbox(rt.Inbox().Name()))
+	host := srvConnect(t, rt.Runtime, mcpserver.WithInbox(rt.Inbox().Name()))
 	srvOK[map[string]any](t, srvCall(t, host, "send_message", map[string]any{"performative": "inform", "receivers": []string{"auditor"}}))
 	assert.Equal(t, rt.Inbox().Name(), rec.AwaitN(t, 2)[1].Sender)
 }
 
 func TestServerToolAllowlist(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	cs := srvConnect(t, rt.Runtime, mcp.WithServerTools(mcp.ServerToolListAgents, mcp.ServerToolDeadLetters))
+	cs := srvConnect(t, rt.Runtime, mcpserver.WithTools(mcpserver.ToolListAgents, mcpserver.ToolDeadLetters))
 	res, err := cs.ListTools(caxtontest.Context(t), nil)
 	require.NoError(t, err)
 	var names []string
@@ -85,7 +85,7 @@ func TestServerToolAllowlist(t *testing.T) {
 func TestServerContextReleasesItsInboxes(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	cs := srvConnect(t, rt.Runtime, mcp.WithServerContext(ctx))
+	cs := srvConnect(t, rt.Runtime, mcpserver.WithContext(ctx))
 	_, err := rt.NewInbox("mcp")
 	require.ErrorIs(t, err, caxton.ErrAgentExists)
 

@@ -1,4 +1,4 @@
-package mcp
+package mcpserver
 
 import (
 	"context"
@@ -191,7 +191,7 @@ func faceTime(t time.Time) string {
 
 func faceListAgentsTool() *sdk.Tool {
 	return &sdk.Tool{
-		Name:  ServerToolListAgents,
+		Name:  ToolListAgents,
 		Title: "List agents",
 		Description: "List the agents hosted by the Caxton runtime: name, lifecycle state (running, stopped, failed), replicas, " +
 			"queued and in-flight messages, counts of processed, failed and dead-lettered messages, last error, subscribed topics " +
@@ -298,7 +298,7 @@ func (a faceMessageArgs) message(p acl.Performative) (*acl.Message, error) {
 
 func faceSendMessageTool() *sdk.Tool {
 	return &sdk.Tool{
-		Name:  ServerToolSendMessage,
+		Name:  ToolSendMessage,
 		Title: "Send an ACL message",
 		Description: "Send one FIPA ACL message to agents (or topic:NAME subscribers) and return at once with its message id. " +
 			"It does not wait for an answer: replies arrive in this server's inbox, read them with receive_messages. " +
@@ -345,7 +345,7 @@ func (f *face) sendMessage(ctx context.Context, _ *sdk.CallToolRequest, in faceS
 
 func faceRequestTool() *sdk.Tool {
 	return &sdk.Tool{
-		Name:  ServerToolRequest,
+		Name:  ToolRequest,
 		Title: "Ask an agent and wait for the reply",
 		Description: "Send a message (performative request by default) and wait for the reply, up to timeout_ms (default 10000). " +
 			"Returns the reply: its performative (inform, agree, refuse, failure, not-understood, ...), sender and content. " +
@@ -420,7 +420,7 @@ func (f *face) request(ctx context.Context, _ *sdk.CallToolRequest, in faceReque
 
 func faceReceiveMessagesTool() *sdk.Tool {
 	return &sdk.Tool{
-		Name:  ServerToolReceiveMessages,
+		Name:  ToolReceiveMessages,
 		Title: "Read this server's inbox",
 		Description: "Take the messages waiting in this server's inbox, oldest first: replies to send_message, late replies to request, " +
 			"and anything agents addressed to this server. Taken messages are removed. If none is waiting, wait up to wait_ms for one (default: return at once).",

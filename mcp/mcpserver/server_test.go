@@ -1,4 +1,4 @@
-package mcp_test
+package mcpserver_test
 
 import (
 	"context"
@@ -14,14 +14,14 @@ import (
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
-	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/mcp/mcpserver"
 )
 
-// srvConnect serves rt with NewServer over in-memory transports and
+// srvConnect serves rt with New over in-memory transports and
 // returns a connected client session, closed when the test ends.
-func srvConnect(t *testing.T, rt *caxton.Runtime, opts ...mcp.ServerOption) *sdk.ClientSession {
+func srvConnect(t *testing.T, rt *caxton.Runtime, opts ...mcpserver.Option) *sdk.ClientSession {
 	t.Helper()
-	server, err := mcp.NewServer(rt, opts...)
+	server, err := mcpserver.New(rt, opts...)
 	require.NoError(t, err)
 	ctx := caxtontest.Context(t)
 	st, ct := sdk.NewInMemoryTransports()
@@ -362,7 +362,7 @@ func TestServerRequestTimesOutOnTheRuntimeClock(t *testing.T) {
 func TestServerRejectsBadArgumentsNamingTheField(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
 	srvEcho(t, rt, "echo")
-	cs := srvConnect(t, rt.Runtime, mcp.WithServerTimeouts(time.Second, 5*time.Second))
+	cs := srvConnect(t, rt.Runtime, mcpserver.WithTimeouts(time.Second, 5*time.Second))
 
 	for _, tc := range []struct {
 		name string

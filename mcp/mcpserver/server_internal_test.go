@@ -1,4 +1,4 @@
-package mcp
+package mcpserver
 
 import (
 	"context"
@@ -25,10 +25,10 @@ func TestServerServeReleasesInboxesWhenDone(t *testing.T) {
 
 	cs, err := sdk.NewClient(&sdk.Implementation{Name: "c", Version: "v0"}, nil).Connect(ctx, ct, nil)
 	require.NoError(t, err)
-	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: ServerToolListAgents})
+	res, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: ToolListAgents})
 	require.NoError(t, err)
 	assert.False(t, res.IsError)
-	_, err = rt.NewInbox(DefaultServerInbox)
+	_, err = rt.NewInbox(DefaultInbox)
 	require.Error(t, err, "the server holds its inbox while serving")
 
 	require.NoError(t, cs.Close()) // the client hangs up: the session ends
@@ -37,9 +37,9 @@ func TestServerServeReleasesInboxesWhenDone(t *testing.T) {
 	case <-time.After(caxtontest.DefaultTimeout):
 		t.Fatal("faceServe did not return after the client closed")
 	}
-	_, err = rt.NewInbox(DefaultServerInbox)
+	_, err = rt.NewInbox(DefaultInbox)
 	assert.NoError(t, err, "released on return")
-	_, err = rt.NewInbox(faceNegotiatorName(DefaultServerInbox))
+	_, err = rt.NewInbox(faceNegotiatorName(DefaultInbox))
 	assert.NoError(t, err, "released on return")
 }
 
@@ -56,7 +56,7 @@ func TestServerServeStopsWithItsContext(t *testing.T) {
 	case <-time.After(caxtontest.DefaultTimeout):
 		t.Fatal("faceServe did not return after its context ended")
 	}
-	_, err := rt.NewInbox(DefaultServerInbox)
+	_, err := rt.NewInbox(DefaultInbox)
 	assert.NoError(t, err)
 
 	//lint:ignore SA1012 a nil context is refused, not a panic

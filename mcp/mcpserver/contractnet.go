@@ -1,4 +1,4 @@
-package mcp
+package mcpserver
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 
 func faceContractNetTool() *sdk.Tool {
 	return &sdk.Tool{
-		Name:  ServerToolContractNet,
+		Name:  ToolContractNet,
 		Title: "Run a Contract Net round",
 		Description: "Delegate a task by FIPA Contract Net: call for proposals from the participants (named agents, every agent " +
 			"advertising a capability, and/or every subscriber of a topic), collect their bids until deadline_ms, pick winners " +
@@ -148,7 +148,7 @@ func (f *face) contractNetCall(in faceContractNetIn) (*acl.Message, *contractnet
 	}
 	// The default deadline leaves at least half the server's longest wait
 	// for the winners to report.
-	deadline, err := f.wait("deadline_ms", in.DeadlineMS, min(DefaultServerDeadline, f.cfg.maxTimeout/2))
+	deadline, err := f.wait("deadline_ms", in.DeadlineMS, min(DefaultProposalDeadline, f.cfg.maxTimeout/2))
 	if err != nil {
 		return nil, nil, err
 	}

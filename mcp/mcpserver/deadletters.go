@@ -1,4 +1,4 @@
-package mcp
+package mcpserver
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 func faceDeadLettersTool() *sdk.Tool {
 	return &sdk.Tool{
-		Name:  ServerToolDeadLetters,
+		Name:  ToolDeadLetters,
 		Title: "List dead letters",
 		Description: "List the dead-letter queue, oldest first: messages the runtime gave up on, each with its id, the agent it was for, " +
 			"the reason (max attempts, agent removed, runtime closed, ...), the attempts made, the last handler error and a summary of the message. " +
@@ -109,7 +109,7 @@ func facePreview(b []byte) string {
 
 func faceReplayTool() *sdk.Tool {
 	return &sdk.Tool{
-		Name:  ServerToolReplayDeadLetters,
+		Name:  ToolReplayDeadLetters,
 		Title: "Replay dead letters",
 		Description: "Send dead letters again, each to the agent it was meant for, with a fresh attempt count; replayed entries leave the queue. " +
 			"Take the ids from dead_letters. Replay only after the cause (a stopped or failing agent) is fixed, or the message will fail again.",

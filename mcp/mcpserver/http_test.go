@@ -1,4 +1,4 @@
-package mcp_test
+package mcpserver_test
 
 import (
 	"net/http/httptest"
@@ -10,15 +10,15 @@ import (
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
-	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/mcp/mcpserver"
 )
 
 func TestServerOverStreamableHTTP(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
 	srvEcho(t, rt, "echo")
 	rec := caxtontest.NewRecorder(t, rt.Runtime, "auditor")
-	h, err := mcp.HTTPHandler(rt.Runtime, mcp.WithServerName("caxton-test"), mcp.WithServerVersion("v9"),
-		mcp.WithServerHTTPOptions(&sdk.StreamableHTTPOptions{JSONResponse: true}))
+	h, err := mcpserver.HTTPHandler(rt.Runtime, mcpserver.WithName("caxton-test"), mcpserver.WithVersion("v9"),
+		mcpserver.WithHTTPOptions(&sdk.StreamableHTTPOptions{JSONResponse: true}))
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -1,4 +1,4 @@
-package mcp_test
+package mcpserver_test
 
 import (
 	"context"
@@ -10,13 +10,13 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
-	"github.com/caxton-go/caxton/mcp"
+	"github.com/caxton-go/caxton/mcp/mcpserver"
 )
 
 // An MCP client asks an agent a question through the server face. Here
 // the client is in the same process, over in-memory transports; an LLM
 // host would connect over stdio (ServeStdio) or HTTP (HTTPHandler).
-func ExampleNewServer() {
+func ExampleNew() {
 	ctx := context.Background()
 	rt, err := caxton.New()
 	if err != nil {
@@ -31,7 +31,7 @@ func ExampleNewServer() {
 		log.Fatal(err)
 	}
 
-	server, err := mcp.NewServer(rt)
+	server, err := mcpserver.New(rt)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func ExampleHTTPHandler() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := mcp.HTTPHandler(rt, mcp.WithServerName("billing-agents"))
+	h, err := mcpserver.HTTPHandler(rt, mcpserver.WithName("billing-agents"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -1,0 +1,42 @@
+// Package mcpserver is the MCP server face of a Caxton runtime: it turns a
+// *caxton.Runtime into an MCP server, so an LLM client (Claude Desktop, an
+// IDE, an agent framework) can look at the agents and talk to them. It is
+// the other direction from package mcp, which gives agents tools; the two
+// are separate packages so that a toolbox does not import the runtime, and
+// this is the only one that needs it.
+//
+// The server has seven tools: list_agents, send_message,
+// receive_messages, request, contract_net, dead_letters and
+// replay_dead_letters (the Tool* constants; WithTools picks a subset, for
+// example a read-only face). New returns the server for any go-sdk
+// transport; ServeStdio serves one client over stdin/stdout (what a
+// desktop assistant or an IDE starts); HTTPHandler serves any number over
+// MCP's streamable HTTP transport:
+//
+//	rt, _ := caxton.New()
+//	defer rt.Close(context.Background())
+//	// ... spawn agents ...
+//	h, _ := mcpserver.HTTPHandler(rt, mcpserver.WithName("billing-agents"))
+//	mux.Handle("/mcp", h) // behind authentication beyond localhost
+//
+// The tools are typed, with JSON schemas and descriptions written for the
+// model. Every tool validates its arguments and answers a bad one with a
+// tool error that names the field, so the model can correct itself;
+// runtime failures (an unknown agent, no reply in time) are tool errors
+// with the reason, never protocol errors or panics.
+//
+// # Inboxes
+//
+// The server takes part in the bus as host inboxes: it sends from one
+// (named "mcp" by default, see WithInbox), where replies to its messages
+// wait for receive_messages, and runs Contract Net rounds from a second
+// one (the inbox's name + "/contract-net") read by a protocol.Client. Both
+// live until the runtime closes or the context given to WithContext ends;
+// ServeStdio releases them when it returns.
+//
+// # Time
+//
+// Waiting — request timeouts, proposal deadlines, result timeouts,
+// receive_messages' wait — is measured on the runtime's clock, so a fake
+// clock drives it in tests, and bounded by WithTimeouts.
+package mcpserver

@@ -1,0 +1,154 @@
+package mcpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/caxton-go/caxton/acl"
+)
+
+// ErrInvalidOption is wrapped by the error New, ServeStdio and HTTPHandler
+// return for a bad option; the message names the option (WithInbox,
+// WithTimeouts, ...) and what is wrong with it.
+var ErrInvalidOption = errors.New("mcpserver: invalid option")
+
+// Option configures New, ServeStdio and HTTPHandler.
+type Option func(*faceConfig)
+
+type faceConfig struct {
+	impl         sdk.Implementation
+	inbox        acl.AgentID
+	timeout      time.Duration
+	maxTimeout   time.Duration
+	ctx          context.Context
+	sdkOpts      *sdk.ServerOptions
+	httpOpts     *sdk.StreamableHTTPOptions
+	tools        []string
+	toolsLimited bool
+}
+
+// WithName sets the implementation name the server reports to clients
+// (default "caxton").
+func WithName(name string) Option {
+	return func(c *faceConfig) { c.impl.Name = name }
+}
+
+// WithVersion sets the implementation version the server reports
+// (default: the caxton module's version from the build info, or "devel").
+func WithVersion(version string) Option {
+	return func(c *faceConfig) { c.impl.Version = version }
+}
+
+// WithInbox names the host inbox the server sends from and where replies
+// to send_message wait for receive_messages (default "mcp"). The Contract
+// Net initiator uses a second inbox, this name + "/contract-net". Pass
+// rt.Inbox().Name() to share the runtime's default inbox; the server then
+// reads (and consumes) the host's messages too. Two servers on one runtime
+// need different names.
+func WithInbox(name acl.AgentID) Option {
+	return func(c *faceConfig) { c.inbox = name }
+}
+
+// WithTimeouts sets how long request and contract_net wait when the
+// caller gives no timeout (default 10s), and the longest wait a caller may
+// ask for (default one minute); longer requests are refused, naming the
+// field. Both are measured on the runtime's clock.
+func WithTimeouts(def, maxWait time.Duration) Option {
+	return func(c *faceConfig) { c.timeout, c.maxTimeout = def, maxWait }
+}
+
+// WithContext ties the server's resources to ctx: when ctx ends, the
+// server closes its inboxes and its Contract Net client, and its tools
+// fail from then on. Without it they live as long as the runtime.
+func WithContext(ctx context.Context) Option {
+	return func(c *faceConfig) { c.ctx = ctx }
+}
+
+// WithSDKOptions passes options to the SDK server (logger, keep-alive,
+// page size, ...). Empty Instructions get the server face's own, which
+// explain the tools to the model.
+func WithSDKOptions(o *sdk.ServerOptions) Option {
+	return func(c *faceConfig) { c.sdkOpts = o }
+}
+
+// WithHTTPOptions passes options to the streamable HTTP handler that
+// HTTPHandler makes (stateless mode, JSON responses, session timeout, ...).
+func WithHTTPOptions(o *sdk.StreamableHTTPOptions) Option {
+	return func(c *faceConfig) { c.httpOpts = o }
+}
+
+// WithTools registers only the named tools (the Tool* constants): for
+// example ToolListAgents and ToolDeadLetters alone make a read-only face.
+// An unknown name makes New fail. Without this option every tool is
+// registered; without contract_net the server needs no Contract Net inbox.
+func WithTools(names ...string) Option {
+	return func(c *faceConfig) { c.tools, c.toolsLimited = slices.Clone(names), true }
+}
+
+func newFaceConfig(opts []Option) (*faceConfig, error) {
+	c := &faceConfig{
+		impl:       sdk.Implementation{Name: "caxton", Version: faceModuleVersion()},
+		inbox:      DefaultInbox,
+		timeout:    DefaultTimeout,
+		maxTimeout: DefaultMaxTimeout,
+	}
+	for _, o := range opts {
+		if o == nil {
+			return nil, fmt.Errorf("%w: nil Option", ErrInvalidOption)
+		}
+		o(c)
+	}
+	switch {
+	case c.impl.Name == "":
+		return nil, fmt.Errorf("%w: WithName: empty name", ErrInvalidOption)
+	case c.impl.Version == "":
+		return nil, fmt.Errorf("%w: WithVersion: empty version", ErrInvalidOption)
+	case c.timeout <= 0:
+		return nil, fmt.Errorf("%w: WithTimeouts: default %v is not positive", ErrInvalidOption, c.timeout)
+	case c.maxTimeout < c.timeout:
+		return nil, fmt.Errorf("%w: WithTimeouts: maximum %v is below the default %v", ErrInvalidOption, c.maxTimeout, c.timeout)
+	}
+	if err := c.inbox.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: WithInbox: %w", ErrInvalidOption, err)
+	}
+	if c.inbox.IsTopic() {
+		return nil, fmt.Errorf("%w: WithInbox: %q is a topic address", ErrInvalidOption, c.inbox)
+	}
+	if err := faceNegotiatorName(c.inbox).Validate(); err != nil {
+		return nil, fmt.Errorf("%w: WithInbox: the Contract Net inbox name: %w", ErrInvalidOption, err)
+	}
+	if !c.toolsLimited {
+		c.tools = faceToolNames
+	}
+	for _, n := range c.tools {
+		if !slices.Contains(faceToolNames, n) {
+			return nil, fmt.Errorf("%w: WithTools: unknown tool %q (known: %v)", ErrInvalidOption, n, faceToolNames)
+		}
+	}
+	return c, nil
+}
+
+// faceModuleVersion is the caxton module's version as built into the
+// binary, or "devel".
+func faceModuleVersion() string {
+	const path = "github.com/caxton-go/caxton"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Path == path && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+		for _, d := range bi.Deps {
+			if d.Path == path && d.Version != "" {
+				return d.Version
+			}
+		}
+	}
+	return "devel"
+}
+
+func faceNegotiatorName(inbox acl.AgentID) acl.AgentID { return inbox + "/contract-net" }
