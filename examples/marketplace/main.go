@@ -144,7 +144,7 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	client := protocol.NewClient(ib, protocol.WithClock(rt.Clock()))
+	client := protocol.NewClient(ib)
 	defer client.Close()
 	auctioneer := &contractnet.Initiator{
 		Client:        client,

@@ -181,11 +181,8 @@ func run(w io.Writer) error {
 	case <-ctx.Done():
 		return errors.New("the failing request never reached the dead-letter queue")
 	}
-	if err := rt.Close(ctx); err != nil {
-		return err
-	}
 	for _, a := range rt.Agents() {
 		out.say("host", "%-10s processed=%d failed=%d retried=%d dead-lettered=%d", a.Name, a.Processed, a.Failed, a.Retried, a.DeadLettered)
 	}
-	return nil
+	return rt.Close(ctx)
 }

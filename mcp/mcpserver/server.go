@@ -172,7 +172,7 @@ func newFace(rt *caxton.Runtime, opts []Option) (*face, *sdk.Server, error) {
 			f.close()
 			return nil, nil, fmt.Errorf("mcpserver: Contract Net inbox %q (choose another with WithInbox): %w", name, err)
 		}
-		f.cnet = protocol.NewClient(f.cnetIn, protocol.WithClock(rt.Clock()), protocol.WithLogger(rt.Logger()))
+		f.cnet = protocol.NewClient(f.cnetIn, protocol.WithLogger(rt.Logger()))
 	}
 	s, err := f.newSDKServer()
 	if err != nil {
