@@ -11,20 +11,29 @@ import (
 
 // failed accounts for a failed attempt of envs and decides what happens
 // next: a retry, the dead-letter queue, or (when the worker must stop or the
-// agent failed) nothing yet.
-func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*store.Envelope, err error) outcome {
+// agent failed) nothing yet. end is called with that decision before
+// anything it leads to can be observed — the failure counters, a dead
+// letter, a retry — so whoever waits for one of those and then reads the
+// attempt's span finds it ended (end finishes the telemetry span).
+func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*store.Envelope, err error, end func(outcome)) outcome {
 	a := in.a
-	a.stats.failed.Add(1)
 	msg := err.Error()
 	a.lastErr.Store(&msg)
 	in.logger.WarnContext(ctx, "handler failed", "error", err, "attempt", envs[0].Attempts, "messages", len(envs))
+	o := retry
 	var pe *PanicError
-	if errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken) {
-		if a.spec.NewHandler != nil && !in.replaceHandler(stop, err) {
-			return abandoned
-		}
+	switch {
+	case (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && a.spec.NewHandler != nil && !in.replaceHandler(stop, err):
+		o = abandoned
+	case errors.Is(err, ErrPermanent) || envs[0].Attempts >= a.spec.Delivery.MaxAttempts:
+		o = finished
 	}
-	if errors.Is(err, ErrPermanent) || envs[0].Attempts >= a.spec.Delivery.MaxAttempts {
+	end(o)
+	a.stats.failed.Add(1)
+	switch o {
+	case abandoned:
+		return o
+	case finished:
 		reason := "max attempts"
 		if errors.Is(err, ErrPermanent) {
 			reason = "permanent failure"
@@ -33,7 +42,7 @@ func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*st
 			in.a.rt.deadLetter(a, in, e, reason, err)
 			in.ack(e)
 		}
-		return finished
+		return o
 	}
 	in.flushAcks() // the store sees earlier acks before this retry
 	notBefore := in.a.rt.clock.Now().Add(a.spec.Delivery.Backoff.Delay(envs[0].Attempts))

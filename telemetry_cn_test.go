@@ -41,7 +41,7 @@ func TestTelemetryContractNetRoundIsOneSpan(t *testing.T) {
 	o.MustSpawn(caxton.AgentSpec{Name: "busy", Handler: bidder(-1)})
 	ib, err := o.NewInbox("auctioneer")
 	require.NoError(t, err)
-	client := protocol.NewClient(ib, protocol.WithClock(o.Clock))
+	client := protocol.NewClient(ib)
 	defer client.Close()
 	in := &contractnet.Initiator{Client: client, Tracer: cntrace.Tracer(o.tp)}
 	cfp := acl.New(acl.CFP, "cheap", "dear", "busy")
@@ -49,14 +49,16 @@ func TestTelemetryContractNetRoundIsOneSpan(t *testing.T) {
 	res, err := in.Run(ctx, cfp)
 	require.NoError(t, err)
 	require.Len(t, res.Succeeded(), 1)
+	// Wait for what is asserted below: the round's span, and each bidder's
+	// handling span (a bidder ends its span after sending its answer, so
+	// the round can end first).
 	caxtontest.Eventually(t, func() bool {
+		ended := map[string]int{}
 		for _, s := range o.spans.Ended() {
-			if s.Name() == "contract-net" {
-				return true
-			}
+			ended[s.Name()]++
 		}
-		return false
-	}, "the negotiation span ended")
+		return ended["contract-net"] == 1 && ended["process cfp"] == 3
+	}, "the negotiation span and the three bidders' spans to end")
 
 	round := o.span(t, "contract-net", telemetry.KeyConversationID, res.ConversationID, 0)
 	assert.Equal(t, "auctioneer", attr(round, telemetry.KeySender))

@@ -127,9 +127,9 @@ func (in *instance) attempt(stop <-chan struct{}, e *store.Envelope) outcome {
 		return delivered
 	}
 	in.one[0] = e
-	o := in.failed(ctx, stop, in.one[:], err)
-	sp.EndProcess(in.a.name(), e.Msg.Performative, start, outcomeOf(o), err)
-	return o
+	return in.failed(ctx, stop, in.one[:], err, func(o outcome) {
+		sp.EndProcess(in.a.name(), e.Msg.Performative, start, outcomeOf(o), err)
+	})
 }
 
 // handleOne handles e until it succeeds, is dead-lettered, or the worker is
@@ -199,8 +199,7 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 			in.endSpans(spans, envs, start, otelrt.Retrying, err)
 			return in.splitBatch(stop, envs, err)
 		}
-		o := in.failed(ctx, stop, envs, err)
-		in.endSpans(spans, envs, start, outcomeOf(o), err)
+		o := in.failed(ctx, stop, envs, err, func(o outcome) { in.endSpans(spans, envs, start, outcomeOf(o), err) })
 		switch o {
 		case finished:
 			return nil
