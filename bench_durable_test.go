@@ -17,7 +17,8 @@ import (
 // many host goroutines send to 16 native agents on a runtime with a durable store;
 // each Send returns once the message is fsync'd (group commit), and each
 // handled message is acknowledged (removed from disk). ns/op is per
-// message; msgs/s and the Send latency percentiles are reported too.
+// message, until the last acknowledgement is committed; msgs/s and the
+// Send latency (p50, p99, mean) are reported too.
 func BenchmarkDurableSendAck(b *testing.B) {
 	for _, senders := range []int{64, 256, 1024} {
 		b.Run(map[int]string{64: "senders=64", 256: "senders=256", 1024: "senders=1024"}[senders], func(b *testing.B) {
@@ -74,6 +75,12 @@ func BenchmarkDurableSendAck(b *testing.B) {
 			}
 			wg.Wait()
 			<-done
+			// Handled is not finished: each message leaves the disk when
+			// its acknowledgement is committed, and that is part of the
+			// work measured.
+			for !allSettled(rt) {
+				time.Sleep(50 * time.Microsecond)
+			}
 			elapsed := time.Since(start)
 			b.StopTimer()
 			var all []time.Duration
@@ -82,10 +89,26 @@ func BenchmarkDurableSendAck(b *testing.B) {
 			}
 			sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
 			if len(all) > 0 {
+				var sum time.Duration
+				for _, d := range all {
+					sum += d
+				}
 				b.ReportMetric(float64(all[len(all)/2].Microseconds()), "p50-µs")
 				b.ReportMetric(float64(all[len(all)*99/100].Microseconds()), "p99-µs")
+				b.ReportMetric(float64(sum.Microseconds())/float64(len(all)), "mean-µs")
 			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msgs/s")
 		})
 	}
+}
+
+// allSettled reports whether no agent has a message queued or in flight:
+// every handled message's acknowledgement has been committed.
+func allSettled(rt *caxton.Runtime) bool {
+	for _, a := range rt.Agents() {
+		if a.QueueDepth > 0 || a.InFlight > 0 {
+			return false
+		}
+	}
+	return true
 }

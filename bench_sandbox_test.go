@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bytecodealliance/wasmtime-go/v39"
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/testguest"
@@ -27,41 +28,159 @@ func mustRead(b *testing.B, path string) []byte {
 
 // BenchmarkWasmThroughput streams messages from the host through a C echo
 // agent whose replies go to a native sink: the amortised cost of one
-// message into (and out of) a sandboxed agent under load.
+// message into (and out of) a sandboxed agent under load. It runs with the
+// spec's defaults (batch 64, mailbox 1024) and tuned for throughput (batch
+// 256, mailbox 4096), so BENCHMARKS.md can say what a user must set.
 func BenchmarkWasmThroughput(b *testing.B) {
 	code := mustRead(b, "guest/c/agents/echo.wasm")
-	for _, replicas := range []int{1, 2} {
-		b.Run("replicas="+strconv.Itoa(replicas), func(b *testing.B) {
-			rt := newBenchRuntime(b)
-			ctx := context.Background()
-			done := make(chan struct{})
-			var n atomic.Int64
-			target := int64(b.N)
-			if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "sink", MailboxCapacity: 4096, Handler: caxton.HandlerFunc(func(context.Context, *caxton.MessageContext) error {
-				if n.Add(1) == target {
-					close(done)
-				}
-				return nil
-			})}); err != nil {
-				b.Fatal(err)
-			}
-			if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "echo", Replicas: replicas, Balance: caxton.BalanceRoundRobin,
-				MailboxCapacity: 4096, BatchSize: 256, Wasm: &caxton.WasmSpec{Module: code}}); err != nil {
-				b.Fatal(err)
-			}
-			to := []acl.AgentID{"echo"}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if err := rt.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: to, ReplyTo: "sink", Content: []byte("x")}); err != nil {
+	for _, cfg := range []struct {
+		name             string
+		batch, mailboxes int
+	}{{"defaults", 0, 0}, {"batch=256,mailbox=4096", 256, 4096}} {
+		for _, replicas := range []int{1, 2} {
+			b.Run(cfg.name+"/replicas="+strconv.Itoa(replicas), func(b *testing.B) {
+				rt := newBenchRuntime(b)
+				ctx := context.Background()
+				done := make(chan struct{})
+				var n atomic.Int64
+				target := int64(b.N)
+				if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "sink", MailboxCapacity: cfg.mailboxes, Handler: caxton.HandlerFunc(func(context.Context, *caxton.MessageContext) error {
+					if n.Add(1) == target {
+						close(done)
+					}
+					return nil
+				})}); err != nil {
 					b.Fatal(err)
 				}
-			}
-			<-done
-			b.StopTimer()
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-		})
+				if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "echo", Replicas: replicas, Balance: caxton.BalanceRoundRobin,
+					MailboxCapacity: cfg.mailboxes, BatchSize: cfg.batch, Wasm: &caxton.WasmSpec{Module: code}}); err != nil {
+					b.Fatal(err)
+				}
+				to := []acl.AgentID{"echo"}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := rt.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: to, ReplyTo: "sink", Content: []byte("x")}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				<-done
+				b.StopTimer()
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+			})
+		}
 	}
+}
+
+// BenchmarkWasmSpawn is the start of a C agent through the public API,
+// Runtime.Spawn, with its module compiled before (the engine's cache): what
+// a user pays per agent. Beside it, in the same run, the sandbox's own
+// Instantiate (a breakdown of the same work) and raw wasmtime-go — a store,
+// the instance, its _initialize — the engine's own cost for this module.
+// Each reports p50, p99 and the mean.
+func BenchmarkWasmSpawn(b *testing.B) {
+	code := mustRead(b, "guest/c/agents/echo.wasm")
+	const perRuntime = 1000 // a fresh runtime per thousand agents, outside the timer
+	b.Run("caxton-spawn", func(b *testing.B) {
+		ctx := context.Background()
+		cache := b.TempDir()
+		var rt *caxton.Runtime
+		lat := make([]time.Duration, 0, b.N)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if i%perRuntime == 0 {
+				b.StopTimer()
+				if rt != nil {
+					_ = rt.Close(ctx)
+				}
+				var err error
+				if rt, err = caxton.New(caxton.WithSandboxCacheDir(cache)); err != nil {
+					b.Fatal(err)
+				}
+				// The first agent compiles (or loads) the module: not timed.
+				if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "warm", Wasm: &caxton.WasmSpec{Module: code}}); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+			start := time.Now()
+			if err := rt.Spawn(ctx, caxton.AgentSpec{Name: acl.AgentID("echo-" + strconv.Itoa(i)), Wasm: &caxton.WasmSpec{Module: code}}); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(start))
+		}
+		b.StopTimer()
+		_ = rt.Close(ctx)
+		reportPercentiles(b, lat)
+	})
+	b.Run("sandbox-instantiate", func(b *testing.B) {
+		e, err := sandbox.NewEngine()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer e.Close()
+		m, err := e.Compile(code)
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchInstantiate(b, func() (func(), error) {
+			in, err := m.Instantiate(sandbox.InstanceConfig{Agent: "a"})
+			if err != nil {
+				return nil, err
+			}
+			return func() { in.Close() }, nil
+		})
+	})
+	b.Run("wasmtime-raw", func(b *testing.B) {
+		cfg := wasmtime.NewConfig()
+		cfg.SetEpochInterruption(true) // as the sandbox's engine: the same compiled code
+		cfg.SetConsumeFuel(true)
+		eng := wasmtime.NewEngineWithConfig(cfg)
+		defer eng.Close()
+		mod, err := wasmtime.NewModule(eng, code)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer mod.Close()
+		linker := wasmtime.NewLinker(eng)
+		defer linker.Close()
+		benchInstantiate(b, func() (func(), error) {
+			store := wasmtime.NewStore(eng)
+			store.SetEpochDeadline(1 << 30)
+			if err := store.SetFuel(1 << 40); err != nil {
+				return nil, err
+			}
+			inst, err := linker.Instantiate(store, mod)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := inst.GetFunc(store, "_initialize").Call(store); err != nil {
+				return nil, err
+			}
+			return store.Close, nil
+		})
+	})
+}
+
+// benchInstantiate times start (not the returned release) b.N times.
+func benchInstantiate(b *testing.B, start func() (release func(), err error)) {
+	lat := make([]time.Duration, 0, b.N)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		release, err := start()
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+		b.StopTimer()
+		release()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	reportPercentiles(b, lat)
 }
 
 // BenchmarkWasmBatchCall measures the sandbox alone: one call into the C
