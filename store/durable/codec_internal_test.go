@@ -3,6 +3,7 @@ package durable
 import (
 	"encoding/binary"
 	"hash/crc32"
+	"runtime"
 	"testing"
 	"time"
 
@@ -113,8 +114,10 @@ func refresh(b []byte) []byte {
 }
 
 // FuzzDecode feeds the decoders payloads with valid checksums: whatever
-// the bytes, they return an error or a value, and never panic or allocate
-// beyond the input's size.
+// the bytes, they return an error or a value, never panic, and never
+// allocate much more than the input's size — a garbled count or length
+// must not make a decoder reserve memory the input cannot fill (decodeBound
+// says how much more is allowed).
 func FuzzDecode(f *testing.F) {
 	f.Add(encodeEnvelope(nil, &store.Envelope{Msg: codecMessage(), Receiver: "b"}, time.Now()))
 	f.Add(encodeDeadLetter(nil, &store.DeadLetter{ID: "x", Message: codecMessage()}))
@@ -122,17 +125,47 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeName(nil, 3))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		b = refresh(b)
-		if len(b) >= frameHeader {
-			for _, k := range []byte{kindEnvelope, kindDeadLetter, kindHistory, kindName} {
-				b[5] = k
-				b = refresh(b)
-				_, _, _ = decodeEnvelope(b)
-				_, _ = decodeDeadLetter(b)
-				_, _ = decodeHistory(b)
-				_, _ = decodeName(b)
-			}
+		if len(b) < frameHeader {
+			return
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		for _, k := range []byte{kindEnvelope, kindDeadLetter, kindHistory, kindName} {
+			b[5] = k
+			b = refresh(b)
+			_, _, _ = decodeEnvelope(b)
+			_, _ = decodeDeadLetter(b)
+			_, _ = decodeHistory(b)
+			_, _ = decodeName(b)
+		}
+		runtime.ReadMemStats(&after)
+		if got, limit := after.TotalAlloc-before.TotalAlloc, decodeBound(len(b)); got > limit {
+			t.Fatalf("decoding %d bytes (16 decodes) allocated %d bytes, more than %d", len(b), got, limit)
 		}
 	})
+}
+
+// decodeBound is how much decoding n bytes sixteen times (four decoders,
+// four kinds) may allocate: every item a count admits takes at least one
+// input byte, and holds at most a string or map entry (~64 bytes of
+// headers and buckets) — plus slack for the runtime's own allocations.
+func decodeBound(n int) uint64 { return uint64(16*(64*n+1024)) + 64<<10 }
+
+// A count that claims more items than the bytes left could hold is refused
+// before anything is allocated for them.
+func TestDecodeDoesNotTrustCounts(t *testing.T) {
+	m := &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"a"}}
+	good := encodeEnvelope(nil, &store.Envelope{Msg: m, Receiver: "b"}, time.Now())
+	for i := frameHeader; i < len(good); i++ {
+		b := append([]byte(nil), good...)
+		b = append(b[:i], append([]byte{0xff, 0xff, 0xff, 0xff, 0x0f}, b[i+1:]...)...) // a huge varint
+		b = refresh(b)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, _, _ = decodeEnvelope(b)
+		runtime.ReadMemStats(&after)
+		assert.LessOrEqual(t, after.TotalAlloc-before.TotalAlloc, decodeBound(len(b))/16, "byte %d replaced by a huge count", i)
+	}
 }
 
 func TestMessageSizeIsAnUpperBound(t *testing.T) {
