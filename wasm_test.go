@@ -97,7 +97,7 @@ func TestHostileGuestsAreContained(t *testing.T) {
 			rt := caxtontest.NewRuntime(t)
 			rt.MustSpawn(caxton.AgentSpec{Name: "native", Handler: echo()})
 			rt.MustSpawn(caxton.AgentSpec{Name: "hostile",
-				Wasm:     &caxton.WasmSpec{Module: []byte(tc.code), Limits: tc.limits},
+				Wasm:     &caxton.WasmSpec{WAT: tc.code, Limits: tc.limits},
 				Delivery: caxton.DeliveryPolicy{MaxAttempts: 2},
 				Restart:  caxton.RestartPolicy{MaxRestarts: 10},
 			})
@@ -120,7 +120,7 @@ func TestHostileGuestsAreContained(t *testing.T) {
 
 func TestHostileErrorsAreTyped(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	rt.MustSpawn(caxton.AgentSpec{Name: "hostile", Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATUnreachable)},
+	rt.MustSpawn(caxton.AgentSpec{Name: "hostile", Wasm: &caxton.WasmSpec{WAT: testguest.WATUnreachable},
 		Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}})
 	rt.MustSend(inform("x", "hostile"))
 	rt.AdvanceWhenWaiting(1, time.Second)
@@ -137,17 +137,18 @@ func TestGuestThatCannotStartFailsSpawn(t *testing.T) {
 		"foreign import": testguest.WATBadImport,
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "bad", Wasm: &caxton.WasmSpec{Module: []byte(code)}})
+			err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "bad", Wasm: &caxton.WasmSpec{WAT: code}})
 			var se *sandbox.Error
 			require.ErrorAs(t, err, &se)
 			assert.Equal(t, sandbox.KindABIViolation, se.Kind)
+			assert.Equal(t, acl.AgentID("bad"), se.Agent, "compile-time violations name the agent too")
 			_, err = rt.Agent("bad")
 			assert.ErrorIs(t, err, caxton.ErrAgentNotFound, "nothing is left registered")
 		})
 	}
 	err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "x", Wasm: &caxton.WasmSpec{}})
 	assert.ErrorIs(t, err, caxton.ErrInvalidSpec)
-	err = rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "x", Handler: echo(), Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATNop)}})
+	err = rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "x", Handler: echo(), Wasm: &caxton.WasmSpec{WAT: testguest.WATNop}})
 	assert.ErrorIs(t, err, caxton.ErrInvalidSpec)
 }
 
@@ -157,7 +158,7 @@ func TestForgedSenderIsRejectedAndLogged(t *testing.T) {
 	victim := caxtontest.NewRecorder(t, rt.Runtime, "victim")
 	honest := &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"victim"}, Content: []byte("honest")}
 	forged := &acl.Message{Performative: acl.Inform, Sender: "bank", Receivers: []acl.AgentID{"victim"}, Content: []byte("forged")}
-	rt.MustSpawn(wasmAgent("liar", []byte(testguest.WATOutbox(forged, honest))))
+	rt.MustSpawn(caxton.AgentSpec{Name: "liar", Wasm: &caxton.WasmSpec{WAT: testguest.WATOutbox(forged, honest)}})
 	rt.MustSend(inform("go", "liar"))
 	got := victim.Await(t, nil)
 	assert.Equal(t, "honest", string(got.Content))
@@ -169,7 +170,7 @@ func TestForgedSenderIsRejectedAndLogged(t *testing.T) {
 
 func TestTrapOnNthMessageReplacesInstanceAndRetries(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	rt.MustSpawn(caxton.AgentSpec{Name: "third", BatchSize: 1, Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATTrapThird)}})
+	rt.MustSpawn(caxton.AgentSpec{Name: "third", BatchSize: 1, Wasm: &caxton.WasmSpec{WAT: testguest.WATTrapThird}})
 	for range 3 {
 		rt.MustSend(inform("m", "third"))
 	}
@@ -184,7 +185,7 @@ func TestTrapOnNthMessageReplacesInstanceAndRetries(t *testing.T) {
 
 func TestCrashLoopMarksWasmAgentFailed(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	rt.MustSpawn(caxton.AgentSpec{Name: "doomed", Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATUnreachable)},
+	rt.MustSpawn(caxton.AgentSpec{Name: "doomed", Wasm: &caxton.WasmSpec{WAT: testguest.WATUnreachable},
 		Delivery: caxton.DeliveryPolicy{MaxAttempts: 10}, Restart: caxton.RestartPolicy{MaxRestarts: 2}})
 	rt.MustSend(inform("x", "doomed"))
 	rt.AdvanceWhenWaiting(1, time.Second)

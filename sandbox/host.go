@@ -80,7 +80,7 @@ func (in *Instance) classify(err error, during string) error {
 	case errors.As(err, &trap):
 		msg := trap.Message()
 		e.Kind = trapKind(msg, trap.Code())
-		e.Detail = during + ": " + firstLine(msg)
+		e.Detail = during + ": " + cleanMessage(msg)
 	case errors.As(err, &werr):
 		if status, ok := werr.ExitStatus(); ok {
 			e.Kind, e.Detail = KindOther, fmt.Sprintf("%s: guest exited with status %d", during, status)
@@ -91,9 +91,9 @@ func (in *Instance) classify(err error, during string) error {
 		if e.Kind == KindOther && strings.Contains(msg, "unknown import") {
 			e.Kind = KindABIViolation
 		}
-		e.Detail = during + ": " + firstLine(msg)
+		e.Detail = during + ": " + cleanMessage(msg)
 	default:
-		e.Kind, e.Detail = KindOther, during+": "+err.Error()
+		e.Kind, e.Detail = KindOther, during+": "+cleanMessage(err.Error())
 	}
 	if (e.Kind == KindUnreachable || e.Kind == KindOther) && in.nearMemoryLimit() {
 		// wasmtime-go v39 gives no callback when the limiter refuses a
@@ -148,20 +148,4 @@ func trapKind(msg string, code *wasmtime.TrapCode) Kind {
 		}
 	}
 	return KindOther
-}
-
-// firstLine extracts the informative line of a wasmtime error: the cause
-// after "wasm trap: " (or after "Caused by:") rather than the backtrace
-// header, which for a stack overflow runs to a megabyte.
-func firstLine(s string) string {
-	for _, marker := range []string{"wasm trap: ", "Caused by:\n"} {
-		if i := strings.LastIndex(s, marker); i >= 0 {
-			s = strings.TrimSpace(s[i+len(marker):])
-			break
-		}
-	}
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return truncateLog(s)
 }
