@@ -38,6 +38,7 @@ func TestBadModulesFailSpawnWithTypedErrors(t *testing.T) {
 		{"garbage file", caxton.WasmSpec{File: tempFile(t, "g.wasm", []byte{0xde, 0xad, 0xbe, 0xef})}, sandbox.KindInvalidModule, `does not begin with "\0asm"`},
 		{"truncated file", caxton.WasmSpec{File: tempFile(t, "t.wasm", nop[:20])}, sandbox.KindInvalidModule, "failed to parse"},
 		{"garbage .wat file", caxton.WasmSpec{File: tempFile(t, "g.wat", []byte("(modul"))}, sandbox.KindInvalidModule, "invalid WebAssembly text"},
+		{"huge table", caxton.WasmSpec{WAT: testguest.WATHugeTable}, sandbox.KindTable, "exceeds table limits"},
 		{"ABI violation", caxton.WasmSpec{WAT: testguest.WATNoHandle}, sandbox.KindABIViolation, "missing required export"},
 		{"ABI violation in a binary", caxton.WasmSpec{Module: testguest.WATBinary(t, testguest.WATBadImport)}, sandbox.KindABIViolation, "import env.evil"},
 	}

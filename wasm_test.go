@@ -87,6 +87,7 @@ func TestHostileGuestsAreContained(t *testing.T) {
 		{"loop", testguest.WATLoop, sandbox.Limits{BatchDeadline: 10 * time.Millisecond}, sandbox.KindDeadline},
 		{"fuel", testguest.WATLoop, sandbox.Limits{FuelPerBatch: 10_000}, sandbox.KindOutOfFuel},
 		{"bomb", testguest.WATMemoryBomb, sandbox.Limits{MaxMemory: 2 << 20}, sandbox.KindMemory},
+		{"table-bomb", testguest.WATTableBomb, sandbox.Limits{}, sandbox.KindTable},
 		{"recursion", testguest.WATRecursion, sandbox.Limits{}, sandbox.KindStackOverflow},
 		{"oob", testguest.WATOutOfBounds, sandbox.Limits{}, sandbox.KindOutOfBounds},
 		{"huge-outbox", testguest.WATHugeOutbox, sandbox.Limits{MaxOutboxMessages: 10}, sandbox.KindABIViolation},

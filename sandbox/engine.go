@@ -292,7 +292,9 @@ func (e *Engine) load(key [32]byte, wasm []byte) (*wasmtime.Module, error) {
 // it a truncated file crashes the process (SIGBUS), so anything that does
 // not check out is recompiled instead. (The cache directory is as trusted
 // as the binary; the checksum guards against corruption, not tampering.)
-const artifactMagic = "caxton-cwasm-1\x00"
+// The number changes whenever what is compiled for the same bytes does: 2
+// adds the exports of hidden tables (exportTables).
+const artifactMagic = "caxton-cwasm-2\x00"
 
 func sealArtifact(blob []byte) []byte {
 	out := make([]byte, 0, len(artifactMagic)+12+len(blob))
@@ -319,6 +321,12 @@ func (e *Engine) deserialize(sealed []byte) (*wasmtime.Module, error) {
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func (e *Engine) compile(wasm []byte) (*wasmtime.Module, error) {
+	if withTables := exportTables(wasm); len(withTables) != len(wasm) {
+		if mod, err := wasmtime.NewModule(e.eng, withTables); err == nil {
+			return mod, nil
+		}
+		// Report what is wrong with the module as the guest wrote it.
+	}
 	mod, err := wasmtime.NewModule(e.eng, wasm)
 	if err != nil {
 		return nil, invalidModule("%s", cleanMessage(err.Error()))

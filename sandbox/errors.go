@@ -27,6 +27,7 @@ const (
 	KindGuestFailed                // the guest's handler reported failure (status -2): retry
 	KindGuestPermanent             // the guest's handler reported permanent failure (status -3)
 	KindInvalidModule              // the bytes are not a valid WebAssembly module (empty, garbage, truncated, bad text)
+	KindTable                      // a table started or grew past its element limit, or the module has too many tables
 )
 
 var kindNames = [...]string{
@@ -34,7 +35,7 @@ var kindNames = [...]string{
 	KindMemory: "memory limit", KindStackOverflow: "stack overflow", KindUnreachable: "unreachable",
 	KindOutOfBounds: "out of bounds", KindABIViolation: "ABI violation",
 	KindGuestFailed: "guest failed", KindGuestPermanent: "guest failed permanently",
-	KindInvalidModule: "invalid module",
+	KindInvalidModule: "invalid module", KindTable: "table limit",
 }
 
 // String returns the kind's name as it appears in error messages (and so

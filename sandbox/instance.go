@@ -38,7 +38,8 @@ type Instance struct {
 	mem    *wasmtime.Memory
 	alloc  *wasmtime.Func
 	handle *wasmtime.Func
-	bufPtr uint32 // inbound buffer from caxton_alloc
+	tables []*wasmtime.Table // every table, for classify (see exportTables)
+	bufPtr uint32            // inbound buffer from caxton_alloc
 	bufCap uint32
 	batch  []byte     // encoding scratch
 	stdio  []captured // read side of captured stdout and stderr
@@ -101,6 +102,11 @@ func (m *Module) Instantiate(cfg InstanceConfig) (inst *Instance, err error) {
 	in.mem = wi.GetExport(in.store, "memory").Memory()
 	if in.mem == nil {
 		return nil, in.abiErr("export memory is not a plain linear memory")
+	}
+	for _, name := range m.tables {
+		if x := wi.GetExport(in.store, name); x != nil && x.Table() != nil {
+			in.tables = append(in.tables, x.Table())
+		}
 	}
 	in.alloc = wi.GetFunc(in.store, "caxton_alloc")
 	in.handle = wi.GetFunc(in.store, "caxton_handle")

@@ -17,6 +17,9 @@ type Module struct {
 	usesT bool // imports caxton.now
 	usesL bool // imports caxton.log
 	wasi  bool // imports wasi_snapshot_preview1
+	// tables are the exports of the module's tables (its own, or those
+	// exportTables added), watched for the table limit.
+	tables []string
 }
 
 // abiExports are the exports Guest ABI v1 requires, with their signatures.
@@ -48,6 +51,8 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 				return nil, abiErr("export %q must be a plain (unshared, 32-bit) linear memory", name)
 			}
 			found[name] = true
+		case ex.Type().TableType() != nil:
+			m.tables = append(m.tables, name)
 		case name == "_initialize":
 			m.init = ex.Type().FuncType() != nil
 		case abiExports[name] != "":

@@ -94,6 +94,7 @@ func TestTrapsAndViolationsAreClassified(t *testing.T) {
 		{"infinite loop hits the deadline", testguest.WATLoop, sandbox.Limits{BatchDeadline: 20 * time.Millisecond}, sandbox.KindDeadline, true},
 		{"infinite loop runs out of fuel", testguest.WATLoop, sandbox.Limits{FuelPerBatch: 100_000}, sandbox.KindOutOfFuel, true},
 		{"memory bomb", testguest.WATMemoryBomb, sandbox.Limits{MaxMemory: 4 << 20}, sandbox.KindMemory, true},
+		{"table bomb", testguest.WATTableBomb, sandbox.Limits{}, sandbox.KindTable, true},
 		{"deep recursion", testguest.WATRecursion, sandbox.Limits{}, sandbox.KindStackOverflow, true},
 		{"unreachable", testguest.WATUnreachable, sandbox.Limits{}, sandbox.KindUnreachable, true},
 		{"out of bounds", testguest.WATOutOfBounds, sandbox.Limits{}, sandbox.KindOutOfBounds, true},
@@ -119,6 +120,25 @@ func TestTrapsAndViolationsAreClassified(t *testing.T) {
 			assert.Equal(t, acl.AgentID("hostile"), se.Agent)
 			assert.ErrorIs(t, err, sandbox.ErrSandbox)
 			assert.NotEmpty(t, se.Detail)
+		})
+	}
+}
+
+func TestTablesOverTheLimitFailToStart(t *testing.T) {
+	e := newEngine(t)
+	for name, src := range map[string]string{
+		"huge initial table": testguest.WATHugeTable,
+		"too many tables":    testguest.WATGuest(strings.Repeat(`(table 1 funcref) `, 5), `(i64.const 0)`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, err := e.CompileText(src)
+			require.NoError(t, err)
+			_, err = m.Instantiate(sandbox.InstanceConfig{Agent: "tables"})
+			var se *sandbox.Error
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, sandbox.KindTable, se.Kind, "detail: %s", se.Detail)
+			assert.Equal(t, "tables", string(se.Agent))
+			assert.Contains(t, err.Error(), "table limit")
 		})
 	}
 }
