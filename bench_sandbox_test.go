@@ -76,7 +76,7 @@ func BenchmarkWasmBatchCall(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in, err := m.Instantiate(sandbox.InstanceConfig{Agent: "echo"})
+	in, err := m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "echo"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func BenchmarkWasmInstantiate(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
-				in, err := m.Instantiate(sandbox.InstanceConfig{Agent: "a"})
+				in, err := m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "a"})
 				if err != nil {
 					b.Fatal(err)
 				}

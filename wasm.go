@@ -92,8 +92,8 @@ func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant ToolGrant) (
 		r := rt.callTool(ctx, name, grant, tool, args)
 		return uint8(r.Status), r.Content
 	}
-	return func(_ context.Context, info InstanceInfo) (Handler, error) {
-		inst, err := mod.Instantiate(sandbox.InstanceConfig{
+	return func(ctx context.Context, info InstanceInfo) (Handler, error) {
+		inst, err := mod.Instantiate(ctx, sandbox.InstanceConfig{
 			Agent: name, Limits: limits, Grants: grants, Logger: rt.logger, Now: rt.clock.Now, Tools: tools,
 		})
 		if err != nil {

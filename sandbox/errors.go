@@ -63,6 +63,9 @@ type Error struct {
 	Kind     Kind
 	Detail   string
 	FuelUsed uint64 // fuel the failed call consumed (0 when fuel is not metered)
+	// Err is the cause outside the guest, if there is one: the context's
+	// error when start-up was cut short by the context's deadline.
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -70,11 +73,22 @@ func (e *Error) Error() string {
 	if e.Agent != "" {
 		s += fmt.Sprintf("agent %q: ", e.Agent)
 	}
-	return s + e.Kind.String() + ": " + e.Detail
+	s += e.Kind.String() + ": " + e.Detail
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
 
-// Unwrap returns ErrSandbox.
-func (e *Error) Unwrap() error { return ErrSandbox }
+// Unwrap returns ErrSandbox, and Err when there is one, so that both
+// errors.Is(err, ErrSandbox) and errors.Is(err, context.DeadlineExceeded)
+// hold for a start-up cut short by its context.
+func (e *Error) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrSandbox, e.Err}
+	}
+	return []error{ErrSandbox}
+}
 
 // Broken reports whether the instance that produced e must be discarded.
 func (e *Error) Broken() bool { return e.Kind != KindGuestFailed && e.Kind != KindGuestPermanent }

@@ -118,7 +118,7 @@ func checkNoBacktrace(t *testing.T) {
 	start := func(src string) error {
 		m, err := e.CompileText(src)
 		require.NoError(t, err)
-		return errOf(m.Instantiate(sandbox.InstanceConfig{Agent: "a"}))
+		return errOf(m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "a"}))
 	}
 	for name, err := range map[string]error{
 		"bad text":        errOf(e.CompileText("garbage")),

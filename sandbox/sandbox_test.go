@@ -34,7 +34,7 @@ func instantiate(t *testing.T, e *sandbox.Engine, src string, cfg sandbox.Instan
 	if cfg.Agent == "" {
 		cfg.Agent = "guest"
 	}
-	in, err := m.Instantiate(cfg)
+	in, err := m.Instantiate(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = in.Close() })
 	return in
@@ -133,7 +133,7 @@ func TestTablesOverTheLimitFailToStart(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m, err := e.CompileText(src)
 			require.NoError(t, err)
-			_, err = m.Instantiate(sandbox.InstanceConfig{Agent: "tables"})
+			_, err = m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "tables"})
 			var se *sandbox.Error
 			require.ErrorAs(t, err, &se)
 			assert.Equal(t, sandbox.KindTable, se.Kind, "detail: %s", se.Detail)
@@ -180,7 +180,7 @@ func TestModulesBreakingTheABIAreRefused(t *testing.T) {
 	}
 	m, err := e.CompileText(testguest.WATWrongVersion)
 	require.NoError(t, err)
-	_, err = m.Instantiate(sandbox.InstanceConfig{Agent: "v2"})
+	_, err = m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "v2"})
 	var se *sandbox.Error
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, sandbox.KindABIViolation, se.Kind)
@@ -224,7 +224,7 @@ func TestModuleCacheInMemoryAndOnDisk(t *testing.T) {
 	e3 := newEngine(t, sandbox.WithCacheDir(dir))
 	m3, err := e3.CompileText(testguest.WATNop)
 	require.NoError(t, err)
-	in, err := m3.Instantiate(sandbox.InstanceConfig{Agent: "a"})
+	in, err := m3.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "a"})
 	require.NoError(t, err)
 	require.NoError(t, in.Close())
 	b, err := os.ReadFile(files[0])

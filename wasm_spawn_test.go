@@ -1,9 +1,11 @@
 package caxton_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/caxtontest"
@@ -83,6 +85,31 @@ func TestWasmSpecTakesTextOnlyWhenAsked(t *testing.T) {
 			var fe *caxton.SpecError
 			require.ErrorAs(t, err, &fe)
 			assert.Equal(t, "Wasm", fe.Field)
+		})
+	}
+}
+
+// A guest that loops in its start-up holds Spawn only until Spawn's
+// context ends, not for the (longer) batch deadline.
+func TestSpawnReturnsByItsContextDeadline(t *testing.T) {
+	for name, wat := range map[string]string{
+		"_initialize":    testguest.WATGuest(`(func (export "_initialize") (loop $l (br $l)))`, `(i64.const 0)`),
+		"start function": testguest.WATGuest(`(func $start (loop $l (br $l))) (start $start)`, `(i64.const 0)`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			rt := caxtontest.NewRuntime(t)
+			ctx, cancel := context.WithTimeout(caxtontest.Context(t), 100*time.Millisecond)
+			defer cancel()
+			began := time.Now()
+			err := rt.Spawn(ctx, caxton.AgentSpec{Name: "slow", Wasm: &caxton.WasmSpec{WAT: wat, Limits: sandbox.Limits{BatchDeadline: 20 * time.Second}}})
+			assert.Less(t, time.Since(began), 10*time.Second, "Spawn returns by its context's deadline")
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			var se *sandbox.Error
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, sandbox.KindDeadline, se.Kind)
+			assert.Contains(t, err.Error(), "start-up did not finish by the context's deadline")
+			_, err = rt.Agent("slow")
+			assert.ErrorIs(t, err, caxton.ErrAgentNotFound, "nothing is left registered")
 		})
 	}
 }
