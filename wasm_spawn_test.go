@@ -113,3 +113,30 @@ func TestSpawnReturnsByItsContextDeadline(t *testing.T) {
 		})
 	}
 }
+
+// A Go guest built without -buildmode=c-shared is refused at Spawn with
+// how to build it, not with an unreachable trap in caxton_abi_version.
+func TestGoCommandModuleFailsSpawnWithBuildAdvice(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds Go guests")
+	}
+	rt := caxtontest.NewRuntime(t, cachedModules())
+	err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "cmd", Wasm: &caxton.WasmSpec{Module: testguest.BuildCommand(t, "echo")}})
+	var se *sandbox.Error
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, sandbox.KindABIViolation, se.Kind)
+	assert.Equal(t, "cmd", string(se.Agent))
+	assert.Contains(t, err.Error(), "go build -buildmode=c-shared")
+	assert.NotContains(t, err.Error(), "unreachable")
+	assert.NotContains(t, err.Error(), "NewHandler", "the spec used Wasm")
+}
+
+// Errors from starting a wasm guest speak of the guest, not of the
+// NewHandler the host never wrote.
+func TestWasmStartErrorsDoNotMentionNewHandler(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "v2", Wasm: &caxton.WasmSpec{WAT: testguest.WATWrongVersion}})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "NewHandler")
+	assert.Contains(t, err.Error(), `caxton: agent "v2" replica 0: starting its wasm guest: sandbox: agent "v2": ABI violation`)
+}

@@ -143,6 +143,7 @@ func TestGuestThatCannotStartFailsSpawn(t *testing.T) {
 			require.ErrorAs(t, err, &se)
 			assert.Equal(t, sandbox.KindABIViolation, se.Kind)
 			assert.Equal(t, acl.AgentID("bad"), se.Agent, "compile-time violations name the agent too")
+			assert.NotContains(t, err.Error(), "NewHandler", "the spec used Wasm")
 			_, err = rt.Agent("bad")
 			assert.ErrorIs(t, err, caxton.ErrAgentNotFound, "nothing is left registered")
 		})

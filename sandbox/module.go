@@ -42,6 +42,7 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 		return &Error{Kind: KindABIViolation, Detail: fmt.Sprintf(format, args...)}
 	}
 	found := map[string]bool{}
+	command := false
 	for _, ex := range mod.Exports() {
 		name := ex.Name()
 		switch {
@@ -55,6 +56,8 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 			m.tables = append(m.tables, name)
 		case name == "_initialize":
 			m.init = ex.Type().FuncType() != nil
+		case name == "_start":
+			command = ex.Type().FuncType() != nil
 		case abiExports[name] != "":
 			ft := ex.Type().FuncType()
 			if ft == nil || signature(ft) != abiExports[name] {
@@ -62,6 +65,15 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 			}
 			found[name] = true
 		}
+	}
+	if command && !m.init {
+		// A WASI command expects _start to run once and the module to be
+		// done; its exports cannot be called before (a Go command traps
+		// with "unreachable" in caxton_abi_version) or after. This is the
+		// usual mistake with toolchains whose default is a command.
+		return nil, abiErr("this is a WASI command module (it exports _start and no _initialize), but an agent must be a reactor, " +
+			"whose exports the host calls for every batch: build Go guests with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared, " +
+			"C guests with -mexec-model=reactor")
 	}
 	for _, need := range []string{"memory", "caxton_abi_version", "caxton_alloc", "caxton_handle"} {
 		if !found[need] {

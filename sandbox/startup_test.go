@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -67,4 +69,35 @@ func TestInstantiateWithAnEndedContext(t *testing.T) {
 	//lint:ignore SA1012 a nil context is refused, not a panic
 	_, err = m.Instantiate(nil, sandbox.InstanceConfig{Agent: "nil"}) //nolint:staticcheck
 	assert.Error(t, err)
+}
+
+func TestCommandModulesAreRefusedWithBuildAdvice(t *testing.T) {
+	// The tests' shared artifact cache: a Go guest takes seconds to compile.
+	e := newEngine(t, sandbox.WithCacheDir(filepath.Join(os.TempDir(), "caxton-test-cwasm")))
+	guests := map[string]func(t *testing.T) []byte{
+		"wat": func(t *testing.T) []byte {
+			return testguest.WATBinary(t, testguest.WATGuest(`(func (export "_start"))`, `(i64.const 0)`))
+		},
+		"go without -buildmode=c-shared": func(t *testing.T) []byte {
+			if testing.Short() {
+				t.Skip("builds a Go guest")
+			}
+			return testguest.BuildCommand(t, "echo")
+		},
+	}
+	for name, wasm := range guests {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.Compile(wasm(t))
+			var se *sandbox.Error
+			require.ErrorAs(t, err, &se)
+			t.Log(err)
+			assert.Equal(t, sandbox.KindABIViolation, se.Kind)
+			for _, advice := range []string{"command module", "reactor", "GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared", "-mexec-model=reactor"} {
+				assert.Contains(t, se.Detail, advice)
+			}
+		})
+	}
+	// A reactor may export _start as well; it is never called.
+	_, err := e.CompileText(testguest.WATGuest(`(func (export "_start") unreachable) (func (export "_initialize"))`, `(i64.const 0)`))
+	assert.NoError(t, err)
 }
