@@ -1,10 +1,3 @@
-// Package sandbox runs untrusted WebAssembly agents with wasmtime: one
-// engine per runtime, a compiled-module cache (in memory, and optionally on
-// disk as ahead-of-time artifacts), one store per agent instance, resource
-// limits, deny-by-default WASI, and Guest ABI v1 (ABI.md in this directory).
-//
-// It imports acl only and knows nothing of the runtime: the caxton package
-// adapts an Instance to its BatchHandler seam.
 package sandbox
 
 import (

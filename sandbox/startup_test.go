@@ -67,7 +67,7 @@ func TestInstantiateWithAnEndedContext(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Contains(t, err.Error(), `agent "late"`)
 	//lint:ignore SA1012 a nil context is refused, not a panic
-	_, err = m.Instantiate(nil, sandbox.InstanceConfig{Agent: "nil"}) //nolint:staticcheck
+	_, err = m.Instantiate(nil, sandbox.InstanceConfig{Agent: "nil"})
 	assert.Error(t, err)
 }
 
