@@ -68,6 +68,8 @@ type Error struct {
 	Err error
 }
 
+// Error reads "sandbox: agent "name": kind: detail", without the agent
+// part when Agent is empty and with Err appended when there is one.
 func (e *Error) Error() string {
 	s := "sandbox: "
 	if e.Agent != "" {
