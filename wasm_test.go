@@ -19,10 +19,25 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// cachedModules shares compiled guests between the tests' runtimes (a Go
-// guest takes 1-2 s to compile and ~0.5 ms to load from the cache).
-func cachedModules() caxton.Option {
-	return caxton.WithSandboxCacheDir(filepath.Join(os.TempDir(), "caxton-test-cwasm"))
+// moduleCache is where the tests' runtimes share compiled guests (a Go
+// guest takes 1-2 s to compile, more on a busy machine, and ~0.5 ms to load
+// from the cache).
+var moduleCache = filepath.Join(os.TempDir(), "caxton-test-cwasm")
+
+func cachedModules() caxton.Option { return caxton.WithSandboxCacheDir(moduleCache) }
+
+// goGuest builds the Go guest name and compiles it into moduleCache before
+// any Spawn sees it: Spawn's test context (caxtontest.DefaultTimeout) bounds
+// a guest's start-up, and a cold compile on a busy machine could use it up.
+func goGuest(t *testing.T, name string) []byte {
+	t.Helper()
+	code := testguest.Build(t, name)
+	e, err := sandbox.NewEngine(sandbox.WithCacheDir(moduleCache))
+	require.NoError(t, err)
+	defer e.Close()
+	_, err = e.Compile(code)
+	require.NoError(t, err)
+	return code
 }
 
 func wasmAgent(name acl.AgentID, code []byte) caxton.AgentSpec {
@@ -34,9 +49,9 @@ func TestGoGuestConversesWithNativeAgents(t *testing.T) {
 		t.Skip("builds Go guests")
 	}
 	rt := caxtontest.NewRuntime(t, cachedModules())
-	rt.MustSpawn(wasmAgent("echo", testguest.Build(t, "echo")))
-	rt.MustSpawn(wasmAgent("counter", testguest.Build(t, "counter")))
-	rt.MustSpawn(wasmAgent("worker", testguest.Build(t, "worker")))
+	rt.MustSpawn(wasmAgent("echo", goGuest(t, "echo")))
+	rt.MustSpawn(wasmAgent("counter", goGuest(t, "counter")))
+	rt.MustSpawn(wasmAgent("worker", goGuest(t, "worker")))
 
 	reply := rt.MustRequest(request("hello", "echo"))
 	assert.Equal(t, "hello", string(reply.Content))
@@ -65,7 +80,7 @@ func TestWasmAgentFromFileAndReplicas(t *testing.T) {
 	}
 	rt := caxtontest.NewRuntime(t, cachedModules())
 	path := t.TempDir() + "/counter.wasm"
-	require.NoError(t, os.WriteFile(path, testguest.Build(t, "counter"), 0o644))
+	require.NoError(t, os.WriteFile(path, goGuest(t, "counter"), 0o644))
 	rt.MustSpawn(caxton.AgentSpec{Name: "c", Replicas: 2, Balance: caxton.BalanceRoundRobin, Wasm: &caxton.WasmSpec{File: path}})
 	got := map[string]int{}
 	for range 4 {
@@ -205,7 +220,7 @@ func TestBlockedGoGuestIsReplaced(t *testing.T) {
 		t.Skip("builds Go guests")
 	}
 	rt := caxtontest.NewRuntime(t, cachedModules())
-	rt.MustSpawn(caxton.AgentSpec{Name: "blocker", Wasm: &caxton.WasmSpec{Module: testguest.Build(t, "blocker")},
+	rt.MustSpawn(caxton.AgentSpec{Name: "blocker", Wasm: &caxton.WasmSpec{Module: goGuest(t, "blocker")},
 		Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}})
 	rt.MustSend(request("block", "blocker"))
 	rt.AdvanceWhenWaiting(1, time.Second)
@@ -219,7 +234,7 @@ func TestOversizedMessageIsRejectedNotBatched(t *testing.T) {
 		t.Skip("builds Go guests")
 	}
 	rt := caxtontest.NewRuntime(t, cachedModules())
-	rt.MustSpawn(caxton.AgentSpec{Name: "echo", Wasm: &caxton.WasmSpec{Module: testguest.Build(t, "echo"), Limits: sandbox.Limits{MaxInboundMessage: 1024}}})
+	rt.MustSpawn(caxton.AgentSpec{Name: "echo", Wasm: &caxton.WasmSpec{Module: goGuest(t, "echo"), Limits: sandbox.Limits{MaxInboundMessage: 1024}}})
 	big := request("", "echo")
 	big.Content = bytes.Repeat([]byte("z"), 4096)
 	rt.MustSend(big)
