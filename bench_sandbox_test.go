@@ -125,7 +125,7 @@ func BenchmarkWasmSpawn(b *testing.B) {
 			b.Fatal(err)
 		}
 		benchInstantiate(b, func() (func(), error) {
-			in, err := m.Instantiate(sandbox.InstanceConfig{Agent: "a"})
+			in, err := m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "a"})
 			if err != nil {
 				return nil, err
 			}
@@ -195,7 +195,7 @@ func BenchmarkWasmBatchCall(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	in, err := m.Instantiate(sandbox.InstanceConfig{Agent: "echo"})
+	in, err := m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "echo"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func BenchmarkWasmInstantiate(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
-				in, err := m.Instantiate(sandbox.InstanceConfig{Agent: "a"})
+				in, err := m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "a"})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -77,7 +77,13 @@ func (in *instance) makeHandler(ctx context.Context) error {
 		var err error
 		h, err = f(ctx, InstanceInfo{Agent: in.a.name(), Replica: in.replica, Restart: in.replace})
 		if err != nil {
-			return fmt.Errorf("caxton: agent %q replica %d: NewHandler: %w", in.a.name(), in.replica, err)
+			// A wasm agent's factory is the runtime's own: name what failed
+			// in the terms of the spec the host wrote.
+			step := "NewHandler"
+			if in.a.spec.Wasm != nil {
+				step = "starting its wasm guest"
+			}
+			return fmt.Errorf("caxton: agent %q replica %d: %s: %w", in.a.name(), in.replica, step, err)
 		}
 		if h == nil {
 			return fmt.Errorf("caxton: agent %q replica %d: NewHandler returned a nil handler", in.a.name(), in.replica)

@@ -161,7 +161,7 @@ func TestCloseInterruptsARunawayGuestEvenWhenItTimesOut(t *testing.T) {
 	rt, err := caxton.New()
 	require.NoError(t, err)
 	require.NoError(t, rt.Spawn(context.Background(), caxton.AgentSpec{Name: "spin",
-		Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATLoop)}, Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}}))
+		Wasm: &caxton.WasmSpec{WAT: testguest.WATLoop}, Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}}))
 	require.NoError(t, rt.Send(context.Background(), inform("go", "spin")))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()

@@ -58,10 +58,17 @@ type AgentSpec struct {
 // WasmSpec makes an agent a WebAssembly guest (Guest ABI v1, see
 // sandbox/ABI.md). Set it in AgentSpec.Wasm instead of a handler: every
 // replica, and every replacement after a crash, is a fresh instance in its
-// own store. Set exactly one of Module and File.
+// own store. Set exactly one of Module, WAT and File.
+//
+// Text is compiled only when asked for (WAT, or a File named *.wat), so
+// bytes that are not a module are reported as such, not as a syntax error.
+// A module that cannot be used fails Spawn with a *sandbox.Error naming the
+// agent: KindInvalidModule for bytes that are not a valid module,
+// KindABIViolation for a module that breaks the ABI.
 type WasmSpec struct {
-	Module []byte         // the guest, binary or text format
-	File   string         // or a path to it
+	Module []byte         // the guest in the binary format (a .wasm file's contents)
+	WAT    string         // or the guest in the WebAssembly text format
+	File   string         // or a path to it: text if the name ends in .wat, binary otherwise
 	Limits sandbox.Limits // resource limits per instance (zero fields: defaults)
 	Grants sandbox.Grants // WASI capabilities (zero: none)
 }

@@ -216,9 +216,9 @@ func TestTelemetryTracesAConversationAcrossNativeAndWasm(t *testing.T) {
 func TestTelemetryRecordsTrapsDeadLettersAndGuestLogs(t *testing.T) {
 	o := newObserved(t)
 	ctx := caxtontest.Context(t)
-	o.MustSpawn(caxton.AgentSpec{Name: "crasher", Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATUnreachable)},
+	o.MustSpawn(caxton.AgentSpec{Name: "crasher", Wasm: &caxton.WasmSpec{WAT: testguest.WATUnreachable},
 		Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}})
-	o.MustSpawn(caxton.AgentSpec{Name: "logger", Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATLogsData)}})
+	o.MustSpawn(caxton.AgentSpec{Name: "logger", Wasm: &caxton.WasmSpec{WAT: testguest.WATLogsData}})
 
 	rootCtx, root := o.tp.Tracer("test").Start(ctx, "batch job")
 	require.NoError(t, o.Send(rootCtx, acl.New(acl.Inform, "crasher")))

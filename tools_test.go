@@ -11,7 +11,6 @@ import (
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
 	"github.com/caxton-go/caxton/guest"
-	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/tool"
 	"github.com/stretchr/testify/assert"
@@ -113,10 +112,10 @@ func TestNativeAgentCallsTools(t *testing.T) {
 // count against the guest's batch deadline.
 func TestWasmAgentCallsTools(t *testing.T) {
 	tb := &fakeToolbox{sleep: 300 * time.Millisecond}
-	rt := caxtontest.NewRuntime(t, caxton.WithToolbox(tb))
+	rt := caxtontest.NewRuntime(t, cachedModules(), caxton.WithToolbox(tb)) // see goGuest
 	rt.MustSpawn(caxton.AgentSpec{Name: "caller",
 		Tools: tool.Grant{Allow: []string{"upper", "slow", "huge"}},
-		Wasm: &caxton.WasmSpec{Module: testguest.Build(t, "toolcaller"),
+		Wasm: &caxton.WasmSpec{Module: goGuest(t, "toolcaller"),
 			Limits: sandbox.Limits{BatchDeadline: 100 * time.Millisecond}}})
 	call := func(tool, args string) (int, string) {
 		body := `{"tool":"` + tool + `"`

@@ -9,7 +9,6 @@ import (
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
-	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,7 +20,7 @@ func TestWASIIsDeniedByDefaultAndGrantedPerAgent(t *testing.T) {
 	}
 	var logs syncLog
 	rt := caxtontest.NewRuntime(t, cachedModules(), caxton.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	code := testguest.Build(t, "wasi")
+	code := goGuest(t, "wasi")
 	ro, rw := t.TempDir(), t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(ro, "note.txt"), []byte("read-only data"), 0o644))
 	t.Setenv("CAXTON_HOST_SECRET", "do-not-leak")

@@ -52,34 +52,49 @@ func (rt *Runtime) closeSandbox() error {
 // wasmFactory compiles the spec's module (once, through the engine's cache)
 // and returns the NewHandler that instantiates it.
 func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant tool.Grant) (func(context.Context, InstanceInfo) (Handler, error), error) {
-	if (len(w.Module) == 0) == (w.File == "") {
-		return nil, specErr("Wasm", "set exactly one of Module and File")
+	set := 0
+	for _, isSet := range []bool{len(w.Module) > 0, w.WAT != "", w.File != ""} {
+		if isSet {
+			set++
+		}
+	}
+	if set != 1 {
+		return nil, specErr("Wasm", "set exactly one of Module, WAT and File")
 	}
 	limits, err := w.Limits.WithDefaults()
 	if err != nil {
 		return nil, specErr("Wasm.Limits", "%v", err)
 	}
-	code := w.Module
+	code, text := w.Module, w.WAT != ""
+	if text {
+		code = []byte(w.WAT)
+	}
 	if w.File != "" {
 		if code, err = os.ReadFile(w.File); err != nil {
 			return nil, specErr("Wasm.File", "%v", err)
 		}
+		text = sandbox.IsTextFile(w.File)
 	}
 	eng, err := rt.sandboxEngine()
 	if err != nil {
 		return nil, err
 	}
-	mod, err := eng.Compile(code)
+	var mod *sandbox.Module
+	if text {
+		mod, err = eng.CompileText(string(code))
+	} else {
+		mod, err = eng.Compile(code)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("caxton: agent %q: %w", name, err)
+		return nil, forAgent(name, err)
 	}
 	grants := w.Grants
 	tools := func(ctx context.Context, toolName string, args []byte) (tool.Status, []byte) {
 		r := rt.callTool(ctx, name, grant, toolName, args)
 		return r.Status, r.Content
 	}
-	return func(_ context.Context, info InstanceInfo) (Handler, error) {
-		inst, err := mod.Instantiate(sandbox.InstanceConfig{
+	return func(ctx context.Context, info InstanceInfo) (Handler, error) {
+		inst, err := mod.Instantiate(ctx, sandbox.InstanceConfig{
 			Agent: name, Limits: limits, Grants: grants, Logger: rt.logger, Now: rt.clock.Now, Tools: tools,
 		})
 		if err != nil {
@@ -87,6 +102,18 @@ func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant tool.Grant) 
 		}
 		return &wasmHandler{inst: inst}, nil
 	}, nil
+}
+
+// forAgent names the agent in an error from compiling its module. The
+// sandbox compiles by content, for no agent in particular, so its errors
+// leave Agent empty; the agent is known here.
+func forAgent(name acl.AgentID, err error) error {
+	if se, ok := err.(*sandbox.Error); ok && se.Agent == "" {
+		named := *se
+		named.Agent = name
+		return &named
+	}
+	return fmt.Errorf("caxton: agent %q: %w", name, err)
 }
 
 // wasmHandler adapts a sandbox instance to the BatchHandler seam.

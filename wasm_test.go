@@ -19,10 +19,25 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// cachedModules shares compiled guests between the tests' runtimes (a Go
-// guest takes 1-2 s to compile and ~0.5 ms to load from the cache).
-func cachedModules() caxton.Option {
-	return caxton.WithSandboxCacheDir(filepath.Join(os.TempDir(), "caxton-test-cwasm"))
+// moduleCache is where the tests' runtimes share compiled guests (a Go
+// guest takes 1-2 s to compile, more on a busy machine, and ~0.5 ms to load
+// from the cache).
+var moduleCache = filepath.Join(os.TempDir(), "caxton-test-cwasm")
+
+func cachedModules() caxton.Option { return caxton.WithSandboxCacheDir(moduleCache) }
+
+// goGuest builds the Go guest name and compiles it into moduleCache before
+// any Spawn sees it: Spawn's test context (caxtontest.DefaultTimeout) bounds
+// a guest's start-up, and a cold compile on a busy machine could use it up.
+func goGuest(t *testing.T, name string) []byte {
+	t.Helper()
+	code := testguest.Build(t, name)
+	e, err := sandbox.NewEngine(sandbox.WithCacheDir(moduleCache))
+	require.NoError(t, err)
+	defer e.Close()
+	_, err = e.Compile(code)
+	require.NoError(t, err)
+	return code
 }
 
 func wasmAgent(name acl.AgentID, code []byte) caxton.AgentSpec {
@@ -34,9 +49,9 @@ func TestGoGuestConversesWithNativeAgents(t *testing.T) {
 		t.Skip("builds Go guests")
 	}
 	rt := caxtontest.NewRuntime(t, cachedModules())
-	rt.MustSpawn(wasmAgent("echo", testguest.Build(t, "echo")))
-	rt.MustSpawn(wasmAgent("counter", testguest.Build(t, "counter")))
-	rt.MustSpawn(wasmAgent("worker", testguest.Build(t, "worker")))
+	rt.MustSpawn(wasmAgent("echo", goGuest(t, "echo")))
+	rt.MustSpawn(wasmAgent("counter", goGuest(t, "counter")))
+	rt.MustSpawn(wasmAgent("worker", goGuest(t, "worker")))
 
 	reply := rt.MustRequest(request("hello", "echo"))
 	assert.Equal(t, "hello", string(reply.Content))
@@ -65,7 +80,7 @@ func TestWasmAgentFromFileAndReplicas(t *testing.T) {
 	}
 	rt := caxtontest.NewRuntime(t, cachedModules())
 	path := t.TempDir() + "/counter.wasm"
-	require.NoError(t, os.WriteFile(path, testguest.Build(t, "counter"), 0o644))
+	require.NoError(t, os.WriteFile(path, goGuest(t, "counter"), 0o644))
 	rt.MustSpawn(caxton.AgentSpec{Name: "c", Replicas: 2, Balance: caxton.BalanceRoundRobin, Wasm: &caxton.WasmSpec{File: path}})
 	got := map[string]int{}
 	for range 4 {
@@ -87,6 +102,7 @@ func TestHostileGuestsAreContained(t *testing.T) {
 		{"loop", testguest.WATLoop, sandbox.Limits{BatchDeadline: 10 * time.Millisecond}, sandbox.KindDeadline},
 		{"fuel", testguest.WATLoop, sandbox.Limits{FuelPerBatch: 10_000}, sandbox.KindOutOfFuel},
 		{"bomb", testguest.WATMemoryBomb, sandbox.Limits{MaxMemory: 2 << 20}, sandbox.KindMemory},
+		{"table-bomb", testguest.WATTableBomb, sandbox.Limits{}, sandbox.KindTable},
 		{"recursion", testguest.WATRecursion, sandbox.Limits{}, sandbox.KindStackOverflow},
 		{"oob", testguest.WATOutOfBounds, sandbox.Limits{}, sandbox.KindOutOfBounds},
 		{"huge-outbox", testguest.WATHugeOutbox, sandbox.Limits{MaxOutboxMessages: 10}, sandbox.KindABIViolation},
@@ -97,7 +113,7 @@ func TestHostileGuestsAreContained(t *testing.T) {
 			rt := caxtontest.NewRuntime(t)
 			rt.MustSpawn(caxton.AgentSpec{Name: "native", Handler: echo()})
 			rt.MustSpawn(caxton.AgentSpec{Name: "hostile",
-				Wasm:     &caxton.WasmSpec{Module: []byte(tc.code), Limits: tc.limits},
+				Wasm:     &caxton.WasmSpec{WAT: tc.code, Limits: tc.limits},
 				Delivery: caxton.DeliveryPolicy{MaxAttempts: 2},
 				Restart:  caxton.RestartPolicy{MaxRestarts: 10},
 			})
@@ -120,7 +136,7 @@ func TestHostileGuestsAreContained(t *testing.T) {
 
 func TestHostileErrorsAreTyped(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	rt.MustSpawn(caxton.AgentSpec{Name: "hostile", Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATUnreachable)},
+	rt.MustSpawn(caxton.AgentSpec{Name: "hostile", Wasm: &caxton.WasmSpec{WAT: testguest.WATUnreachable},
 		Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}})
 	rt.MustSend(inform("x", "hostile"))
 	rt.AdvanceWhenWaiting(1, time.Second)
@@ -137,17 +153,19 @@ func TestGuestThatCannotStartFailsSpawn(t *testing.T) {
 		"foreign import": testguest.WATBadImport,
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "bad", Wasm: &caxton.WasmSpec{Module: []byte(code)}})
+			err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "bad", Wasm: &caxton.WasmSpec{WAT: code}})
 			var se *sandbox.Error
 			require.ErrorAs(t, err, &se)
 			assert.Equal(t, sandbox.KindABIViolation, se.Kind)
+			assert.Equal(t, acl.AgentID("bad"), se.Agent, "compile-time violations name the agent too")
+			assert.NotContains(t, err.Error(), "NewHandler", "the spec used Wasm")
 			_, err = rt.Agent("bad")
 			assert.ErrorIs(t, err, caxton.ErrAgentNotFound, "nothing is left registered")
 		})
 	}
 	err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "x", Wasm: &caxton.WasmSpec{}})
 	assert.ErrorIs(t, err, caxton.ErrInvalidSpec)
-	err = rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "x", Handler: echo(), Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATNop)}})
+	err = rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "x", Handler: echo(), Wasm: &caxton.WasmSpec{WAT: testguest.WATNop}})
 	assert.ErrorIs(t, err, caxton.ErrInvalidSpec)
 }
 
@@ -157,7 +175,7 @@ func TestForgedSenderIsRejectedAndLogged(t *testing.T) {
 	victim := caxtontest.NewRecorder(t, rt.Runtime, "victim")
 	honest := &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"victim"}, Content: []byte("honest")}
 	forged := &acl.Message{Performative: acl.Inform, Sender: "bank", Receivers: []acl.AgentID{"victim"}, Content: []byte("forged")}
-	rt.MustSpawn(wasmAgent("liar", []byte(testguest.WATOutbox(forged, honest))))
+	rt.MustSpawn(caxton.AgentSpec{Name: "liar", Wasm: &caxton.WasmSpec{WAT: testguest.WATOutbox(forged, honest)}})
 	rt.MustSend(inform("go", "liar"))
 	got := victim.Await(t, nil)
 	assert.Equal(t, "honest", string(got.Content))
@@ -169,7 +187,7 @@ func TestForgedSenderIsRejectedAndLogged(t *testing.T) {
 
 func TestTrapOnNthMessageReplacesInstanceAndRetries(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	rt.MustSpawn(caxton.AgentSpec{Name: "third", BatchSize: 1, Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATTrapThird)}})
+	rt.MustSpawn(caxton.AgentSpec{Name: "third", BatchSize: 1, Wasm: &caxton.WasmSpec{WAT: testguest.WATTrapThird}})
 	for range 3 {
 		rt.MustSend(inform("m", "third"))
 	}
@@ -184,7 +202,7 @@ func TestTrapOnNthMessageReplacesInstanceAndRetries(t *testing.T) {
 
 func TestCrashLoopMarksWasmAgentFailed(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	rt.MustSpawn(caxton.AgentSpec{Name: "doomed", Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATUnreachable)},
+	rt.MustSpawn(caxton.AgentSpec{Name: "doomed", Wasm: &caxton.WasmSpec{WAT: testguest.WATUnreachable},
 		Delivery: caxton.DeliveryPolicy{MaxAttempts: 10}, Restart: caxton.RestartPolicy{MaxRestarts: 2}})
 	rt.MustSend(inform("x", "doomed"))
 	rt.AdvanceWhenWaiting(1, time.Second)
@@ -202,7 +220,7 @@ func TestBlockedGoGuestIsReplaced(t *testing.T) {
 		t.Skip("builds Go guests")
 	}
 	rt := caxtontest.NewRuntime(t, cachedModules())
-	rt.MustSpawn(caxton.AgentSpec{Name: "blocker", Wasm: &caxton.WasmSpec{Module: testguest.Build(t, "blocker")},
+	rt.MustSpawn(caxton.AgentSpec{Name: "blocker", Wasm: &caxton.WasmSpec{Module: goGuest(t, "blocker")},
 		Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}})
 	rt.MustSend(request("block", "blocker"))
 	rt.AdvanceWhenWaiting(1, time.Second)
@@ -216,7 +234,7 @@ func TestOversizedMessageIsRejectedNotBatched(t *testing.T) {
 		t.Skip("builds Go guests")
 	}
 	rt := caxtontest.NewRuntime(t, cachedModules())
-	rt.MustSpawn(caxton.AgentSpec{Name: "echo", Wasm: &caxton.WasmSpec{Module: testguest.Build(t, "echo"), Limits: sandbox.Limits{MaxInboundMessage: 1024}}})
+	rt.MustSpawn(caxton.AgentSpec{Name: "echo", Wasm: &caxton.WasmSpec{Module: goGuest(t, "echo"), Limits: sandbox.Limits{MaxInboundMessage: 1024}}})
 	big := request("", "echo")
 	big.Content = bytes.Repeat([]byte("z"), 4096)
 	rt.MustSend(big)

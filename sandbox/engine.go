@@ -1,14 +1,7 @@
-// Package sandbox runs untrusted WebAssembly agents with wasmtime: one
-// engine per runtime, a compiled-module cache (in memory, and optionally on
-// disk as ahead-of-time artifacts), one store per agent instance, resource
-// limits, deny-by-default WASI, and Guest ABI v1 (ABI.md in this directory).
-//
-// It imports acl and tool (the tool-call statuses it carries across the
-// ABI) only, and knows nothing of the runtime: the caxton package adapts an
-// Instance to its BatchHandler seam and hands it a ToolFunc.
 package sandbox
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -160,11 +153,25 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// Compile returns the compiled module for wasm (binary or text format),
-// from the cache when the same bytes were compiled before.
+// Compile returns the compiled module for a WebAssembly binary, from the
+// cache when the same bytes were compiled before. Only the binary format is
+// accepted here: anything else (WebAssembly text included; see CompileText)
+// fails with KindInvalidModule, so garbage is reported as garbage rather
+// than as a text syntax error.
+//
+// Errors about the bytes are *Error values (KindInvalidModule, or
+// KindABIViolation for a valid module that breaks Guest ABI v1) with an
+// empty Agent: a module is shared by content and belongs to no agent.
 func (e *Engine) Compile(wasm []byte) (*Module, error) {
-	if len(wasm) == 0 {
-		return nil, errors.New("sandbox: Compile: empty module")
+	switch {
+	case len(wasm) == 0:
+		return nil, invalidModule("empty module (0 bytes)")
+	case !bytes.HasPrefix(wasm, wasmMagic):
+		detail := `not a WebAssembly binary module: it does not begin with "\0asm"`
+		if looksLikeText(wasm) {
+			detail += " (it looks like WebAssembly text, which is accepted only when passed explicitly as text)"
+		}
+		return nil, invalidModule("%s", detail)
 	}
 	key := sha256.Sum256(wasm)
 	e.mu.Lock()
@@ -203,13 +210,49 @@ func (e *Engine) Compile(wasm []byte) (*Module, error) {
 	return m, nil
 }
 
-// CompileFile is Compile of a file's contents.
+// CompileText compiles a module written in the WebAssembly text format
+// (WAT), the way tests and small hand-written guests come. It is Compile of
+// the binary the text translates to, so it shares Compile's cache and
+// errors; text that does not parse fails with KindInvalidModule.
+func (e *Engine) CompileText(wat string) (*Module, error) {
+	if strings.TrimSpace(wat) == "" {
+		return nil, invalidModule("empty module (no WebAssembly text)")
+	}
+	bin, err := wasmtime.Wat2Wasm(wat)
+	if err != nil {
+		return nil, invalidModule("invalid WebAssembly text: %s", cleanMessage(err.Error()))
+	}
+	return e.Compile(bin)
+}
+
+// CompileFile compiles the module in the file at path: WebAssembly text if
+// the name ends in ".wat" (see IsTextFile), the binary format otherwise.
 func (e *Engine) CompileFile(path string) (*Module, error) {
-	wasm, err := os.ReadFile(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
-	return e.Compile(wasm)
+	if IsTextFile(path) {
+		return e.CompileText(string(b))
+	}
+	return e.Compile(b)
+}
+
+// IsTextFile reports whether CompileFile reads the file at path as
+// WebAssembly text: its name ends in ".wat" (in any case).
+func IsTextFile(path string) bool { return strings.EqualFold(filepath.Ext(path), ".wat") }
+
+var wasmMagic = []byte("\x00asm")
+
+// looksLikeText reports whether b starts, after white space, like a WAT
+// module: with a parenthesis or a comment.
+func looksLikeText(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && (b[0] == '(' || bytes.HasPrefix(b, []byte(";;")))
+}
+
+func invalidModule(format string, args ...any) *Error {
+	return &Error{Kind: KindInvalidModule, Detail: fmt.Sprintf(format, args...)}
 }
 
 // load compiles wasm, going through the disk cache when one is configured.
@@ -242,7 +285,9 @@ func (e *Engine) load(key [32]byte, wasm []byte) (*wasmtime.Module, error) {
 // it a truncated file crashes the process (SIGBUS), so anything that does
 // not check out is recompiled instead. (The cache directory is as trusted
 // as the binary; the checksum guards against corruption, not tampering.)
-const artifactMagic = "caxton-cwasm-1\x00"
+// The number changes whenever what is compiled for the same bytes does: 2
+// adds the exports of hidden tables (exportTables).
+const artifactMagic = "caxton-cwasm-2\x00"
 
 func sealArtifact(blob []byte) []byte {
 	out := make([]byte, 0, len(artifactMagic)+12+len(blob))
@@ -269,22 +314,18 @@ func (e *Engine) deserialize(sealed []byte) (*wasmtime.Module, error) {
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func (e *Engine) compile(wasm []byte) (*wasmtime.Module, error) {
-	if isText(wasm) {
-		bin, err := wasmtime.Wat2Wasm(string(wasm))
-		if err != nil {
-			return nil, fmt.Errorf("sandbox: invalid WebAssembly text: %w", err)
+	if withTables := exportTables(wasm); len(withTables) != len(wasm) {
+		if mod, err := wasmtime.NewModule(e.eng, withTables); err == nil {
+			return mod, nil
 		}
-		wasm = bin
+		// Report what is wrong with the module as the guest wrote it.
 	}
 	mod, err := wasmtime.NewModule(e.eng, wasm)
 	if err != nil {
-		msg, _, _ := strings.Cut(err.Error(), "\nStack backtrace:")
-		return nil, fmt.Errorf("sandbox: invalid module: %s", strings.TrimSpace(msg))
+		return nil, invalidModule("%s", cleanMessage(err.Error()))
 	}
 	return mod, nil
 }
-
-func isText(b []byte) bool { return len(b) >= 4 && string(b[:4]) != "\x00asm" }
 
 // writeAtomic writes via a temporary file and rename, so a crash never
 // leaves a half-written artifact under the final name.

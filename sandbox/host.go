@@ -80,7 +80,7 @@ func (in *Instance) classify(err error, during string) error {
 	case errors.As(err, &trap):
 		msg := trap.Message()
 		e.Kind = trapKind(msg, trap.Code())
-		e.Detail = during + ": " + firstLine(msg)
+		e.Detail = during + ": " + cleanMessage(msg)
 	case errors.As(err, &werr):
 		if status, ok := werr.ExitStatus(); ok {
 			e.Kind, e.Detail = KindOther, fmt.Sprintf("%s: guest exited with status %d", during, status)
@@ -91,19 +91,37 @@ func (in *Instance) classify(err error, during string) error {
 		if e.Kind == KindOther && strings.Contains(msg, "unknown import") {
 			e.Kind = KindABIViolation
 		}
-		e.Detail = during + ": " + firstLine(msg)
+		e.Detail = during + ": " + cleanMessage(msg)
 	default:
-		e.Kind, e.Detail = KindOther, during+": "+err.Error()
+		e.Kind, e.Detail = KindOther, during+": "+cleanMessage(err.Error())
 	}
-	if (e.Kind == KindUnreachable || e.Kind == KindOther) && in.nearMemoryLimit() {
-		// wasmtime-go v39 gives no callback when the limiter refuses a
-		// memory.grow; a guest that aborts with its memory within one grow
-		// step of the limit (or after printing "out of memory") is reported
-		// as a memory failure, which is what it almost always is.
+	// wasmtime-go v39 gives no callback when the limiter refuses a
+	// memory.grow or table.grow (the guest just gets -1); a guest that then
+	// aborts with its memory or a table within one grow step of the limit
+	// (or after printing "out of memory") is reported as hitting that
+	// limit, which is what it almost always is.
+	aborted := e.Kind == KindUnreachable || e.Kind == KindOther
+	switch {
+	case aborted && in.nearMemoryLimit():
 		e.Kind = KindMemory
 		e.Detail += fmt.Sprintf(" (linear memory near its %d-byte limit)", in.cfg.Limits.MaxMemory)
+	case (aborted || e.Kind == KindOutOfBounds && strings.Contains(e.Detail, "table")) && in.nearTableLimit():
+		e.Kind = KindTable
+		e.Detail += fmt.Sprintf(" (a table near its %d-element limit)", maxTableElements)
 	}
 	return e
+}
+
+// nearTableLimit reports whether one of the guest's tables is within one
+// plausible grow step (1,000 elements or an eighth of the limit) of the
+// table limit.
+func (in *Instance) nearTableLimit() bool {
+	for _, t := range in.tables {
+		if t.Size(in.store)+max(1000, maxTableElements/8) > maxTableElements {
+			return true
+		}
+	}
+	return false
 }
 
 // nearMemoryLimit reports whether the guest's memory is within one typical
@@ -136,6 +154,10 @@ func trapKind(msg string, code *wasmtime.TrapCode) Kind {
 		return KindOutOfBounds
 	case strings.Contains(m, "memory") && (strings.Contains(m, "limit") || strings.Contains(m, "allocat")):
 		return KindMemory
+	case strings.Contains(m, "table") && (strings.Contains(m, "limit") || strings.Contains(m, "too high")):
+		// "table minimum size of N elements exceeds table limits",
+		// "resource limit exceeded: table count too high at 5"
+		return KindTable
 	}
 	if code != nil {
 		switch *code { // only codes below the v39 numbering skew
@@ -148,20 +170,4 @@ func trapKind(msg string, code *wasmtime.TrapCode) Kind {
 		}
 	}
 	return KindOther
-}
-
-// firstLine extracts the informative line of a wasmtime error: the cause
-// after "wasm trap: " (or after "Caused by:") rather than the backtrace
-// header, which for a stack overflow runs to a megabyte.
-func firstLine(s string) string {
-	for _, marker := range []string{"wasm trap: ", "Caused by:\n"} {
-		if i := strings.LastIndex(s, marker); i >= 0 {
-			s = strings.TrimSpace(s[i+len(marker):])
-			break
-		}
-	}
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return truncateLog(s)
 }

@@ -38,7 +38,8 @@ type Instance struct {
 	mem    *wasmtime.Memory
 	alloc  *wasmtime.Func
 	handle *wasmtime.Func
-	bufPtr uint32 // inbound buffer from caxton_alloc
+	tables []*wasmtime.Table // every table, for classify (see exportTables)
+	bufPtr uint32            // inbound buffer from caxton_alloc
 	bufCap uint32
 	batch  []byte     // encoding scratch
 	stdio  []captured // read side of captured stdout and stderr
@@ -61,10 +62,24 @@ type Instance struct {
 
 // Instantiate creates a fresh instance of m: a new store with the limits
 // and grants of cfg, WASI linked but empty unless granted, the caxton host
-// imports, _initialize run, and the ABI version checked.
-func (m *Module) Instantiate(cfg InstanceConfig) (inst *Instance, err error) {
+// imports, the start-up run (the module's start function, then
+// _initialize), and the ABI version checked.
+//
+// Start-up is guest code, so it is bounded like a batch: by the batch
+// deadline, or by ctx's deadline if that comes first, in which case the
+// error is a KindDeadline *Error that also wraps ctx's error. A ctx that is
+// cancelled without a deadline cannot interrupt the guest (wasmtime can
+// only stop a store at its epoch deadline); Instantiate then fails with
+// ctx's error as soon as start-up ends, within the batch deadline.
+func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Instance, err error) {
+	if ctx == nil {
+		return nil, errors.New("sandbox: Instantiate: nil context.Context")
+	}
 	if cfg.Limits, err = cfg.Limits.WithDefaults(); err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sandbox: agent %q: not started: %w", cfg.Agent, err)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -73,9 +88,10 @@ func (m *Module) Instantiate(cfg InstanceConfig) (inst *Instance, err error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	in := &Instance{cfg: cfg, m: m, ctx: context.Background()}
+	in := &Instance{cfg: cfg, m: m, ctx: ctx}
 	in.store = wasmtime.NewStoreWithData(m.e.eng, in)
 	defer func() {
+		in.ctx = context.Background() // the instance outlives the caller's ctx
 		if err != nil {
 			in.Close()
 		}
@@ -89,32 +105,56 @@ func (m *Module) Instantiate(cfg InstanceConfig) (inst *Instance, err error) {
 		return nil, err
 	}
 	// Start-up (a Go guest's _initialize burns ~650k fuel) is bounded by the
-	// batch deadline but not by the per-batch fuel budget.
-	in.store.SetEpochDeadline(in.deadlineTicks())
+	// batch deadline, or ctx's if sooner, but not by the per-batch fuel
+	// budget. One deadline covers all of it.
+	budget, ctxBound := cfg.Limits.BatchDeadline, false
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < budget {
+		budget, ctxBound = max(time.Until(dl), 0), true
+	}
+	in.store.SetEpochDeadline(in.ticks(budget))
+	in.callStart, in.hostTime = time.Now(), 0
 	if err := in.store.SetFuel(unmeteredFuel); err != nil {
 		return nil, fmt.Errorf("sandbox: set fuel: %w", err)
 	}
+	startErr := func(err error, during string) error {
+		e := in.classify(err, during)
+		if se, ok := e.(*Error); ok && se.Kind == KindDeadline && ctxBound {
+			se.Detail = during + ": start-up did not finish by the context's deadline"
+			if se.Err = ctx.Err(); se.Err == nil { // the epoch ticked a hair before the context's timer
+				se.Err = context.DeadlineExceeded
+			}
+		}
+		return e
+	}
 	wi, err := linker.Instantiate(in.store, m.mod)
 	if err != nil {
-		return nil, in.classify(err, "instantiate")
+		return nil, startErr(err, "instantiate")
 	}
 	in.mem = wi.GetExport(in.store, "memory").Memory()
 	if in.mem == nil {
 		return nil, in.abiErr("export memory is not a plain linear memory")
 	}
+	for _, name := range m.tables {
+		if x := wi.GetExport(in.store, name); x != nil && x.Table() != nil {
+			in.tables = append(in.tables, x.Table())
+		}
+	}
 	in.alloc = wi.GetFunc(in.store, "caxton_alloc")
 	in.handle = wi.GetFunc(in.store, "caxton_handle")
 	if m.init {
 		if _, err := in.call(wi.GetFunc(in.store, "_initialize")); err != nil {
-			return nil, in.classify(err, "_initialize")
+			return nil, startErr(err, "_initialize")
 		}
 	}
 	v, err := in.call(wi.GetFunc(in.store, "caxton_abi_version"))
 	if err != nil {
-		return nil, in.classify(err, "caxton_abi_version")
+		return nil, startErr(err, "caxton_abi_version")
 	}
 	if got, _ := v.(int32); got != abi.Version {
 		return nil, in.abiErr("guest declares ABI version %v; this host implements version %d", v, abi.Version)
+	}
+	if err := ctx.Err(); err != nil { // cancelled while the guest started
+		return nil, fmt.Errorf("sandbox: agent %q: start-up finished after the context ended: %w", cfg.Agent, err)
 	}
 	return in, nil
 }
@@ -172,9 +212,13 @@ func (in *Instance) setupWASI() error {
 	return nil
 }
 
-func (in *Instance) deadlineTicks() uint64 {
+func (in *Instance) deadlineTicks() uint64 { return in.ticks(in.cfg.Limits.BatchDeadline) }
+
+// ticks converts a time budget to an epoch deadline: whole ticks, rounded
+// up, plus one because the current tick is already under way.
+func (in *Instance) ticks(d time.Duration) uint64 {
 	t := in.m.e.tick
-	return uint64((in.cfg.Limits.BatchDeadline+t-1)/t) + 1
+	return uint64((d+t-1)/t) + 1
 }
 
 func (in *Instance) batchFuel() uint64 {

@@ -38,9 +38,10 @@ const (
 	maxLogMessage            = 64 << 10
 )
 
-// Fixed bounds that are not worth a knob: table growth (function-pointer
-// tables of real guests hold thousands of entries, not millions) and the
-// guest output forwarded to the log per call and stream.
+// Fixed bounds that are not worth a knob: table size (function-pointer
+// tables of real guests hold thousands of entries, not millions; a table
+// that starts or grows past it is reported as KindTable) and the guest
+// output forwarded to the log per call and stream.
 const (
 	maxTableElements = 100_000
 	maxOutputPerCall = 1 << 20

@@ -17,6 +17,9 @@ type Module struct {
 	usesT bool // imports caxton.now
 	usesL bool // imports caxton.log
 	wasi  bool // imports wasi_snapshot_preview1
+	// tables are the exports of the module's tables (its own, or those
+	// exportTables added), watched for the table limit.
+	tables []string
 }
 
 // abiExports are the exports Guest ABI v1 requires, with their signatures.
@@ -39,6 +42,7 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 		return &Error{Kind: KindABIViolation, Detail: fmt.Sprintf(format, args...)}
 	}
 	found := map[string]bool{}
+	command := false
 	for _, ex := range mod.Exports() {
 		name := ex.Name()
 		switch {
@@ -48,8 +52,12 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 				return nil, abiErr("export %q must be a plain (unshared, 32-bit) linear memory", name)
 			}
 			found[name] = true
+		case ex.Type().TableType() != nil:
+			m.tables = append(m.tables, name)
 		case name == "_initialize":
 			m.init = ex.Type().FuncType() != nil
+		case name == "_start":
+			command = ex.Type().FuncType() != nil
 		case abiExports[name] != "":
 			ft := ex.Type().FuncType()
 			if ft == nil || signature(ft) != abiExports[name] {
@@ -57,6 +65,15 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 			}
 			found[name] = true
 		}
+	}
+	if command && !m.init {
+		// A WASI command expects _start to run once and the module to be
+		// done; its exports cannot be called before (a Go command traps
+		// with "unreachable" in caxton_abi_version) or after. This is the
+		// usual mistake with toolchains whose default is a command.
+		return nil, abiErr("this is a WASI command module (it exports _start and no _initialize), but an agent must be a reactor, " +
+			"whose exports the host calls for every batch: build Go guests with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared, " +
+			"C guests with -mexec-model=reactor")
 	}
 	for _, need := range []string{"memory", "caxton_abi_version", "caxton_alloc", "caxton_handle"} {
 		if !found[need] {

@@ -29,12 +29,12 @@ func newEngine(t *testing.T, opts ...sandbox.EngineOption) *sandbox.Engine {
 
 func instantiate(t *testing.T, e *sandbox.Engine, src string, cfg sandbox.InstanceConfig) *sandbox.Instance {
 	t.Helper()
-	m, err := e.Compile([]byte(src))
+	m, err := e.CompileText(src)
 	require.NoError(t, err)
 	if cfg.Agent == "" {
 		cfg.Agent = "guest"
 	}
-	in, err := m.Instantiate(cfg)
+	in, err := m.Instantiate(context.Background(), cfg)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = in.Close() })
 	return in
@@ -94,6 +94,7 @@ func TestTrapsAndViolationsAreClassified(t *testing.T) {
 		{"infinite loop hits the deadline", testguest.WATLoop, sandbox.Limits{BatchDeadline: 20 * time.Millisecond}, sandbox.KindDeadline, true},
 		{"infinite loop runs out of fuel", testguest.WATLoop, sandbox.Limits{FuelPerBatch: 100_000}, sandbox.KindOutOfFuel, true},
 		{"memory bomb", testguest.WATMemoryBomb, sandbox.Limits{MaxMemory: 4 << 20}, sandbox.KindMemory, true},
+		{"table bomb", testguest.WATTableBomb, sandbox.Limits{}, sandbox.KindTable, true},
 		{"deep recursion", testguest.WATRecursion, sandbox.Limits{}, sandbox.KindStackOverflow, true},
 		{"unreachable", testguest.WATUnreachable, sandbox.Limits{}, sandbox.KindUnreachable, true},
 		{"out of bounds", testguest.WATOutOfBounds, sandbox.Limits{}, sandbox.KindOutOfBounds, true},
@@ -119,6 +120,25 @@ func TestTrapsAndViolationsAreClassified(t *testing.T) {
 			assert.Equal(t, acl.AgentID("hostile"), se.Agent)
 			assert.ErrorIs(t, err, sandbox.ErrSandbox)
 			assert.NotEmpty(t, se.Detail)
+		})
+	}
+}
+
+func TestTablesOverTheLimitFailToStart(t *testing.T) {
+	e := newEngine(t)
+	for name, src := range map[string]string{
+		"huge initial table": testguest.WATHugeTable,
+		"too many tables":    testguest.WATGuest(strings.Repeat(`(table 1 funcref) `, 5), `(i64.const 0)`),
+	} {
+		t.Run(name, func(t *testing.T) {
+			m, err := e.CompileText(src)
+			require.NoError(t, err)
+			_, err = m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "tables"})
+			var se *sandbox.Error
+			require.ErrorAs(t, err, &se)
+			assert.Equal(t, sandbox.KindTable, se.Kind, "detail: %s", se.Detail)
+			assert.Equal(t, "tables", string(se.Agent))
+			assert.Contains(t, err.Error(), "table limit")
 		})
 	}
 }
@@ -152,21 +172,21 @@ func TestModulesBreakingTheABIAreRefused(t *testing.T) {
 		"foreign import":        testguest.WATBadImport,
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := e.Compile([]byte(src))
+			_, err := e.CompileText(src)
 			var se *sandbox.Error
 			require.ErrorAs(t, err, &se)
 			assert.Equal(t, sandbox.KindABIViolation, se.Kind)
 		})
 	}
-	m, err := e.Compile([]byte(testguest.WATWrongVersion))
+	m, err := e.CompileText(testguest.WATWrongVersion)
 	require.NoError(t, err)
-	_, err = m.Instantiate(sandbox.InstanceConfig{Agent: "v2"})
+	_, err = m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "v2"})
 	var se *sandbox.Error
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, sandbox.KindABIViolation, se.Kind)
 	assert.Contains(t, se.Detail, "version 2")
 
-	_, err = e.Compile([]byte("(module (func"))
+	_, err = e.CompileText("(module (func")
 	assert.Error(t, err)
 	_, err = e.Compile(nil)
 	assert.Error(t, err)
@@ -186,9 +206,9 @@ func TestHostImportsLogAndClock(t *testing.T) {
 func TestModuleCacheInMemoryAndOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	e1 := newEngine(t, sandbox.WithCacheDir(dir))
-	m1, err := e1.Compile([]byte(testguest.WATNop))
+	m1, err := e1.CompileText(testguest.WATNop)
 	require.NoError(t, err)
-	m2, err := e1.Compile([]byte(testguest.WATNop))
+	m2, err := e1.CompileText(testguest.WATNop)
 	require.NoError(t, err)
 	assert.Same(t, m1, m2, "same bytes compile once")
 	files, err := filepath.Glob(filepath.Join(dir, "*.cwasm"))
@@ -198,13 +218,13 @@ func TestModuleCacheInMemoryAndOnDisk(t *testing.T) {
 	// A second engine (another process, say) loads the artifact; a corrupt
 	// artifact is recompiled and replaced.
 	e2 := newEngine(t, sandbox.WithCacheDir(dir))
-	_, err = e2.Compile([]byte(testguest.WATNop))
+	_, err = e2.CompileText(testguest.WATNop)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(files[0], []byte("garbage"), 0o644))
 	e3 := newEngine(t, sandbox.WithCacheDir(dir))
-	m3, err := e3.Compile([]byte(testguest.WATNop))
+	m3, err := e3.CompileText(testguest.WATNop)
 	require.NoError(t, err)
-	in, err := m3.Instantiate(sandbox.InstanceConfig{Agent: "a"})
+	in, err := m3.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "a"})
 	require.NoError(t, err)
 	require.NoError(t, in.Close())
 	b, err := os.ReadFile(files[0])
@@ -231,7 +251,7 @@ func TestSharedMemoryIsRefused(t *testing.T) {
 	e := newEngine(t)
 	src := strings.Replace(testguest.WATNop, `(memory (export "memory") 2)`, `(memory (export "memory") 2 10 shared)`, 1)
 	require.NotEqual(t, testguest.WATNop, src)
-	_, err := e.Compile([]byte(src))
+	_, err := e.CompileText(src)
 	var se *sandbox.Error
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, sandbox.KindABIViolation, se.Kind)

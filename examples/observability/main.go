@@ -95,7 +95,7 @@ func run(ctx context.Context, w io.Writer) error {
 	var calls atomic.Int32
 	agents := []caxton.AgentSpec{
 		{Name: "pricing", Wasm: &caxton.WasmSpec{File: pricing}},
-		{Name: "broken", Wasm: &caxton.WasmSpec{Module: []byte(testguest.WATUnreachable)},
+		{Name: "broken", Wasm: &caxton.WasmSpec{WAT: testguest.WATUnreachable},
 			Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}},
 		{Name: "concierge",
 			Delivery: caxton.DeliveryPolicy{MaxAttempts: 3, Backoff: caxton.Backoff{Initial: 10 * time.Millisecond}},

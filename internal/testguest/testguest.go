@@ -32,10 +32,24 @@ func Build(t testing.TB, name string) []byte {
 	return b
 }
 
+// BuildCommand is Build without -buildmode=c-shared: the WASI command
+// module a Go guest becomes when its author forgets the flag, which the
+// host must refuse with advice.
+func BuildCommand(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := build(filepath.Join(ModuleRoot(), "sandbox", "testdata", "goguests", name), false)
+	if err != nil {
+		t.Fatalf("testguest: %v", err)
+	}
+	return b
+}
+
 // BuildDir builds the Go guest whose main package is in dir (inside this
 // module) with GOOS=wasip1 GOARCH=wasm -buildmode=c-shared, or returns the
 // cached result of an earlier build of the same sources.
-func BuildDir(dir string) ([]byte, error) {
+func BuildDir(dir string) ([]byte, error) { return build(dir, true) }
+
+func build(dir string, reactor bool) ([]byte, error) {
 	root := ModuleRoot()
 	key, err := sourceHash(root, dir)
 	if err != nil {
@@ -45,7 +59,11 @@ func BuildDir(dir string) ([]byte, error) {
 	if err != nil {
 		cache = os.TempDir()
 	}
-	out := filepath.Join(cache, "caxton-test-guests", filepath.Base(dir)+"-"+key[:16]+".wasm")
+	name, args := filepath.Base(dir), []string{"build", "-buildmode=c-shared"}
+	if !reactor {
+		name, args = name+"-command", []string{"build"}
+	}
+	out := filepath.Join(cache, "caxton-test-guests", name+"-"+key[:16]+".wasm")
 	mu.Lock()
 	defer mu.Unlock()
 	if b, err := os.ReadFile(out); err == nil {
@@ -64,7 +82,7 @@ func BuildDir(dir string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building %s needs the go command on PATH: %w", dir, err)
 	}
-	cmd := exec.Command(goBin, "build", "-buildmode=c-shared", "-o", tmp.Name(), ".")
+	cmd := exec.Command(goBin, append(args, "-o", tmp.Name(), ".")...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {

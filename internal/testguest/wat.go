@@ -3,7 +3,9 @@ package testguest
 import (
 	"fmt"
 	"strings"
+	"testing"
 
+	"github.com/bytecodealliance/wasmtime-go/v39"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/abi"
 )
@@ -55,7 +57,12 @@ var (
 	WATStatusOdd    = WATGuest("", `(i64.const -9)`)
 	WATLoop         = WATGuest("", `(loop $l (br $l)) (i64.const 0)`)
 	WATMemoryBomb   = WATGuest("", `(loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1)))) unreachable`)
-	WATRecursion    = WATGuest(`(func $deep (param i32) (result i32) (call $deep (i32.add (local.get 0) (i32.const 1))))`,
+	// grows a table it does not export until refused, then aborts
+	WATTableBomb = WATGuest(`(table $t 10 funcref)`,
+		`(loop $l (br_if $l (i32.ne (table.grow $t (ref.null func) (i32.const 1000)) (i32.const -1)))) unreachable`)
+	// a table over the limit from the start
+	WATHugeTable = WATGuest(`(table 1000000 funcref)`, `(i64.const 0)`)
+	WATRecursion = WATGuest(`(func $deep (param i32) (result i32) (call $deep (i32.add (local.get 0) (i32.const 1))))`,
 		`(drop (call $deep (i32.const 0))) (i64.const 0)`)
 	WATUnreachable = WATGuest("", `unreachable`)
 	WATOutOfBounds = WATGuest("", `(drop (i32.load (i32.const 0xfffffff0))) (i64.const 0)`)
@@ -80,3 +87,14 @@ var (
     (i64.const 0)`)
 	WATLogsData = strings.Replace(WATLogs, `(func (export "caxton_handle")`, `(data (i32.const 2048) "hello from wat") (func (export "caxton_handle")`, 1)
 )
+
+// WATBinary translates a WAT guest to the binary format, failing t on
+// error: the form in which modules usually arrive.
+func WATBinary(t testing.TB, wat string) []byte {
+	t.Helper()
+	b, err := wasmtime.Wat2Wasm(wat)
+	if err != nil {
+		t.Fatalf("testguest: %v", err)
+	}
+	return b
+}
