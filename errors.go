@@ -11,9 +11,8 @@ import (
 // Sentinel errors. Every error the runtime returns wraps one of these — or
 // acl.ErrInvalid for a malformed message, sandbox.ErrSandbox (a
 // *sandbox.Error naming the agent and the Kind) for a wasm module that
-// cannot be compiled or started, tool.ErrInvalidGrant for a bad
-// AgentSpec.Tools inside its *SpecError, or a context error — so callers
-// branch with errors.Is.
+// cannot be compiled or started, or a context error — so callers branch
+// with errors.Is.
 var (
 	// ErrClosed: the runtime (or the inbox) is closed.
 	ErrClosed = errors.New("caxton: closed")
