@@ -70,7 +70,9 @@
 // server (the session was unknown to it, or already closed) is retried
 // once on the new session; a call in flight when the connection broke is
 // tool.StatusUnavailable and not repeated, since it may have had effects.
-// Registry.Close ends every session, stops and reaps subprocesses, and
+// Registry.Close ends every session, stops and reaps subprocesses (stdin
+// closed, then SIGTERM, then SIGKILL, CommandTransport.TerminateDuration
+// apart; only a server that had to be killed or failed is an error), and
 // answers calls still in flight with tool.StatusUnavailable.
 //
 // # Limits

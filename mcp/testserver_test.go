@@ -5,30 +5,57 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/signal"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// envTestServer, when set to 1, makes the test binary an MCP server on
-// stdio instead of running tests: the stdio tests start themselves as the
-// server they talk to, so they need no binary but the one under test.
+// envTestServer, when set, makes the test binary an MCP server instead of
+// running tests: the stdio and HTTP tests start themselves as the server
+// they talk to, so they need no binary but the one under test. Its value
+// says how the server behaves (the serve* constants).
 const envTestServer = "CAXTON_MCP_TEST_SERVER"
+
+// How the test server behaves, as the value of envTestServer.
+const (
+	// serveStdio serves stdio and exits (status 0) when its stdin closes,
+	// as the MCP stdio transport asks.
+	serveStdio = "1"
+	// serveLinger serves stdio but keeps running after its stdin closes,
+	// as some servers in the field do, until it is signalled.
+	serveLinger = "linger"
+	// serveStubborn lingers and ignores SIGTERM too: only SIGKILL ends it.
+	serveStubborn = "stubborn"
+	// serveFail exits with status 3 when its stdin closes.
+	serveFail = "fail"
+)
 
 // init turns the binary into the test server before the testing package
 // gets to write anything to stdout (which is the MCP channel). It lives in
 // init rather than TestMain so that it cannot collide with a TestMain
 // elsewhere in the package.
 func init() {
-	if os.Getenv(envTestServer) != "1" {
+	mode := os.Getenv(envTestServer)
+	switch mode {
+	case "":
 		return
+	case serveStubborn:
+		signal.Ignore(syscall.SIGTERM)
 	}
 	s := newTestServer(nil, true)
 	err := s.Run(context.Background(), &sdk.StdioTransport{MaxLineLength: -1})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		os.Stderr.WriteString("test server: " + err.Error() + "\n")
+	}
+	switch mode {
+	case serveLinger, serveStubborn:
+		time.Sleep(time.Hour) // until a signal ends the process
+	case serveFail:
+		os.Exit(3)
 	}
 	os.Exit(0)
 }
