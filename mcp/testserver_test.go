@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -32,7 +35,13 @@ const (
 	serveStubborn = "stubborn"
 	// serveFail exits with status 3 when its stdin closes.
 	serveFail = "fail"
+	// serveHTTP serves streamable HTTP (see serveHTTPForTest).
+	serveHTTP = "http"
 )
+
+// envTestAddr is the address the HTTP test server listens on (default
+// 127.0.0.1:0); a restarted server is given the address of the first.
+const envTestAddr = "CAXTON_MCP_TEST_ADDR"
 
 // init turns the binary into the test server before the testing package
 // gets to write anything to stdout (which is the MCP channel). It lives in
@@ -43,6 +52,9 @@ func init() {
 	switch mode {
 	case "":
 		return
+	case serveHTTP:
+		serveHTTPForTest()
+		os.Exit(0)
 	case serveStubborn:
 		signal.Ignore(syscall.SIGTERM)
 	}
@@ -58,6 +70,47 @@ func init() {
 		os.Exit(3)
 	}
 	os.Exit(0)
+}
+
+// serveHTTPForTest serves the test tools over streamable HTTP the way
+// servers in the field do: streams are resumable (an event store numbers
+// the events, so a client whose stream breaks tries to resume it), and a
+// request for a session the server does not know is answered 400, as the
+// Python SDK does, not 404. It prints its endpoint's URL as the first line
+// on stdout and serves until its stdin closes.
+func serveHTTPForTest() {
+	addr := os.Getenv(envTestAddr)
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		os.Stderr.WriteString("test server: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+	srv := newTestServer(nil, true)
+	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv },
+		&sdk.StreamableHTTPOptions{EventStore: sdk.NewMemoryEventStore(nil)})
+	known := func(id string) bool {
+		for ss := range srv.Sessions() {
+			if ss.ID() == id {
+				return true
+			}
+		}
+		return false
+	}
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	os.Stdout.WriteString("http://" + ln.Addr().String() + "/mcp\n")
+	_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get("Mcp-Session-Id"); id != "" && !known(id) {
+			http.Error(w, "Bad Request: No valid session ID provided", http.StatusBadRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
 }
 
 // newTestServer returns an MCP server with the test tools. calls, if not

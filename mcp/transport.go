@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"os/exec"
 	"slices"
 	"syscall"
@@ -178,34 +177,4 @@ func (p *process) Close() error {
 	err := <-exited // after SIGKILL, Wait returns (WaitDelay bounds the pipes)
 	return fmt.Errorf("the server (pid %d) did not exit within %v of its stdin closing, nor within %v of SIGTERM; killed (%v)",
 		p.cmd.Process.Pid, p.terminate, p.terminate, err)
-}
-
-// HTTPTransport reaches an MCP server over the streamable HTTP transport.
-// Like CommandTransport it does not cap message sizes by default (the
-// go-sdk caps server-sent events at 16 MiB); MaxMessageBytes sets a cap.
-//
-// It does not open the standalone server-to-client event stream: the
-// registry only calls tools, and the stream would hold an HTTP connection
-// open for every session for nothing.
-type HTTPTransport struct {
-	// URL is the server's MCP endpoint.
-	URL string
-	// Client makes the requests (nil: http.DefaultClient). Put
-	// authentication in its Transport.
-	Client *http.Client
-	// MaxMessageBytes caps one incoming event (0: no cap).
-	MaxMessageBytes int
-}
-
-// HTTP returns a transport to the streamable HTTP MCP endpoint at url.
-func HTTP(url string) *HTTPTransport { return &HTTPTransport{URL: url} }
-
-// Open returns a new streamable HTTP client transport.
-func (t *HTTPTransport) Open() sdk.Transport {
-	limit := t.MaxMessageBytes
-	if limit <= 0 {
-		limit = -1
-	}
-	return &sdk.StreamableClientTransport{Endpoint: t.URL, HTTPClient: t.Client,
-		MaxEventSize: limit, DisableStandaloneSSE: true}
 }
