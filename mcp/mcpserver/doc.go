@@ -20,10 +20,14 @@
 //	mux.Handle("/mcp", h) // behind authentication beyond localhost
 //
 // The tools are typed, with JSON schemas and descriptions written for the
-// model. Every tool validates its arguments and answers a bad one with a
-// tool error that names the field, so the model can correct itself;
-// runtime failures (an unknown agent, no reply in time) are tool errors
-// with the reason, never protocol errors or panics.
+// model; a list argument is a plain JSON array (an optional one defaults
+// to []), never "null or array", which some clients cannot fill in. Every
+// tool checks its arguments and answers a bad one with a tool error that
+// names the argument and says what it should be ("invalid argument "max":
+// expected an integer (a whole number such as 5000), got null"), so the
+// model can correct itself; runtime failures (an unknown agent, no reply
+// in time) are tool errors with the reason, never protocol errors or
+// panics.
 //
 // # Inboxes
 //

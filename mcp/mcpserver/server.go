@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/caxton-go/caxton"
@@ -192,30 +193,32 @@ func (f *face) newSDKServer() (*sdk.Server, error) {
 	}
 	impl := f.cfg.impl
 	s := sdk.NewServer(&impl, &so)
+	inputs := make(map[string]*jsonschema.Schema, len(f.cfg.tools))
 	for _, name := range f.cfg.tools {
-		if err := f.addTool(s, name); err != nil {
+		if err := f.addTool(s, inputs, name); err != nil {
 			return nil, fmt.Errorf("mcpserver: tool %s: %w", name, err)
 		}
 	}
+	s.AddReceivingMiddleware(faceCheckArguments(inputs))
 	return s, nil
 }
 
-func (f *face) addTool(s *sdk.Server, name string) error {
+func (f *face) addTool(s *sdk.Server, inputs map[string]*jsonschema.Schema, name string) error {
 	switch name {
 	case ToolListAgents:
-		return faceAddTool(s, faceListAgentsTool(), f.listAgents)
+		return faceAddTool(s, inputs, faceListAgentsTool(), f.listAgents)
 	case ToolSendMessage:
-		return faceAddTool(s, faceSendMessageTool(), f.sendMessage)
+		return faceAddTool(s, inputs, faceSendMessageTool(), f.sendMessage)
 	case ToolReceiveMessages:
-		return faceAddTool(s, faceReceiveMessagesTool(), f.receiveMessages)
+		return faceAddTool(s, inputs, faceReceiveMessagesTool(), f.receiveMessages)
 	case ToolRequest:
-		return faceAddTool(s, faceRequestTool(), f.request)
+		return faceAddTool(s, inputs, faceRequestTool(), f.request)
 	case ToolContractNet:
-		return faceAddTool(s, faceContractNetTool(), f.contractNet)
+		return faceAddTool(s, inputs, faceContractNetTool(), f.contractNet)
 	case ToolDeadLetters:
-		return faceAddTool(s, faceDeadLettersTool(), f.deadLetters)
+		return faceAddTool(s, inputs, faceDeadLettersTool(), f.deadLetters)
 	case ToolReplayDeadLetters:
-		return faceAddTool(s, faceReplayTool(), f.replayDeadLetters)
+		return faceAddTool(s, inputs, faceReplayTool(), f.replayDeadLetters)
 	}
 	return fmt.Errorf("unknown tool %q", name)
 }
