@@ -153,7 +153,7 @@ func faceValue(field string, s *jsonschema.Schema, v any) error {
 	if want := s.Type; want != "" && !faceIsType(v, want) {
 		return faceArgErr(field, "expected %s, got %s", faceTypeName(want), faceDescribe(v))
 	}
-	if len(s.Enum) > 0 && !slices.Contains(s.Enum, v) {
+	if len(s.Enum) > 0 && !faceInEnum(s.Enum, v) {
 		allowed := make([]string, len(s.Enum))
 		for i, e := range s.Enum {
 			allowed[i] = fmt.Sprint(e)
@@ -168,6 +168,16 @@ func faceValue(field string, s *jsonschema.Schema, v any) error {
 		}
 	}
 	return nil
+}
+
+// faceInEnum reports whether v is one of enum. Lists and objects, which
+// == cannot compare, are never enumerated values here.
+func faceInEnum(enum []any, v any) bool {
+	switch v.(type) {
+	case []any, map[string]any:
+		return false
+	}
+	return slices.Contains(enum, v)
 }
 
 // faceIsType reports whether v, as encoding/json decodes into any, is of
