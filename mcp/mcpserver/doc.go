@@ -10,8 +10,9 @@
 // replay_dead_letters (the Tool* constants; WithTools picks a subset, for
 // example a read-only face). New returns the server for any go-sdk
 // transport; ServeStdio serves one client over stdin/stdout (what a
-// desktop assistant or an IDE starts); HTTPHandler serves any number over
-// MCP's streamable HTTP transport:
+// desktop assistant or an IDE starts: a message over WithMaxMessageBytes,
+// 16 MiB by default, is refused with a JSON-RPC error and the session goes
+// on); HTTPHandler serves any number over MCP's streamable HTTP transport:
 //
 //	rt, _ := caxton.New()
 //	defer rt.Close(context.Background())

@@ -31,6 +31,7 @@ type faceConfig struct {
 	httpOpts     *sdk.StreamableHTTPOptions
 	tools        []string
 	toolsLimited bool
+	maxMessage   int
 }
 
 // WithName sets the implementation name the server reports to clients
@@ -91,12 +92,22 @@ func WithTools(names ...string) Option {
 	return func(c *faceConfig) { c.tools, c.toolsLimited = slices.Clone(names), true }
 }
 
+// WithMaxMessageBytes sets the largest message ServeStdio reads from its
+// client (default DefaultMaxMessageBytes, 16 MiB). A bigger one is answered
+// with a JSON-RPC error and skipped, and the session goes on. HTTP request
+// bodies have their own limit (StreamableHTTPOptions.MaxRequestBodyBytes,
+// see WithHTTPOptions).
+func WithMaxMessageBytes(n int) Option {
+	return func(c *faceConfig) { c.maxMessage = n }
+}
+
 func newFaceConfig(opts []Option) (*faceConfig, error) {
 	c := &faceConfig{
 		impl:       sdk.Implementation{Name: "caxton", Version: faceModuleVersion()},
 		inbox:      DefaultInbox,
 		timeout:    DefaultTimeout,
 		maxTimeout: DefaultMaxTimeout,
+		maxMessage: DefaultMaxMessageBytes,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -113,6 +124,8 @@ func newFaceConfig(opts []Option) (*faceConfig, error) {
 		return nil, fmt.Errorf("%w: WithTimeouts: default %v is not positive", ErrInvalidOption, c.timeout)
 	case c.maxTimeout < c.timeout:
 		return nil, fmt.Errorf("%w: WithTimeouts: maximum %v is below the default %v", ErrInvalidOption, c.maxTimeout, c.timeout)
+	case c.maxMessage <= 0:
+		return nil, fmt.Errorf("%w: WithMaxMessageBytes: %d is not positive", ErrInvalidOption, c.maxMessage)
 	}
 	if err := c.inbox.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: WithInbox: %w", ErrInvalidOption, err)

@@ -30,6 +30,7 @@ func TestServerOptions(t *testing.T) {
 		{"topic inbox", []mcpserver.Option{mcpserver.WithInbox("topic:x")}, "WithInbox"},
 		{"unknown tool", []mcpserver.Option{mcpserver.WithTools("rm_rf")}, `unknown tool "rm_rf"`},
 		{"nil option", []mcpserver.Option{nil}, "nil Option"},
+		{"zero message size", []mcpserver.Option{mcpserver.WithMaxMessageBytes(0)}, "WithMaxMessageBytes"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := mcpserver.New(rt.Runtime, tc.opts...)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -116,12 +117,21 @@ func New(rt *caxton.Runtime, opts ...Option) (*sdk.Server, error) {
 //
 // Nothing else may write to standard output meanwhile: it carries the
 // protocol. Log to standard error.
+//
+// A message over the size limit (DefaultMaxMessageBytes, see
+// WithMaxMessageBytes) is answered with a JSON-RPC error — with its
+// request's id, or id null if the id is not in its first 64 KiB — and the
+// session goes on; skipping it holds at most a 32 KiB chunk of it in
+// memory.
 func ServeStdio(ctx context.Context, rt *caxton.Runtime, opts ...Option) error {
-	return faceServe(ctx, rt, &sdk.StdioTransport{}, opts)
+	return faceServe(ctx, rt, func(cfg *faceConfig) sdk.Transport {
+		return stdioTransport(os.Stdin, os.Stdout, cfg.maxMessage)
+	}, opts)
 }
 
-// faceServe runs a fresh server on t until the session or ctx ends.
-func faceServe(ctx context.Context, rt *caxton.Runtime, t sdk.Transport, opts []Option) error {
+// faceServe runs a fresh server on the transport that transport makes
+// for the configuration, until the session or ctx ends.
+func faceServe(ctx context.Context, rt *caxton.Runtime, transport func(*faceConfig) sdk.Transport, opts []Option) error {
 	if ctx == nil {
 		return errors.New("mcpserver: nil context.Context")
 	}
@@ -131,7 +141,7 @@ func faceServe(ctx context.Context, rt *caxton.Runtime, t sdk.Transport, opts []
 	}
 	defer f.close()
 	f.watch()
-	return s.Run(ctx, t)
+	return s.Run(ctx, transport(f.cfg))
 }
 
 // HTTPHandler returns an http.Handler that serves rt over MCP's streamable
