@@ -39,6 +39,17 @@
 // live until the runtime closes or the context given to WithContext ends;
 // ServeStdio releases them when it returns.
 //
+// # HTTP
+//
+// HTTPHandler checks each request before the SDK serves it. Sessions idle
+// for WithSessionTimeout (30 minutes) are closed, and a new session beyond
+// WithMaxSessions (1000) is refused with 503, so clients that vanish
+// without ending their session cannot exhaust the server. A client that
+// proposes a newer protocol version than the server's gets the newest the
+// server supports, and its later requests are served whether they carry
+// that version in MCP-Protocol-Version, as the spec says, or the one it
+// proposed, as some clients do.
+//
 // # Time
 //
 // Waiting — request timeouts, proposal deadlines, result timeouts,

@@ -32,6 +32,10 @@ type faceConfig struct {
 	tools        []string
 	toolsLimited bool
 	maxMessage   int
+
+	sessionTimeout    time.Duration // < 0: never
+	sessionTimeoutSet bool
+	maxSessions       int // < 0: no cap
 }
 
 // WithName sets the implementation name the server reports to clients
@@ -79,9 +83,33 @@ func WithSDKOptions(o *sdk.ServerOptions) Option {
 }
 
 // WithHTTPOptions passes options to the streamable HTTP handler that
-// HTTPHandler makes (stateless mode, JSON responses, session timeout, ...).
+// HTTPHandler makes (stateless mode, JSON responses, event store, request
+// body limit, ...). Its SessionTimeout is used when WithSessionTimeout is
+// not given.
 func WithHTTPOptions(o *sdk.StreamableHTTPOptions) Option {
 	return func(c *faceConfig) { c.httpOpts = o }
+}
+
+// WithSessionTimeout makes HTTPHandler close a session that has had no
+// request for d (default DefaultSessionTimeout; a negative d keeps idle
+// sessions for as long as the handler lives). Clients that went away
+// without ending their session (an HTTP DELETE) would otherwise hold its
+// memory for good. A client that comes back to a closed session gets 404
+// and, as the MCP spec asks of it, initialises a new one. The timer is
+// paused while a request of the session is being answered; an open
+// server-to-client event stream does not count as activity.
+func WithSessionTimeout(d time.Duration) Option {
+	return func(c *faceConfig) { c.sessionTimeout, c.sessionTimeoutSet = d, true }
+}
+
+// WithMaxSessions caps the sessions HTTPHandler holds at once (default
+// DefaultMaxSessions; a negative n lifts the cap). A request that would
+// open one more is answered 503 Service Unavailable, saying so; the
+// client can end an unused session or retry once idle ones time out (see
+// WithSessionTimeout). With StreamableHTTPOptions.Stateless, every request
+// is a session of its own and the cap bounds requests in progress.
+func WithMaxSessions(n int) Option {
+	return func(c *faceConfig) { c.maxSessions = n }
 }
 
 // WithTools registers only the named tools (the Tool* constants): for
@@ -108,6 +136,9 @@ func newFaceConfig(opts []Option) (*faceConfig, error) {
 		timeout:    DefaultTimeout,
 		maxTimeout: DefaultMaxTimeout,
 		maxMessage: DefaultMaxMessageBytes,
+
+		sessionTimeout: DefaultSessionTimeout,
+		maxSessions:    DefaultMaxSessions,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -126,7 +157,15 @@ func newFaceConfig(opts []Option) (*faceConfig, error) {
 		return nil, fmt.Errorf("%w: WithTimeouts: maximum %v is below the default %v", ErrInvalidOption, c.maxTimeout, c.timeout)
 	case c.maxMessage <= 0:
 		return nil, fmt.Errorf("%w: WithMaxMessageBytes: %d is not positive", ErrInvalidOption, c.maxMessage)
+	case c.sessionTimeoutSet && c.sessionTimeout == 0:
+		return nil, fmt.Errorf("%w: WithSessionTimeout: 0 (pass a negative duration to keep idle sessions)", ErrInvalidOption)
+	case c.maxSessions == 0:
+		return nil, fmt.Errorf("%w: WithMaxSessions: 0 (pass a negative number for no cap)", ErrInvalidOption)
 	}
+	if !c.sessionTimeoutSet && c.httpOpts != nil && c.httpOpts.SessionTimeout != 0 {
+		c.sessionTimeout = c.httpOpts.SessionTimeout
+	}
+
 	if err := c.inbox.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: WithInbox: %w", ErrInvalidOption, err)
 	}

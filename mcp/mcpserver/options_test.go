@@ -31,6 +31,8 @@ func TestServerOptions(t *testing.T) {
 		{"unknown tool", []mcpserver.Option{mcpserver.WithTools("rm_rf")}, `unknown tool "rm_rf"`},
 		{"nil option", []mcpserver.Option{nil}, "nil Option"},
 		{"zero message size", []mcpserver.Option{mcpserver.WithMaxMessageBytes(0)}, "WithMaxMessageBytes"},
+		{"zero session timeout", []mcpserver.Option{mcpserver.WithSessionTimeout(0)}, "WithSessionTimeout"},
+		{"zero sessions", []mcpserver.Option{mcpserver.WithMaxSessions(0)}, "WithMaxSessions"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := mcpserver.New(rt.Runtime, tc.opts...)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"sync"
@@ -142,22 +141,6 @@ func faceServe(ctx context.Context, rt *caxton.Runtime, transport func(*faceConf
 	defer f.close()
 	f.watch()
 	return s.Run(ctx, transport(f.cfg))
-}
-
-// HTTPHandler returns an http.Handler that serves rt over MCP's streamable
-// HTTP transport: one server (see New) shared by every session, so all
-// clients send from the same inbox. Mount it where clients connect (for
-// example at "/mcp"). The SDK rejects requests to a localhost listener
-// that carry a foreign Host header; put authentication in front of it
-// before exposing it beyond the machine, because its tools send messages
-// as the server's inbox.
-func HTTPHandler(rt *caxton.Runtime, opts ...Option) (http.Handler, error) {
-	f, s, err := newFace(rt, opts)
-	if err != nil {
-		return nil, err
-	}
-	f.watch()
-	return sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, f.cfg.httpOpts), nil
 }
 
 func newFace(rt *caxton.Runtime, opts []Option) (*face, *sdk.Server, error) {
