@@ -17,8 +17,9 @@
 //	rt, _ := caxton.New()
 //	defer rt.Close(context.Background())
 //	// ... spawn agents ...
-//	h, _ := mcpserver.HTTPHandler(rt, mcpserver.WithName("billing-agents"))
-//	mux.Handle("/mcp", h) // behind authentication beyond localhost
+//	h, _ := mcpserver.HTTPHandler(rt, mcpserver.WithName("billing-agents"),
+//		mcpserver.WithAuthenticator(checkAPIKey)) // needed beyond localhost
+//	mux.Handle("/mcp", h)
 //
 // The tools are typed, with JSON schemas and descriptions written for the
 // model; a list argument is a plain JSON array (an optional one defaults
@@ -41,7 +42,14 @@
 //
 // # HTTP
 //
-// HTTPHandler checks each request before the SDK serves it. Sessions idle
+// HTTPHandler checks each request before the SDK serves it. A browser
+// request whose Origin is not allowed (WithAllowedOrigins; none by
+// default) is refused, which stops DNS rebinding; requests without an
+// Origin, from clients that are not browsers, pass. WithAuthenticator
+// identifies the caller of every request (401 or 403 if it cannot): a
+// session belongs to the subject that opened it, each tool call is logged
+// with it on the runtime's logger, and the tools' handling reads it with
+// IdentityFrom — the seam for deciding what a caller may do. Sessions idle
 // for WithSessionTimeout (30 minutes) are closed, and a new session beyond
 // WithMaxSessions (1000) is refused with 503, so clients that vanish
 // without ending their session cannot exhaust the server. A client that

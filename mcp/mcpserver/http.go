@@ -2,8 +2,11 @@ package mcpserver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,8 +36,14 @@ const (
 // clients send from the same inbox. Mount it where clients connect (for
 // example at "/mcp").
 //
-// In front of the SDK's handler (which refuses a request to a localhost
-// listener that carries a foreign Host header) it
+// In front of the SDK's handler it
+//   - refuses, with 403, a browser request whose Origin is not one allowed
+//     by WithAllowedOrigins (none by default), which stops DNS rebinding;
+//     the SDK also refuses a request to a localhost listener that carries a
+//     foreign Host header;
+//   - with WithAuthenticator, identifies the caller of every request (401 or
+//     403 if it cannot), keeps each session to the subject that opened it,
+//     and hands the Identity to the tools (IdentityFrom) and the log;
 //   - closes sessions idle for WithSessionTimeout (30 minutes) and refuses,
 //     with 503, a new session beyond WithMaxSessions (1000);
 //   - accepts, on a session's later requests, the protocol version the
@@ -44,8 +53,8 @@ const (
 //     2026-07-28) send their own again, and the SDK would refuse every call
 //     as "unsupported protocol version" although initialisation succeeded.
 //
-// Its tools send messages as the server's inbox: put authentication in
-// front of it before exposing it beyond the machine.
+// Its tools send messages as the server's inbox: beyond localhost, give it
+// an Authenticator.
 func HTTPHandler(rt *caxton.Runtime, opts ...Option) (http.Handler, error) {
 	f, s, err := newFace(rt, opts)
 	if err != nil {
@@ -58,6 +67,12 @@ func HTTPHandler(rt *caxton.Runtime, opts ...Option) (http.Handler, error) {
 	}
 	so.SessionTimeout = max(f.cfg.sessionTimeout, 0)
 	h.stateless = so.Stateless
+	h.origins = make(map[string]bool, len(f.cfg.origins))
+	for _, o := range f.cfg.origins {
+		if n, err := faceOrigin(o); err == nil {
+			h.origins[n] = true
+		}
+	}
 	s.AddReceivingMiddleware(h.recordSession)
 	h.sdk = sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, &so)
 	f.watch()
@@ -71,6 +86,7 @@ type httpFace struct {
 	server    *sdk.Server
 	sdk       http.Handler
 	stateless bool
+	origins   map[string]bool // normalised (faceOrigin)
 
 	admitMu sync.Mutex
 	pending int // sessions being opened (see admit)
@@ -85,14 +101,42 @@ type httpFace struct {
 type faceSession struct {
 	proposed   string // the protocol version the client proposed
 	negotiated string // the version the server answered
+	subject    string // who opened it ("" without an Authenticator)
 }
 
-// ServeHTTP checks the request's session and the sessions' cap, then
-// serves it with the SDK's handler.
+// ServeHTTP checks the request's origin, caller, session and the
+// sessions' cap, then serves it with the SDK's handler.
 func (h *httpFace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" && !h.originAllowed(o) {
+		http.Error(w, fmt.Sprintf("mcpserver: pages from origin %q may not use this MCP server (the server's operator allows origins with WithAllowedOrigins)", o),
+			http.StatusForbidden)
+		return
+	}
+	ctx := r.Context()
+	var id Identity
+	if h.cfg.authenticate != nil {
+		var err error
+		id, err = h.cfg.authenticate(r)
+		switch {
+		case errors.Is(err, ErrForbidden):
+			http.Error(w, err.Error(), http.StatusForbidden)
+			return
+		case err != nil:
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		case id.Subject == "":
+			http.Error(w, "mcpserver: the server's Authenticator returned an Identity without a Subject", http.StatusInternalServerError)
+			return
+		}
+		ctx = withIdentity(ctx, id)
+	}
 	var version string // the protocol version header to use instead of the client's
 	if sid := r.Header.Get(headerSessionID); sid != "" && !h.stateless {
 		if st, ok := h.session(sid); ok {
+			if h.cfg.authenticate != nil && st.subject != id.Subject {
+				http.Error(w, "mcpserver: this MCP session was opened by another caller; initialise a session of your own", http.StatusForbidden)
+				return
+			}
 			if v := r.Header.Get(headerProtocolVersion); v != "" && v == st.proposed && v != st.negotiated {
 				version = st.negotiated
 			}
@@ -107,11 +151,35 @@ func (h *httpFace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		defer release()
 	}
-	if version != "" {
-		r = r.Clone(r.Context())
-		r.Header.Set(headerProtocolVersion, version)
+	if ctx != r.Context() || version != "" {
+		r = r.Clone(ctx)
+		if version != "" {
+			r.Header.Set(headerProtocolVersion, version)
+		}
 	}
 	h.sdk.ServeHTTP(w, r)
+}
+
+// originAllowed reports whether pages of origin o may call the server.
+func (h *httpFace) originAllowed(o string) bool {
+	if h.cfg.anyOrigin {
+		return true
+	}
+	n, err := faceOrigin(o)
+	return err == nil && h.origins[n]
+}
+
+// faceOrigin normalises a web origin: lower-case scheme and host, the
+// port if any, nothing else. "null" (an opaque origin) stays as it is.
+func faceOrigin(o string) (string, error) {
+	if o == "null" {
+		return o, nil
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("%q is not a web origin (scheme://host[:port], such as https://app.example.com)", o)
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), nil
 }
 
 // admit reserves room for a new session, or reports false when the
@@ -140,7 +208,8 @@ func (h *httpFace) admit() (release func(), ok bool) {
 }
 
 // recordSession is a receiving middleware: it remembers, for each session
-// that initialises, the versions proposed and negotiated.
+// that initialises, the versions proposed and negotiated and who opened
+// it.
 func (h *httpFace) recordSession(next sdk.MethodHandler) sdk.MethodHandler {
 	return func(ctx context.Context, method string, req sdk.Request) (sdk.Result, error) {
 		res, err := next(ctx, method, req)
@@ -152,7 +221,11 @@ func (h *httpFace) recordSession(next sdk.MethodHandler) sdk.MethodHandler {
 		if !ok || params == nil {
 			return res, err
 		}
-		h.remember(req.GetSession().ID(), faceSession{proposed: params.ProtocolVersion, negotiated: ir.ProtocolVersion})
+		st := faceSession{proposed: params.ProtocolVersion, negotiated: ir.ProtocolVersion}
+		if id, ok := IdentityFrom(ctx); ok {
+			st.subject = id.Subject
+		}
+		h.remember(req.GetSession().ID(), st)
 		return res, err
 	}
 }

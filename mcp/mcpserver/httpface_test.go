@@ -2,12 +2,16 @@ package mcpserver_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/caxtontest"
 	"github.com/caxton-go/caxton/mcp/mcpserver"
 )
@@ -199,4 +204,148 @@ func TestHTTPReapsIdleSessions(t *testing.T) {
 	}, "the idle session to be closed")
 	res := c.call("tools/list", `{}`, "Mcp-Session-Id", idle, "Mcp-Protocol-Version", "2025-06-18")
 	assert.Equal(t, http.StatusNotFound, res.status, res.body)
+}
+
+// TestHTTPChecksOrigin: a browser request from an origin that is not
+// allowed is refused (DNS rebinding); one without an Origin, from a
+// client that is not a browser, is served.
+func TestHTTPChecksOrigin(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		allowed []string
+		origin  string
+		ok      bool
+	}{
+		{"no Origin: not a browser", nil, "", true},
+		{"by default no browser origin", nil, "http://localhost:6274", false},
+		{"a rebinding page", []string{"https://app.example.com"}, "http://attacker.example:8080", false},
+		{"an opaque origin", []string{"https://app.example.com"}, "null", false},
+		{"an allowed origin", []string{"https://app.example.com"}, "https://app.example.com", true},
+		{"origins compare without case", []string{"https://App.Example.com"}, "HTTPS://app.example.COM", true},
+		{"another port is another origin", []string{"https://app.example.com"}, "https://app.example.com:8443", false},
+		{"any origin", []string{"*"}, "http://anything.example", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rt := caxtontest.NewRuntime(t)
+			h, err := mcpserver.HTTPHandler(rt.Runtime, mcpserver.WithAllowedOrigins(tc.allowed...))
+			require.NoError(t, err)
+			c := newRawHTTP(t, h)
+			var kv []string
+			if tc.origin != "" {
+				kv = []string{"Origin", tc.origin}
+			}
+			res := c.initialize("2025-06-18", kv...)
+			if tc.ok {
+				assert.Equal(t, http.StatusOK, res.status, res.body)
+				return
+			}
+			assert.Equal(t, http.StatusForbidden, res.status)
+			assert.Contains(t, res.body, fmt.Sprintf("origin %q may not use this MCP server", tc.origin))
+		})
+	}
+}
+
+// logRecords collects the runtime's log records.
+type logRecords struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (l *logRecords) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecords) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.recs = append(l.recs, r.Clone())
+	return nil
+}
+func (l *logRecords) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logRecords) WithGroup(string) slog.Handler      { return l }
+
+// toolCalls returns the attributes of each "mcpserver: tool call" record.
+func (l *logRecords) toolCalls() []map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]string
+	for _, r := range l.recs {
+		if r.Message != "mcpserver: tool call" {
+			continue
+		}
+		m := map[string]string{}
+		r.Attrs(func(a slog.Attr) bool { m[a.Key] = a.Value.String(); return true })
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestHTTPAuthenticator: the authenticator refuses callers it cannot
+// identify (401) or that may not come in (403), a session stays with the
+// caller that opened it, and every tool call is logged with its caller.
+func TestHTTPAuthenticator(t *testing.T) {
+	logs := &logRecords{}
+	rt := caxtontest.NewRuntime(t, caxton.WithLogger(slog.New(logs)))
+	srvEcho(t, rt, "echo")
+	tokens := map[string]mcpserver.Identity{
+		"alice-token": {Subject: "alice", Attributes: map[string]any{"role": "operator"}},
+		"bob-token":   {Subject: "bob"},
+		"anon-token":  {},
+	}
+	auth := func(r *http.Request) (mcpserver.Identity, error) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		switch {
+		case !ok:
+			return mcpserver.Identity{}, errors.New("a bearer token is required")
+		case tok == "mallory-token":
+			return mcpserver.Identity{}, fmt.Errorf("mallory is banned: %w", mcpserver.ErrForbidden)
+		}
+		id, known := tokens[tok]
+		if !known {
+			return mcpserver.Identity{}, errors.New("unknown token")
+		}
+		return id, nil
+	}
+	h, err := mcpserver.HTTPHandler(rt.Runtime, mcpserver.WithAuthenticator(auth))
+	require.NoError(t, err)
+	c := newRawHTTP(t, h)
+
+	for _, tc := range []struct {
+		name   string
+		token  string
+		status int
+		want   string
+	}{
+		{"no credentials", "", http.StatusUnauthorized, "a bearer token is required"},
+		{"unknown credentials", "Bearer forged", http.StatusUnauthorized, "unknown token"},
+		{"refused caller", "Bearer mallory-token", http.StatusForbidden, "mallory is banned"},
+		{"an identity without a subject", "Bearer anon-token", http.StatusInternalServerError, "without a Subject"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := c.initialize("2025-06-18", "Authorization", tc.token)
+			assert.Equal(t, tc.status, res.status)
+			assert.Contains(t, res.body, tc.want)
+		})
+	}
+
+	alice := []string{"Authorization", "Bearer alice-token"}
+	session := c.open(alice...)
+	inSession := append([]string{"Mcp-Session-Id", session, "Mcp-Protocol-Version", "2025-06-18"}, alice...)
+	out := result(t, c.call("tools/call", `{"name":"request","arguments":{"receivers":["echo"],"content":"hi"}}`, inSession...))
+	assert.NotEqual(t, true, out["isError"], "%v", out)
+
+	// Bob may not use Alice's session, nor end it.
+	bobInAlices := []string{"Mcp-Session-Id", session, "Mcp-Protocol-Version", "2025-06-18", "Authorization", "Bearer bob-token"}
+	res := c.call("tools/call", `{"name":"list_agents","arguments":{}}`, bobInAlices...)
+	assert.Equal(t, http.StatusForbidden, res.status)
+	assert.Contains(t, res.body, "opened by another caller")
+	assert.Equal(t, http.StatusForbidden, c.do(http.MethodDelete, "", bobInAlices...).status)
+	// Nor may anyone without credentials.
+	res = c.call("tools/list", `{}`, "Mcp-Session-Id", session, "Mcp-Protocol-Version", "2025-06-18")
+	assert.Equal(t, http.StatusUnauthorized, res.status)
+
+	// The tool call is logged with its caller, in the session's handling.
+	calls := logs.toolCalls()
+	require.Len(t, calls, 1)
+	assert.Equal(t, "alice", calls[0]["identity"])
+	assert.Equal(t, "request", calls[0]["tool"])
+	assert.Equal(t, session, calls[0]["session"])
+	assert.Equal(t, "ok", calls[0]["outcome"])
 }

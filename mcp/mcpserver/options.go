@@ -36,6 +36,9 @@ type faceConfig struct {
 	sessionTimeout    time.Duration // < 0: never
 	sessionTimeoutSet bool
 	maxSessions       int // < 0: no cap
+	origins           []string
+	anyOrigin         bool
+	authenticate      Authenticator
 }
 
 // WithName sets the implementation name the server reports to clients
@@ -112,6 +115,31 @@ func WithMaxSessions(n int) Option {
 	return func(c *faceConfig) { c.maxSessions = n }
 }
 
+// WithAllowedOrigins names the web origins ("https://app.example.com",
+// "http://localhost:6274": scheme, host and port, no path) whose pages may
+// call HTTPHandler from a browser; "*" allows any. A request whose Origin
+// header names another origin is refused with 403: this is what stops DNS
+// rebinding, where a page of any site reaches a server on the visitor's
+// machine or network under a name of the attacker's (so the Host check
+// alone does not catch it, and "same origin" proves nothing). Requests
+// without an Origin header — MCP clients that are not browsers — are
+// unaffected. By default no browser origin is allowed. Browsers also need
+// CORS headers on the responses to read them from another origin; add
+// those with the middleware of your choice in front of the handler.
+func WithAllowedOrigins(origins ...string) Option {
+	return func(c *faceConfig) { c.origins = append(c.origins, origins...) }
+}
+
+// WithAuthenticator makes HTTPHandler call a on every request before
+// serving it, refusing those a rejects (401, or 403 for ErrForbidden) and
+// passing the Identity it returns on: a session belongs to the subject
+// that opened it, each tool call is logged with it, and IdentityFrom reads
+// it in the tools' handling. Without it the HTTP face serves anyone who
+// can reach it, as the caller of its tools.
+func WithAuthenticator(a Authenticator) Option {
+	return func(c *faceConfig) { c.authenticate = a }
+}
+
 // WithTools registers only the named tools (the Tool* constants): for
 // example ToolListAgents and ToolDeadLetters alone make a read-only face.
 // An unknown name makes New fail. Without this option every tool is
@@ -165,7 +193,15 @@ func newFaceConfig(opts []Option) (*faceConfig, error) {
 	if !c.sessionTimeoutSet && c.httpOpts != nil && c.httpOpts.SessionTimeout != 0 {
 		c.sessionTimeout = c.httpOpts.SessionTimeout
 	}
-
+	for _, o := range c.origins {
+		if o == "*" {
+			c.anyOrigin = true
+			continue
+		}
+		if _, err := faceOrigin(o); err != nil {
+			return nil, fmt.Errorf("%w: WithAllowedOrigins: %w", ErrInvalidOption, err)
+		}
+	}
 	if err := c.inbox.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: WithInbox: %w", ErrInvalidOption, err)
 	}

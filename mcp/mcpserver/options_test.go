@@ -33,6 +33,8 @@ func TestServerOptions(t *testing.T) {
 		{"zero message size", []mcpserver.Option{mcpserver.WithMaxMessageBytes(0)}, "WithMaxMessageBytes"},
 		{"zero session timeout", []mcpserver.Option{mcpserver.WithSessionTimeout(0)}, "WithSessionTimeout"},
 		{"zero sessions", []mcpserver.Option{mcpserver.WithMaxSessions(0)}, "WithMaxSessions"},
+		{"origin without a scheme", []mcpserver.Option{mcpserver.WithAllowedOrigins("app.example.com")}, `"app.example.com" is not a web origin`},
+		{"origin with a path", []mcpserver.Option{mcpserver.WithAllowedOrigins("https://app.example.com/mcp")}, "WithAllowedOrigins"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := mcpserver.New(rt.Runtime, tc.opts...)

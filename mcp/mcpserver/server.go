@@ -192,7 +192,7 @@ func (f *face) newSDKServer() (*sdk.Server, error) {
 			return nil, fmt.Errorf("mcpserver: tool %s: %w", name, err)
 		}
 	}
-	s.AddReceivingMiddleware(faceCheckArguments(inputs))
+	s.AddReceivingMiddleware(faceLogCalls(f.rt.Logger()), faceCheckArguments(inputs))
 	return s, nil
 }
 
