@@ -299,13 +299,21 @@ func (s *server) call(ctx context.Context, remote string, args json.RawMessage) 
 				continue
 			}
 			return unavailable(fmt.Sprintf("MCP server %q lost the session again after reconnecting: %v", s.name, err))
+		case serverError(err) != nil:
+			return protocolError(s.name, err) // the server answered
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			// The connection broke while the request was out: it may
 			// have run, so it is not repeated.
 			s.dropSession(sess)
 			return unavailable(fmt.Sprintf("MCP server %q: the server died during the call (%v); the next call reconnects", s.name, err))
 		}
-		return protocolError(s.name, err)
+		// Anything else failed in the transport with the request out — a
+		// response stream that broke or ended without the answer, a
+		// request the server refused before reading it: the session's
+		// state is unknown. The call may have run, so it is not repeated,
+		// and the next call re-initialises rather than trust the session.
+		s.dropSession(sess)
+		return unavailable(fmt.Sprintf("MCP server %q: the call failed in transport (%v); the next call reconnects", s.name, err))
 	}
 }
 
@@ -314,14 +322,10 @@ func (s *server) call(ctx context.Context, remote string, args json.RawMessage) 
 // failed — as opposed to an error response from the server.
 const codeRejected = -32005
 
-// protocolError turns a failed call into a result: a JSON-RPC error
-// response from the server is the tool's failure; anything else is the
-// server being unreachable.
+// protocolError turns the server's JSON-RPC error response (err has one,
+// see serverError) into the call's result.
 func protocolError(server string, err error) tool.Result {
 	werr := serverError(err)
-	if werr == nil {
-		return unavailable(fmt.Sprintf("MCP server %q: %v", server, err))
-	}
 	msg := fmt.Sprintf("MCP server %q answered with an error (code %d): %s", server, werr.Code, werr.Message)
 	switch {
 	case werr.Code == jsonrpc.CodeMethodNotFound, strings.HasPrefix(werr.Message, "unknown tool"):

@@ -69,8 +69,13 @@
 // lists the server's tools again. A call whose request never reached the
 // server (the session was unknown to it, or already closed) is retried
 // once on the new session; a call in flight when the connection broke is
-// tool.StatusUnavailable and not repeated, since it may have had effects.
-// Registry.Close ends every session, stops and reaps subprocesses, and
+// tool.StatusUnavailable at once and not repeated, since it may have had
+// effects. Over HTTP, "unknown session" is a 404 as the spec says or the
+// 400 many servers send instead, and a broken response stream is not
+// resumed (the go-sdk would retry for about 20 s): see HTTPTransport.
+// Registry.Close ends every session, stops and reaps subprocesses (stdin
+// closed, then SIGTERM, then SIGKILL, CommandTransport.TerminateDuration
+// apart; only a server that had to be killed or failed is an error), and
 // answers calls still in flight with tool.StatusUnavailable.
 //
 // # Limits

@@ -196,8 +196,10 @@ func (r *Registry) enter() bool {
 // for them to exit — and makes later calls tool.StatusUnavailable. Calls
 // already running on a server end as tool.StatusUnavailable; host handlers
 // still running are not waited for. Close is idempotent: calls after the
-// first return nil. The error joins what closing each session reported (a
-// subprocess's exit status, for example).
+// first return nil. The error joins what closing each session reported: a
+// subprocess that exited with a failure, or had to be killed (one that
+// exits when its stdin closes, or on the SIGTERM that follows, has shut
+// down normally; see CommandTransport).
 func (r *Registry) Close() error {
 	r.mu.Lock()
 	if r.closed {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/mcp"
 	"github.com/caxton-go/caxton/tool"
 	"github.com/stretchr/testify/assert"
@@ -19,12 +20,19 @@ import (
 // server (see init in testserver_test.go).
 func selfServer(t *testing.T) *mcp.CommandTransport {
 	t.Helper()
+	return selfServerMode(t, serveStdio)
+}
+
+// selfServerMode is selfServer with the test server's behaviour chosen
+// (the serve* constants).
+func selfServerMode(t *testing.T, mode string) *mcp.CommandTransport {
+	t.Helper()
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	tr := mcp.Command(exe)
 	// A race-enabled binary sleeps a second before it exits (to let
 	// reports finish); the server's exit on a closed stdin must be quick.
-	tr.Env = append(os.Environ(), envTestServer+"=1", "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"))
+	tr.Env = append(os.Environ(), envTestServer+"="+mode, "GORACE=atexit_sleep_ms=0 "+os.Getenv("GORACE"))
 	tr.TerminateDuration = 2 * time.Second
 	return tr
 }
@@ -116,6 +124,49 @@ func TestStdioMessageCap(t *testing.T) {
 	require.Equal(t, tool.StatusUnavailable, res.Status, "%s", res.Content)
 	res = call(t, reg, "proc/echo", `{"text":"after"}`, grant("*"))
 	require.Equal(t, tool.StatusOK, res.Status, "%s", res.Content)
+}
+
+// TestStdioCloseEndsTheServer closes the runtime (which closes the
+// registry) with a stdio server that behaves in each of the ways servers
+// in the field do when their stdin closes. Exiting — on its own or when
+// asked with SIGTERM — is a normal end, and Close returns nil; only a
+// server that had to be killed, or exited with a failure of its own, is
+// an error.
+func TestStdioCloseEndsTheServer(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mode      string
+		terminate time.Duration
+		wantErr   []string
+	}{
+		{"exits when its stdin closes", serveStdio, 2 * time.Second, nil},
+		// SIGTERM is the shutdown's second step, not a failure: the field
+		// report saw "signal: terminated" from Close here.
+		{"exits on SIGTERM", serveLinger, 100 * time.Millisecond, nil},
+		{"ignores SIGTERM", serveStubborn, 100 * time.Millisecond, []string{`close server "proc"`, "did not exit", "killed"}},
+		{"exits with a failure", serveFail, 2 * time.Second, []string{`close server "proc"`, "exit status 3"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			noLeaks(t)
+			tr := selfServerMode(t, tc.mode)
+			tr.TerminateDuration = tc.terminate
+			reg := mcp.NewRegistry()
+			require.NoError(t, reg.Connect(testContext(t), "proc", tr))
+			rt, err := caxton.New(caxton.WithToolbox(reg))
+			require.NoError(t, err)
+			require.Equal(t, tool.StatusOK, call(t, reg, "proc/echo", `{"text":"x"}`, grant("*")).Status)
+
+			err = rt.Close(testContext(t))
+			if tc.wantErr == nil {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			for _, w := range tc.wantErr {
+				assert.Contains(t, err.Error(), w)
+			}
+		})
+	}
 }
 
 func TestStdioCommandNotFound(t *testing.T) {

@@ -4,33 +4,113 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
-// envTestServer, when set to 1, makes the test binary an MCP server on
-// stdio instead of running tests: the stdio tests start themselves as the
-// server they talk to, so they need no binary but the one under test.
+// envTestServer, when set, makes the test binary an MCP server instead of
+// running tests: the stdio and HTTP tests start themselves as the server
+// they talk to, so they need no binary but the one under test. Its value
+// says how the server behaves (the serve* constants).
 const envTestServer = "CAXTON_MCP_TEST_SERVER"
+
+// How the test server behaves, as the value of envTestServer.
+const (
+	// serveStdio serves stdio and exits (status 0) when its stdin closes,
+	// as the MCP stdio transport asks.
+	serveStdio = "1"
+	// serveLinger serves stdio but keeps running after its stdin closes,
+	// as some servers in the field do, until it is signalled.
+	serveLinger = "linger"
+	// serveStubborn lingers and ignores SIGTERM too: only SIGKILL ends it.
+	serveStubborn = "stubborn"
+	// serveFail exits with status 3 when its stdin closes.
+	serveFail = "fail"
+	// serveHTTP serves streamable HTTP (see serveHTTPForTest).
+	serveHTTP = "http"
+)
+
+// envTestAddr is the address the HTTP test server listens on (default
+// 127.0.0.1:0); a restarted server is given the address of the first.
+const envTestAddr = "CAXTON_MCP_TEST_ADDR"
 
 // init turns the binary into the test server before the testing package
 // gets to write anything to stdout (which is the MCP channel). It lives in
 // init rather than TestMain so that it cannot collide with a TestMain
 // elsewhere in the package.
 func init() {
-	if os.Getenv(envTestServer) != "1" {
+	mode := os.Getenv(envTestServer)
+	switch mode {
+	case "":
 		return
+	case serveHTTP:
+		serveHTTPForTest()
+		os.Exit(0)
+	case serveStubborn:
+		signal.Ignore(syscall.SIGTERM)
 	}
 	s := newTestServer(nil, true)
 	err := s.Run(context.Background(), &sdk.StdioTransport{MaxLineLength: -1})
 	if err != nil && !errors.Is(err, context.Canceled) {
 		os.Stderr.WriteString("test server: " + err.Error() + "\n")
 	}
+	switch mode {
+	case serveLinger, serveStubborn:
+		time.Sleep(time.Hour) // until a signal ends the process
+	case serveFail:
+		os.Exit(3)
+	}
 	os.Exit(0)
+}
+
+// serveHTTPForTest serves the test tools over streamable HTTP the way
+// servers in the field do: streams are resumable (an event store numbers
+// the events, so a client whose stream breaks tries to resume it), and a
+// request for a session the server does not know is answered 400, as the
+// Python SDK does, not 404. It prints its endpoint's URL as the first line
+// on stdout and serves until its stdin closes.
+func serveHTTPForTest() {
+	addr := os.Getenv(envTestAddr)
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		os.Stderr.WriteString("test server: " + err.Error() + "\n")
+		os.Exit(1)
+	}
+	srv := newTestServer(nil, true)
+	h := sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv },
+		&sdk.StreamableHTTPOptions{EventStore: sdk.NewMemoryEventStore(nil)})
+	known := func(id string) bool {
+		for ss := range srv.Sessions() {
+			if ss.ID() == id {
+				return true
+			}
+		}
+		return false
+	}
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	os.Stdout.WriteString("http://" + ln.Addr().String() + "/mcp\n")
+	_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := r.Header.Get("Mcp-Session-Id"); id != "" && !known(id) {
+			http.Error(w, "Bad Request: No valid session ID provided", http.StatusBadRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	}))
 }
 
 // newTestServer returns an MCP server with the test tools. calls, if not

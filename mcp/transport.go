@@ -2,9 +2,8 @@ package mcp
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
-	"net/http"
 	"os/exec"
 	"slices"
 	"syscall"
@@ -35,14 +34,19 @@ func SDK(newTransport func() sdk.Transport) Transport { return TransportFunc(new
 
 // DefaultTerminateDuration is how long CommandTransport waits for a
 // server to exit after closing its stdin, and again after SIGTERM, before
-// it kills the process.
-const DefaultTerminateDuration = 5 * time.Second
+// it kills the process. A healthy server exits within milliseconds of its
+// stdin closing; one that does not is asked to stop soon after. The
+// official TypeScript and Python MCP SDKs wait 2 s at each step too.
+const DefaultTerminateDuration = 2 * time.Second
 
 // CommandTransport runs an MCP server as a subprocess and speaks to it over
 // its stdin and stdout. Every session starts a new process; closing the
-// session (Registry.Close, or a lost session) closes stdin, waits for the
-// process to exit, then sends SIGTERM and finally kills it, and always
-// reaps it.
+// session (Registry.Close, or a lost session) shuts the server down as the
+// MCP stdio transport specifies — close its stdin, wait for it to exit,
+// then SIGTERM, then SIGKILL, TerminateDuration apart — and always reaps
+// it. A server that exits after its stdin closes (with status 0) or when
+// sent SIGTERM has shut down normally; closing it reports an error only
+// when it had to be killed or exited with a failure status of its own.
 //
 // Messages are not size-capped by default (MaxMessageBytes 0). The go-sdk
 // caps stdio messages at 16 MiB and, when a server sends a bigger one,
@@ -136,11 +140,16 @@ type process struct {
 
 func (p *process) Write(b []byte) (int, error) { return p.stdin.Write(b) }
 
-// Close closes stdin, as the MCP stdio transport specifies for shutdown,
-// then escalates to SIGTERM and SIGKILL if the server does not exit. The
-// process is reaped in every case.
+// Close shuts the server down as the MCP stdio transport specifies:
+// close its stdin, wait for it to exit, then SIGTERM, wait again, then
+// SIGKILL. The process is reaped in every case.
+//
+// Exiting with status 0 once stdin is closed, and exiting on the SIGTERM
+// (whatever its status: the signal is part of the shutdown), are normal
+// ends and return nil. The error says when the server exited with a
+// failure of its own, or did not stop until killed.
 func (p *process) Close() error {
-	closeErr := p.stdin.Close()
+	_ = p.stdin.Close() // fails only if already closed; the wait tells the rest
 	exited := make(chan error, 1)
 	go func() { exited <- p.cmd.Wait() }()
 	wait := func() (error, bool) {
@@ -154,43 +163,18 @@ func (p *process) Close() error {
 		}
 	}
 	if err, ok := wait(); ok {
-		return errors.Join(closeErr, err)
+		if err != nil {
+			return fmt.Errorf("the server (pid %d) exited with a failure: %w", p.cmd.Process.Pid, err)
+		}
+		return nil
 	}
 	if p.cmd.Process.Signal(syscall.SIGTERM) == nil {
-		if err, ok := wait(); ok {
-			return err
+		if _, ok := wait(); ok {
+			return nil // it stopped when asked to
 		}
 	}
 	_ = p.cmd.Process.Kill()
-	return <-exited // after SIGKILL, Wait returns (WaitDelay bounds the pipes)
-}
-
-// HTTPTransport reaches an MCP server over the streamable HTTP transport.
-// Like CommandTransport it does not cap message sizes by default (the
-// go-sdk caps server-sent events at 16 MiB); MaxMessageBytes sets a cap.
-//
-// It does not open the standalone server-to-client event stream: the
-// registry only calls tools, and the stream would hold an HTTP connection
-// open for every session for nothing.
-type HTTPTransport struct {
-	// URL is the server's MCP endpoint.
-	URL string
-	// Client makes the requests (nil: http.DefaultClient). Put
-	// authentication in its Transport.
-	Client *http.Client
-	// MaxMessageBytes caps one incoming event (0: no cap).
-	MaxMessageBytes int
-}
-
-// HTTP returns a transport to the streamable HTTP MCP endpoint at url.
-func HTTP(url string) *HTTPTransport { return &HTTPTransport{URL: url} }
-
-// Open returns a new streamable HTTP client transport.
-func (t *HTTPTransport) Open() sdk.Transport {
-	limit := t.MaxMessageBytes
-	if limit <= 0 {
-		limit = -1
-	}
-	return &sdk.StreamableClientTransport{Endpoint: t.URL, HTTPClient: t.Client,
-		MaxEventSize: limit, DisableStandaloneSSE: true}
+	err := <-exited // after SIGKILL, Wait returns (WaitDelay bounds the pipes)
+	return fmt.Errorf("the server (pid %d) did not exit within %v of its stdin closing, nor within %v of SIGTERM; killed (%v)",
+		p.cmd.Process.Pid, p.terminate, p.terminate, err)
 }

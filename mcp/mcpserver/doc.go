@@ -10,20 +10,26 @@
 // replay_dead_letters (the Tool* constants; WithTools picks a subset, for
 // example a read-only face). New returns the server for any go-sdk
 // transport; ServeStdio serves one client over stdin/stdout (what a
-// desktop assistant or an IDE starts); HTTPHandler serves any number over
-// MCP's streamable HTTP transport:
+// desktop assistant or an IDE starts: a message over WithMaxMessageBytes,
+// 16 MiB by default, is refused with a JSON-RPC error and the session goes
+// on); HTTPHandler serves any number over MCP's streamable HTTP transport:
 //
 //	rt, _ := caxton.New()
 //	defer rt.Close(context.Background())
 //	// ... spawn agents ...
-//	h, _ := mcpserver.HTTPHandler(rt, mcpserver.WithName("billing-agents"))
-//	mux.Handle("/mcp", h) // behind authentication beyond localhost
+//	h, _ := mcpserver.HTTPHandler(rt, mcpserver.WithName("billing-agents"),
+//		mcpserver.WithAuthenticator(checkAPIKey)) // needed beyond localhost
+//	mux.Handle("/mcp", h)
 //
 // The tools are typed, with JSON schemas and descriptions written for the
-// model. Every tool validates its arguments and answers a bad one with a
-// tool error that names the field, so the model can correct itself;
-// runtime failures (an unknown agent, no reply in time) are tool errors
-// with the reason, never protocol errors or panics.
+// model; a list argument is a plain JSON array (an optional one defaults
+// to []), never "null or array", which some clients cannot fill in. Every
+// tool checks its arguments and answers a bad one with a tool error that
+// names the argument and says what it should be ("invalid argument "max":
+// expected an integer (a whole number such as 5000), got null"), so the
+// model can correct itself; runtime failures (an unknown agent, no reply
+// in time) are tool errors with the reason, never protocol errors or
+// panics.
 //
 // # Inboxes
 //
@@ -33,6 +39,24 @@
 // one (the inbox's name + "/contract-net") read by a protocol.Client. Both
 // live until the runtime closes or the context given to WithContext ends;
 // ServeStdio releases them when it returns.
+//
+// # HTTP
+//
+// HTTPHandler checks each request before the SDK serves it. A browser
+// request whose Origin is not allowed (WithAllowedOrigins; none by
+// default) is refused, which stops DNS rebinding; requests without an
+// Origin, from clients that are not browsers, pass. WithAuthenticator
+// identifies the caller of every request (401 or 403 if it cannot): a
+// session belongs to the subject that opened it, each tool call is logged
+// with it on the runtime's logger, and the tools' handling reads it with
+// IdentityFrom — the seam for deciding what a caller may do. Sessions idle
+// for WithSessionTimeout (30 minutes) are closed, and a new session beyond
+// WithMaxSessions (1000) is refused with 503, so clients that vanish
+// without ending their session cannot exhaust the server. A client that
+// proposes a newer protocol version than the server's gets the newest the
+// server supports, and its later requests are served whether they carry
+// that version in MCP-Protocol-Version, as the spec says, or the one it
+// proposed, as some clients do.
 //
 // # Time
 //

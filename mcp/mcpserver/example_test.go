@@ -2,6 +2,7 @@ package mcpserver_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
@@ -57,17 +58,28 @@ func ExampleNew() {
 }
 
 // Serving the runtime to MCP clients over HTTP, next to the service's own
-// routes.
+// routes. The authenticator identifies every caller (here by API key); the
+// identity is logged with each tool call and read with IdentityFrom.
 func ExampleHTTPHandler() {
 	rt, err := caxton.New()
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := mcpserver.HTTPHandler(rt, mcpserver.WithName("billing-agents"))
+	keys := map[string]string{"k-7f3a": "billing-team"} // API key -> who holds it
+	h, err := mcpserver.HTTPHandler(rt, mcpserver.WithName("billing-agents"),
+		mcpserver.WithAuthenticator(func(r *http.Request) (mcpserver.Identity, error) {
+			who, ok := keys[r.Header.Get("X-Api-Key")]
+			if !ok {
+				return mcpserver.Identity{}, errors.New("a valid X-Api-Key header is required")
+			}
+			return mcpserver.Identity{Subject: who}, nil
+		}),
+		mcpserver.WithAllowedOrigins("https://console.example.com"), // a web console may call it
+		mcpserver.WithMaxSessions(200))
 	if err != nil {
 		log.Fatal(err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/mcp", h) // put authentication in front of it beyond localhost
+	mux.Handle("/mcp", h)
 	log.Fatal(http.ListenAndServe("localhost:8080", mux))
 }

@@ -31,6 +31,14 @@ type faceConfig struct {
 	httpOpts     *sdk.StreamableHTTPOptions
 	tools        []string
 	toolsLimited bool
+	maxMessage   int
+
+	sessionTimeout    time.Duration // < 0: never
+	sessionTimeoutSet bool
+	maxSessions       int // < 0: no cap
+	origins           []string
+	anyOrigin         bool
+	authenticate      Authenticator
 }
 
 // WithName sets the implementation name the server reports to clients
@@ -78,9 +86,58 @@ func WithSDKOptions(o *sdk.ServerOptions) Option {
 }
 
 // WithHTTPOptions passes options to the streamable HTTP handler that
-// HTTPHandler makes (stateless mode, JSON responses, session timeout, ...).
+// HTTPHandler makes (stateless mode, JSON responses, event store, request
+// body limit, ...). Its SessionTimeout is used when WithSessionTimeout is
+// not given.
 func WithHTTPOptions(o *sdk.StreamableHTTPOptions) Option {
 	return func(c *faceConfig) { c.httpOpts = o }
+}
+
+// WithSessionTimeout makes HTTPHandler close a session that has had no
+// request for d (default DefaultSessionTimeout; a negative d keeps idle
+// sessions for as long as the handler lives). Clients that went away
+// without ending their session (an HTTP DELETE) would otherwise hold its
+// memory for good. A client that comes back to a closed session gets 404
+// and, as the MCP spec asks of it, initialises a new one. The timer is
+// paused while a request of the session is being answered; an open
+// server-to-client event stream does not count as activity.
+func WithSessionTimeout(d time.Duration) Option {
+	return func(c *faceConfig) { c.sessionTimeout, c.sessionTimeoutSet = d, true }
+}
+
+// WithMaxSessions caps the sessions HTTPHandler holds at once (default
+// DefaultMaxSessions; a negative n lifts the cap). A request that would
+// open one more is answered 503 Service Unavailable, saying so; the
+// client can end an unused session or retry once idle ones time out (see
+// WithSessionTimeout). With StreamableHTTPOptions.Stateless, every request
+// is a session of its own and the cap bounds requests in progress.
+func WithMaxSessions(n int) Option {
+	return func(c *faceConfig) { c.maxSessions = n }
+}
+
+// WithAllowedOrigins names the web origins ("https://app.example.com",
+// "http://localhost:6274": scheme, host and port, no path) whose pages may
+// call HTTPHandler from a browser; "*" allows any. A request whose Origin
+// header names another origin is refused with 403: this is what stops DNS
+// rebinding, where a page of any site reaches a server on the visitor's
+// machine or network under a name of the attacker's (so the Host check
+// alone does not catch it, and "same origin" proves nothing). Requests
+// without an Origin header — MCP clients that are not browsers — are
+// unaffected. By default no browser origin is allowed. Browsers also need
+// CORS headers on the responses to read them from another origin; add
+// those with the middleware of your choice in front of the handler.
+func WithAllowedOrigins(origins ...string) Option {
+	return func(c *faceConfig) { c.origins = append(c.origins, origins...) }
+}
+
+// WithAuthenticator makes HTTPHandler call a on every request before
+// serving it, refusing those a rejects (401, or 403 for ErrForbidden) and
+// passing the Identity it returns on: a session belongs to the subject
+// that opened it, each tool call is logged with it, and IdentityFrom reads
+// it in the tools' handling. Without it the HTTP face serves anyone who
+// can reach it, as the caller of its tools.
+func WithAuthenticator(a Authenticator) Option {
+	return func(c *faceConfig) { c.authenticate = a }
 }
 
 // WithTools registers only the named tools (the Tool* constants): for
@@ -91,12 +148,25 @@ func WithTools(names ...string) Option {
 	return func(c *faceConfig) { c.tools, c.toolsLimited = slices.Clone(names), true }
 }
 
+// WithMaxMessageBytes sets the largest message ServeStdio reads from its
+// client (default DefaultMaxMessageBytes, 16 MiB). A bigger one is answered
+// with a JSON-RPC error and skipped, and the session goes on. HTTP request
+// bodies have their own limit (StreamableHTTPOptions.MaxRequestBodyBytes,
+// see WithHTTPOptions).
+func WithMaxMessageBytes(n int) Option {
+	return func(c *faceConfig) { c.maxMessage = n }
+}
+
 func newFaceConfig(opts []Option) (*faceConfig, error) {
 	c := &faceConfig{
 		impl:       sdk.Implementation{Name: "caxton", Version: faceModuleVersion()},
 		inbox:      DefaultInbox,
 		timeout:    DefaultTimeout,
 		maxTimeout: DefaultMaxTimeout,
+		maxMessage: DefaultMaxMessageBytes,
+
+		sessionTimeout: DefaultSessionTimeout,
+		maxSessions:    DefaultMaxSessions,
 	}
 	for _, o := range opts {
 		if o == nil {
@@ -113,6 +183,24 @@ func newFaceConfig(opts []Option) (*faceConfig, error) {
 		return nil, fmt.Errorf("%w: WithTimeouts: default %v is not positive", ErrInvalidOption, c.timeout)
 	case c.maxTimeout < c.timeout:
 		return nil, fmt.Errorf("%w: WithTimeouts: maximum %v is below the default %v", ErrInvalidOption, c.maxTimeout, c.timeout)
+	case c.maxMessage <= 0:
+		return nil, fmt.Errorf("%w: WithMaxMessageBytes: %d is not positive", ErrInvalidOption, c.maxMessage)
+	case c.sessionTimeoutSet && c.sessionTimeout == 0:
+		return nil, fmt.Errorf("%w: WithSessionTimeout: 0 (pass a negative duration to keep idle sessions)", ErrInvalidOption)
+	case c.maxSessions == 0:
+		return nil, fmt.Errorf("%w: WithMaxSessions: 0 (pass a negative number for no cap)", ErrInvalidOption)
+	}
+	if !c.sessionTimeoutSet && c.httpOpts != nil && c.httpOpts.SessionTimeout != 0 {
+		c.sessionTimeout = c.httpOpts.SessionTimeout
+	}
+	for _, o := range c.origins {
+		if o == "*" {
+			c.anyOrigin = true
+			continue
+		}
+		if _, err := faceOrigin(o); err != nil {
+			return nil, fmt.Errorf("%w: WithAllowedOrigins: %w", ErrInvalidOption, err)
+		}
 	}
 	if err := c.inbox.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: WithInbox: %w", ErrInvalidOption, err)

@@ -30,6 +30,11 @@ func TestServerOptions(t *testing.T) {
 		{"topic inbox", []mcpserver.Option{mcpserver.WithInbox("topic:x")}, "WithInbox"},
 		{"unknown tool", []mcpserver.Option{mcpserver.WithTools("rm_rf")}, `unknown tool "rm_rf"`},
 		{"nil option", []mcpserver.Option{nil}, "nil Option"},
+		{"zero message size", []mcpserver.Option{mcpserver.WithMaxMessageBytes(0)}, "WithMaxMessageBytes"},
+		{"zero session timeout", []mcpserver.Option{mcpserver.WithSessionTimeout(0)}, "WithSessionTimeout"},
+		{"zero sessions", []mcpserver.Option{mcpserver.WithMaxSessions(0)}, "WithMaxSessions"},
+		{"origin without a scheme", []mcpserver.Option{mcpserver.WithAllowedOrigins("app.example.com")}, `"app.example.com" is not a web origin`},
+		{"origin with a path", []mcpserver.Option{mcpserver.WithAllowedOrigins("https://app.example.com/mcp")}, "WithAllowedOrigins"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := mcpserver.New(rt.Runtime, tc.opts...)

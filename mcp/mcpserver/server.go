@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/jsonschema-go/jsonschema"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/caxton-go/caxton"
@@ -115,12 +116,21 @@ func New(rt *caxton.Runtime, opts ...Option) (*sdk.Server, error) {
 //
 // Nothing else may write to standard output meanwhile: it carries the
 // protocol. Log to standard error.
+//
+// A message over the size limit (DefaultMaxMessageBytes, see
+// WithMaxMessageBytes) is answered with a JSON-RPC error — with its
+// request's id, or id null if the id is not in its first 64 KiB — and the
+// session goes on; skipping it holds at most a 32 KiB chunk of it in
+// memory.
 func ServeStdio(ctx context.Context, rt *caxton.Runtime, opts ...Option) error {
-	return faceServe(ctx, rt, &sdk.StdioTransport{}, opts)
+	return faceServe(ctx, rt, func(cfg *faceConfig) sdk.Transport {
+		return stdioTransport(os.Stdin, os.Stdout, cfg.maxMessage)
+	}, opts)
 }
 
-// faceServe runs a fresh server on t until the session or ctx ends.
-func faceServe(ctx context.Context, rt *caxton.Runtime, t sdk.Transport, opts []Option) error {
+// faceServe runs a fresh server on the transport that transport makes
+// for the configuration, until the session or ctx ends.
+func faceServe(ctx context.Context, rt *caxton.Runtime, transport func(*faceConfig) sdk.Transport, opts []Option) error {
 	if ctx == nil {
 		return errors.New("mcpserver: nil context.Context")
 	}
@@ -130,23 +140,7 @@ func faceServe(ctx context.Context, rt *caxton.Runtime, t sdk.Transport, opts []
 	}
 	defer f.close()
 	f.watch()
-	return s.Run(ctx, t)
-}
-
-// HTTPHandler returns an http.Handler that serves rt over MCP's streamable
-// HTTP transport: one server (see New) shared by every session, so all
-// clients send from the same inbox. Mount it where clients connect (for
-// example at "/mcp"). The SDK rejects requests to a localhost listener
-// that carry a foreign Host header; put authentication in front of it
-// before exposing it beyond the machine, because its tools send messages
-// as the server's inbox.
-func HTTPHandler(rt *caxton.Runtime, opts ...Option) (http.Handler, error) {
-	f, s, err := newFace(rt, opts)
-	if err != nil {
-		return nil, err
-	}
-	f.watch()
-	return sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return s }, f.cfg.httpOpts), nil
+	return s.Run(ctx, transport(f.cfg))
 }
 
 func newFace(rt *caxton.Runtime, opts []Option) (*face, *sdk.Server, error) {
@@ -192,30 +186,32 @@ func (f *face) newSDKServer() (*sdk.Server, error) {
 	}
 	impl := f.cfg.impl
 	s := sdk.NewServer(&impl, &so)
+	inputs := make(map[string]*jsonschema.Schema, len(f.cfg.tools))
 	for _, name := range f.cfg.tools {
-		if err := f.addTool(s, name); err != nil {
+		if err := f.addTool(s, inputs, name); err != nil {
 			return nil, fmt.Errorf("mcpserver: tool %s: %w", name, err)
 		}
 	}
+	s.AddReceivingMiddleware(faceLogCalls(f.rt.Logger()), faceCheckArguments(inputs))
 	return s, nil
 }
 
-func (f *face) addTool(s *sdk.Server, name string) error {
+func (f *face) addTool(s *sdk.Server, inputs map[string]*jsonschema.Schema, name string) error {
 	switch name {
 	case ToolListAgents:
-		return faceAddTool(s, faceListAgentsTool(), f.listAgents)
+		return faceAddTool(s, inputs, faceListAgentsTool(), f.listAgents)
 	case ToolSendMessage:
-		return faceAddTool(s, faceSendMessageTool(), f.sendMessage)
+		return faceAddTool(s, inputs, faceSendMessageTool(), f.sendMessage)
 	case ToolReceiveMessages:
-		return faceAddTool(s, faceReceiveMessagesTool(), f.receiveMessages)
+		return faceAddTool(s, inputs, faceReceiveMessagesTool(), f.receiveMessages)
 	case ToolRequest:
-		return faceAddTool(s, faceRequestTool(), f.request)
+		return faceAddTool(s, inputs, faceRequestTool(), f.request)
 	case ToolContractNet:
-		return faceAddTool(s, faceContractNetTool(), f.contractNet)
+		return faceAddTool(s, inputs, faceContractNetTool(), f.contractNet)
 	case ToolDeadLetters:
-		return faceAddTool(s, faceDeadLettersTool(), f.deadLetters)
+		return faceAddTool(s, inputs, faceDeadLettersTool(), f.deadLetters)
 	case ToolReplayDeadLetters:
-		return faceAddTool(s, faceReplayTool(), f.replayDeadLetters)
+		return faceAddTool(s, inputs, faceReplayTool(), f.replayDeadLetters)
 	}
 	return fmt.Errorf("unknown tool %q", name)
 }

@@ -21,7 +21,7 @@ func TestServerServeReleasesInboxesWhenDone(t *testing.T) {
 	defer cancel()
 	st, ct := sdk.NewInMemoryTransports()
 	served := make(chan error, 1)
-	go func() { served <- faceServe(ctx, rt.Runtime, st, nil) }()
+	go func() { served <- faceServe(ctx, rt.Runtime, func(*faceConfig) sdk.Transport { return st }, nil) }()
 
 	cs, err := sdk.NewClient(&sdk.Implementation{Name: "c", Version: "v0"}, nil).Connect(ctx, ct, nil)
 	require.NoError(t, err)
@@ -48,7 +48,7 @@ func TestServerServeStopsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(caxtontest.Context(t))
 	st, _ := sdk.NewInMemoryTransports()
 	served := make(chan error, 1)
-	go func() { served <- faceServe(ctx, rt.Runtime, st, nil) }()
+	go func() { served <- faceServe(ctx, rt.Runtime, func(*faceConfig) sdk.Transport { return st }, nil) }()
 	cancel()
 	select {
 	case err := <-served:
@@ -60,6 +60,6 @@ func TestServerServeStopsWithItsContext(t *testing.T) {
 	assert.NoError(t, err)
 
 	//lint:ignore SA1012 a nil context is refused, not a panic
-	assert.Error(t, faceServe(nil, rt.Runtime, st, nil))
+	assert.Error(t, faceServe(nil, rt.Runtime, func(*faceConfig) sdk.Transport { return st }, nil))
 	assert.Error(t, ServeStdio(context.Background(), nil))
 }

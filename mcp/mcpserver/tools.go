@@ -5,13 +5,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/jsonschema-go/jsonschema"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/caxton-go/caxton"
@@ -32,41 +30,6 @@ const (
 	faceFirstN       faceSelector = "first_n"
 	faceSelectNone   faceSelector = "none"
 )
-
-// faceSchemaFor infers T's JSON schema, with enums for performatives and
-// selectors.
-func faceSchemaFor[T any]() (*jsonschema.Schema, error) {
-	var perfs []any
-	for _, p := range acl.Performatives() {
-		perfs = append(perfs, p.String())
-	}
-	return jsonschema.For[T](&jsonschema.ForOptions{TypeSchemas: map[reflect.Type]*jsonschema.Schema{
-		reflect.TypeFor[facePerformative](): {Type: "string", Enum: perfs},
-		reflect.TypeFor[faceSelector](): {Type: "string", Enum: []any{
-			string(faceLowestCost), string(faceHighestScore), string(faceFirstN), string(faceSelectNone)}},
-	}})
-}
-
-// faceAddTool registers a typed tool with schemas inferred from In and
-// Out; it reports a schema problem as an error instead of AddTool's panic.
-func faceAddTool[In, Out any](s *sdk.Server, t *sdk.Tool, h sdk.ToolHandlerFor[In, Out]) (err error) {
-	in, err := faceSchemaFor[In]()
-	if err != nil {
-		return err
-	}
-	out, err := faceSchemaFor[Out]()
-	if err != nil {
-		return err
-	}
-	t.InputSchema, t.OutputSchema = in, out
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	sdk.AddTool(s, t, h)
-	return nil
-}
 
 func faceBool(b bool) *bool { return &b }
 
