@@ -137,7 +137,7 @@ func TestNativeAgentCallsTools(t *testing.T) {
 // count against the guest's batch deadline.
 func TestWasmAgentCallsTools(t *testing.T) {
 	tb := &fakeToolbox{sleep: 300 * time.Millisecond}
-	rt := caxtontest.NewRuntime(t, caxton.WithToolbox(tb))
+	rt := caxtontest.NewRuntime(t, caxton.WithToolbox(tb), cachedModules())
 	rt.MustSpawn(caxton.AgentSpec{Name: "caller",
 		Tools: caxton.ToolGrant{Allow: []string{"upper", "slow", "huge"}},
 		Wasm: &caxton.WasmSpec{Module: testguest.Build(t, "toolcaller"),
