@@ -94,7 +94,7 @@ type Sources struct {
 	//	recipe GOOS=wasip1 GOARCH=wasm CGO_ENABLED=0 go build <flags>
 	//	package <import path of the main package>
 	//	go <the main module's go directive>
-	//	godebug <the main package's default GODEBUG>   (when not empty)
+	//	godebug <key>=<value>                          (the main module's go.mod godebug lines)
 	//	file <import path>/<file name> <sha256 hex>    (files of packages in the main module or a local replacement)
 	//	module <path> <version>                          (other modules)
 	Manifest []string
@@ -105,23 +105,22 @@ type Sources struct {
 
 // listed is the part of `go list -json` that Inspect reads.
 type listed struct {
-	ImportPath     string
-	Dir            string
-	Standard       bool
-	DefaultGODEBUG string
-	Module         *module
-	GoFiles        []string
-	SFiles         []string
-	HFiles         []string
-	SysoFiles      []string
-	EmbedFiles     []string
-	Error          *struct{ Err string }
+	ImportPath string
+	Dir        string
+	Standard   bool
+	Module     *module
+	GoFiles    []string
+	SFiles     []string
+	HFiles     []string
+	SysoFiles  []string
+	EmbedFiles []string
+	Error      *struct{ Err string }
 }
 
 type module struct {
-	Path, Version, GoVersion string
-	Main                     bool
-	Replace                  *module
+	Path, Version, GoVersion, GoMod string
+	Main                            bool
+	Replace                         *module
 }
 
 // Inspect lists the inputs of the guest whose main package is in dir and
@@ -136,7 +135,7 @@ func Inspect(ctx context.Context, dir string) (*Sources, error) {
 	if err != nil {
 		return nil, err
 	}
-	args := append([]string{"list", "-deps", "-json=ImportPath,Dir,Standard,DefaultGODEBUG,Module,GoFiles,SFiles,HFiles,SysoFiles,EmbedFiles,Error"}, flags...)
+	args := append([]string{"list", "-deps", "-json=ImportPath,Dir,Standard,Module,GoFiles,SFiles,HFiles,SysoFiles,EmbedFiles,Error"}, flags...)
 	out, err := goCmd(ctx, abs, append(args, ".")...)
 	if err != nil {
 		return nil, err
@@ -195,8 +194,19 @@ func Inspect(ctx context.Context, dir string) (*Sources, error) {
 	sort.Strings(files)
 	sort.Strings(modules)
 	s.Manifest = append(s.Manifest, "recipe "+recipe, "package "+s.Package, "go "+main.Module.GoVersion)
-	if main.DefaultGODEBUG != "" {
-		s.Manifest = append(s.Manifest, "godebug "+strings.ReplaceAll(main.DefaultGODEBUG, "\n", ","))
+	// The godebug lines of go.mod set the guest's default GODEBUG (with the
+	// go line, and //go:debug lines, which are in the files). The default
+	// itself is not hashed: it also depends on the Go release.
+	edit, err := goCmd(ctx, abs, "mod", "edit", "-json", main.Module.GoMod)
+	if err != nil {
+		return nil, err
+	}
+	var gomod struct{ GoDebug []struct{ Key, Value string } }
+	if err := json.Unmarshal(edit, &gomod); err != nil {
+		return nil, fmt.Errorf("gobuild: reading %s: %w", main.Module.GoMod, err)
+	}
+	for _, d := range gomod.GoDebug {
+		s.Manifest = append(s.Manifest, "godebug "+d.Key+"="+d.Value)
 	}
 	s.Manifest = append(append(s.Manifest, files...), modules...)
 	s.Hash = HashManifest(s.Manifest)

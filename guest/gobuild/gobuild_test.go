@@ -63,7 +63,7 @@ func TestBuildIsReproducible(t *testing.T) {
 // the module; it does not include the Go version.
 func TestInspectHashesWhatTheGuestImports(t *testing.T) {
 	dir := writeModule(t, map[string]string{
-		"go.mod":        "module example.com/app\n\ngo 1.24\n",
+		"go.mod":        "module example.com/app\n\ngo 1.24\n\ngodebug panicnil=1\n",
 		"agent/main.go": "package main\n\nimport \"example.com/app/lib\"\n\nfunc main() { lib.F() }\n",
 		"lib/lib.go":    "package lib\n\nfunc F() {}\n",
 		"lib/embed.go":  "package lib\n\nimport _ \"embed\"\n\n//go:embed data.txt\nvar data string\n",
@@ -85,6 +85,7 @@ func TestInspectHashesWhatTheGuestImports(t *testing.T) {
 	}
 	assert.Equal(t, []string{"example.com/app/agent/main.go", "example.com/app/lib/data.txt", "example.com/app/lib/embed.go", "example.com/app/lib/lib.go"}, names)
 	assert.Contains(t, s.Manifest, "go 1.24")
+	assert.Contains(t, s.Manifest, "godebug panicnil=1")
 	assert.Equal(t, gobuild.HashManifest(s.Manifest), s.Hash)
 
 	rehash := func() string {
