@@ -7,9 +7,12 @@
 //
 //	go run ./examples/observability                      # spans and metrics to stdout
 //	OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \
-//	  go run ./examples/observability                    # traces and metrics over OTLP/HTTP
+//	  go run -tags otlp ./examples/observability         # traces and metrics over OTLP/HTTP
 //
-// (see the README for viewing the trace in a local Jaeger).
+// (see the README for viewing the trace in a local Jaeger). The OTLP
+// exporters are behind the otlp build tag (otlp.go) because they bring
+// gRPC and protobuf, about 140 packages, which would otherwise be compiled
+// by every go test ./... of this repository.
 package main
 
 import (
@@ -25,8 +28,6 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/sdk/metric"
@@ -60,21 +61,16 @@ func main() {
 }
 
 // providers builds the trace and metric pipelines: OTLP/HTTP when the
-// standard OTEL_EXPORTER_OTLP_ENDPOINT variable is set, stdout otherwise.
+// standard OTEL_EXPORTER_OTLP_ENDPOINT variable is set (in a build with
+// -tags otlp), stdout otherwise.
 func providers(ctx context.Context, w io.Writer) (*trace.TracerProvider, *metric.MeterProvider, string, error) {
 	res := resource.NewSchemaless(semconv.ServiceName("caxton-observability-demo"))
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" {
-		te, err := otlptracehttp.New(ctx)
+	if endpoint := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"); endpoint != "" {
+		tp, mp, err := otlpProviders(ctx, res)
 		if err != nil {
 			return nil, nil, "", err
 		}
-		me, err := otlpmetrichttp.New(ctx)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		return trace.NewTracerProvider(trace.WithBatcher(te), trace.WithResource(res)),
-			metric.NewMeterProvider(metric.WithReader(metric.NewPeriodicReader(me)), metric.WithResource(res)),
-			"OTLP/HTTP to " + os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), nil
+		return tp, mp, "OTLP/HTTP to " + endpoint, nil
 	}
 	te, err := stdouttrace.New(stdouttrace.WithWriter(w))
 	if err != nil {
