@@ -49,14 +49,20 @@ func TestTelemetryContractNetRoundIsOneSpan(t *testing.T) {
 	res, err := in.Run(ctx, cfp)
 	require.NoError(t, err)
 	require.Len(t, res.Succeeded(), 1)
+	// A bidder's "process cfp" span ends after its handler returned, which
+	// may be after the round used its answer: wait for all three too.
 	caxtontest.Eventually(t, func() bool {
+		round, processed := false, 0
 		for _, s := range o.spans.Ended() {
-			if s.Name() == "contract-net" {
-				return true
+			switch s.Name() {
+			case "contract-net":
+				round = true
+			case "process cfp":
+				processed++
 			}
 		}
-		return false
-	}, "the negotiation span ended")
+		return round && processed == 3
+	}, "the negotiation span and the bidders' spans ended")
 
 	round := o.span(t, "contract-net", telemetry.KeyConversationID, res.ConversationID, 0)
 	assert.Equal(t, "auctioneer", attr(round, telemetry.KeySender))
