@@ -34,4 +34,10 @@ func TestRootImportStaysLight(t *testing.T) {
 			require.NotContainsf(t, p, heavy, "the root package must not pull in %s", p)
 		}
 	}
+
+	// net/http (with crypto/tls and x509) is a third of a cold build of a
+	// program importing caxton (BENCHMARKS.md, "First run").
+	out, err = exec.Command(goBin, "list", "-deps", "github.com/caxton-go/caxton").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.NotContains(t, strings.Fields(string(out)), "net/http", "the root package must not compile net/http")
 }

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caxton-go/caxton/internal/testenv"
 	"github.com/caxton-go/caxton/store/durable"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,19 +39,29 @@ import (
 // must be in "handled" (duplicates are allowed: at-least-once), nothing
 // may be dead-lettered, and the store must hold nothing any more.
 //
+// The full run (dcTotal messages, dcKills kills: ~6 s, ~17 s under the
+// race detector) is a long test (CAXTON_TEST_LONG=1, internal/testenv); the
+// everyday go test ./... streams dcShortTotal messages through dcShortKills
+// kills, checking the same things.
+//
 // Set CAXTON_CRASH_SEED to repeat a run's kill plan (the timing of the
 // child cannot be repeated, only the plan).
 func TestDurableDeliverySurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
-		t.Skip("crash test: restarts a child process several times and streams 100,000 durable messages")
+		t.Skip("crash test: restarts a child process several times and streams thousands of durable messages")
 	}
-	total, kills := dcTotal, dcKills
-	if dcRaceEnabled() {
-		// The children are built with the race detector too (and any race
-		// they report fails the test): 100,000 messages take ~17 s there
-		// (~6 s without), so CI's go test -race ./ streams a fifth of them.
-		total, kills = dcTotal/5, 6
+	total, kills := dcShortTotal, dcShortKills
+	if testenv.Long() {
+		total, kills = dcTotal, dcKills
+		if dcRaceEnabled() {
+			// The children are built with the race detector too (and any
+			// race they report fails the test): 100,000 messages take ~17 s
+			// there (~6 s without), so CI's long -race run streams a fifth
+			// of them.
+			total, kills = dcTotal/5, 6
+		}
 	}
+	t.Logf("%d messages, %d SIGKILLs (%s=1 runs %d and %d)", total, kills, testenv.LongEnv, dcTotal, dcKills)
 	seed := uint64(time.Now().UnixNano())
 	if s := os.Getenv("CAXTON_CRASH_SEED"); s != "" {
 		var err error
@@ -158,8 +169,11 @@ func TestDurableDeliverySurvivesSIGKILL(t *testing.T) {
 }
 
 const (
-	dcTotal = 100_000
+	dcTotal = 100_000 // long mode
 	dcKills = 10
+
+	dcShortTotal = 10_000 // everyday
+	dcShortKills = 3
 )
 
 // dcRaceEnabled reports whether this binary was built with -race.

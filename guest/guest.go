@@ -5,8 +5,9 @@
 // handler sends is collected in an outbox the host reads after the call —
 // there is no host call per send.
 //
-// A complete agent (build it with
-// GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o echo.wasm):
+// A complete agent is a main package that registers its handler in init:
+//
+//	//go:build wasip1
 //
 //	package main
 //
@@ -24,11 +25,46 @@
 //
 //	func main() {}
 //
-// The package depends only on acl, tool (the tool-call vocabulary the host
-// shares, so a status means the same on both sides) and the shared ABI
-// codec, never on host packages (wasmtime, OpenTelemetry). Handlers must not block waiting for
-// goroutines that nothing will wake: a Go guest with nothing runnable traps
-// ("all goroutines are asleep"), and the host discards that instance.
+// # The wasip1 build tag
+//
+// Start every file of a guest with //go:build wasip1. A guest is a program
+// only for the wasm target: without the tag, `go build ./...`, `go vet ./...`
+// and `go test ./...` on the host build it as a native program that does
+// nothing (main returns at once), and any file that uses wasip1-only
+// features (//go:wasmimport, //go:wasmexport) breaks them. With the tag the
+// host's go commands skip the package; vet it for its target with
+//
+//	GOOS=wasip1 GOARCH=wasm go vet ./agent/
+//
+// This package itself builds everywhere (Handle, Context and the rest are
+// declared for every platform, so `go doc` and editors find them); only the
+// wasm exports and host imports are wasip1-only. On other platforms Handle
+// just records the handler, which nothing calls.
+//
+// # Building
+//
+// Build a guest with the caxton-guest command, which writes the module and
+// a provenance file (agent.wasm.sum: the Go version, the inputs and their
+// hashes) for checking the module in. Put this line in a host file (not in
+// the guest: go generate skips files whose build tags exclude them), next
+// to the //go:embed that picks the module up:
+//
+//	//go:generate go run github.com/caxton-go/caxton/cmd/caxton-guest build -o agent/agent.wasm ./agent
+//
+//	//go:embed agent/agent.wasm
+//	var agentWasm []byte
+//
+// Then spawn it with caxton.AgentSpec{Name: "agent", Wasm: &caxton.WasmSpec{Module: agentWasm}}.
+// The build is GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared with
+// reproducible flags; package github.com/caxton-go/caxton/guest/gobuild runs
+// the same build from Go code (tests, services that build agents on start).
+//
+// The package depends only on acl, protocol, tool (the tool-call vocabulary
+// the host shares, so a status means the same on both sides) and the shared
+// ABI codec, never on host packages (wasmtime, OpenTelemetry). Handlers must not block
+// waiting for goroutines that nothing will wake: a Go guest with nothing
+// runnable traps ("all goroutines are asleep"), and the host discards that
+// instance.
 package guest
 
 import (
@@ -39,6 +75,15 @@ import (
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/abi"
 )
+
+// The guest's single dispatcher: a wasm instance runs one agent. The
+// wasip1 build binds its host imports.
+var agent = &dispatcher{}
+
+// Handle registers the agent's handler; call it from an init function of
+// the guest's main package. The host calls the handler once per inbound
+// message, in order. A later call replaces the handler.
+func Handle(h Handler) { agent.handler = h }
 
 // Handler handles one inbound message. Returning an error fails the whole
 // batch: nothing sent while handling it is delivered, and the host hands

@@ -8,14 +8,13 @@ import (
 	"github.com/caxton-go/caxton/internal/abi"
 )
 
-// The guest's single dispatcher: a wasm instance runs one agent.
-var agent = &dispatcher{host: wasmHost{}}
+// The wasm exports and host imports of Guest ABI v1; everything else in
+// the package builds on every platform.
+
+func init() { agent.host = wasmHost{} }
 
 // inbound is the buffer the host copies batches into.
 var inbound []byte
-
-// Handle registers the agent's handler. Call it from an init function.
-func Handle(h Handler) { agent.handler = h }
 
 //go:wasmimport caxton log
 func hostLog(level int32, ptr unsafe.Pointer, n int32)

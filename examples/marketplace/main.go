@@ -11,11 +11,11 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -23,7 +23,6 @@ import (
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/contractnet"
 	"github.com/caxton-go/caxton/examples/marketplace/task"
-	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/protocol"
 	"github.com/caxton-go/caxton/sandbox"
 )
@@ -31,6 +30,14 @@ import (
 // deadline is how long bidders have to propose. It is generous for a
 // machine under load; in-time bids arrive within milliseconds.
 const deadline = 500 * time.Millisecond
+
+// The wasm bidder is a Go program compiled to WebAssembly, checked in beside
+// its source with a provenance file (bidder.wasm.sum); after changing it or
+// the SDK, rebuild it with go generate (or make guests).
+//
+//go:generate go run github.com/caxton-go/caxton/cmd/caxton-guest build -o bidder/bidder.wasm ./bidder
+//go:embed bidder/bidder.wasm
+var bidderWasm []byte
 
 func main() {
 	if err := run(os.Stdout); err != nil {
@@ -113,12 +120,6 @@ func run(w io.Writer) error {
 	}
 	defer rt.Close(ctx)
 
-	// The wasm bidder is a Go program compiled to WebAssembly; its build is
-	// cached, so only the first run pays for it.
-	bidderWasm, err := testguest.BuildDir(filepath.Join(testguest.ModuleRoot(), "examples", "marketplace", "bidder"))
-	if err != nil {
-		return fmt.Errorf("building the wasm bidder: %w", err)
-	}
 	wasmBidder := func(env map[string]string) *caxton.WasmSpec {
 		return &caxton.WasmSpec{Module: bidderWasm, Grants: sandbox.Grants{Env: env}}
 	}

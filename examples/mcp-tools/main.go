@@ -11,21 +11,28 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
-	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/mcp"
 	"github.com/caxton-go/caxton/tool"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
+
+// The travel agent is a Go program compiled to WebAssembly, checked in
+// beside its source with a provenance file (assistant.wasm.sum); after
+// changing it or the SDK, rebuild it with go generate (or make guests).
+//
+//go:generate go run github.com/caxton-go/caxton/cmd/caxton-guest build -o assistant/assistant.wasm ./assistant
+//go:embed assistant/assistant.wasm
+var assistantWasm []byte
 
 // serverEnv switches the binary into MCP-server mode.
 const serverEnv = "CAXTON_MCP_TOOLS_WEATHER_SERVER"
@@ -117,13 +124,9 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 	defer rt.Close(ctx)
-	code, err := testguest.BuildDir(filepath.Join(testguest.ModuleRoot(), "examples", "mcp-tools", "assistant"))
-	if err != nil {
-		return fmt.Errorf("building the wasm assistant: %w", err)
-	}
 	if err := rt.Spawn(ctx, caxton.AgentSpec{
 		Name:  "travel-agent",
-		Wasm:  &caxton.WasmSpec{Module: code},
+		Wasm:  &caxton.WasmSpec{Module: assistantWasm},
 		Tools: tool.Grant{Allow: []string{"fx", "weather/*"}, Rate: 20, Timeout: 5 * time.Second},
 	}); err != nil {
 		return err

@@ -1,33 +1,33 @@
 // Command observability follows one customer request across agents with
 // OpenTelemetry. A concierge agent (native Go) fails once and is retried,
-// then asks a pricing agent (sandboxed WebAssembly) and answers; a broken
-// wasm agent traps and its message is dead-lettered. Every send and every
+// then asks a pricing agent (sandboxed WebAssembly, a Go guest) and answers;
+// a broken wasm agent traps and its message is dead-lettered. Every send and every
 // handling attempt is a span in one trace; metrics count what happened;
 // log lines carry trace_id and span_id.
 //
 //	go run ./examples/observability                      # spans and metrics to stdout
 //	OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \
-//	  go run ./examples/observability                    # traces and metrics over OTLP/HTTP
+//	  go run -tags otlp ./examples/observability         # traces and metrics over OTLP/HTTP
 //
-// (see the README for viewing the trace in a local Jaeger).
+// (see the README for viewing the trace in a local Jaeger). The OTLP
+// exporters are behind the otlp build tag (otlp.go) because they bring
+// gRPC and protobuf, about 140 packages, which would otherwise be compiled
+// by every go test ./... of this repository.
 package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"time"
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
-	"github.com/caxton-go/caxton/internal/testguest"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/sdk/metric"
@@ -35,6 +35,23 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 )
+
+// The pricing agent is a Go program compiled to WebAssembly, checked in
+// beside its source with a provenance file (pricing.wasm.sum); after
+// changing it or the SDK, rebuild it with go generate (or make guests).
+//
+//go:generate go run github.com/caxton-go/caxton/cmd/caxton-guest build -o pricing/pricing.wasm ./pricing
+//go:embed pricing/pricing.wasm
+var pricingWasm []byte
+
+// brokenWAT is a module in WebAssembly text (the runtime compiles text as
+// well as binary) with Guest ABI v1's exports, whose handler traps on
+// every call.
+const brokenWAT = `(module
+  (memory (export "memory") 1)
+  (func (export "caxton_abi_version") (result i32) (i32.const 1))
+  (func (export "caxton_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "caxton_handle") (param i32 i32) (result i64) unreachable))`
 
 func main() {
 	if err := run(context.Background(), os.Stdout); err != nil {
@@ -44,21 +61,16 @@ func main() {
 }
 
 // providers builds the trace and metric pipelines: OTLP/HTTP when the
-// standard OTEL_EXPORTER_OTLP_ENDPOINT variable is set, stdout otherwise.
+// standard OTEL_EXPORTER_OTLP_ENDPOINT variable is set (in a build with
+// -tags otlp), stdout otherwise.
 func providers(ctx context.Context, w io.Writer) (*trace.TracerProvider, *metric.MeterProvider, string, error) {
 	res := resource.NewSchemaless(semconv.ServiceName("caxton-observability-demo"))
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" {
-		te, err := otlptracehttp.New(ctx)
+	if endpoint := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"); endpoint != "" {
+		tp, mp, err := otlpProviders(ctx, res)
 		if err != nil {
 			return nil, nil, "", err
 		}
-		me, err := otlpmetrichttp.New(ctx)
-		if err != nil {
-			return nil, nil, "", err
-		}
-		return trace.NewTracerProvider(trace.WithBatcher(te), trace.WithResource(res)),
-			metric.NewMeterProvider(metric.WithReader(metric.NewPeriodicReader(me)), metric.WithResource(res)),
-			"OTLP/HTTP to " + os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"), nil
+		return tp, mp, "OTLP/HTTP to " + endpoint, nil
 	}
 	te, err := stdouttrace.New(stdouttrace.WithWriter(w))
 	if err != nil {
@@ -91,11 +103,10 @@ func run(ctx context.Context, w io.Writer) error {
 		return err
 	}
 
-	pricing := filepath.Join(testguest.ModuleRoot(), "guest", "c", "agents", "echo.wasm")
 	var calls atomic.Int32
 	agents := []caxton.AgentSpec{
-		{Name: "pricing", Wasm: &caxton.WasmSpec{File: pricing}},
-		{Name: "broken", Wasm: &caxton.WasmSpec{WAT: testguest.WATUnreachable},
+		{Name: "pricing", Wasm: &caxton.WasmSpec{Module: pricingWasm}},
+		{Name: "broken", Wasm: &caxton.WasmSpec{WAT: brokenWAT},
 			Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}},
 		{Name: "concierge",
 			Delivery: caxton.DeliveryPolicy{MaxAttempts: 3, Backoff: caxton.Backoff{Initial: 10 * time.Millisecond}},

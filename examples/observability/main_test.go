@@ -18,6 +18,8 @@ func TestObservabilityDemoProducesOneTrace(t *testing.T) {
 	out := buf.String()
 	assert.Contains(t, out, "telemetry goes to stdout")
 	assert.Contains(t, out, "reply: confirmed, quote: 3 nights")
+	assert.Contains(t, out, "reply: confirmed, quote: 3 nights at 120 EUR = 360 EUR")
+	assert.Contains(t, out, `msg="quoting 3 nights" agent=pricing`, "the wasm agent's log line")
 	i := strings.Index(out, "trace id: ")
 	require.GreaterOrEqual(t, i, 0)
 	traceID := strings.TrimSpace(out[i+len("trace id: "):])
