@@ -17,7 +17,8 @@ import (
 func TestIDGeneratorLayoutKeepsEveryRandomBit(t *testing.T) {
 	seed := [32]byte{1, 2, 3}
 	g := &IDGenerator{}
-	g.pool.New = func() any { return rand.NewChaCha8(seed) } // one stream: the pool hands the same one back
+	stream := rand.NewChaCha8(seed)
+	g.pool.New = func() any { return stream } // one stream, even when the pool drops it or changes P
 	ref := rand.NewChaCha8(seed)
 	at := time.UnixMilli(0x01934bcdef01)
 	for range 2000 {
