@@ -21,6 +21,7 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/clock"
 	"github.com/caxton-go/caxton/contractnet"
 	"github.com/caxton-go/caxton/examples/marketplace/task"
 	"github.com/caxton-go/caxton/protocol"
@@ -83,17 +84,20 @@ func native(out *transcript, name acl.AgentID, rate float64, failOn string) *con
 	}
 }
 
-// late is a bidder that is always too slow: it answers after the deadline,
-// and tells done when its bid has been rejected.
-func late(out *transcript, done chan<- string) *contractnet.Participant {
+// late is a bidder that is always too slow: it answers 20 ms after the
+// deadline (by the runtime's clock), and tells done when its bid has been
+// rejected.
+func late(out *transcript, clk clock.Clock, done chan<- string) *contractnet.Participant {
 	return &contractnet.Participant{
 		Bid: func(ctx context.Context, cfp *acl.Message) (contractnet.Offer, error) {
 			t, err := task.Parse(cfp.Content)
 			if err != nil {
 				return contractnet.Offer{}, protocol.NotUnderstood(err.Error())
 			}
-			select { // think too long
-			case <-time.After(time.Until(cfp.ReplyBy) + 20*time.Millisecond):
+			think := clk.NewTimer(cfp.ReplyBy.Sub(clk.Now()) + lateBy) // think too long
+			defer think.Stop()
+			select {
+			case <-think.C():
 			case <-ctx.Done():
 				return contractnet.Offer{}, ctx.Err()
 			}
@@ -109,12 +113,29 @@ func late(out *transcript, done chan<- string) *contractnet.Participant {
 	}
 }
 
-func run(w io.Writer) error {
+// lateBy is how long after the deadline delta answers.
+const lateBy = 20 * time.Millisecond
+
+func run(w io.Writer) error { return runWith(w, config{}) }
+
+// config lets a test drive time: main runs on the real clock, the test on
+// a fake one it advances when the in-time answers are in, so a loaded
+// machine cannot make an in-time bidder late.
+type config struct {
+	clock   clock.Clock             // the runtime's (nil: real time)
+	onEvent func(contractnet.Event) // sees every negotiation step after it is narrated
+}
+
+func runWith(w io.Writer, cfg config) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out := &transcript{w: w}
 
-	rt, err := caxton.New()
+	opts := []caxton.Option{}
+	if cfg.clock != nil {
+		opts = append(opts, caxton.WithClock(cfg.clock))
+	}
+	rt, err := caxton.New(opts...)
 	if err != nil {
 		return err
 	}
@@ -132,7 +153,7 @@ func run(w io.Writer) error {
 			Bid: func(context.Context, *acl.Message) (contractnet.Offer, error) {
 				return contractnet.Offer{}, protocol.Refuse("fully booked this week")
 			}})},
-		{Name: "delta", Capabilities: capable, Handler: caxton.ProtocolHandler(late(out, lateDone))},
+		{Name: "delta", Capabilities: capable, Handler: caxton.ProtocolHandler(late(out, rt.Clock(), lateDone))},
 		{Name: "epsilon", Capabilities: capable, Wasm: wasmBidder(map[string]string{"RATE": "1.1", "GPU": "yes"})},
 	}
 	for _, spec := range agents {
@@ -152,7 +173,12 @@ func run(w io.Writer) error {
 		Directory:     rt,
 		Select:        contractnet.LowestCost(1),
 		ResultTimeout: 5 * time.Second,
-		OnEvent:       func(e contractnet.Event) { narrate(out, e) },
+		OnEvent: func(e contractnet.Event) {
+			narrate(out, e)
+			if cfg.onEvent != nil {
+				cfg.onEvent(e)
+			}
+		},
 	}
 
 	for _, t := range []task.Task{

@@ -3,14 +3,41 @@ package main
 import (
 	"bytes"
 	"testing"
+	"time"
 
+	"github.com/caxton-go/caxton/clock"
+	"github.com/caxton-go/caxton/contractnet"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+// The demo runs on a fake clock here: the test moves time to each
+// auction's deadline only when the in-time bidders have answered, and on to
+// the late bid only when the deadline has been noted, so the transcript is
+// the same on a loaded machine as on an idle one.
 func TestMarketplace(t *testing.T) {
 	var buf bytes.Buffer
-	require.NoError(t, run(&buf))
+	fc := clock.NewFake(time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC))
+	answers, silent := make(chan struct{}, 16), make(chan struct{}, 16)
+	cfg := config{clock: fc, onEvent: func(e contractnet.Event) {
+		switch e.Kind {
+		case contractnet.EventPropose, contractnet.EventRefuse:
+			answers <- struct{}{}
+		case contractnet.EventSilent:
+			silent <- struct{}{}
+		}
+	}}
+	done := make(chan error, 1)
+	go func() { done <- runWith(&buf, cfg) }()
+	for range 2 { // two auctions: four of five bidders answer in time
+		for range 4 {
+			recvWithin(t, answers)
+		}
+		fc.Advance(deadline) // the deadline: delta has not answered
+		recvWithin(t, silent)
+		fc.Advance(lateBy) // delta's late proposal
+	}
+	require.NoError(t, recvWithin(t, done))
 	out := buf.String()
 	for _, want := range []string{
 		// Task one: the wasm bidder wins and delivers.
@@ -36,4 +63,17 @@ func TestMarketplace(t *testing.T) {
 	}
 	assert.NotContains(t, out, "!!", "no protocol violations or unreachable bidders")
 	t.Log("\n" + out)
+}
+
+// recvWithin receives from ch or fails the test after a generous bound
+// (a safety net, not a timing assumption).
+func recvWithin[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(time.Minute):
+		t.Fatal("the demo stalled")
+		panic("unreachable")
+	}
 }
