@@ -5,7 +5,8 @@
 // handling attempt is a span in one trace; metrics count what happened;
 // log lines carry trace_id and span_id.
 //
-//	go run ./examples/observability                      # spans and metrics to stdout
+//	go run ./examples/observability                      # the trace as a tree, and the metrics
+//	go run ./examples/observability -json                # spans and metrics as OpenTelemetry's stdout JSON
 //	OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \
 //	  go run -tags otlp ./examples/observability         # traces and metrics over OTLP/HTTP
 //
@@ -19,6 +20,7 @@ import (
 	"context"
 	_ "embed"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,9 +46,9 @@ import (
 //go:embed pricing/pricing.wasm
 var pricingWasm []byte
 
-// brokenWAT is a module in WebAssembly text (the runtime compiles text as
-// well as binary) with Guest ABI v1's exports, whose handler traps on
-// every call.
+// brokenWAT is a module in WebAssembly text (given as WasmSpec.WAT: the
+// runtime compiles text only when asked) with Guest ABI v1's exports, whose
+// handler traps on every call.
 const brokenWAT = `(module
   (memory (export "memory") 1)
   (func (export "caxton_abi_version") (result i32) (i32.const 1))
@@ -54,45 +56,69 @@ const brokenWAT = `(module
   (func (export "caxton_handle") (param i32 i32) (result i64) unreachable))`
 
 func main() {
-	if err := run(context.Background(), os.Stdout); err != nil {
+	jsonOut := flag.Bool("json", false, "print spans and metrics as OpenTelemetry's stdout exporters' JSON instead of a tree")
+	flag.Parse()
+	if err := run(context.Background(), os.Stdout, *jsonOut); err != nil {
 		fmt.Fprintln(os.Stderr, "observability:", err)
 		os.Exit(1)
 	}
 }
 
+// pipelines are the demo's trace and metric providers, and what to print
+// when they have flushed.
+type pipelines struct {
+	tp    *trace.TracerProvider
+	mp    *metric.MeterProvider
+	where string
+	spans *collector           // tree mode: the spans to print
+	stats *metric.ManualReader // tree mode: the metrics to print
+}
+
 // providers builds the trace and metric pipelines: OTLP/HTTP when the
 // standard OTEL_EXPORTER_OTLP_ENDPOINT variable is set (in a build with
-// -tags otlp), stdout otherwise.
-func providers(ctx context.Context, w io.Writer) (*trace.TracerProvider, *metric.MeterProvider, string, error) {
+// -tags otlp); otherwise collected in memory and printed as a tree, or
+// with jsonOut printed by OpenTelemetry's stdout exporters as they come.
+func providers(ctx context.Context, w io.Writer, jsonOut bool) (*pipelines, error) {
 	res := resource.NewSchemaless(semconv.ServiceName("caxton-observability-demo"))
 	if endpoint := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"); endpoint != "" {
 		tp, mp, err := otlpProviders(ctx, res)
 		if err != nil {
-			return nil, nil, "", err
+			return nil, err
 		}
-		return tp, mp, "OTLP/HTTP to " + endpoint, nil
+		return &pipelines{tp: tp, mp: mp, where: "OTLP/HTTP to " + endpoint}, nil
+	}
+	if !jsonOut {
+		spans, stats := &collector{}, metric.NewManualReader()
+		return &pipelines{
+			tp:    trace.NewTracerProvider(trace.WithSyncer(spans), trace.WithResource(res)),
+			mp:    metric.NewMeterProvider(metric.WithReader(stats), metric.WithResource(res)),
+			where: "stdout (a tree; -json for the exporters' JSON)", spans: spans, stats: stats,
+		}, nil
 	}
 	te, err := stdouttrace.New(stdouttrace.WithWriter(w))
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
 	me, err := stdoutmetric.New(stdoutmetric.WithWriter(w))
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
-	return trace.NewTracerProvider(trace.WithSyncer(te), trace.WithResource(res)),
-		metric.NewMeterProvider(metric.WithReader(metric.NewPeriodicReader(me, metric.WithInterval(time.Hour))), metric.WithResource(res)),
-		"stdout", nil
+	return &pipelines{
+		tp:    trace.NewTracerProvider(trace.WithSyncer(te), trace.WithResource(res)),
+		mp:    metric.NewMeterProvider(metric.WithReader(metric.NewPeriodicReader(me, metric.WithInterval(time.Hour))), metric.WithResource(res)),
+		where: "stdout (JSON)",
+	}, nil
 }
 
-func run(ctx context.Context, w io.Writer) error {
+func run(ctx context.Context, w io.Writer, jsonOut bool) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	tp, mp, where, err := providers(ctx, w)
+	p, err := providers(ctx, w, jsonOut)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "telemetry goes to %s\n", where)
+	tp, mp := p.tp, p.mp
+	fmt.Fprintf(w, "telemetry goes to %s\n", p.where)
 
 	rt, err := caxton.New(
 		caxton.WithTracerProvider(tp),
@@ -150,8 +176,18 @@ func run(ctx context.Context, w io.Writer) error {
 	if err := tp.Shutdown(ctx); err != nil {
 		return err
 	}
+	if p.stats != nil {
+		fmt.Fprintln(w, "\nmetrics:")
+		if err := printMetrics(ctx, w, p.stats); err != nil {
+			return err
+		}
+	}
 	if err := mp.Shutdown(ctx); err != nil {
 		return err
+	}
+	if p.spans != nil {
+		fmt.Fprintln(w, "\nspans:")
+		printTree(w, p.spans.spans)
 	}
 	fmt.Fprintf(w, "trace id: %s\n", root.SpanContext().TraceID())
 	return nil
