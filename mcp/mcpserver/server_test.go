@@ -417,3 +417,52 @@ func TestServerRejectsBadArgumentsNamingTheField(t *testing.T) {
 	}
 	assert.Zero(t, rt.Inbox().Len())
 }
+
+// An MCP client cannot answer someone else's question: a send_message with
+// the conversation id (and in-reply-to) of an agent's pending Request to
+// another agent is an ordinary message to that agent, and the Request still
+// gets the real reply (the field report's spoofing path).
+func TestServerSendMessageCannotSpoofAReply(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	asked := make(chan *acl.Message, 1)
+	release := make(chan struct{})
+	rt.MustSpawn(caxton.AgentSpec{Name: "bank", Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+		asked <- mc.Message()
+		<-release
+		return mc.Reply(ctx, acl.Inform, []byte("balance: 10"))
+	})})
+	got := make(chan string, 2)
+	rt.MustSpawn(caxton.AgentSpec{Name: "clerk", Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+		if mc.Message().Performative != acl.Request {
+			got <- "stray: " + string(mc.Message().Content) // the spoof, after the clerk's handler returned
+			return nil
+		}
+		ans, err := mc.Request(ctx, &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"bank"}})
+		if err != nil {
+			return err
+		}
+		got <- "reply: " + string(ans.Content)
+		return nil
+	})})
+	cs := srvConnect(t, rt.Runtime)
+	rt.MustSend(&acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"clerk"}})
+	var inner *acl.Message
+	select {
+	case inner = <-asked:
+	case <-time.After(caxtontest.DefaultTimeout):
+		t.Fatal("the clerk never asked the bank")
+	}
+	srvOK[map[string]any](t, srvCall(t, cs, "send_message", map[string]any{
+		"performative": "inform", "receivers": []string{"clerk"}, "content": "balance: 1000000",
+		"conversation_id": inner.ConversationID, "in_reply_to": inner.ReplyWith,
+	}))
+	close(release)
+	for _, want := range []string{"reply: balance: 10", "stray: balance: 1000000"} {
+		select {
+		case g := <-got:
+			assert.Equal(t, want, g)
+		case <-time.After(caxtontest.DefaultTimeout):
+			t.Fatalf("no %q", want)
+		}
+	}
+}
