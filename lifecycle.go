@@ -36,11 +36,13 @@ func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
 func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) error {
 	a := &agent{rt: rt, spec: spec, internal: internal}
 	a.st.Store(uint32(StateStopped))
-	a.instances = make([]*instance, spec.Replicas)
+	a.ver.Store(newVersion(1, spec))
+	insts := make([]*instance, spec.Replicas)
+	a.insts.Store(&insts)
 	// Messages that waited for the agent are in its queue; senders arriving
 	// during the hand-over wait for it.
 	finish := rt.takeOffline(spec.Name)
-	for i := range a.instances {
+	for i := range insts {
 		q, err := rt.store.OpenQueue(queueName(spec.Name, i))
 		if err != nil {
 			a.closeQueues()
@@ -50,7 +52,7 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		if i == 0 {
 			rt.adoptOrphans(spec.Name, spec.Replicas, q)
 		}
-		a.instances[i] = newInstance(a, i, q)
+		insts[i] = newInstance(a, i, q)
 	}
 	if err := rt.register(a); err != nil {
 		a.closeQueues()
@@ -137,7 +139,7 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 			_ = a.awaitWorkers(context.Background())
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			for _, in := range a.instances {
+			for _, in := range a.all() {
 				in.closeHandler()
 			}
 		}()
@@ -150,7 +152,7 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	a.closeMailboxes("agent removed", false)
 	a.closeQueues()
 	if d, ok := rt.store.(store.Durable); ok { // a removed agent's queues go too
-		for i := range a.instances {
+		for i := range a.all() {
 			if err := d.DeleteQueue(queueName(a.name(), i)); err != nil {
 				rt.logger.Warn("deleting a removed agent's queue", "agent", a.name(), "error", err)
 			}

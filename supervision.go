@@ -23,7 +23,7 @@ func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*st
 	o := retry
 	var pe *PanicError
 	switch {
-	case (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && a.spec.NewHandler != nil && !in.replaceHandler(stop, err):
+	case (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && in.cur.v.owned() && !in.replaceHandler(stop, err):
 		o = abandoned
 	case errors.Is(err, ErrPermanent) || envs[0].Attempts >= a.spec.Delivery.MaxAttempts:
 		o = finished
@@ -135,7 +135,7 @@ func (a *agent) fail(cause error) {
 	if a.rt.isDurable() {
 		return // its messages wait on disk until the host starts it again
 	}
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		buf := make([]*store.Envelope, 64)
 		for {
 			batch := in.mb.Take(buf)
