@@ -76,6 +76,15 @@ type agentStats struct {
 
 func (a *agent) name() acl.AgentID { return a.spec.Name }
 
+// emit reports a lifecycle event of the agent (not of a host subscription,
+// which is not an agent to the host).
+func (a *agent) emit(kind EventKind, replica int, detail string) {
+	if a.internal {
+		return
+	}
+	a.rt.emit(Event{Kind: kind, Agent: a.name(), Replica: replica, Version: a.version().label, Detail: truncateNotice(detail)})
+}
+
 // all returns the agent's instances (a snapshot: do not modify).
 func (a *agent) all() []*instance { return *a.insts.Load() }
 

@@ -137,11 +137,6 @@ func (rt *Runtime) emit(e Event) {
 	ev := &rt.events
 	e.Seq = ev.seq.Add(1)
 	e.At = rt.clock.Now()
-	if e.Version == "" {
-		if a, ok := rt.lookupAgent(e.Agent); ok {
-			e.Version = a.version().label
-		}
-	}
 	if ev.hook != nil {
 		rt.callHook("event hook", func() { ev.hook(e) })
 	}

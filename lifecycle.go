@@ -71,6 +71,7 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		_ = rt.remove(context.WithoutCancel(ctx), a)
 		return ErrClosed
 	}
+	a.emit(EventSpawned, -1, "")
 	return nil
 }
 
@@ -84,7 +85,12 @@ func (rt *Runtime) Stop(ctx context.Context, name acl.AgentID) error {
 	if err != nil {
 		return err
 	}
-	return a.stop(ctx, StateStopped)
+	was := a.state()
+	err = a.stop(ctx, StateStopped)
+	if was != StateStopped {
+		a.emit(EventStopped, -1, "")
+	}
+	return err
 }
 
 // Start starts a stopped or failed agent again, with fresh instances for
@@ -101,7 +107,14 @@ func (rt *Runtime) Start(ctx context.Context, name acl.AgentID) error {
 	if err != nil {
 		return err
 	}
-	return a.start(ctx)
+	was := a.state()
+	if err := a.start(ctx); err != nil {
+		return err
+	}
+	if was != StateRunning {
+		a.emit(EventStarted, -1, "")
+	}
+	return nil
 }
 
 // Restart stops an agent and starts it again with fresh instances; it also
@@ -150,6 +163,7 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	rt.bus.unsubscribeAll(a)
 	rt.bus.removeRulesFor(a.name())
 	a.closeMailboxes("agent removed", false)
+	rt.logs.forget(a.name())
 	a.closeQueues()
 	if d, ok := rt.store.(store.Durable); ok { // a removed agent's queues go too
 		for i := range a.all() {
@@ -158,6 +172,7 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 			}
 		}
 	}
+	a.emit(EventRemoved, -1, "")
 	return stopErr
 }
 

@@ -38,16 +38,6 @@ func (rt *Runtime) lookup(name acl.AgentID) (endpoint, bool) {
 	return ep, ok
 }
 
-// lookupAgent finds an agent (not an inbox) by name, internal ones too.
-func (rt *Runtime) lookupAgent(name acl.AgentID) (*agent, bool) {
-	ep, ok := rt.lookup(name)
-	if !ok {
-		return nil, false
-	}
-	a, ok := ep.(*agent)
-	return a, ok
-}
-
 // agent finds a user-visible agent for a host call: ErrClosed after Close,
 // ErrAgentNotFound for a name no agent has.
 func (rt *Runtime) agent(name acl.AgentID) (*agent, error) {

@@ -110,6 +110,7 @@ func (in *instance) replaceHandler(stop <-chan struct{}, cause error) bool {
 		}
 		in.replace++
 		a.stats.restarts.Add(1)
+		a.emit(EventRestarted, in.replica, cause.Error())
 		in.logger.Warn("replacing instance", "cause", cause, "replacement", in.replace)
 		if !a.rt.shutdown.isClosed() && !in.sleep(stop, pol.Backoff.Delay(in.replace)) {
 			return false
@@ -131,6 +132,7 @@ func (a *agent) fail(cause error) {
 	msg := cause.Error()
 	a.lastErr.Store(&msg)
 	a.rt.logger.Error("agent failed: restart policy exhausted", "agent", a.name(), "error", cause)
+	a.emit(EventFailed, -1, cause.Error())
 	a.stopWorkers()
 	if a.rt.isDurable() {
 		return // its messages wait on disk until the host starts it again
