@@ -60,7 +60,7 @@ type agent struct {
 	spec      AgentSpec
 	internal  bool // a host subscription, not listed by Agents
 	mu        sync.Mutex
-	st        atomic.Uint32 // State
+	st        atomic.Uint32               // State
 	insts     atomic.Pointer[[]*instance] // copy-on-write: read on every delivery, changed by Scale under mu
 	ver       atomic.Pointer[version]     // the current version of the agent's code
 	rr        atomic.Uint64

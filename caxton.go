@@ -124,7 +124,7 @@ func New(opts ...Option) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{
-		clock:     cfg.clock,
+		clock: cfg.clock,
 
 		store:     cfg.store,
 		dlq:       cfg.store.DeadLetters(),

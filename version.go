@@ -15,12 +15,12 @@ import (
 // each Upgrade gives. The rest of the spec (name, replicas, mailboxes,
 // policies) belongs to the agent and does not change with its code.
 type version struct {
-	n       int                                                 // 1 for the spawned code, then 2, 3, ...
-	label   string                                              // AgentSpec.Version, or "v<n>"
-	handler Handler                                             // AgentSpec.Handler: shared by every instance
+	n       int                                                  // 1 for the spawned code, then 2, 3, ...
+	label   string                                               // AgentSpec.Version, or "v<n>"
+	handler Handler                                              // AgentSpec.Handler: shared by every instance
 	factory func(context.Context, InstanceInfo) (Handler, error) // AgentSpec.NewHandler, or the wasm guest's
-	wasm    *WasmSpec                                           // the guest, for a wasm agent
-	tools   tool.Grant                                          // what this code may call
+	wasm    *WasmSpec                                            // the guest, for a wasm agent
+	tools   tool.Grant                                           // what this code may call
 }
 
 // newVersion takes the code of a spec (with defaults) as version n.
