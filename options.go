@@ -8,6 +8,7 @@ import (
 	"github.com/caxton-go/caxton/clock"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/telemetry"
 	"github.com/caxton-go/caxton/tool"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -34,6 +35,7 @@ type config struct {
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
+	propagator     telemetry.Propagator
 	toolbox        tool.Toolbox
 }
 

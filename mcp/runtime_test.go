@@ -78,7 +78,7 @@ func TestRuntimeAgentCallsTools(t *testing.T) {
 		assert.Equal(t, want.name, s.Name())
 		parent, ok := byID[s.Parent().SpanID().String()]
 		require.True(t, ok, "the tool span's parent was recorded")
-		assert.Equal(t, "process request", parent.Name())
+		assert.Equal(t, "process clerk", parent.Name())
 		assert.Equal(t, want.code, s.Status().Code)
 		attrs := attribute.NewSet(s.Attributes()...)
 		for k, v := range map[attribute.Key]string{"caxton.agent": "clerk", mcp.KeyTool: want.name[len("tool "):], mcp.KeyToolStatus: want.status} {
