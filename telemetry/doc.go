@@ -59,7 +59,8 @@
 // the others are Caxton's, with messaging.destination.name for the agent
 // (and caxton.performative for the message counters). The name the
 // OpenTelemetry Prometheus exporter (go.opentelemetry.io/otel/exporters/prometheus)
-// gives each is on the right — the names alert rules use:
+// gives each is on the right — the names alert rules use (the nested
+// module ecosystem scrapes them through that exporter in a test):
 //
 //	messaging.client.sent.messages      counter {message}   sends routed by the bus       messaging_client_sent_messages_total
 //	messaging.client.consumed.messages  counter {message}   handling attempts             messaging_client_consumed_messages_total
