@@ -8,6 +8,7 @@ import (
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/telemetry"
 )
 
 // DeadLetter is a message that could not be handled: the message, the agent
@@ -30,12 +31,15 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 		d.LastError = cause.Error()
 	}
 	a.stats.deadLettered.Add(1)
-	rt.tel.DeadLettered(rt.shutdown.base, a.name(), e.Msg, reason)
+	// The message's span context, so the log lines below have its trace id
+	// (a log line needs only the W3C ids, whatever the propagator).
+	ctx := telemetry.Extract(rt.shutdown.base, e.Msg)
+	rt.tel.DeadLettered(ctx, a.name(), e.Msg, reason)
 	if err := rt.dlq.Add(d); err != nil {
-		in.logger.Error("dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
+		in.logger.ErrorContext(ctx, "dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
 		return
 	}
-	in.logger.Warn("message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempts", e.Attempts, "last_error", d.LastError)
+	in.logger.WarnContext(ctx, "message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempt", e.Attempts, "last_error", d.LastError)
 	rt.runDeadLetterHook(d)
 	rt.noticeDeadLetter(d)
 }
@@ -44,11 +48,12 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 func (rt *Runtime) deadLetterUnrouted(m *acl.Message, receiver acl.AgentID, reason string) {
 	d := DeadLetter{Message: m, Receiver: receiver, Reason: reason, At: rt.clock.Now()}
 	d.ID = rt.ids.New(d.At).String()
+	ctx := telemetry.Extract(rt.shutdown.base, m) // for the log lines' trace id
 	if err := rt.dlq.Add(d); err != nil {
-		rt.logger.Error("dead-letter queue refused a message; it is lost", "error", err, "message_id", m.ID, "reason", reason)
+		rt.logger.ErrorContext(ctx, "dead-letter queue refused a message; it is lost", "error", err, "message_id", m.ID, "reason", reason)
 		return
 	}
-	rt.logger.Warn("message dead-lettered", "message_id", m.ID, "receiver", string(receiver), "reason", reason)
+	rt.logger.WarnContext(ctx, "message dead-lettered", "message_id", m.ID, "receiver", string(receiver), "reason", reason)
 	rt.runDeadLetterHook(d)
 }
 

@@ -275,6 +275,16 @@ func TestTelemetryRecordsTrapsDeadLettersAndGuestLogs(t *testing.T) {
 		telemetry.KeyErrorType.String(telemetry.ErrorTypeWasmTrap)))
 	assert.Equal(t, telemetry.ErrorTypeWasmTrap, attr(crash, telemetry.KeyErrorType))
 
+	// The log lines about the failure name the message and carry its trace.
+	failed := o.logs.findAttr(t, "msg", "handler failed", "message_id")
+	assert.Equal(t, crash.SpanContext().TraceID().String(), failed["trace_id"])
+	assert.Equal(t, attr(crash, telemetry.KeyMessageID), failed["message_id"])
+	assert.EqualValues(t, 1, failed["attempt"])
+	dead := o.logs.findAttr(t, "msg", "message dead-lettered", "trace_id")
+	assert.Equal(t, root.SpanContext().TraceID().String(), dead["trace_id"])
+	assert.Equal(t, attr(crash, telemetry.KeyMessageID), dead["message_id"])
+	assert.EqualValues(t, 1, dead["attempt"])
+
 	logged := o.span(t, "process logger", telemetry.KeyDestination, "logger", 1)
 	rec := o.logs.findAttr(t, "agent", "logger", "trace_id")
 	assert.Equal(t, logged.SpanContext().TraceID().String(), rec["trace_id"])

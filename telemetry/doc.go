@@ -83,5 +83,21 @@
 // context that carries a span gets trace_id and span_id. Handlers get that
 // context; MessageContext.Logger adds the ids itself; guest logs (the
 // caxton.log import and captured stdout/stderr) are logged with the agent's
-// name and the batch's span.
+// name and the batch's span. Lines about a message outside its handler
+// (a dead letter) are logged with the message's span context, so they
+// have its trace id too.
+//
+// Every Caxton package is silent unless given a logger (WithLogger; a nil
+// logger is that same silent default), and uses one vocabulary of keys:
+//
+//	agent            the agent concerned
+//	message_id       acl.Message.ID
+//	conversation_id  acl.Message.ConversationID
+//	sender           acl.Message.Sender
+//	receiver         the receiver concerned
+//	performative     the act
+//	attempt          the attempt's number (for a dead letter, the last one's)
+//	reason           why (a dead letter, a refusal)
+//	error            the error
+//	trace_id         and span_id, added from the context by LogHandler
 package telemetry
