@@ -113,7 +113,9 @@ func faceReplayTool() *sdk.Tool {
 		Title: "Replay dead letters",
 		Description: "Send dead letters again, each to the agent it was meant for, with a fresh attempt count; replayed entries leave the queue. " +
 			"Take the ids from dead_letters. Replay only after the cause (a stopped or failing agent) is fixed, or the message will fail again.",
-		Annotations: &sdk.ToolAnnotations{DestructiveHint: faceBool(false), OpenWorldHint: faceBool(false)},
+		// Replayed entries leave the queue (destructive); a second call with
+		// the same ids finds them gone and sends nothing more (idempotent).
+		Annotations: &sdk.ToolAnnotations{DestructiveHint: faceBool(true), IdempotentHint: true, OpenWorldHint: faceBool(false)},
 	}
 }
 

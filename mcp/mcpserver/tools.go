@@ -387,7 +387,8 @@ func faceReceiveMessagesTool() *sdk.Tool {
 		Title: "Read this server's inbox",
 		Description: "Take the messages waiting in this server's inbox, oldest first: replies to send_message, late replies to request, " +
 			"and anything agents addressed to this server. Taken messages are removed. If none is waiting, wait up to wait_ms for one (default: return at once).",
-		Annotations: &sdk.ToolAnnotations{DestructiveHint: faceBool(false), OpenWorldHint: faceBool(false)},
+		// Messages taken are gone from the inbox: a second call returns others.
+		Annotations: &sdk.ToolAnnotations{DestructiveHint: faceBool(true), IdempotentHint: false, OpenWorldHint: faceBool(false)},
 	}
 }
 
