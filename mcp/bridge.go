@@ -10,6 +10,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/caxton-go/caxton/telemetry"
 	"github.com/caxton-go/caxton/tool"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -279,7 +280,15 @@ func (s *server) call(ctx context.Context, remote string, args json.RawMessage) 
 			}
 			return unavailable(fmt.Sprintf("cannot connect to MCP server %q: %v", s.name, err))
 		}
-		res, err := sess.cs.CallTool(ctx, &sdk.CallToolParams{Name: remote, Arguments: args})
+		params := &sdk.CallToolParams{Name: remote, Arguments: args}
+		// The call continues the agent's trace on the server: W3C trace
+		// context (and baggage) in params._meta, per the MCP conventions.
+		meta := telemetry.MetaCarrier{}
+		telemetry.DefaultPropagator().Inject(ctx, meta)
+		if len(meta) > 0 {
+			params.Meta = sdk.Meta(meta)
+		}
+		res, err := sess.cs.CallTool(ctx, params)
 		if err == nil {
 			return convertResult(res)
 		}

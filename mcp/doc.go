@@ -57,8 +57,12 @@
 // when, for how long, with what outcome and how many bytes went each way.
 // The registry keeps the most recent ones (Registry.Audit) and hands each
 // to a hook (WithAuditHook) for a durable log. With WithTracerProvider,
-// each call is a span "tool <name>" under the caller's span — for an agent,
-// the span of the message it is handling.
+// each call is a span "tools/call <name>" under the caller's span — for an
+// agent, the span of the message it is handling — with the attributes of
+// the MCP semantic conventions (KeyMethodName, KeyOperation, KeyTool). A
+// call to an MCP server carries that span's W3C trace context and the
+// caller's baggage in params._meta, as the conventions specify, so a
+// server that reads them (mcp/mcpserver does) continues the trace.
 //
 // # Sessions and re-initialisation
 //

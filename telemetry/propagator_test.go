@@ -60,3 +60,16 @@ func TestPropagatorsSkipNilAndRunInOrder(t *testing.T) {
 	assert.Equal(t, []string{"baggage", "traceparent", "tracestate"}, p.Fields())
 	assert.Empty(t, telemetry.Propagators().Fields())
 }
+
+func TestMetaCarrierReadsStringsOnly(t *testing.T) {
+	c := telemetry.MetaCarrier{"progressToken": 7.0}
+	c.Set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+	assert.Equal(t, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", c.Get("traceparent"))
+	assert.Empty(t, c.Get("progressToken"), "not a string")
+	assert.Equal(t, []string{"progressToken", "traceparent"}, c.Keys())
+	ctx := telemetry.DefaultPropagator().Extract(context.Background(), c)
+	assert.Equal(t, "0af7651916cd43dd8448eb211c80319c", trace.SpanContextFromContext(ctx).TraceID().String())
+	var none telemetry.MetaCarrier
+	none.Set("k", "v") // a nil map: nothing, no panic
+	assert.Empty(t, none.Get("k"))
+}
