@@ -1,7 +1,9 @@
 // Package mcp gives Caxton agents tools.
 //
 // The tool side is the Registry, the runtime's tool.Toolbox. It holds two
-// kinds of tools: Go functions the host adds (Registry.Add), and the tools
+// kinds of tools: Go functions the host adds (Registry.Add; NewTool makes
+// one from a typed function, its schema derived from the argument type),
+// and the tools
 // of external MCP servers it imports through the official go-sdk
 // (Registry.Connect, over a subprocess's stdio, streamable HTTP or any
 // go-sdk transport). Agents — native handlers through
