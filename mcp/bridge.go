@@ -345,24 +345,12 @@ func protocolError(server string, err error) tool.Result {
 	return tool.Result{Status: tool.StatusError, Content: []byte(msg)}
 }
 
-// serverError finds the server's error response in err's tree, if any.
+// serverError finds the server's error response in err's tree, if any
+// (the go-sdk's own transport failures, codeRejected, are not one).
 func serverError(err error) *jsonrpc.Error {
-	switch e := err.(type) {
-	case nil:
-		return nil
-	case *jsonrpc.Error:
-		if e.Code != codeRejected {
-			return e
-		}
-		return nil
-	case interface{ Unwrap() error }:
-		return serverError(e.Unwrap())
-	case interface{ Unwrap() []error }:
-		for _, u := range e.Unwrap() {
-			if w := serverError(u); w != nil {
-				return w
-			}
-		}
+	var e *jsonrpc.Error
+	if errors.As(err, &e) && e.Code != codeRejected {
+		return e
 	}
 	return nil
 }
