@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
@@ -71,8 +72,35 @@ func (rt *Runtime) runDeadLetterHook(d DeadLetter) {
 	rt.cfg.onDeadLetter(d)
 }
 
-// DeadLetters lists the dead-letter queue, oldest first.
+// DeadLetters lists the dead-letter queue, oldest first, as one slice;
+// AllDeadLetters scans a long queue without loading it whole.
 func (rt *Runtime) DeadLetters() ([]DeadLetter, error) { return rt.dlq.List() }
+
+// AllDeadLetters yields the dead-letter queue oldest first, a page at a
+// time with a store that supports it (store.DeadLetterIterator: both of
+// Caxton's stores do), so a long queue can be scanned, filtered or counted
+// in bounded memory. When ctx ends it yields ctx's error and stops.
+func (rt *Runtime) AllDeadLetters(ctx context.Context) iter.Seq2[DeadLetter, error] {
+	if it, ok := rt.dlq.(store.DeadLetterIterator); ok {
+		return it.All(ctx)
+	}
+	return func(yield func(DeadLetter, error) bool) {
+		list, err := rt.dlq.List()
+		if err != nil {
+			yield(DeadLetter{}, err)
+			return
+		}
+		for _, d := range list {
+			if err := ctx.Err(); err != nil {
+				yield(DeadLetter{}, err)
+				return
+			}
+			if !yield(d, nil) {
+				return
+			}
+		}
+	}
+}
 
 // ReplayDeadLetters sends dead letters again, each to the agent it was meant for only
 // (not to its other receivers, topics or rules), through the normal path,

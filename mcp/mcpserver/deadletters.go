@@ -55,7 +55,7 @@ type faceDeadLettersOut struct {
 	DeadLetters []faceDeadLetter `json:"dead_letters"`
 }
 
-func (f *face) deadLetters(_ context.Context, _ *sdk.CallToolRequest, in faceDeadLettersIn) (*sdk.CallToolResult, faceDeadLettersOut, error) {
+func (f *face) deadLetters(ctx context.Context, _ *sdk.CallToolRequest, in faceDeadLettersIn) (*sdk.CallToolResult, faceDeadLettersOut, error) {
 	out := faceDeadLettersOut{DeadLetters: []faceDeadLetter{}}
 	if err := f.alive(); err != nil {
 		return nil, out, err
@@ -68,11 +68,10 @@ func (f *face) deadLetters(_ context.Context, _ *sdk.CallToolRequest, in faceDea
 	case in.Limit == 0:
 		in.Limit = faceDeadLettersDefault
 	}
-	all, err := f.rt.DeadLetters()
-	if err != nil {
-		return nil, out, faceRuntimeErr("dead_letters", err)
-	}
-	for _, d := range all {
+	for d, err := range f.rt.AllDeadLetters(ctx) {
+		if err != nil {
+			return nil, out, faceRuntimeErr("dead_letters", err)
+		}
 		if in.Receiver != "" && string(d.Receiver) != in.Receiver {
 			continue
 		}

@@ -191,7 +191,7 @@ type faceListAgentsOut struct {
 	DeadLetters  int         `json:"dead_letters" jsonschema:"entries in the dead-letter queue"`
 }
 
-func (f *face) listAgents(_ context.Context, _ *sdk.CallToolRequest, in faceListAgentsIn) (*sdk.CallToolResult, faceListAgentsOut, error) {
+func (f *face) listAgents(ctx context.Context, _ *sdk.CallToolRequest, in faceListAgentsIn) (*sdk.CallToolResult, faceListAgentsOut, error) {
 	var out faceListAgentsOut
 	if err := f.alive(); err != nil {
 		return nil, out, err
@@ -226,11 +226,12 @@ func (f *face) listAgents(_ context.Context, _ *sdk.CallToolRequest, in faceList
 	}
 	out.Inbox = string(f.inbox.Name())
 	out.InboxWaiting = f.inbox.Len()
-	dls, err := f.rt.DeadLetters()
-	if err != nil {
-		return nil, out, faceRuntimeErr("reading the dead-letter queue", err)
+	for _, err := range f.rt.AllDeadLetters(ctx) {
+		if err != nil {
+			return nil, out, faceRuntimeErr("reading the dead-letter queue", err)
+		}
+		out.DeadLetters++
 	}
-	out.DeadLetters = len(dls)
 	return nil, out, nil
 }
 
