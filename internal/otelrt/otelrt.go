@@ -35,6 +35,7 @@ type Telemetry struct {
 	meter     metric.Meter
 	prop      telemetry.Propagator
 	errorType func(error) string
+	tracing   bool // false for the noop tracer: span attributes are not built
 
 	sent, consumed, retried, deadLettered, fuel metric.Int64Counter
 	duration                                    metric.Float64Histogram
@@ -72,8 +73,10 @@ type attrKey struct {
 // New creates the tracer and instruments.
 func New(cfg Config) (*Telemetry, error) {
 	tp, mp := cfg.Tracer, cfg.Meter
-	if tp == nil {
-		tp = tracenoop.NewTracerProvider()
+	tracing := true
+	switch tp.(type) {
+	case nil, tracenoop.TracerProvider, *tracenoop.TracerProvider:
+		tp, tracing = tracenoop.NewTracerProvider(), false
 	}
 	if mp == nil {
 		mp = metricnoop.NewMeterProvider()
@@ -83,6 +86,7 @@ func New(cfg Config) (*Telemetry, error) {
 		meter:     mp.Meter(telemetry.ScopeName, metric.WithInstrumentationVersion(telemetry.ScopeVersion())),
 		prop:      cfg.Propagator,
 		errorType: cfg.ErrorType,
+		tracing:   tracing,
 	}
 	if t.prop == nil {
 		t.prop = telemetry.DefaultPropagator()

@@ -26,6 +26,12 @@ func (s Span) Context() context.Context { return s.ctx }
 // Active reports whether the span records anything.
 func (s Span) Active() bool { return s.span != nil }
 
+// The span kinds, as start options made once.
+var (
+	producer = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)}
+	consumer = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}
+)
+
 // spanNames are an agent's span names, built once: a name is a string
 // concatenation that would otherwise allocate on every message.
 type spanNames struct{ send, process string }
@@ -51,21 +57,26 @@ func (t *Telemetry) StartSend(ctx context.Context, m *acl.Message) Span {
 		ctx = t.prop.Extract(ctx, telemetry.Carrier{M: m})
 	}
 	name, dest := "send", acl.AgentID("")
-	attrs := make([]attribute.KeyValue, 0, 10)
-	attrs = append(attrs, messagingSystem, opNameSend, opTypeSend,
-		telemetry.KeySender.String(string(m.Sender)), telemetry.KeyPerformative.String(m.Performative.String()))
 	if len(m.Receivers) == 1 {
 		dest = m.Receivers[0]
 		name = t.namesOf(dest).send
-		attrs = append(attrs, telemetry.KeyDestination.String(string(dest)))
-	} else {
-		attrs = append(attrs, telemetry.KeyReceivers.StringSlice(idStrings(m.Receivers)))
 	}
-	if !m.ID.IsZero() {
-		attrs = append(attrs, telemetry.KeyMessageID.String(m.ID.String()))
+	opts := producer
+	if t.tracing { // the attributes a sampler sees; not built for the noop tracer
+		attrs := make([]attribute.KeyValue, 0, 10)
+		attrs = append(attrs, messagingSystem, opNameSend, opTypeSend,
+			telemetry.KeySender.String(string(m.Sender)), telemetry.KeyPerformative.String(m.Performative.String()))
+		if dest != "" {
+			attrs = append(attrs, telemetry.KeyDestination.String(string(dest)))
+		} else {
+			attrs = append(attrs, telemetry.KeyReceivers.StringSlice(idStrings(m.Receivers)))
+		}
+		if !m.ID.IsZero() {
+			attrs = append(attrs, telemetry.KeyMessageID.String(m.ID.String()))
+		}
+		opts = []trace.SpanStartOption{producer[0], trace.WithAttributes(optional(attrs, m)...)}
 	}
-	attrs = optional(attrs, m)
-	ctx, sp := t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(attrs...))
+	ctx, sp := t.tracer.Start(ctx, name, opts...)
 	t.prop.Inject(ctx, telemetry.Carrier{M: m})
 	return Span{t: t, span: sp, ctx: ctx, dest: dest}
 }
@@ -100,13 +111,16 @@ func (t *Telemetry) StartProcess(ctx context.Context, m *acl.Message, agent acl.
 	if len(m.TraceContext) > 0 {
 		ctx = t.prop.Extract(ctx, telemetry.Carrier{M: m})
 	}
-	attrs := make([]attribute.KeyValue, 0, 12)
-	attrs = append(attrs, messagingSystem, opNameProcess, opTypeProcess,
-		telemetry.KeyDestination.String(string(agent)), telemetry.KeyInstance.Int(instance), telemetry.KeyAttempt.Int(attempt),
-		telemetry.KeySender.String(string(m.Sender)), telemetry.KeyPerformative.String(m.Performative.String()),
-		telemetry.KeyMessageID.String(m.ID.String()))
-	attrs = optional(attrs, m)
-	ctx, sp := t.tracer.Start(ctx, t.namesOf(agent).process, trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attrs...))
+	opts := consumer
+	if t.tracing {
+		attrs := make([]attribute.KeyValue, 0, 12)
+		attrs = append(attrs, messagingSystem, opNameProcess, opTypeProcess,
+			telemetry.KeyDestination.String(string(agent)), telemetry.KeyInstance.Int(instance), telemetry.KeyAttempt.Int(attempt),
+			telemetry.KeySender.String(string(m.Sender)), telemetry.KeyPerformative.String(m.Performative.String()),
+			telemetry.KeyMessageID.String(m.ID.String()))
+		opts = []trace.SpanStartOption{consumer[0], trace.WithAttributes(optional(attrs, m)...)}
+	}
+	ctx, sp := t.tracer.Start(ctx, t.namesOf(agent).process, opts...)
 	return Span{t: t, span: sp, ctx: ctx, dest: agent}
 }
 
