@@ -67,7 +67,7 @@ type agent struct {
 	st        atomic.Uint32               // State
 	insts     atomic.Pointer[[]*instance] // copy-on-write: read on every delivery, changed by Scale under mu
 	ver       atomic.Pointer[version]     // the current version of the agent's code
-	prev      *version                    // the version before the last upgrade (under mu), for Rollback
+	prev      atomic.Pointer[version]     // the version before the last upgrade, for Rollback
 	ro        atomic.Pointer[rollout]     // the upgrade in progress
 	brk       *breaker                    // nil without a BreakerPolicy
 	timed     bool                        // measure handling time (autoscale on latency)
@@ -121,11 +121,9 @@ func (a *agent) info() AgentInfo {
 	if ro := a.ro.Load(); ro != nil {
 		inf.Rollout = ro.progress()
 	}
-	a.mu.Lock()
-	if a.prev != nil {
-		inf.Previous = a.prev.label
+	if p := a.prev.Load(); p != nil {
+		inf.Previous = p.label
 	}
-	a.mu.Unlock()
 	for _, in := range a.all() {
 		d := in.mb.Depth()
 		inf.QueueDepth += d

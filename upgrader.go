@@ -73,9 +73,7 @@ func (rt *Runtime) Rollback(ctx context.Context, name acl.AgentID) error {
 			return ctx.Err()
 		}
 	}
-	a.mu.Lock()
-	prev := a.prev
-	a.mu.Unlock()
+	prev := a.prev.Load()
 	if prev == nil {
 		return fmt.Errorf("caxton: rollback %q: %w", name, ErrNoPreviousVersion)
 	}
@@ -114,7 +112,7 @@ func (a *agent) upgrade(ctx context.Context, v *version, strat Strategy) error {
 	}
 	from := a.version()
 	if a.state() != StateRunning { // nothing runs: the next Start makes v
-		a.prev = from
+		a.prev.Store(from)
 		a.ver.Store(v)
 		a.mu.Unlock()
 		a.emit(EventUpgradePromoted, -1, fmt.Sprintf("%s → %s (the agent is %s)", from.label, v.label, a.state()))
@@ -218,7 +216,7 @@ func (a *agent) promote(ctx context.Context, ro *rollout) error {
 			return err
 		}
 	}
-	a.prev = ro.from
+	a.prev.Store(ro.from)
 	a.ro.Store(nil)
 	a.emit(EventUpgradePromoted, -1, fmt.Sprintf("%s → %s", ro.from.label, ro.to.label))
 	return nil
