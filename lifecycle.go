@@ -43,7 +43,7 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	}
 	a.timed = spec.Scale.Autoscale != nil && spec.Scale.Autoscale.UpLatency > 0
 	if spec.Breaker.Failures > 0 {
-		a.brk = &breaker{a: a, pol: spec.Breaker}
+		a.brk = newBreaker(a, spec.Breaker)
 	}
 	insts := make([]*instance, spec.Replicas)
 	a.insts.Store(&insts)
