@@ -202,3 +202,33 @@ func TestLazyAgentStartsOnFirstMessage(t *testing.T) {
 	assert.Equal(t, int32(2), made.Load())
 	_ = acl.Inform
 }
+
+// With WithHealthProbe the runtime probes on its clock and reports changes
+// of grade as events.
+func TestHealthProbeReportsChanges(t *testing.T) {
+	rt := caxtontest.NewRuntime(t, caxton.WithHealthProbe(time.Second))
+	ctx := caxtontest.Context(t)
+	events := rt.Watch(ctx, 64)
+	var mu sync.Mutex
+	sick := map[int]error{}
+	rt.MustSpawn(caxton.AgentSpec{Name: "db", NewHandler: func(_ context.Context, info caxton.InstanceInfo) (caxton.Handler, error) {
+		return probed{mu: &mu, sick: sick, rep: info.Replica}, nil
+	}})
+	rt.AdvanceWhenWaiting(1, time.Second) // healthy: nothing to report
+	mu.Lock()
+	sick[0] = errors.New("disk full")
+	mu.Unlock()
+	rt.AdvanceWhenWaiting(1, time.Second)
+	es := eventsUntil(t, events, caxton.EventUnhealthy)
+	assert.Equal(t, "replica 0: disk full", es[len(es)-1].Detail)
+	mu.Lock()
+	delete(sick, 0)
+	mu.Unlock()
+	rt.AdvanceWhenWaiting(1, time.Second)
+	es = eventsUntil(t, events, caxton.EventHealthy)
+	assert.Equal(t, []caxton.EventKind{caxton.EventHealthy}, kinds(es))
+
+	var se *caxton.SpecError
+	_, err := caxton.New(caxton.WithHealthProbe(0))
+	require.ErrorAs(t, err, &se)
+}
