@@ -185,7 +185,7 @@ func (ro *rollout) run(ctx context.Context) bool {
 	}
 	ro.share.Store(10000)
 	ro.moved.Store(int32(len(a.all())))
-	a.emit(EventUpgradeStep, -1, "all new conversations to "+ro.to.label)
+	a.emit(EventUpgradeStep, -1, "all messages to "+ro.to.label+" but those of conversations begun on "+ro.from.label)
 	if !ro.wait(ctx, s.Watch) {
 		return false
 	}
