@@ -61,6 +61,11 @@ type AgentSpec struct {
 	// Breaker, if Failures is set, stops deliveries to an agent that keeps
 	// failing for a cool-down.
 	Breaker BreakerPolicy
+	// Roles name the agent to the authorizer (WithAuthorizer): a policy
+	// grants roles what they may send to whom and subscribe to.
+	Roles []string
+	// Quota limits what the agent may send (rate, bytes, outbox per batch).
+	Quota Quota
 	// Lazy defers making the agent's handlers (a wasm guest's instances)
 	// until an instance's first message, so agents declared in thousands
 	// cost nothing until used. Spawn still compiles a wasm module.
@@ -249,6 +254,15 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 	if s.Breaker, err = s.Breaker.withDefaults(); err != nil {
 		return s, err
 	}
+	if s.Quota, err = s.Quota.withDefaults(); err != nil {
+		return s, err
+	}
+	for _, r := range s.Roles {
+		if err := acl.AgentID(r).Validate(); err != nil {
+			return s, specErr("Roles", "role %q: %v", r, err)
+		}
+	}
+	s.Roles = slices.Clone(s.Roles)
 	return s, nil
 }
 
