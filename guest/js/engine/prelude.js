@@ -144,8 +144,11 @@
     send(m) { send(m); }
     // reply answers the current message. content: a string, bytes, or any
     // other value (sent as JSON); fields: more ACL fields to set.
-    reply(performative, content, fields) {
-      const r = replyTo(this.message, performative, content);
+    reply(performative, content, fields) { this.replyTo(this.message, performative, content, fields); }
+    // replyTo answers an earlier message m, kept from another call of
+    // handle (a conversation that waited on other agents), as reply does.
+    replyTo(m, performative, content, fields) {
+      const r = replyTo(m, performative, content);
       if (fields) Object.assign(r, fields);
       if (content !== undefined && typeof content !== 'string' && !(content instanceof ArrayBuffer) && !ArrayBuffer.isView(content) && !(fields && fields.language)) {
         r.language = 'json';
