@@ -296,3 +296,32 @@ func TestJavaScriptBidderInContractNet(t *testing.T) {
 	assert.Equal(t, acl.NotUnderstood, ask(acl.CFP, `not json`, "c3").Performative)
 	assert.Equal(t, acl.NotUnderstood, ask(acl.AcceptProposal, "", "c4").Performative, "no open proposal")
 }
+
+// The script sees a ToolError for a refused call and an exception it can
+// catch for runaway recursion (the engine's stack limit is below the
+// sandbox's); neither replaces the instance.
+func TestJavaScriptErrorsInsideTheScript(t *testing.T) {
+	rt := jsRuntime(t, caxton.WithToolbox(&fakeToolbox{}))
+	rt.MustSpawn(caxton.AgentSpec{Name: "careful", Wasm: &caxton.WasmSpec{JavaScript: `
+		let seen = 0;
+		function deep(n) { return deep(n + 1) + 1; }
+		function handle(msg, ctx) {
+			seen++;
+			switch (msg.text) {
+			case 'tool':
+				try { ctx.callTool('delete', {}); } catch (e) {
+					ctx.reply('inform', [e.name, e.status, e.code, e.reason].join('|'));
+				}
+				return;
+			case 'recurse':
+				try { deep(0); } catch (e) { ctx.reply('inform', e.name + ': ' + e.message); }
+				return;
+			}
+			ctx.reply('inform', String(seen));
+		}`}})
+	ask := func(s string) string { return string(rt.MustRequest(request(s, "careful")).Content) }
+	assert.Equal(t, fmt.Sprintf("ToolError|denied|%d|not granted: delete", tool.StatusDenied), ask("tool"))
+	assert.Equal(t, "InternalError: stack overflow", ask("recurse"))
+	info := must(rt.Agent("careful"))
+	assert.Zero(t, info.Restarts)
+}

@@ -30,10 +30,12 @@
 #include "quickjs.h"
 #include "prelude.h"
 
-/* The C stack (wasm-ld -z stack-size) is 1 MiB; QuickJS stops JavaScript
- * recursion with a RangeError well before it, so a runaway script cannot
- * run its stack into the heap. */
-#define JS_STACK_LIMIT (768 * 1024)
+/* QuickJS's own stack limit, on the C (shadow) stack of 1 MiB (wasm-ld -z
+ * stack-size). Each JavaScript call also takes wasm frames on wasmtime's
+ * native stack, which runs out (a trap: the instance is replaced) after
+ * about 600 nested calls; at 128 KiB QuickJS stops first, after about 450,
+ * with an exception the script can catch. */
+#define JS_STACK_LIMIT (128 * 1024)
 /* The most a tool result may be (guest.ToolBuffer, the host's default). */
 #define TOOL_BUFFER (1 << 20)
 /* What the prelude's dispatcher returns when the script ran out of memory. */
