@@ -20,6 +20,7 @@ go-guests:
 
 c-guests:
 	$(MAKE) -B -C guest/c
+	$(MAKE) -B -C examples/upgrade/guests
 
 js-engine:
 	$(MAKE) -B -C guest/js/engine
