@@ -325,3 +325,29 @@ func TestJavaScriptErrorsInsideTheScript(t *testing.T) {
 	info := must(rt.Agent("careful"))
 	assert.Zero(t, info.Restarts)
 }
+
+// Hot reload works for a script as for a module: an edited .js file is
+// upgraded to; one that does not load is rolled back with the engine's
+// message, and the agent keeps its running version.
+func TestJavaScriptHotReload(t *testing.T) {
+	rt := jsRuntime(t)
+	ctx := caxtontest.Context(t)
+	events := rt.Watch(ctx, 64)
+	file := filepath.Join(t.TempDir(), "agent.js")
+	says := func(s string) []byte { return []byte(`function handle(m, ctx) { ctx.reply('inform', '` + s + `'); }`) }
+	require.NoError(t, os.WriteFile(file, says("v1"), 0o600))
+	rt.MustSpawn(caxton.AgentSpec{Name: "dev", Wasm: &caxton.WasmSpec{File: file, Reload: time.Second}})
+	eventsUntil(t, events, caxton.EventSpawned)
+	assert.Equal(t, "v1", string(rt.MustRequest(request("x", "dev")).Content))
+
+	require.NoError(t, os.WriteFile(file, says("v2"), 0o600))
+	rt.AdvanceWhenWaiting(1, time.Second)
+	eventsUntil(t, events, caxton.EventUpgradePromoted)
+	assert.Equal(t, "v2", string(rt.MustRequest(request("x", "dev")).Content))
+
+	require.NoError(t, os.WriteFile(file, []byte("function handle(m, ctx) {"), 0o600))
+	rt.AdvanceWhenWaiting(1, time.Second)
+	e := eventsUntil(t, events, caxton.EventUpgradeRolledBack)
+	assert.Contains(t, e[len(e)-1].Detail, "SyntaxError")
+	assert.Equal(t, "v2", string(rt.MustRequest(request("x", "dev")).Content))
+}
