@@ -21,7 +21,8 @@ const MaxReplicas = 4096
 
 // Autoscale adds an instance when the agent is busy and retires one when it
 // is idle, looking every Every on the runtime's clock and changing at most
-// once per Cooldown. Busy means the mean queue depth per instance exceeds
+// once per Cooldown. Busy means the mean backlog per instance (queued
+// messages and those its worker took but has not finished) exceeds
 // UpDepth, or (if UpLatency is set) the mean handling time over the last
 // period exceeds UpLatency; idle means the mean depth is at most DownDepth
 // and handling (if measured) is under half of UpLatency.
@@ -104,7 +105,7 @@ func (a *agent) autoscale(ctx context.Context) {
 		ins := a.all()
 		depth := 0
 		for _, in := range ins {
-			depth += in.mb.Depth()
+			depth += in.load() // queued and taken: a worker takes a batch at a time
 		}
 		mean := depth / len(ins)
 		busy := mean > as.UpDepth || (as.UpLatency > 0 && meanLatency > as.UpLatency)

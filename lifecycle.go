@@ -25,6 +25,18 @@ func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
 	if err != nil {
 		return err
 	}
+	if err := rt.authorizeOp(ctx, ActionSpawn, string(spec.Name)); err != nil {
+		return err
+	}
+	if err := rt.checkCaps(spec.Name, 1, spec.Replicas); err != nil {
+		return err
+	}
+	sub := Subject{Kind: SubjectAgent, Name: string(spec.Name), Roles: spec.Roles, Wasm: spec.Wasm != nil}
+	for _, t := range spec.Topics {
+		if err := rt.authorizeSubscribe(ctx, sub, t); err != nil {
+			return err
+		}
+	}
 	if spec.Wasm != nil {
 		if spec.NewHandler, err = rt.wasmFactory(spec.Name, spec.Wasm, spec.Tools); err != nil {
 			return err
@@ -37,13 +49,14 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	a := &agent{rt: rt, spec: spec, internal: internal}
 	a.st.Store(uint32(StateStopped))
 	a.ver.Store(newVersion(1, spec))
-	var scaleCtx context.Context // the autoscaler's, cancelled by remove
-	if spec.Scale.Autoscale != nil {
-		scaleCtx, a.unscale = context.WithCancel(rt.shutdown.base)
+	var bgCtx context.Context // the autoscaler's and reloader's, cancelled by remove
+	if spec.Scale.Autoscale != nil || (spec.Wasm != nil && spec.Wasm.Reload > 0) {
+		bgCtx, a.quit = context.WithCancel(rt.shutdown.base)
 	}
 	a.timed = spec.Scale.Autoscale != nil && spec.Scale.Autoscale.UpLatency > 0
+	a.quota = newLimiter(spec.Quota, rt.clock.Now())
 	if spec.Breaker.Failures > 0 {
-		a.brk = &breaker{a: a, pol: spec.Breaker}
+		a.brk = newBreaker(a, spec.Breaker)
 	}
 	insts := make([]*instance, spec.Replicas)
 	a.insts.Store(&insts)
@@ -79,8 +92,11 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		_ = rt.remove(context.WithoutCancel(ctx), a)
 		return ErrClosed
 	}
-	if scaleCtx != nil {
-		go a.autoscale(scaleCtx)
+	if spec.Scale.Autoscale != nil {
+		go a.autoscale(bgCtx)
+	}
+	if spec.Wasm != nil && spec.Wasm.Reload > 0 {
+		go a.reload(bgCtx)
 	}
 	a.emit(EventSpawned, -1, "")
 	return nil
@@ -92,8 +108,14 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 // stopped all the same (no new message is handled), the running handler's
 // context is cancelled, and Stop returns ctx's error.
 func (rt *Runtime) Stop(ctx context.Context, name acl.AgentID) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	a, err := rt.agent(name)
 	if err != nil {
+		return err
+	}
+	if err := rt.authorizeOp(ctx, ActionStop, string(name)); err != nil {
 		return err
 	}
 	was := a.state()
@@ -116,6 +138,9 @@ func (rt *Runtime) Start(ctx context.Context, name acl.AgentID) error {
 	defer rt.shutdown.exit()
 	a, err := rt.agent(name)
 	if err != nil {
+		return err
+	}
+	if err := rt.authorizeOp(ctx, ActionStart, string(name)); err != nil {
 		return err
 	}
 	was := a.state()
@@ -144,8 +169,14 @@ func (rt *Runtime) Restart(ctx context.Context, name acl.AgentID) error {
 // cancelled, its instance is released when it returns, and Remove returns
 // ctx's error.
 func (rt *Runtime) Remove(ctx context.Context, name acl.AgentID) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	a, err := rt.agent(name)
 	if err != nil {
+		return err
+	}
+	if err := rt.authorizeOp(ctx, ActionRemove, string(name)); err != nil {
 		return err
 	}
 	return rt.remove(ctx, a)
@@ -155,8 +186,8 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	if ctx == nil {
 		return errNilContext
 	}
-	if a.unscale != nil {
-		a.unscale()
+	if a.quit != nil {
+		a.quit()
 	}
 	stopErr := a.stop(ctx, StateStopped)
 	if stopErr != nil {

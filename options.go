@@ -3,6 +3,7 @@ package caxton
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/clock"
@@ -32,6 +33,12 @@ type config struct {
 	logBuffer     int
 	logLevel      slog.Level
 	lateRetention int
+	healthEvery   time.Duration
+	authorizer    Authorizer
+	onAudit       func(AuditRecord)
+	auditBuffer   int
+	maxAgents     int
+	maxInstances  int
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
@@ -205,6 +212,7 @@ func newConfig(opts []Option) (*config, error) {
 		inboxCapacity: defaultMailbox,
 		lateRetention: defaultLateRetention,
 		logBuffer:     DefaultLogBuffer,
+		auditBuffer:   DefaultAuditBuffer,
 		logLevel:      DefaultLogLevel,
 	}
 	for i, o := range opts {

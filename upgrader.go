@@ -42,6 +42,9 @@ func (rt *Runtime) Upgrade(ctx context.Context, name acl.AgentID, spec AgentSpec
 	if err != nil {
 		return err
 	}
+	if err := rt.authorizeOp(ctx, ActionUpgrade, string(name)); err != nil {
+		return err
+	}
 	v, err := rt.codeOf(a, spec)
 	if err != nil {
 		return err
@@ -64,6 +67,9 @@ func (rt *Runtime) Rollback(ctx context.Context, name acl.AgentID) error {
 	if err != nil {
 		return err
 	}
+	if err := rt.authorizeOp(ctx, ActionUpgrade, string(name)+" (rollback)"); err != nil {
+		return err
+	}
 	if ro := a.ro.Load(); ro != nil {
 		ro.giveUp("rolled back by the host")
 		select {
@@ -73,9 +79,7 @@ func (rt *Runtime) Rollback(ctx context.Context, name acl.AgentID) error {
 			return ctx.Err()
 		}
 	}
-	a.mu.Lock()
-	prev := a.prev
-	a.mu.Unlock()
+	prev := a.prev.Load()
 	if prev == nil {
 		return fmt.Errorf("caxton: rollback %q: %w", name, ErrNoPreviousVersion)
 	}
@@ -114,7 +118,7 @@ func (a *agent) upgrade(ctx context.Context, v *version, strat Strategy) error {
 	}
 	from := a.version()
 	if a.state() != StateRunning { // nothing runs: the next Start makes v
-		a.prev = from
+		a.prev.Store(from)
 		a.ver.Store(v)
 		a.mu.Unlock()
 		a.emit(EventUpgradePromoted, -1, fmt.Sprintf("%s → %s (the agent is %s)", from.label, v.label, a.state()))
@@ -187,8 +191,14 @@ func (ro *rollout) run(ctx context.Context) bool {
 	}
 	ro.share.Store(10000)
 	ro.moved.Store(int32(len(a.all())))
-	a.emit(EventUpgradeStep, -1, "all messages to "+ro.to.label)
-	return ro.wait(ctx, s.Watch)
+	a.emit(EventUpgradeStep, -1, "all messages to "+ro.to.label+" but those of conversations begun on "+ro.from.label)
+	if !ro.wait(ctx, s.Watch) {
+		return false
+	}
+	if s.Drain > 0 {
+		a.emit(EventUpgradeStep, -1, fmt.Sprintf("draining conversations on %s for %v", ro.from.label, s.Drain))
+	}
+	return ro.wait(ctx, s.Drain)
 }
 
 // promote retires the old version: each instance, between two messages,
@@ -218,7 +228,7 @@ func (a *agent) promote(ctx context.Context, ro *rollout) error {
 			return err
 		}
 	}
-	a.prev = ro.from
+	a.prev.Store(ro.from)
 	a.ro.Store(nil)
 	a.emit(EventUpgradePromoted, -1, fmt.Sprintf("%s → %s", ro.from.label, ro.to.label))
 	return nil

@@ -106,6 +106,7 @@ type InstanceConfig struct {
 	Logger *slog.Logger     // receives guest logs and captured stdout/stderr (default: discard)
 	Now    func() time.Time // the clock behind the caxton.now import (default time.Now)
 	Tools  ToolFunc         // behind the caxton.tool_call import (nil: every call is "unavailable")
+	Init   []byte           // handed to the guest's caxton_init export at start-up (an interpreter guest's script)
 }
 
 // ToolFunc runs a tool call for a guest.

@@ -60,7 +60,10 @@
 // (and caxton.performative for the message counters). The name the
 // OpenTelemetry Prometheus exporter (go.opentelemetry.io/otel/exporters/prometheus)
 // gives each is on the right — the names alert rules use (the nested
-// module ecosystem scrapes them through that exporter in a test):
+// module ecosystem scrapes them through that exporter in a test, and
+// examples/prometheus checks its alert rules against them). The agent is
+// caxton.agent on caxton.security.denied (the sender refused), and
+// messaging.destination.name on the others:
 //
 //	messaging.client.sent.messages      counter {message}   sends routed by the bus       messaging_client_sent_messages_total
 //	messaging.client.consumed.messages  counter {message}   handling attempts             messaging_client_consumed_messages_total
@@ -71,6 +74,10 @@
 //	caxton.instances.live               gauge {instance}    live handler instances        caxton_instances_live
 //	caxton.sandbox.memory.usage         gauge By            wasm linear memory            caxton_sandbox_memory_usage_bytes
 //	caxton.sandbox.fuel.consumed        counter {fuel}      wasm fuel                     caxton_sandbox_fuel_consumed_total
+//	caxton.agent.up                     gauge               1 running, else 0 (caxton.state) caxton_agent_up
+//	caxton.circuit.open                 gauge               1 while the breaker is open   caxton_circuit_open
+//	caxton.instances.restarts           counter {instance}  instances replaced            caxton_instances_restarts_total
+//	caxton.security.denied              counter {request}   refused by the authorizer     caxton_security_denied_total
 //
 // Failed attempts are messaging_client_consumed_messages_total with an
 // error_type label; delivered ones have none. The duration's buckets

@@ -32,6 +32,8 @@ const (
 	KeyFuelUsed     = attribute.Key("caxton.wasm.fuel_used") // fuel a wasm batch consumed
 	KeyOutcome      = attribute.Key("caxton.outcome")        // delivered, retry, dead_lettered, interrupted
 	KeyReason       = attribute.Key("caxton.reason")         // why a message was dead-lettered
+	KeyState        = attribute.Key("caxton.state")          // an agent's lifecycle state (MetricUp)
+	KeyAction       = attribute.Key("caxton.action")         // what a denied request was (MetricDenied)
 )
 
 // Values of KeyErrorType the runtime records (anything else is "_OTHER").
@@ -67,6 +69,10 @@ const (
 	MetricInstances    = "caxton.instances.live"              // gauge {instance}: live handler instances, per agent
 	MetricMemory       = "caxton.sandbox.memory.usage"        // gauge By: wasm linear memory, per agent
 	MetricFuel         = "caxton.sandbox.fuel.consumed"       // counter {fuel}: wasm fuel, per agent
+	MetricUp           = "caxton.agent.up"                    // gauge: 1 running, 0 stopped or failed, per agent and caxton.state
+	MetricCircuitOpen  = "caxton.circuit.open"                // gauge: 1 while the agent's breaker is open
+	MetricRestarts     = "caxton.instances.restarts"          // counter {instance}: instances replaced, per agent
+	MetricDenied       = "caxton.security.denied"             // counter {request}: sends and subscriptions refused, per subject and caxton.action
 )
 
 // DurationBuckets are the bucket boundaries (seconds) of MetricDuration:

@@ -8,6 +8,7 @@ import (
 	"github.com/caxton-go/caxton/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -175,6 +176,15 @@ func (s Span) EndProcess(agent acl.AgentID, p acl.Performative, start time.Time,
 		}
 	}
 	s.span.End()
+}
+
+// Denied counts a send or subscription the authorizer refused, per subject
+// (the agent acting, caxton.agent) and caxton.action.
+func (t *Telemetry) Denied(ctx context.Context, subject acl.AgentID, action string) {
+	if t == nil {
+		return
+	}
+	t.denied.Add(ctx, 1, metric.WithAttributes(telemetry.KeyAgent.String(string(subject)), telemetry.KeyAction.String(action)))
 }
 
 // DeadLettered counts a message moved to the dead-letter queue and, when
