@@ -7,18 +7,22 @@
 #   make guests        rebuild every checked-in guest and its provenance file
 #   make go-guests     only the Go guests (the examples'; needs only Go)
 #   make c-guests      only the C guests (needs clang-14, see guest/c/Makefile)
+#   make rust-guests   only the Rust guests (needs rustc 1.63, see guest/rust/Makefile)
 #   make check-guests  check them all, rebuilding where the toolchain is here
 
 GO ?= go
 
-.PHONY: guests go-guests c-guests check-guests
-guests: go-guests c-guests
+.PHONY: guests go-guests c-guests rust-guests check-guests
+guests: go-guests c-guests rust-guests
 
 go-guests:
 	$(GO) generate -run caxton-guest ./examples/...
 
 c-guests:
 	$(MAKE) -B -C guest/c
+
+rust-guests:
+	$(MAKE) -B -C guest/rust
 
 check-guests:
 	$(GO) run ./cmd/caxton-guest check -rebuild .
