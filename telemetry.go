@@ -69,7 +69,7 @@ func (rt *Runtime) gauges() []otelrt.AgentGauge {
 		g := otelrt.AgentGauge{Agent: a.name(), Wasm: a.version().wasm != nil}
 		for _, in := range a.all() {
 			g.Depth += int64(in.mb.Depth())
-			if in.alive.Load() {
+			if in.live.Load() != nil {
 				g.Instances++
 			}
 			if w := in.wasm.Load(); w != nil {
