@@ -8,12 +8,13 @@
 #   make go-guests     only the Go guests (the examples'; needs only Go)
 #   make c-guests      only the C guests (needs clang-14, see guest/c/Makefile)
 #   make rust-guests   only the Rust guests (needs rustc 1.63, see guest/rust/Makefile)
+#   make as-guests     only the AssemblyScript guests (needs node; see guest/assemblyscript/Makefile)
 #   make check-guests  check them all, rebuilding where the toolchain is here
 
 GO ?= go
 
-.PHONY: guests go-guests c-guests rust-guests check-guests
-guests: go-guests c-guests rust-guests
+.PHONY: guests go-guests c-guests rust-guests as-guests check-guests
+guests: go-guests c-guests rust-guests as-guests
 
 go-guests:
 	$(GO) generate -run caxton-guest ./examples/...
@@ -23,6 +24,9 @@ c-guests:
 
 rust-guests:
 	$(MAKE) -B -C guest/rust
+
+as-guests:
+	$(MAKE) -B -C guest/assemblyscript
 
 check-guests:
 	$(GO) run ./cmd/caxton-guest check -rebuild .

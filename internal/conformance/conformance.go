@@ -37,7 +37,8 @@ type Agent func(tb testing.TB) caxton.WasmSpec
 
 // Language is one guest language's agents, a role each. The roles' contracts
 // (what the suite sends and expects) are the same in every language; the
-// sources of guest/rust/agents and guest/c/agents describe them in full.
+// sources of guest/rust/agents, guest/c/agents and
+// guest/assemblyscript/agents describe them in full.
 type Language struct {
 	Name string
 
@@ -84,6 +85,7 @@ func Languages() []Language {
 		},
 		sdkLanguage("c", "guest/c/agents"),
 		sdkLanguage("rust", "guest/rust/agents"),
+		sdkLanguage("assemblyscript", "guest/assemblyscript/agents"),
 	}
 }
 
