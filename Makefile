@@ -21,6 +21,7 @@ go-guests:
 
 c-guests:
 	$(MAKE) -B -C guest/c
+	$(MAKE) -B -C examples/upgrade/guests
 
 rust-guests:
 	$(MAKE) -B -C guest/rust
