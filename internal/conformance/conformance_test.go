@@ -295,9 +295,13 @@ func TestLimitsAreContained(t *testing.T) {
 		limits  sandbox.Limits
 		kind    sandbox.Kind
 	}{
-		{"memory", "grow:64", sandbox.Limits{MaxMemory: 32 << 20}, sandbox.KindMemory},
-		{"deadline", "spin", sandbox.Limits{BatchDeadline: 50 * time.Millisecond}, sandbox.KindDeadline},
-		{"fuel", "spin", sandbox.Limits{FuelPerBatch: 50_000_000}, sandbox.KindOutOfFuel},
+		// A generous deadline where it is not the limit under test, so a
+		// loaded machine cannot make the deadline fire first. The deadline
+		// also bounds an instance's start (a Go guest's runtime set-up,
+		// ~3 ms, far more on a loaded machine), so it is not tiny either.
+		{"memory", "grow:64", sandbox.Limits{MaxMemory: 32 << 20, BatchDeadline: time.Minute}, sandbox.KindMemory},
+		{"deadline", "spin", sandbox.Limits{BatchDeadline: 500 * time.Millisecond}, sandbox.KindDeadline},
+		{"fuel", "spin", sandbox.Limits{FuelPerBatch: 50_000_000, BatchDeadline: time.Minute}, sandbox.KindOutOfFuel},
 	}
 	forEach(t, func(t *testing.T, lang conformance.Language) {
 		for _, tc := range cases {
