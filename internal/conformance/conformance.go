@@ -19,8 +19,8 @@
 //
 // An Agent returns the caxton.WasmSpec to deploy; the suite adds the
 // limits, grants and tools a behaviour needs, so a language whose agents
-// are not plain modules (a script carried by an interpreter module) fits
-// the same table.
+// are not plain modules fits the same table: JavaScript agents are
+// scripts (Script), run by the engine guest.
 package conformance
 
 import (
@@ -86,6 +86,29 @@ func Languages() []Language {
 		sdkLanguage("c", "guest/c/agents"),
 		sdkLanguage("rust", "guest/rust/agents"),
 		sdkLanguage("assemblyscript", "guest/assemblyscript/agents"),
+		{
+			Name:    "javascript",
+			Echo:    Script("guest/js/agents/echo.js"),
+			Counter: Script("guest/js/agents/counter.js"),
+			Worker:  Script("guest/js/agents/worker.js"),
+			Mirror:  Script("guest/js/agents/mirror.js"),
+			Probe:   Script("guest/js/agents/probe.js"),
+			Bidder:  Script("guest/js/agents/bidder.js"),
+		},
+	}
+}
+
+// Script is a JavaScript agent checked in as a script (run by the engine
+// guest, see WasmSpec.JavaScript): path is slash-separated, relative to
+// the module root.
+func Script(path string) Agent {
+	return func(tb testing.TB) caxton.WasmSpec {
+		tb.Helper()
+		b, err := os.ReadFile(filepath.Join(testguest.ModuleRoot(), filepath.FromSlash(path)))
+		if err != nil {
+			tb.Fatalf("conformance: %v", err)
+		}
+		return caxton.WasmSpec{JavaScript: string(b)}
 	}
 }
 
