@@ -229,7 +229,7 @@ func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct
 		return ErrAgentFailed
 	}
 	in := a.pick()
-	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
+	e := store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
 	err := in.mb.Push(ctx, e, mayBlock && a.spec.Overflow == OverflowBlock, abort)
 	switch {
 	case err == nil:
@@ -253,8 +253,7 @@ func (a *agent) deliverNotice(m *acl.Message) error {
 	if in.mb.Load() >= 2*a.spec.MailboxCapacity {
 		return fmt.Errorf("%w: notice suppressed, the mailbox holds twice its capacity", ErrMailboxFull)
 	}
-	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
-	return in.mb.PushForce(e)
+	return in.mb.PushForce(store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt})
 }
 
 func (a *agent) pick() *instance {
