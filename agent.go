@@ -50,6 +50,10 @@ type AgentInfo struct {
 	LastError    string   // the most recent handler error
 	Topics       []string // current subscriptions
 	Capabilities []string // advertised capabilities (AgentSpec.Capabilities)
+	Version      string   // the label of the code the agent runs
+	Previous     string   // the version before the last upgrade, which Rollback returns to
+	Rollout      *Rollout // the upgrade in progress, if any
+	Breaker      BreakerState
 }
 
 // agent is a registered agent: its spec, its instances and their mailboxes
@@ -60,8 +64,14 @@ type agent struct {
 	spec      AgentSpec
 	internal  bool // a host subscription, not listed by Agents
 	mu        sync.Mutex
-	st        atomic.Uint32 // State
-	instances []*instance
+	st        atomic.Uint32               // State
+	insts     atomic.Pointer[[]*instance] // copy-on-write: read on every delivery, changed by Scale under mu
+	ver       atomic.Pointer[version]     // the current version of the agent's code
+	prev      atomic.Pointer[version]     // the version before the last upgrade, for Rollback
+	ro        atomic.Pointer[rollout]     // the upgrade in progress
+	brk       *breaker                    // nil without a BreakerPolicy
+	timed     bool                        // measure handling time (autoscale on latency)
+	unscale   context.CancelFunc          // ends the autoscaler
 	rr        atomic.Uint64
 	stats     agentStats
 	lastErr   atomic.Pointer[string]
@@ -71,9 +81,25 @@ type agent struct {
 
 type agentStats struct {
 	processed, failed, retried, deadLettered, restarts atomic.Uint64
+	busyNanos, timed                                   atomic.Uint64 // handling time, when measured (autoscale on latency)
 }
 
 func (a *agent) name() acl.AgentID { return a.spec.Name }
+
+// emit reports a lifecycle event of the agent (not of a host subscription,
+// which is not an agent to the host).
+func (a *agent) emit(kind EventKind, replica int, detail string) {
+	if a.internal {
+		return
+	}
+	a.rt.emit(Event{Kind: kind, Agent: a.name(), Replica: replica, Version: a.version().label, Detail: truncateNotice(detail)})
+}
+
+// all returns the agent's instances (a snapshot: do not modify).
+func (a *agent) all() []*instance { return *a.insts.Load() }
+
+// version returns the agent's current version.
+func (a *agent) version() *version { return a.ver.Load() }
 
 func (a *agent) state() State { return State(a.st.Load()) }
 
@@ -81,7 +107,7 @@ func (a *agent) info() AgentInfo {
 	inf := AgentInfo{
 		Name:         a.name(),
 		State:        a.state(),
-		Replicas:     len(a.instances),
+		Replicas:     len(a.all()),
 		Processed:    a.stats.processed.Load(),
 		Failed:       a.stats.failed.Load(),
 		Retried:      a.stats.retried.Load(),
@@ -89,8 +115,16 @@ func (a *agent) info() AgentInfo {
 		Restarts:     a.stats.restarts.Load(),
 		Topics:       a.rt.bus.topicsOf(a),
 		Capabilities: slices.Clone(a.spec.Capabilities),
+		Version:      a.version().label,
+		Breaker:      a.brk.state(),
 	}
-	for _, in := range a.instances {
+	if ro := a.ro.Load(); ro != nil {
+		inf.Rollout = ro.progress()
+	}
+	if p := a.prev.Load(); p != nil {
+		inf.Previous = p.label
+	}
+	for _, in := range a.all() {
 		d := in.mb.Depth()
 		inf.QueueDepth += d
 		inf.InFlight += in.mb.Load() - d
@@ -114,10 +148,13 @@ func (a *agent) start(ctx context.Context) error {
 	if err := a.awaitWorkers(ctx); err != nil {
 		return fmt.Errorf("caxton: start %q: a worker is still finishing: %w", a.name(), err)
 	}
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.closeHandler()
+		if in.lazy = a.spec.Lazy; in.lazy {
+			continue
+		}
 		if err := in.makeHandler(ctx); err != nil {
-			for _, made := range a.instances {
+			for _, made := range a.all() {
 				made.closeHandler()
 			}
 			return err
@@ -126,11 +163,11 @@ func (a *agent) start(ctx context.Context) error {
 	a.rmu.Lock()
 	a.restartAt = a.restartAt[:0]
 	a.rmu.Unlock()
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.runCtx, in.runCancel = context.WithCancel(a.rt.shutdown.base)
 	}
 	a.st.Store(uint32(StateRunning))
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.mb.Resume()
 	}
 	return nil
@@ -143,16 +180,19 @@ func (a *agent) stop(ctx context.Context, st State) error {
 	if ctx == nil {
 		return errNilContext
 	}
+	if ro := a.ro.Load(); ro != nil {
+		ro.giveUp("the agent was stopped")
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.mb.Pause()
 	}
 	// The agent counts as stopped from here on, even if a handler is still
 	// finishing: its mailbox is paused, and start waits for the worker.
 	a.st.Store(uint32(st))
 	err := a.awaitWorkers(ctx)
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		if in.runCancel != nil {
 			in.runCancel() // a handler still running sees its context end
 		}
@@ -160,7 +200,7 @@ func (a *agent) stop(ctx context.Context, st State) error {
 	if err != nil {
 		return fmt.Errorf("caxton: stop %q: a handler is still running: %w", a.name(), err)
 	}
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.closeHandler()
 	}
 	return nil
@@ -168,7 +208,7 @@ func (a *agent) stop(ctx context.Context, st State) error {
 
 // awaitWorkers waits until no worker of the agent runs.
 func (a *agent) awaitWorkers(ctx context.Context) error {
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		select { // a worker already gone wins over an ended ctx (select picks at random)
 		case <-in.mb.Exited():
 			continue
@@ -186,7 +226,7 @@ func (a *agent) awaitWorkers(ctx context.Context) error {
 // stopWorkers asks every worker to stop after its current message, without
 // waiting, and keeps new ones from starting.
 func (a *agent) stopWorkers() {
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.mb.Pause()
 	}
 }
@@ -197,7 +237,7 @@ func (a *agent) stopWorkers() {
 // the messages stay on disk and are delivered after a restart.
 func (a *agent) closeMailboxes(reason string, keep bool) int {
 	n := 0
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		rest := in.mb.Close()
 		if keep {
 			continue
@@ -216,7 +256,7 @@ func (a *agent) closeMailboxes(reason string, keep bool) int {
 }
 
 func (a *agent) closeQueues() {
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		if in != nil {
 			_ = in.queue.Close()
 		}
@@ -228,9 +268,21 @@ func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct
 	if a.state() == StateFailed && !a.rt.isDurable() { // durable: it waits for a Start
 		return ErrAgentFailed
 	}
-	in := a.pick()
+	if a.brk != nil {
+		if err := a.brk.allow(); err != nil {
+			return err
+		}
+	}
 	e := store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
-	err := in.mb.Push(ctx, e, mayBlock && a.spec.Overflow == OverflowBlock, abort)
+	var err error
+	for {
+		in := a.pick()
+		err = in.mb.Push(ctx, e, mayBlock && a.spec.Overflow == OverflowBlock, abort)
+		if !errors.Is(err, mailbox.ErrClosed) || !a.retired(in) {
+			break
+		}
+		// Scale retired the instance after we picked it: pick again.
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -256,8 +308,20 @@ func (a *agent) deliverNotice(m *acl.Message) error {
 	return in.mb.PushForce(store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt})
 }
 
+// retired reports whether Scale took in out of the agent while the agent
+// lives on (its other instances take the message).
+func (a *agent) retired(in *instance) bool {
+	if a.rt.shutdown.isClosed() {
+		return false
+	}
+	if ep, ok := a.rt.lookup(a.name()); !ok || ep != endpoint(a) {
+		return false // removed
+	}
+	return !slices.Contains(a.all(), in)
+}
+
 func (a *agent) pick() *instance {
-	ins := a.instances
+	ins := a.all()
 	if len(ins) == 1 {
 		return ins[0]
 	}

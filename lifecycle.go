@@ -36,11 +36,21 @@ func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
 func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) error {
 	a := &agent{rt: rt, spec: spec, internal: internal}
 	a.st.Store(uint32(StateStopped))
-	a.instances = make([]*instance, spec.Replicas)
+	a.ver.Store(newVersion(1, spec))
+	var scaleCtx context.Context // the autoscaler's, cancelled by remove
+	if spec.Scale.Autoscale != nil {
+		scaleCtx, a.unscale = context.WithCancel(rt.shutdown.base)
+	}
+	a.timed = spec.Scale.Autoscale != nil && spec.Scale.Autoscale.UpLatency > 0
+	if spec.Breaker.Failures > 0 {
+		a.brk = &breaker{a: a, pol: spec.Breaker}
+	}
+	insts := make([]*instance, spec.Replicas)
+	a.insts.Store(&insts)
 	// Messages that waited for the agent are in its queue; senders arriving
 	// during the hand-over wait for it.
 	finish := rt.takeOffline(spec.Name)
-	for i := range a.instances {
+	for i := range insts {
 		q, err := rt.store.OpenQueue(queueName(spec.Name, i))
 		if err != nil {
 			a.closeQueues()
@@ -50,7 +60,7 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		if i == 0 {
 			rt.adoptOrphans(spec.Name, spec.Replicas, q)
 		}
-		a.instances[i] = newInstance(a, i, q)
+		insts[i] = newInstance(a, i, q)
 	}
 	if err := rt.register(a); err != nil {
 		a.closeQueues()
@@ -69,6 +79,10 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		_ = rt.remove(context.WithoutCancel(ctx), a)
 		return ErrClosed
 	}
+	if scaleCtx != nil {
+		go a.autoscale(scaleCtx)
+	}
+	a.emit(EventSpawned, -1, "")
 	return nil
 }
 
@@ -82,7 +96,12 @@ func (rt *Runtime) Stop(ctx context.Context, name acl.AgentID) error {
 	if err != nil {
 		return err
 	}
-	return a.stop(ctx, StateStopped)
+	was := a.state()
+	err = a.stop(ctx, StateStopped)
+	if was != StateStopped {
+		a.emit(EventStopped, -1, "")
+	}
+	return err
 }
 
 // Start starts a stopped or failed agent again, with fresh instances for
@@ -99,7 +118,14 @@ func (rt *Runtime) Start(ctx context.Context, name acl.AgentID) error {
 	if err != nil {
 		return err
 	}
-	return a.start(ctx)
+	was := a.state()
+	if err := a.start(ctx); err != nil {
+		return err
+	}
+	if was != StateRunning {
+		a.emit(EventStarted, -1, "")
+	}
+	return nil
 }
 
 // Restart stops an agent and starts it again with fresh instances; it also
@@ -129,6 +155,9 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	if ctx == nil {
 		return errNilContext
 	}
+	if a.unscale != nil {
+		a.unscale()
+	}
 	stopErr := a.stop(ctx, StateStopped)
 	if stopErr != nil {
 		// The agent goes regardless; its instances are released as soon as
@@ -137,7 +166,7 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 			_ = a.awaitWorkers(context.Background())
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			for _, in := range a.instances {
+			for _, in := range a.all() {
 				in.closeHandler()
 			}
 		}()
@@ -148,14 +177,16 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	rt.bus.unsubscribeAll(a)
 	rt.bus.removeRulesFor(a.name())
 	a.closeMailboxes("agent removed", false)
+	rt.logs.forget(a.name())
 	a.closeQueues()
 	if d, ok := rt.store.(store.Durable); ok { // a removed agent's queues go too
-		for i := range a.instances {
+		for i := range a.all() {
 			if err := d.DeleteQueue(queueName(a.name(), i)); err != nil {
 				rt.logger.Warn("deleting a removed agent's queue", "agent", a.name(), "error", err)
 			}
 		}
 	}
+	a.emit(EventRemoved, -1, "")
 	return stopErr
 }
 
