@@ -34,6 +34,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -65,9 +66,22 @@ func main() {
 	flag.IntVar(&c.Senders, "senders", 4, "sending goroutines")
 	flag.StringVar(&c.WasmModule, "wasm", "guest/c/agents/echo.wasm", "the C guest (it must answer every message)")
 	flag.DurationVar(&c.Drain, "drain", 30*time.Second, "how long to wait for the last messages after the schedule ends")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if _, err := run(context.Background(), os.Stdout, c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
