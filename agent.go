@@ -71,7 +71,7 @@ type agent struct {
 	ro        atomic.Pointer[rollout]     // the upgrade in progress
 	brk       *breaker                    // nil without a BreakerPolicy
 	timed     bool                        // measure handling time (autoscale on latency)
-	unscale   context.CancelFunc          // ends the autoscaler
+	quit      context.CancelFunc          // ends the autoscaler and the reloader
 	rr        atomic.Uint64
 	stats     agentStats
 	lastErr   atomic.Pointer[string]

@@ -4,8 +4,9 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
+
+	cb "github.com/caxton-go/caxton/internal/breaker"
 )
 
 // ErrCircuitOpen: the receiver's circuit breaker is open (it kept failing);
@@ -39,7 +40,7 @@ func (p BreakerPolicy) withDefaults() (BreakerPolicy, error) {
 // BreakerState is a circuit breaker's state.
 type BreakerState uint8
 
-// Breaker states.
+// Breaker states (as internal/breaker numbers them).
 const (
 	BreakerClosed   BreakerState = iota // deliveries flow
 	BreakerOpen                         // deliveries refused until the cool-down ends
@@ -61,70 +62,37 @@ func (s BreakerState) String() string {
 // breaker is an agent's circuit breaker; nil when the policy has none, so
 // the hot path pays one nil check.
 type breaker struct {
-	a      *agent
-	pol    BreakerPolicy
-	mu     sync.Mutex
-	st     BreakerState
-	fails  int
-	opened time.Time
+	a *agent
+	b *cb.Breaker
 }
 
-// state returns the breaker's state (closed for no breaker), moving an open
-// breaker whose cool-down passed to half-open.
+func newBreaker(a *agent, pol BreakerPolicy) *breaker {
+	events := map[cb.State]EventKind{cb.Open: EventCircuitOpen, cb.HalfOpen: EventCircuitHalfOpen, cb.Closed: EventCircuitClosed}
+	return &breaker{a: a, b: cb.New(pol.Failures, pol.Cooldown, a.rt.clock.Now, func(s cb.State) {
+		a.emit(events[s], -1, "")
+	})}
+}
+
+// state returns the breaker's state (closed for no breaker).
 func (b *breaker) state() BreakerState {
 	if b == nil {
 		return BreakerClosed
 	}
-	b.mu.Lock()
-	st, ev := b.tickLocked()
-	b.mu.Unlock()
-	b.report(ev)
-	return st
-}
-
-func (b *breaker) tickLocked() (BreakerState, EventKind) {
-	if b.st == BreakerOpen && b.a.rt.clock.Now().Sub(b.opened) >= b.pol.Cooldown {
-		b.st = BreakerHalfOpen
-		return b.st, EventCircuitHalfOpen
-	}
-	return b.st, 0
+	return BreakerState(b.b.State())
 }
 
 // allow reports whether a new message may be delivered.
 func (b *breaker) allow() error {
-	if b.state() == BreakerOpen {
-		return fmt.Errorf("%w: %q failed %d attempts in a row; it takes messages again %v after opening", ErrCircuitOpen, b.a.name(), b.pol.Failures, b.pol.Cooldown)
+	if !b.b.Allow() {
+		pol := b.a.spec.Breaker
+		return fmt.Errorf("%w: %q failed %d attempts in a row; it takes messages again %v after opening", ErrCircuitOpen, b.a.name(), pol.Failures, pol.Cooldown)
 	}
 	return nil
 }
 
 // result records a handling attempt's outcome.
 func (b *breaker) result(ok bool) {
-	if b == nil {
-		return
-	}
-	b.mu.Lock()
-	st, ev := b.tickLocked()
-	switch {
-	case ok:
-		b.fails = 0
-		if st != BreakerClosed {
-			b.st, ev = BreakerClosed, EventCircuitClosed
-		}
-	case st == BreakerHalfOpen:
-		b.st, b.opened, ev = BreakerOpen, b.a.rt.clock.Now(), EventCircuitOpen
-	case st == BreakerClosed:
-		b.fails++
-		if b.fails >= b.pol.Failures {
-			b.st, b.opened, b.fails, ev = BreakerOpen, b.a.rt.clock.Now(), 0, EventCircuitOpen
-		}
-	}
-	b.mu.Unlock()
-	b.report(ev)
-}
-
-func (b *breaker) report(ev EventKind) {
-	if ev != 0 {
-		b.a.emit(ev, -1, "")
+	if b != nil {
+		b.b.Record(ok)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/caxton-go/caxton/acl"
 )
@@ -108,4 +110,55 @@ func (a *agent) health(ctx context.Context) AgentHealth {
 		h.Status = max(h.Status, Degraded)
 	}
 	return h
+}
+
+// WithHealthProbe grades every running agent every interval on the
+// runtime's clock (see Runtime.Health; each round's probes are bounded by
+// the interval) and reports changes as events: EventUnhealthy with the
+// reasons when an agent stops being Healthy, EventHealthy when it is again.
+func WithHealthProbe(every time.Duration) Option {
+	return func(cfg *config) error {
+		if every <= 0 {
+			return specErr("WithHealthProbe", "%v: the interval must be positive", every)
+		}
+		cfg.healthEvery = every
+		return nil
+	}
+}
+
+// probeHealth is WithHealthProbe's loop; it ends with ctx (Close).
+func (rt *Runtime) probeHealth(ctx context.Context, every time.Duration) {
+	last := map[*agent]HealthStatus{}
+	for {
+		t := rt.clock.NewTimer(every)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C():
+		}
+		seen := map[*agent]bool{}
+		for _, a := range rt.agentsSnapshot() {
+			if a.internal || a.state() != StateRunning {
+				continue
+			}
+			seen[a] = true
+			pctx, cancel := context.WithTimeout(ctx, every)
+			h := a.health(pctx)
+			cancel()
+			was := last[a]
+			last[a] = h.Status
+			switch {
+			case h.Status != Healthy && was == Healthy:
+				a.emit(EventUnhealthy, -1, strings.Join(h.Reasons, "; "))
+			case h.Status == Healthy && was != Healthy:
+				a.emit(EventHealthy, -1, "")
+			}
+		}
+		for a := range last {
+			if !seen[a] {
+				delete(last, a) // removed or stopped: its next probe starts afresh
+			}
+		}
+	}
 }

@@ -108,9 +108,11 @@ func (in *instance) launch() {
 // *HungError).
 func (in *instance) call(ctx context.Context, s *slot, e *store.Envelope) error {
 	if in.a.spec.Delivery.Timeout > 0 {
-		mc := &MessageContext{rt: in.a.rt, in: in}
+		// A context of its own: a hung attempt may outlive this call, and
+		// the worker goes on changing e.
+		mc := &MessageContext{rt: in.a.rt, in: in, msg: e.Msg, attempt: e.Attempts, ver: s.v}
 		return in.guard(ctx, s, func(ctx context.Context) error {
-			mc.msg, mc.attempt, mc.ctx, mc.ver = e.Msg, e.Attempts, ctx, s.v
+			mc.ctx = ctx
 			return s.h.HandleMessage(ctx, mc)
 		})
 	}

@@ -37,13 +37,13 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	a := &agent{rt: rt, spec: spec, internal: internal}
 	a.st.Store(uint32(StateStopped))
 	a.ver.Store(newVersion(1, spec))
-	var scaleCtx context.Context // the autoscaler's, cancelled by remove
-	if spec.Scale.Autoscale != nil {
-		scaleCtx, a.unscale = context.WithCancel(rt.shutdown.base)
+	var bgCtx context.Context // the autoscaler's and reloader's, cancelled by remove
+	if spec.Scale.Autoscale != nil || (spec.Wasm != nil && spec.Wasm.Reload > 0) {
+		bgCtx, a.quit = context.WithCancel(rt.shutdown.base)
 	}
 	a.timed = spec.Scale.Autoscale != nil && spec.Scale.Autoscale.UpLatency > 0
 	if spec.Breaker.Failures > 0 {
-		a.brk = &breaker{a: a, pol: spec.Breaker}
+		a.brk = newBreaker(a, spec.Breaker)
 	}
 	insts := make([]*instance, spec.Replicas)
 	a.insts.Store(&insts)
@@ -79,8 +79,11 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		_ = rt.remove(context.WithoutCancel(ctx), a)
 		return ErrClosed
 	}
-	if scaleCtx != nil {
-		go a.autoscale(scaleCtx)
+	if spec.Scale.Autoscale != nil {
+		go a.autoscale(bgCtx)
+	}
+	if spec.Wasm != nil && spec.Wasm.Reload > 0 {
+		go a.reload(bgCtx)
 	}
 	a.emit(EventSpawned, -1, "")
 	return nil
@@ -155,8 +158,8 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	if ctx == nil {
 		return errNilContext
 	}
-	if a.unscale != nil {
-		a.unscale()
+	if a.quit != nil {
+		a.quit()
 	}
 	stopErr := a.stop(ctx, StateStopped)
 	if stopErr != nil {

@@ -29,6 +29,9 @@ type rollout struct {
 	handled, failed, busyNanos atomic.Uint64
 	crashes                    atomic.Int32
 
+	mu     sync.Mutex
+	sticky map[string]bool // conversation → on the new version
+
 	once   sync.Once
 	reason string        // why it was given up; written once, before given closes
 	given  chan struct{} // closed when the rollout is given up
@@ -36,7 +39,7 @@ type rollout struct {
 }
 
 func newRollout(a *agent, from, to *version, s Strategy) *rollout {
-	return &rollout{a: a, from: from, to: to, strat: s, seed: maphash.MakeSeed(),
+	return &rollout{a: a, from: from, to: to, strat: s, seed: maphash.MakeSeed(), sticky: map[string]bool{},
 		given: make(chan struct{}), done: make(chan struct{})}
 }
 
@@ -57,11 +60,57 @@ func (ro *rollout) isGivenUp() bool {
 	}
 }
 
+// maxSticky bounds the conversations a rollout remembers; past it, new
+// conversations are split like messages without one.
+const maxSticky = 1 << 17
+
 // toNew reports whether m, arriving at in, goes to the new version.
+//
+// A conversation stays on the version that first handled a message of it
+// during the rollout; a message that continues a conversation the rollout
+// has not seen (see continues) belongs to one that began before the
+// upgrade, so it goes to the old version.
 func (ro *rollout) toNew(in *instance, m *acl.Message) bool {
 	if ro.isGivenUp() {
 		return false
 	}
+	conv := m.ConversationID
+	if conv == "" {
+		return ro.split(in, m)
+	}
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	v, ok := ro.sticky[conv]
+	if !ok {
+		v = !continues(m) && ro.split(in, m)
+		if len(ro.sticky) < maxSticky {
+			ro.sticky[conv] = v
+		}
+	}
+	return v
+}
+
+// continues reports whether m can only continue a conversation, not open
+// one: it answers a message (InReplyTo), or its performative is an answer
+// in the FIPA protocols — accept or reject a proposal, agree, refuse,
+// failure, not-understood, cancel, confirm, disconfirm, or a propose, which
+// answers a call for proposals. Inform is both an answer and a notice, so
+// it counts as opening unless it has InReplyTo.
+func continues(m *acl.Message) bool {
+	if m.InReplyTo != "" {
+		return true
+	}
+	switch m.Performative {
+	case acl.AcceptProposal, acl.RejectProposal, acl.Agree, acl.Refuse, acl.Failure,
+		acl.NotUnderstood, acl.Cancel, acl.Confirm, acl.Disconfirm, acl.Propose:
+		return true
+	}
+	return false
+}
+
+// split is the strategy's choice for a message that no conversation ties to
+// a version.
+func (ro *rollout) split(in *instance, m *acl.Message) bool {
 	if ro.strat.Kind == Rolling {
 		return in.replica < int(ro.moved.Load())
 	}
@@ -72,13 +121,7 @@ func (ro *rollout) toNew(in *instance, m *acl.Message) bool {
 	case 10000:
 		return true
 	}
-	var h uint64
-	if ro.strat.ByConversation && m.ConversationID != "" {
-		h = maphash.String(ro.seed, m.ConversationID)
-	} else {
-		h = maphash.Bytes(ro.seed, m.ID[:])
-	}
-	return int32(h%10000) < share
+	return int32(maphash.Bytes(ro.seed, m.ID[:])%10000) < share
 }
 
 // observe records one message the new version handled (or failed) in d,

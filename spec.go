@@ -83,6 +83,11 @@ type WasmSpec struct {
 	File   string         // or a path to it: text if the name ends in .wat, binary otherwise
 	Limits sandbox.Limits // resource limits per instance (zero fields: defaults)
 	Grants sandbox.Grants // WASI capabilities (zero: none)
+	// Reload, for development, polls File this often on the runtime's
+	// clock and upgrades the agent (blue-green) whenever its contents
+	// change; a change that does not compile or start is rolled back and
+	// reported (EventUpgradeRolledBack). Zero: no reloading.
+	Reload time.Duration
 }
 
 // Overflow chooses what a sender experiences when a mailbox is full.

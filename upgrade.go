@@ -75,19 +75,26 @@ func (k StrategyKind) String() string {
 // back only if the new version cannot be made.
 type Strategy struct {
 	Kind StrategyKind
-	// Steps are a canary's shares of messages for the new version, in
-	// percent, increasing, each in (0, 100) (default 10, 50).
+	// Steps are a canary's shares of new conversations (and of messages
+	// outside any conversation) for the new version, in percent,
+	// increasing, each in (0, 100) (default 10, 50).
 	Steps []int
 	// StepEvery is how long each canary step or rolling instance runs
 	// before the next (default 1 minute), on the runtime's clock.
 	StepEvery time.Duration
-	// ByConversation sends whole conversations to one version (by
-	// ConversationID; messages without one are split by message), so a
-	// conversation in flight is not answered by two versions.
-	ByConversation bool
 	// Watch is how long the new version handles all messages, with the
 	// old one kept ready, before the old is retired (default 0).
 	Watch time.Duration
+	// Drain is how long, after Watch, conversations that are on the old
+	// version stay there before it retires (default 0). Throughout an
+	// upgrade a conversation (by ConversationID) stays on the version that
+	// first handled one of its messages, and an answer (InReplyTo set, or
+	// an answering performative such as accept-proposal, agree or cancel)
+	// in a conversation the upgrade has not seen began before it, so it
+	// goes to the old version: set Drain to the length of your longest
+	// conversation (a Contract Net round: its reply-by and the task) so
+	// that none in flight meets a version that does not know it.
+	Drain time.Duration
 	// Rollback is when to give up on the new version.
 	Rollback RollbackPolicy
 }
@@ -121,6 +128,9 @@ func (s Strategy) withDefaults() (Strategy, error) {
 	}
 	if s.Watch < 0 {
 		return s, specErr("Strategy.Watch", "%v is negative", s.Watch)
+	}
+	if s.Drain < 0 {
+		return s, specErr("Strategy.Drain", "%v is negative", s.Drain)
 	}
 	s.StepEvery = cmp.Or(s.StepEvery, time.Minute)
 	if s.Kind == Canary {

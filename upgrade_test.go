@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -90,11 +91,12 @@ func TestUpgradeBlueGreenThenRollback(t *testing.T) {
 	assert.Equal(t, "2.0", lcInfo(t, rt, "svc").Previous)
 }
 
-// A canary takes its share of messages at each step; by conversation, a
-// conversation stays on one version.
+// A canary takes its share of new conversations (or of messages outside
+// any) at each step; a conversation stays on the version that took its
+// first message, across steps.
 func TestUpgradeCanarySteps(t *testing.T) {
-	for _, byConv := range []bool{false, true} {
-		t.Run(fmt.Sprintf("byConversation=%v", byConv), func(t *testing.T) {
+	for _, convs := range []bool{false, true} {
+		t.Run(fmt.Sprintf("conversations=%v", convs), func(t *testing.T) {
 			rt := caxtontest.NewRuntime(t)
 			ctx := caxtontest.Context(t)
 			var h handled
@@ -103,48 +105,50 @@ func TestUpgradeCanarySteps(t *testing.T) {
 			done := make(chan error, 1)
 			go func() {
 				done <- rt.Upgrade(ctx, "cy", caxton.AgentSpec{NewHandler: answering(&h, nil)},
-					caxton.Strategy{Kind: caxton.Canary, Steps: []int{10, 50}, StepEvery: time.Minute, ByConversation: byConv})
+					caxton.Strategy{Kind: caxton.Canary, Steps: []int{10, 50}, StepEvery: time.Minute})
 			}()
-			const convs, per = 200, 5
-			round := func() map[string]int {
+			const n, per = 200, 5
+			versionOf := map[string]string{} // conversation → version, across rounds
+			round := func(tag string) map[string]int {
 				before := h.len()
-				for c := range convs {
+				for c := range n {
 					for i := range per {
-						m := lcMsg("cy", fmt.Sprintf("%d/%d", c, i))
-						if byConv {
-							m.ConversationID = "conv-" + strconv.Itoa(c)
+						m := lcMsg("cy", fmt.Sprintf("%s-%d/%d", tag, c, i))
+						if convs {
+							m.ConversationID = fmt.Sprintf("%s-%d", tag, c)
 						}
 						rt.MustSend(m)
 					}
 				}
-				caxtontest.Eventually(t, func() bool { return h.len() == before+convs*per }, "the round handled")
+				caxtontest.Eventually(t, func() bool { return h.len() == before+n*per }, "the round handled")
 				got := map[string]int{}
-				versionOf := map[string]string{}
 				for _, r := range h.snapshot()[before:] {
 					got[r.version]++
-					var c, i int
-					_, err := fmt.Sscanf(r.content, "%d/%d", &c, &i)
-					require.NoError(t, err)
-					key := strconv.Itoa(c)
-					if prev, ok := versionOf[key]; ok && byConv {
-						require.Equal(t, prev, r.version, "conversation %d answered by two versions", c)
+					conv, _, ok := strings.Cut(r.content, "/")
+					require.True(t, ok)
+					if prev, seen := versionOf[conv]; seen && convs {
+						require.Equal(t, prev, r.version, "conversation %s answered by two versions", conv)
 					}
-					versionOf[key] = r.version
+					versionOf[conv] = r.version
 				}
 				return got
 			}
 			eventsUntil(t, events, caxton.EventUpgradeStep)
-			got := round()
+			got := round("a")
 			assert.InDelta(t, 100, got["v2"], 60, "10%% of 1000: %v", got)
 			rt.AdvanceWhenWaiting(1, time.Minute)
 			eventsUntil(t, events, caxton.EventUpgradeStep)
 			assert.Equal(t, 50, lcInfo(t, rt, "cy").Rollout.Share)
-			got = round()
+			got = round("b")
 			assert.InDelta(t, 500, got["v2"], 150, "50%% of 1000: %v", got)
+			if convs {
+				round("a") // the first step's conversations keep their versions
+			}
 			rt.AdvanceWhenWaiting(1, time.Minute)
 			require.NoError(t, <-done)
-			got = round()
-			assert.Equal(t, map[string]int{"v2": convs * per}, got)
+			clear(versionOf)
+			got = round("c")
+			assert.Equal(t, map[string]int{"v2": n * per}, got)
 		})
 	}
 }
@@ -364,4 +368,30 @@ func TestUpgradeUnderLoadLosesNothing(t *testing.T) {
 			assert.Empty(t, dls)
 		})
 	}
+}
+
+// Stopping an agent ends its upgrade (rolled back); upgrading a stopped
+// agent takes effect when it starts.
+func TestUpgradeAndStop(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	ctx := caxtontest.Context(t)
+	var h handled
+	rt.MustSpawn(caxton.AgentSpec{Name: "svc", NewHandler: answering(&h, nil)})
+	done := make(chan error, 1)
+	go func() {
+		done <- rt.Upgrade(ctx, "svc", caxton.AgentSpec{NewHandler: answering(&h, nil)}, caxton.Strategy{Kind: caxton.Canary, StepEvery: time.Hour})
+	}()
+	caxtontest.Eventually(t, func() bool { return lcInfo(t, rt, "svc").Rollout != nil }, "the canary")
+	require.NoError(t, rt.Stop(ctx, "svc"))
+	err := <-done
+	require.ErrorIs(t, err, caxton.ErrRolledBack)
+	assert.Contains(t, err.Error(), "the agent was stopped")
+	require.NoError(t, rt.Start(ctx, "svc"))
+	assert.Equal(t, "v1", ask(t, rt, "svc"))
+
+	require.NoError(t, rt.Stop(ctx, "svc"))
+	require.NoError(t, rt.Upgrade(ctx, "svc", caxton.AgentSpec{Version: "v9", NewHandler: answering(&h, nil)}, caxton.Strategy{}))
+	require.NoError(t, rt.Start(ctx, "svc"))
+	assert.Equal(t, "v9", ask(t, rt, "svc"))
+	assert.Equal(t, "v1", lcInfo(t, rt, "svc").Previous)
 }

@@ -185,8 +185,14 @@ func (ro *rollout) run(ctx context.Context) bool {
 	}
 	ro.share.Store(10000)
 	ro.moved.Store(int32(len(a.all())))
-	a.emit(EventUpgradeStep, -1, "all messages to "+ro.to.label)
-	return ro.wait(ctx, s.Watch)
+	a.emit(EventUpgradeStep, -1, "all messages to "+ro.to.label+" but those of conversations begun on "+ro.from.label)
+	if !ro.wait(ctx, s.Watch) {
+		return false
+	}
+	if s.Drain > 0 {
+		a.emit(EventUpgradeStep, -1, fmt.Sprintf("draining conversations on %s for %v", ro.from.label, s.Drain))
+	}
+	return ro.wait(ctx, s.Drain)
 }
 
 // promote retires the old version: each instance, between two messages,
