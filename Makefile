@@ -7,12 +7,13 @@
 #   make guests        rebuild every checked-in guest and its provenance file
 #   make go-guests     only the Go guests (the examples'; needs only Go)
 #   make c-guests      only the C guests (needs clang-14, see guest/c/Makefile)
+#   make js-engine     the JavaScript engine guest (clang-14 and npm, see guest/js/README.md)
 #   make check-guests  check them all, rebuilding where the toolchain is here
 
 GO ?= go
 
-.PHONY: guests go-guests c-guests check-guests
-guests: go-guests c-guests
+.PHONY: guests go-guests c-guests js-engine check-guests
+guests: go-guests c-guests js-engine
 
 go-guests:
 	$(GO) generate -run caxton-guest ./examples/...
@@ -20,6 +21,9 @@ go-guests:
 c-guests:
 	$(MAKE) -B -C guest/c
 	$(MAKE) -B -C examples/upgrade/guests
+
+js-engine:
+	$(MAKE) -B -C guest/js/engine
 
 check-guests:
 	$(GO) run ./cmd/caxton-guest check -rebuild .

@@ -36,6 +36,14 @@ func (rt *Runtime) Scale(ctx context.Context, name acl.AgentID, n int) error {
 	if err != nil {
 		return err
 	}
+	if err := rt.authorizeOp(ctx, ActionScale, fmt.Sprintf("%s to %d", name, n)); err != nil {
+		return err
+	}
+	if more := n - len(a.all()); more > 0 {
+		if err := rt.checkCaps(name, 0, more); err != nil {
+			return err
+		}
+	}
 	return a.scale(ctx, n)
 }
 

@@ -27,6 +27,12 @@ type InstanceConfig struct {
 	Logger *slog.Logger     // receives guest logs and captured stdout/stderr (default: discard)
 	Now    func() time.Time // the clock behind the caxton.now import (default time.Now)
 	Tools  ToolFunc         // behind the caxton.tool_call import (nil: every call is "unavailable")
+	// Init is handed to the guest's caxton_init export once, at start-up
+	// (sandbox/ABI.md, "Init data"): the script of an interpreter guest.
+	// A module that exports caxton_init always gets the call (with no
+	// bytes when Init is empty); Init for a module without the export is
+	// an ABI violation rather than data silently ignored.
+	Init []byte
 }
 
 // Instance is one running guest in its own store. It is not safe for
@@ -156,6 +162,9 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 			return nil, in.abiErr("guest declares ABI version %v; this host implements version %d", v, abi.Version)
 		}
 		m.abiChecked.Store(true)
+	}
+	if err := in.initData(wi, startErr); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil { // cancelled while the guest started
 		return nil, fmt.Errorf("sandbox: agent %q: start-up finished after the context ended: %w", cfg.Agent, err)
