@@ -278,7 +278,7 @@ func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct
 			return err
 		}
 	}
-	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
+	e := store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
 	var err error
 	for {
 		in := a.pick()
@@ -310,8 +310,7 @@ func (a *agent) deliverNotice(m *acl.Message) error {
 	if in.mb.Load() >= 2*a.spec.MailboxCapacity {
 		return fmt.Errorf("%w: notice suppressed, the mailbox holds twice its capacity", ErrMailboxFull)
 	}
-	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
-	return in.mb.PushForce(e)
+	return in.mb.PushForce(store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt})
 }
 
 // retired reports whether Scale took in out of the agent while the agent

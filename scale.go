@@ -169,7 +169,7 @@ func (a *agent) moveQueued(in *instance, to []*instance) {
 		}
 	}
 	for _, e := range rest {
-		moved := &store.Envelope{Msg: e.Msg, Receiver: e.Receiver, Attempts: e.Attempts, Enqueued: e.Enqueued}
+		moved := store.Envelope{Msg: e.Msg, Receiver: e.Receiver, Attempts: e.Attempts, Enqueued: e.Enqueued}
 		if err := dst.mb.PushForce(moved); err != nil {
 			a.rt.deadLetter(a, in, e, "scaled down and not re-queued", err)
 		}

@@ -71,7 +71,8 @@ type Instance struct {
 // Instantiate creates a fresh instance of m: a new store with the limits
 // and grants of cfg, WASI linked but empty unless granted, the caxton host
 // imports, the start-up run (the module's start function, then
-// _initialize), and the ABI version checked.
+// _initialize), and the ABI version checked (on the module's first
+// successful instance: it is a property of the code).
 //
 // Start-up is guest code, so it is bounded like a batch: by the batch
 // deadline, or by ctx's deadline if that comes first, in which case the
@@ -154,12 +155,15 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 			return nil, startErr(err, "_initialize")
 		}
 	}
-	v, err := in.call(wi.GetFunc(in.store, "caxton_abi_version"))
-	if err != nil {
-		return nil, startErr(err, "caxton_abi_version")
-	}
-	if got, _ := v.(int32); got != abi.Version {
-		return nil, in.abiErr("guest declares ABI version %v; this host implements version %d", v, abi.Version)
+	if !m.abiChecked.Load() { // once per module: see Module.abiChecked
+		v, err := in.call(wi.GetFunc(in.store, "caxton_abi_version"))
+		if err != nil {
+			return nil, startErr(err, "caxton_abi_version")
+		}
+		if got, _ := v.(int32); got != abi.Version {
+			return nil, in.abiErr("guest declares ABI version %v; this host implements version %d", v, abi.Version)
+		}
+		m.abiChecked.Store(true)
 	}
 	if err := in.initData(wi, startErr); err != nil {
 		return nil, err
@@ -171,8 +175,13 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 }
 
 func (in *Instance) setupWASI() error {
-	w := wasmtime.NewWasiConfig()
 	g := in.cfg.Grants
+	if !in.m.wasi && len(g.Args) == 0 && len(g.Env) == 0 && len(g.Dirs) == 0 {
+		// Nothing could use a WASI context (or report a bad grant): a C
+		// agent that imports only caxton saves building one per spawn.
+		return nil
+	}
+	w := wasmtime.NewWasiConfig()
 	if len(g.Args) > 0 {
 		w.SetArgv(g.Args)
 	}
