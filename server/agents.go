@@ -114,30 +114,44 @@ func (s *Server) deployAgent(c *call) error {
 	if err := c.mayAccess(c.agent); err != nil {
 		return err
 	}
-	spec, err := d.agentSpec(module)
-	if err != nil {
-		return err
-	}
-	if err := s.rt.Spawn(c.r.Context(), spec); err != nil {
-		return err
-	}
-	if s.state != nil {
-		err := s.record(c.agent, module, func(rec *deployment, sum string) *deployment {
-			d.ModuleBase64, d.Path = "", ""
-			return &deployment{Spec: d, Module: sum}
-		})
-		if err != nil {
-			// Not remembered means not deployed: a restart would lose it.
-			_ = s.rt.Remove(context.WithoutCancel(c.r.Context()), c.agent)
-			return err
-		}
-	}
-	st, err := s.status(c.r.Context(), c.agent)
+	st, err := s.Deploy(c.r.Context(), d, module)
 	if err != nil {
 		return err
 	}
 	writeJSON(c.w, http.StatusCreated, st)
 	return nil
+}
+
+// Deploy deploys a wasm agent as POST /v1/agents does, for a program that
+// embeds the server and deploys agents of its own (cmd/caxton deploys
+// the agents of its deploy directory this way): spawned, then recorded in
+// the state directory (WithStateDir), so that Restore brings it back. A
+// deployment that cannot be recorded is removed again and the error
+// returned: an agent the next start would not know is not deployed.
+func (s *Server) Deploy(ctx context.Context, d DeploySpec, module []byte) (AgentStatus, error) {
+	d.ModuleBase64, d.Path = "", ""
+	spec, err := d.agentSpec(module)
+	if err != nil {
+		return AgentStatus{}, err
+	}
+	if err := s.rt.Spawn(ctx, spec); err != nil {
+		return AgentStatus{}, err
+	}
+	st, err := s.status(ctx, spec.Name)
+	if err != nil {
+		return AgentStatus{}, err
+	}
+	if s.state != nil {
+		d.Version = st.Version // the label the runtime gave it ("v1")
+		err := s.record(spec.Name, module, func(_ *deployment, sum string) *deployment {
+			return &deployment{Spec: d, Module: sum}
+		})
+		if err != nil {
+			_ = s.rt.Remove(context.WithoutCancel(ctx), spec.Name)
+			return AgentStatus{}, err
+		}
+	}
+	return st, nil
 }
 
 // record stores module (if any) and updates the agent's deployment; fn

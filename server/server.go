@@ -31,6 +31,8 @@ type Server struct {
 	limMu   sync.Mutex
 	limits  map[string]*rate.Limiter
 	closing atomic.Bool
+	drained chan struct{} // closed by Drain: streams end
+	drain   sync.Once
 }
 
 // route is one operation of the API: the table is what the mux serves,
@@ -67,7 +69,7 @@ func New(rt *caxton.Runtime, opts ...Option) (*Server, error) {
 			return nil, err
 		}
 	}
-	s := &Server{rt: rt, cfg: cfg, mux: http.NewServeMux(), limits: map[string]*rate.Limiter{}}
+	s := &Server{rt: rt, cfg: cfg, mux: http.NewServeMux(), limits: map[string]*rate.Limiter{}, drained: make(chan struct{})}
 	s.audit = newAuditLog(cfg.auditBuffer, cfg.auditHook)
 	if cfg.stateDir != "" {
 		st, err := openDeployStore(cfg.stateDir)
@@ -95,9 +97,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 func (s *Server) Audit() []AuditRecord { return s.audit.records() }
 
 // Drain makes /readyz answer 503, so that a load balancer stops sending
-// new requests before the process shuts down; requests still arriving are
-// served.
-func (s *Server) Drain() { s.closing.Store(true) }
+// new requests before the process shuts down, and ends the open event and
+// log streams (their clients reconnect elsewhere), so that
+// http.Server.Shutdown does not wait on them; other requests still
+// arriving are served.
+func (s *Server) Drain() {
+	s.drain.Do(func() {
+		s.closing.Store(true)
+		close(s.drained)
+	})
+}
 
 func (s *Server) table() []route {
 	const mod = -1 // a module upload: WithMaxModuleBytes (in base64) plus the JSON limit

@@ -142,6 +142,8 @@ func (s *Server) agentLogs(c *call) error {
 		select {
 		case <-c.r.Context().Done():
 			return nil
+		case <-s.drained:
+			return nil
 		case <-tick.C:
 			recs, err := s.rt.Logs(c.agent, last)
 			if err != nil {
@@ -182,6 +184,8 @@ func (s *Server) events(c *call) error {
 				return nil
 			}
 			sse.flush()
+		case <-s.drained:
+			return nil
 		case <-beat.C:
 			sse.comment("heartbeat")
 			sse.flush()
