@@ -171,15 +171,27 @@ func agentJSON(t *testing.T, bin string, d *daemon, name string) server.AgentSta
 func TestServerEndToEnd(t *testing.T) {
 	bin := buildCaxton(t)
 	dir := t.TempDir()
+	boot := filepath.Join(dir, "boot")
+	require.NoError(t, os.MkdirAll(boot, 0o700))
+	echo, err := os.ReadFile("../../guest/c/agents/echo.wasm")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(boot, "greeter.wasm"), echo, 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(boot, "greeter.json"), []byte(`{"name":"greeter","replicas":2}`), 0o600))
 	cfg := filepath.Join(dir, "caxton.yaml")
 	require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`
 listen: 127.0.0.1:0
 data_dir: %s
+deploy_dir: %s
 tokens:
   - {token: %q, subject: alice, role: admin}
   - {token: %q, subject: victor, role: viewer}
-`, filepath.Join(dir, "data"), e2eAdmin, e2eViewer)), 0o600))
+`, filepath.Join(dir, "data"), boot, e2eAdmin, e2eViewer)), 0o600))
 	d := startServer(t, bin, cfg)
+
+	// The deploy directory's agent, deployed at start.
+	assert.Regexp(t, `greeter\s+running\s+v1\s+2`, must(t, bin, d, "list"))
+	assert.Equal(t, "hi\n", must(t, bin, d, "request", "greeter", "hi"))
+	must(t, bin, d, "scale", "greeter", "--replicas", "1") // the state, not the directory, decides after this
 
 	// A C agent and a Go agent.
 	must(t, bin, d, "deploy", "../../guest/c/agents/echo.wasm")
@@ -261,7 +273,8 @@ tokens:
 	for _, a := range agents {
 		got[a.Name] = a
 	}
-	require.Len(t, got, 3, "echo, warranty, quote")
+	require.Len(t, got, 4, "echo, warranty, quote, greeter")
+	assert.Equal(t, 1, got["greeter"].Replicas, "restored from the state, not deployed again from the directory")
 	assert.Equal(t, "stopped", got["echo"].State)
 	assert.Equal(t, 3, got["echo"].Replicas)
 	assert.Equal(t, "v2", got["quote"].Version)
