@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/server"
 	"github.com/stretchr/testify/assert"
@@ -173,4 +176,32 @@ func TestStaticTokensRefuseBadConfig(t *testing.T) {
 	assert.Equal(t, server.RoleOperator, r)
 	assert.Error(t, r.UnmarshalText([]byte("root")))
 	assert.True(t, server.Identity{Agents: []acl.AgentID{"a"}}.Scoped())
+}
+
+// The API's caller is the identity the runtime's own authorizer sees:
+// a lifecycle operation it refuses is a 403 problem naming the agent.
+func TestRuntimeAuthorizerSeesTheCaller(t *testing.T) {
+	var seen []string
+	var mu sync.Mutex
+	authz := caxton.AuthorizerFunc(func(ctx context.Context, req caxton.AuthzRequest) error {
+		if req.Action == caxton.ActionSend {
+			return nil
+		}
+		mu.Lock()
+		seen = append(seen, req.Subject.Name+" "+strings.Join(req.Subject.Roles, ",")+" "+req.Target)
+		mu.Unlock()
+		if req.Subject.Name == "olga" {
+			return errors.New("olga may not change agents today")
+		}
+		return nil
+	})
+	f := newFixture(t, []caxton.Option{caxton.WithAuthorizer(authz)})
+	f.deploy("echo", echoWasm, nil)
+	p := f.problem(http.StatusForbidden, "POST", "/v1/agents/echo/stop", operatorToken, nil)
+	assert.Equal(t, "echo", p.Agent)
+	assert.Contains(t, p.Detail, "olga may not change agents today")
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Contains(t, seen, "alice admin echo")
+	assert.Contains(t, seen, "olga operator echo")
 }

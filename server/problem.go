@@ -149,7 +149,7 @@ func problemFor(err error, agent acl.AgentID) *Problem {
 		p.Agent = rb.Agent
 	case errors.Is(err, ErrUnauthorized):
 		set(http.StatusUnauthorized, "unauthorized", "Unauthorized")
-	case errors.Is(err, ErrForbidden):
+	case errors.Is(err, ErrForbidden), errors.Is(err, caxton.ErrDenied):
 		set(http.StatusForbidden, "forbidden", "Forbidden")
 	case errors.Is(err, ErrRateLimited):
 		set(http.StatusTooManyRequests, "rate-limited", "Too many requests")

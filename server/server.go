@@ -144,13 +144,18 @@ func (s *Server) serve(rt route) http.HandlerFunc {
 		err := s.admit(c, rt)
 		denied := err != nil
 		if err == nil {
+			if c.id.Subject != "" {
+				// The runtime's authorizer and audit trail see the API's
+				// caller as the one asking (caxton.IdentityFrom).
+				c.r = c.r.WithContext(caxton.WithIdentity(r.Context(), caxton.Identity{Name: c.id.Subject, Roles: []string{c.id.Role.String()}}))
+			}
 			limit := rt.body
 			if limit == 0 {
 				limit = s.cfg.maxBody
 			} else if limit < 0 {
 				limit = s.cfg.maxModule/3*4 + 4 + s.cfg.maxBody // base64 in JSON
 			}
-			r.Body = http.MaxBytesReader(c.w, r.Body, limit)
+			c.r.Body = http.MaxBytesReader(c.w, c.r.Body, limit)
 			err = rt.handle(c)
 		}
 		var p *Problem
