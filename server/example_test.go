@@ -34,13 +34,21 @@ func ExampleNew() {
 	req, _ := http.NewRequest("POST", hs.URL+"/v1/requests?timeout=5s",
 		strings.NewReader(`{"performative":"request","receiver":"billing","content":"where is my refund?"}`))
 	req.Header.Set("Authorization", "Bearer a-long-random-secret")
-	resp, _ := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println(resp.StatusCode, strings.Contains(string(body), `"content":"refund issued"`))
 
 	// Without a token: an RFC 9457 problem.
-	resp2, _ := http.Get(hs.URL + "/v1/agents")
+	resp2, err := http.Get(hs.URL + "/v1/agents")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer resp2.Body.Close()
 	fmt.Println(resp2.StatusCode, resp2.Header.Get("Content-Type"))
 	// Output:

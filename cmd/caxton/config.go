@@ -36,6 +36,16 @@ type Config struct {
 	} `yaml:"tls"`
 	// Tokens are the static bearer tokens and their roles.
 	Tokens []server.Token `yaml:"tokens"`
+	// JWT accepts bearer JWTs (EdDSA or RS256) signed by the keys of a
+	// JWKS file, beside or instead of static tokens.
+	JWT *struct {
+		JWKSFile    string        `yaml:"jwks_file"`
+		Issuer      string        `yaml:"issuer"`
+		Audience    string        `yaml:"audience"`
+		RoleClaim   string        `yaml:"role_claim"`
+		AgentsClaim string        `yaml:"agents_claim"`
+		Leeway      time.Duration `yaml:"leeway"`
+	} `yaml:"jwt"`
 	// RateLimit bounds each caller's requests (default: none).
 	RateLimit *struct {
 		PerSecond float64 `yaml:"per_second"`
@@ -73,10 +83,39 @@ func loadConfig(path string) (*Config, error) {
 	switch {
 	case c.DataDir == "":
 		return nil, fmt.Errorf("%s: data_dir: required", path)
-	case len(c.Tokens) == 0:
-		return nil, fmt.Errorf("%s: tokens: at least one is required (the API refuses every call without one)", path)
+	case len(c.Tokens) == 0 && c.JWT == nil:
+		return nil, fmt.Errorf("%s: tokens or jwt: at least one is required (the API refuses every call without one)", path)
+	case c.JWT != nil && c.JWT.JWKSFile == "":
+		return nil, fmt.Errorf("%s: jwt.jwks_file: required", path)
 	case c.TLS != nil && (c.TLS.Cert == "" || c.TLS.Key == ""):
 		return nil, errors.New(path + ": tls: cert and key are both required")
 	}
 	return &c, nil
+}
+
+// authenticator builds the API's authenticator from the static tokens and
+// the JWT settings.
+func (c *Config) authenticator() (server.Authenticator, error) {
+	var static, jwt server.Authenticator
+	var err error
+	if len(c.Tokens) > 0 {
+		if static, err = server.StaticTokens(c.Tokens...); err != nil {
+			return nil, err
+		}
+	}
+	if j := c.JWT; j != nil {
+		b, err := os.ReadFile(j.JWKSFile)
+		if err != nil {
+			return nil, fmt.Errorf("jwt.jwks_file: %w", err)
+		}
+		keys, err := server.ParseJWKS(b)
+		if err != nil {
+			return nil, fmt.Errorf("jwt.jwks_file %s: %w", j.JWKSFile, err)
+		}
+		if jwt, err = server.JWT(server.JWTConfig{Keys: keys, Issuer: j.Issuer, Audience: j.Audience,
+			RoleClaim: j.RoleClaim, AgentsClaim: j.AgentsClaim, Leeway: j.Leeway}); err != nil {
+			return nil, err
+		}
+	}
+	return server.FirstOf(static, jwt), nil
 }

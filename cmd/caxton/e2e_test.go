@@ -315,4 +315,17 @@ func TestHelpAndUsage(t *testing.T) {
 	errb.Reset()
 	assert.Equal(t, exitUsage, run(t.Context(), []string{"serve", "--config", bad}, &out, &errb))
 	assert.Contains(t, errb.String(), "lisen")
+
+	for _, tc := range []struct{ yaml, want string }{
+		{"data_dir: x\n", "tokens or jwt"},
+		{"data_dir: x\njwt: {issuer: i}\n", "jwt.jwks_file"},
+		{"tokens: [{token: abcdefghijklmnopq, subject: a, role: admin}]\n", "data_dir"},
+		{"data_dir: x\ntokens: [{token: short, subject: a, role: admin}]\n", "tokens[0].token"},
+		{"data_dir: x\ntokens: [{token: abcdefghijklmnopq, subject: a, role: root}]\n", "root"},
+	} {
+		require.NoError(t, os.WriteFile(bad, []byte(tc.yaml), 0o600))
+		errb.Reset()
+		assert.Equalf(t, exitUsage, run(t.Context(), []string{"serve", "--config", bad}, &out, &errb), "%s", tc.yaml)
+		assert.Containsf(t, errb.String(), tc.want, "%s", tc.yaml)
+	}
 }

@@ -43,6 +43,7 @@ Example caxton.yaml:
   tokens:
     - {token: "a-long-random-secret", subject: alice, role: admin}
     - {token: "another-long-secret", subject: ci, role: operator, agents: [billing]}
+  # jwt: {jwks_file: keys.json, issuer: "https://idp", audience: caxton}  # EdDSA/RS256; claims sub, exp, role, agents
   # tls: {cert: cert.pem, key: key.pem}
   # rate_limit: {per_second: 50, burst: 100}
 `
@@ -78,6 +79,10 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	auth, err := cfg.authenticator() // before anything is created: a bad config changes nothing
+	if err != nil {
+		return usageErr(err)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
@@ -100,11 +105,6 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	rt, err := caxton.New(rtOpts...)
 	if err != nil {
 		return err
-	}
-	auth, err := server.StaticTokens(cfg.Tokens...)
-	if err != nil {
-		_ = rt.Close(context.Background())
-		return usageErr(err)
 	}
 	auditFile, err := os.OpenFile(filepath.Join(cfg.DataDir, "audit.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
