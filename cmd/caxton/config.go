@@ -57,6 +57,10 @@ type Config struct {
 	// ShutdownTimeout is how long SIGTERM waits for requests and queues
 	// to drain (default 30s); what is left stays on disk.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// MCP serves the runtime to LLM clients over MCP at /mcp (package
+	// mcp/mcpserver), with the same identities: operators and admins whose
+	// tokens are not scoped.
+	MCP bool `yaml:"mcp"`
 	// LogLevel is debug, info (default), warn or error.
 	LogLevel string `yaml:"log_level"`
 }

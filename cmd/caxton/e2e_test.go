@@ -182,11 +182,29 @@ func TestServerEndToEnd(t *testing.T) {
 listen: 127.0.0.1:0
 data_dir: %s
 deploy_dir: %s
+mcp: true
 tokens:
   - {token: %q, subject: alice, role: admin}
   - {token: %q, subject: victor, role: viewer}
 `, filepath.Join(dir, "data"), boot, e2eAdmin, e2eViewer)), 0o600))
 	d := startServer(t, bin, cfg)
+
+	// The MCP face takes the same tokens: refused without one or with a
+	// viewer's, served to an admin.
+	initMCP := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}}`
+	for tok, want := range map[string]int{"": http.StatusUnauthorized, e2eViewer: http.StatusForbidden, e2eAdmin: http.StatusOK} {
+		req, err := http.NewRequestWithContext(t.Context(), "POST", d.addr+"/mcp", strings.NewReader(initMCP))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		if tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		assert.Equalf(t, want, resp.StatusCode, "/mcp with %q", tok)
+	}
 
 	// The deploy directory's agent, deployed at start.
 	assert.Regexp(t, `greeter\s+running\s+v1\s+2`, must(t, bin, d, "list"))

@@ -21,6 +21,7 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/mcp/mcpserver"
 	"github.com/caxton-go/caxton/server"
 	"github.com/caxton-go/caxton/store/durable"
 )
@@ -43,6 +44,7 @@ Example caxton.yaml:
   tokens:
     - {token: "a-long-random-secret", subject: alice, role: admin}
     - {token: "another-long-secret", subject: ci, role: operator, agents: [billing]}
+  # mcp: true                     # the MCP face at /mcp, same tokens (unscoped operators, admins)
   # jwt: {jwks_file: keys.json, issuer: "https://idp", audience: caxton}  # EdDSA/RS256; claims sub, exp, role, agents
   # tls: {cert: cert.pem, key: key.pem}
   # rate_limit: {per_second: 50, burst: 100}
@@ -143,12 +145,25 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		return usageErr(err)
 	}
 
+	var handler http.Handler = srv
+	if cfg.MCP {
+		face, err := mcpserver.HTTPHandler(rt, mcpserver.WithAuthenticator(mcpAuthenticator(auth)))
+		if err != nil {
+			_ = rt.Close(context.Background())
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/mcp", face)
+		mux.Handle("/", srv)
+		handler = mux
+	}
+
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		_ = rt.Close(context.Background())
 		return err
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	scheme := "http"
 	if cfg.TLS != nil {
 		cert, err := tls.LoadX509KeyPair(cfg.TLS.Cert, cfg.TLS.Key)
