@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -179,7 +178,7 @@ func WithRequestTimeouts(def, max time.Duration) Option {
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) error {
 		if l == nil {
-			return fmt.Errorf("%w: WithLogger: nil logger", ErrBadRequest)
+			return fieldErr("WithLogger", "must not be nil")
 		}
 		c.logger = l
 		return nil

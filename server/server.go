@@ -81,8 +81,8 @@ func New(rt *caxton.Runtime, opts ...Option) (*Server, error) {
 		s.ready.Store(true)
 	}
 	s.routes = s.table()
-	for _, rt := range s.routes {
-		s.mux.HandleFunc(rt.method+" "+rt.pattern, s.serve(rt))
+	for _, r := range s.routes {
+		s.mux.HandleFunc(r.method+" "+r.pattern, s.serve(r))
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, problemFor(fmt.Errorf("%w: no route %s %s", ErrNotFound, r.Method, r.URL.Path), ""))
