@@ -60,6 +60,7 @@ func (e *ParseError) Unwrap() error { return ErrParse }
 // for concurrent use.
 type Policy struct {
 	rules        []rule
+	byVerb       [verbDo + 1][]*rule // the rules of each verb, in order: a decision walks only those
 	defaultAllow bool
 }
 
@@ -83,9 +84,23 @@ type rule struct {
 }
 
 type subject struct {
-	kind string // "*", "host", "inbox", "agent", "wasm", "identity", "role"
+	kind subjectKind
 	name string // pattern, or the role; "" matches any
 }
+
+// subjectKind is a rule's subject kind, resolved at parse time so a
+// decision compares integers, not words.
+type subjectKind uint8
+
+const (
+	anyone subjectKind = iota
+	host
+	inbox
+	agent
+	wasm
+	identity
+	role
+)
 
 // Parse reads a policy; the error names the first bad line.
 func Parse(text string) (*Policy, error) {
@@ -117,6 +132,10 @@ func Parse(text string) (*Policy, error) {
 		}
 		r.line, r.text = n, strings.Join(words, " ")
 		p.rules = append(p.rules, r)
+	}
+	for i := range p.rules {
+		r := &p.rules[i]
+		p.byVerb[r.verb] = append(p.byVerb[r.verb], r)
 	}
 	return p, nil
 }
@@ -183,20 +202,21 @@ func parseRule(w []string) (rule, error) {
 	return r, err
 }
 
-var subjectKinds = []string{"host", "inbox", "agent", "wasm", "identity", "role"}
+var subjectKinds = map[string]subjectKind{"host": host, "inbox": inbox, "agent": agent, "wasm": wasm, "identity": identity, "role": role}
 
 func parseSubject(s string) (subject, error) {
 	if s == "*" {
-		return subject{kind: "*"}, nil
+		return subject{kind: anyone}, nil
 	}
-	kind, name, _ := strings.Cut(s, ":")
-	if !slices.Contains(subjectKinds, kind) {
+	word, name, _ := strings.Cut(s, ":")
+	kind, ok := subjectKinds[word]
+	if !ok {
 		return subject{}, fmt.Errorf("subject %q: use *, host, inbox, agent, wasm, identity or role:NAME", s)
 	}
-	if kind == "host" && name != "" {
+	if kind == host && name != "" {
 		return subject{}, fmt.Errorf("subject %q: host has no name", s)
 	}
-	if kind == "role" && (name == "" || strings.Contains(name, "*")) {
+	if kind == role && (name == "" || strings.Contains(name, "*")) {
 		return subject{}, fmt.Errorf("subject %q: role needs a name (no *)", s)
 	}
 	return subject{kind: kind, name: name}, nil
@@ -261,9 +281,15 @@ func parseActions(s string) ([]caxton.Action, error) {
 
 // Authorize implements caxton.Authorizer: the first matching rule decides.
 func (p *Policy) Authorize(_ context.Context, req caxton.AuthzRequest) error {
-	for i := range p.rules {
-		r := &p.rules[i]
-		if !r.matches(req) {
+	v := verbDo
+	switch req.Action {
+	case caxton.ActionSend:
+		v = verbSend
+	case caxton.ActionSubscribe:
+		v = verbSubscribe
+	}
+	for _, r := range p.byVerb[v] {
+		if !r.matches(&req) {
 			continue
 		}
 		if r.allow {
@@ -277,8 +303,8 @@ func (p *Policy) Authorize(_ context.Context, req caxton.AuthzRequest) error {
 	return errors.New("no policy rule allows it (default deny)")
 }
 
-func (r *rule) matches(req caxton.AuthzRequest) bool {
-	if !r.subject.matches(req.Subject) {
+func (r *rule) matches(req *caxton.AuthzRequest) bool {
+	if !r.subject.matches(&req.Subject) {
 		return false
 	}
 	switch r.verb {
@@ -299,21 +325,21 @@ func (r *rule) matches(req caxton.AuthzRequest) bool {
 	return targetMatches(r.targets, req.Target)
 }
 
-func (s subject) matches(sub caxton.Subject) bool {
+func (s subject) matches(sub *caxton.Subject) bool {
 	switch s.kind {
-	case "*":
+	case anyone:
 		return true
-	case "host":
+	case host:
 		return sub.Kind == caxton.SubjectHost
-	case "role":
+	case role:
 		return (sub.Kind == caxton.SubjectAgent || sub.Kind == caxton.SubjectIdentity) && slices.Contains(sub.Roles, s.name)
-	case "inbox":
+	case inbox:
 		return sub.Kind == caxton.SubjectInbox && (s.name == "" || glob(s.name, sub.Name))
-	case "agent":
+	case agent:
 		return sub.Kind == caxton.SubjectAgent && (s.name == "" || glob(s.name, sub.Name))
-	case "wasm":
+	case wasm:
 		return sub.Kind == caxton.SubjectAgent && sub.Wasm && (s.name == "" || glob(s.name, sub.Name))
-	case "identity":
+	case identity:
 		return sub.Kind == caxton.SubjectIdentity && (s.name == "" || glob(s.name, sub.Name))
 	}
 	return false
