@@ -1,0 +1,224 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/caxton-go/caxton"
+	"github.com/caxton-go/caxton/acl"
+)
+
+// readMessage decodes an ACL message (the acl package's strict JSON
+// shape) from the body and checks that the caller may send it: the server
+// sends it from the runtime's host inbox, so the sender is not the
+// client's to choose, and a scoped caller may address only its agents.
+func (c *call) readMessage() (*acl.Message, error) {
+	b, err := readBounded(c.r.Body, c.s.cfg.maxBody, "body")
+	if err != nil {
+		return nil, err
+	}
+	m, err := decodeMessage(b)
+	if err != nil {
+		return nil, err
+	}
+	for _, to := range m.Receivers {
+		if err := c.mayAccess(to); err != nil {
+			return nil, err
+		}
+	}
+	if len(m.Receivers) == 1 {
+		c.agent = m.Receivers[0]
+	}
+	return m, nil
+}
+
+// decodeMessage is the API's message decoder: acl.Unmarshal, then the
+// server's own rules.
+func decodeMessage(b []byte) (*acl.Message, error) {
+	m, err := acl.Unmarshal(b)
+	if err != nil {
+		return nil, err
+	}
+	if m.Sender != "" {
+		return nil, &acl.FieldError{Field: "sender", Reason: "is set by the server (messages from the API come from the host inbox)"}
+	}
+	if len(m.Receivers) == 0 {
+		return nil, &acl.FieldError{Field: "receiver", Reason: "at least one receiver is required"}
+	}
+	return m, nil
+}
+
+// SendResult is the answer to POST /v1/messages.
+type SendResult struct {
+	ID string `json:"id"` // the message id the runtime stamped
+}
+
+func (s *Server) sendMessage(c *call) error {
+	m, err := c.readMessage()
+	if err != nil {
+		return err
+	}
+	if err := s.rt.Send(c.r.Context(), m); err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusAccepted, SendResult{ID: m.ID.String()})
+	return nil
+}
+
+func (s *Server) request(c *call) error {
+	timeout := s.cfg.defTimeout
+	if t := c.r.URL.Query().Get("timeout"); t != "" {
+		d, err := time.ParseDuration(t)
+		if err != nil || d <= 0 {
+			return fieldErr("timeout", "want a positive duration such as \"5s\", got %q", t)
+		}
+		if d > s.cfg.maxTimeout {
+			return fieldErr("timeout", "at most %v, got %v", s.cfg.maxTimeout, d)
+		}
+		timeout = d
+	}
+	m, err := c.readMessage()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.r.Context(), timeout)
+	defer cancel()
+	reply, err := s.rt.Request(ctx, m)
+	if err != nil {
+		return err
+	}
+	b, err := acl.Marshal(reply)
+	if err != nil {
+		return err
+	}
+	c.w.Header().Set("Content-Type", "application/json")
+	c.w.WriteHeader(http.StatusOK)
+	_, _ = c.w.Write(append(b, '\n'))
+	return nil
+}
+
+// DeadLetterView is a dead letter as the API shows it.
+type DeadLetterView struct {
+	ID        string          `json:"id"`
+	Receiver  string          `json:"receiver"`
+	Reason    string          `json:"reason"`
+	Attempts  int             `json:"attempts"`
+	LastError string          `json:"last_error,omitempty"`
+	At        time.Time       `json:"at"`
+	Message   json.RawMessage `json:"message"`
+}
+
+func (s *Server) visibleDeadLetters(c *call) ([]caxton.DeadLetter, error) {
+	all, err := s.rt.DeadLetters()
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, dl := range all {
+		if c.id.MayAccess(dl.Receiver) {
+			out = append(out, dl)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) listDeadLetters(c *call) error {
+	dls, err := s.visibleDeadLetters(c)
+	if err != nil {
+		return err
+	}
+	out := make([]DeadLetterView, 0, len(dls))
+	for _, dl := range dls {
+		b, err := acl.Marshal(dl.Message)
+		if err != nil {
+			return err
+		}
+		out = append(out, DeadLetterView{ID: dl.ID, Receiver: string(dl.Receiver), Reason: dl.Reason,
+			Attempts: dl.Attempts, LastError: dl.LastError, At: dl.At, Message: b})
+	}
+	writeJSON(c.w, http.StatusOK, out)
+	return nil
+}
+
+// DeadLetterIDs is the body of replay and purge: the dead letters to act
+// on, or all the caller may see when IDs is empty and All is true.
+type DeadLetterIDs struct {
+	IDs []string `json:"ids,omitempty"`
+	All bool     `json:"all,omitempty"`
+}
+
+// DeadLetterResult says how many dead letters an action took.
+type DeadLetterResult struct {
+	Count int `json:"count"`
+}
+
+// selectDeadLetters resolves a replay or purge body to ids the caller may
+// act on.
+func (s *Server) selectDeadLetters(c *call) ([]string, error) {
+	var body DeadLetterIDs
+	if err := decodeJSON(c.r.Body, &body); err != nil {
+		return nil, err
+	}
+	switch {
+	case body.All && len(body.IDs) > 0:
+		return nil, fieldErr("all", "give ids or all, not both")
+	case !body.All && len(body.IDs) == 0:
+		return nil, fieldErr("ids", "name at least one dead letter (or set all)")
+	}
+	dls, err := s.visibleDeadLetters(c)
+	if err != nil {
+		return nil, err
+	}
+	if body.All {
+		ids := make([]string, len(dls))
+		for i, dl := range dls {
+			ids[i] = dl.ID
+		}
+		return ids, nil
+	}
+	if c.id.Scoped() {
+		mine := map[string]bool{}
+		for _, dl := range dls {
+			mine[dl.ID] = true
+		}
+		for _, id := range body.IDs {
+			if !mine[id] {
+				// Unknown and not yours look alike: ids say nothing.
+				return nil, fmt.Errorf("%w: %q", caxton.ErrDeadLetterNotFound, id)
+			}
+		}
+	}
+	return body.IDs, nil
+}
+
+func (s *Server) replayDeadLetters(c *call) error {
+	ids, err := s.selectDeadLetters(c)
+	if err != nil {
+		return err
+	}
+	if len(ids) > 0 {
+		if err := s.rt.ReplayDeadLetters(c.r.Context(), ids...); err != nil {
+			return err
+		}
+	}
+	writeJSON(c.w, http.StatusOK, DeadLetterResult{Count: len(ids)})
+	return nil
+}
+
+func (s *Server) purgeDeadLetters(c *call) error {
+	ids, err := s.selectDeadLetters(c)
+	if err != nil {
+		return err
+	}
+	n := 0
+	if len(ids) > 0 { // an empty id list would purge everything
+		if n, err = s.rt.PurgeDeadLetters(ids...); err != nil {
+			return err
+		}
+	}
+	writeJSON(c.w, http.StatusOK, DeadLetterResult{Count: n})
+	return nil
+}

@@ -1,0 +1,210 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/caxton-go/caxton"
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/sandbox"
+)
+
+// ProblemContentType is the media type of RFC 9457 problem details.
+const ProblemContentType = "application/problem+json"
+
+// ProblemTypeBase prefixes the type URI of every problem the API answers,
+// so that a client can branch on the kind of failure ("…/not-found",
+// "…/invalid-field") without parsing the title.
+const ProblemTypeBase = "https://caxton.dev/problems/"
+
+// Problem is an error answer as RFC 9457 problem details. Besides the
+// standard members it names the request field (Field) or the agent
+// (Agent) that the problem is about, so a script or a person can tell
+// what to fix without reading prose. It implements error, so a client
+// (the caxton CLI) returns the server's answer as it came.
+type Problem struct {
+	Type     string `json:"type"`
+	Title    string `json:"title"`
+	Status   int    `json:"status"`
+	Detail   string `json:"detail,omitempty"`
+	Instance string `json:"instance,omitempty"`
+	// Field is the request field (JSON name, query parameter or form part)
+	// that is wrong.
+	Field string `json:"field,omitempty"`
+	// Agent is the agent the problem is about.
+	Agent string `json:"agent,omitempty"`
+	// DeadLetter is the id of the dead letter a failed request became, for
+	// a replay.
+	DeadLetter string `json:"dead_letter,omitempty"`
+}
+
+// Error implements error.
+func (p *Problem) Error() string {
+	s := fmt.Sprintf("%d %s", p.Status, p.Title)
+	if p.Detail != "" {
+		s += ": " + p.Detail
+	}
+	return s
+}
+
+// Is makes errors.Is(p, ErrUnauthorized) and errors.Is(p, ErrForbidden)
+// hold for the answers to refused calls, on the client side too.
+func (p *Problem) Is(target error) bool {
+	switch target {
+	case ErrUnauthorized:
+		return p.Status == http.StatusUnauthorized
+	case ErrForbidden:
+		return p.Status == http.StatusForbidden
+	case ErrNotFound:
+		return p.Status == http.StatusNotFound
+	}
+	return false
+}
+
+// Sentinel errors of the management API. Handlers' failures that are not
+// the runtime's (whose sentinels are in package caxton) wrap one of these.
+var (
+	// ErrUnauthorized: the caller could not be identified (no or a bad
+	// credential). Answered 401.
+	ErrUnauthorized = errors.New("server: unauthorized")
+	// ErrForbidden: the caller is known and may not do this (its role is
+	// too low, or the agent is outside its scope). Answered 403.
+	ErrForbidden = errors.New("server: forbidden")
+	// ErrBadRequest: the request is malformed; see *FieldError. Answered 400.
+	ErrBadRequest = errors.New("server: bad request")
+	// ErrNotFound: no such route or resource. Answered 404.
+	ErrNotFound = errors.New("server: not found")
+	// ErrTooLarge: the request body is over the limit. Answered 413.
+	ErrTooLarge = errors.New("server: request too large")
+	// ErrRateLimited: the caller sent too many requests. Answered 429.
+	ErrRateLimited = errors.New("server: rate limited")
+)
+
+// FieldError names the request field that is wrong and why. It wraps
+// ErrBadRequest (or ErrTooLarge for a body or module over its limit).
+type FieldError struct {
+	Field  string
+	Reason string
+	// Err is the sentinel it wraps (ErrBadRequest when nil).
+	Err error
+}
+
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("server: invalid %s: %s", e.Field, e.Reason)
+}
+
+// Unwrap returns the sentinel the error wraps.
+func (e *FieldError) Unwrap() error {
+	if e.Err != nil {
+		return e.Err
+	}
+	return ErrBadRequest
+}
+
+func fieldErr(field, format string, args ...any) error {
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// problemFor maps an error from a handler (the runtime's, the sandbox's or
+// the server's own) to the problem details the client gets.
+func problemFor(err error, agent acl.AgentID) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	p = &Problem{Detail: err.Error(), Agent: string(agent)}
+	set := func(status int, kind, title string) {
+		p.Status, p.Type, p.Title = status, ProblemTypeBase+kind, title
+	}
+	var fe *FieldError
+	var ae *acl.FieldError
+	var se *caxton.SpecError
+	var sb *sandbox.Error
+	var dl *caxton.DeadLetteredError
+	var rb *caxton.RollbackError
+	switch {
+	case errors.As(err, &fe) && errors.Is(err, ErrTooLarge):
+		set(http.StatusRequestEntityTooLarge, "too-large", "Request too large")
+		p.Field = fe.Field
+	case errors.As(err, &fe):
+		set(http.StatusBadRequest, "invalid-field", "Invalid request field")
+		p.Field = fe.Field
+	case errors.As(err, &ae):
+		set(http.StatusBadRequest, "invalid-message", "Invalid message field")
+		p.Field = ae.Field
+	case errors.As(err, &se):
+		set(http.StatusBadRequest, "invalid-spec", "Invalid agent spec")
+		p.Field = se.Field
+	case errors.As(err, &sb):
+		set(http.StatusUnprocessableEntity, "invalid-module", "The module cannot run")
+		p.Field = "module"
+	case errors.As(err, &dl):
+		set(http.StatusBadGateway, "dead-lettered", "The agent could not handle the request")
+		p.Agent, p.DeadLetter = string(dl.Receiver), dl.DeadLetter
+	case errors.As(err, &rb):
+		set(http.StatusConflict, "rolled-back", "The upgrade was rolled back")
+		p.Agent = rb.Agent
+	case errors.Is(err, ErrUnauthorized):
+		set(http.StatusUnauthorized, "unauthorized", "Unauthorized")
+	case errors.Is(err, ErrForbidden), errors.Is(err, caxton.ErrDenied):
+		set(http.StatusForbidden, "forbidden", "Forbidden")
+	case errors.Is(err, ErrRateLimited):
+		set(http.StatusTooManyRequests, "rate-limited", "Too many requests")
+	case errors.Is(err, ErrNotFound):
+		set(http.StatusNotFound, "not-found", "Not found")
+	case errors.Is(err, caxton.ErrAgentNotFound):
+		set(http.StatusNotFound, "agent-not-found", "Agent not found")
+	case errors.Is(err, caxton.ErrDeadLetterNotFound):
+		set(http.StatusNotFound, "dead-letter-not-found", "Dead letter not found")
+	case errors.Is(err, caxton.ErrAgentExists):
+		set(http.StatusConflict, "agent-exists", "Agent already exists")
+	case errors.Is(err, caxton.ErrUpgradeInProgress):
+		set(http.StatusConflict, "upgrade-in-progress", "An upgrade is in progress")
+	case errors.Is(err, caxton.ErrNoSubscribers):
+		set(http.StatusNotFound, "no-subscribers", "Nobody subscribes to the topic")
+	case errors.Is(err, caxton.ErrNoReply), errors.Is(err, context.DeadlineExceeded):
+		set(http.StatusGatewayTimeout, "no-reply", "No reply in time")
+	case errors.Is(err, caxton.ErrMailboxFull), errors.Is(err, caxton.ErrCircuitOpen):
+		set(http.StatusServiceUnavailable, "unavailable", "The agent cannot take the message now")
+	case errors.Is(err, caxton.ErrAgentFailed):
+		set(http.StatusServiceUnavailable, "agent-failed", "The agent is failed; restart it")
+	case errors.Is(err, caxton.ErrClosed):
+		set(http.StatusServiceUnavailable, "closed", "The runtime is shutting down")
+	case errors.Is(err, caxton.ErrInvalidSpec):
+		set(http.StatusBadRequest, "invalid-spec", "Invalid agent spec")
+	case errors.Is(err, acl.ErrInvalid):
+		set(http.StatusBadRequest, "invalid-message", "Invalid message")
+	case errors.Is(err, context.Canceled):
+		set(499, "cancelled", "The request was cancelled")
+	default:
+		set(http.StatusInternalServerError, "internal", "Internal error")
+	}
+	return p
+}
+
+// writeProblem answers with p.
+func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
+	if p.Instance == "" && r != nil {
+		p.Instance = r.URL.Path
+	}
+	w.Header().Set("Content-Type", ProblemContentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="caxton"`)
+	}
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON answers status with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
