@@ -228,8 +228,12 @@ func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct
 	if a.state() == StateFailed && !a.rt.isDurable() { // durable: it waits for a Start
 		return ErrAgentFailed
 	}
+	return a.push(ctx, &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}, abort, mayBlock)
+}
+
+// push queues e for one of the agent's instances.
+func (a *agent) push(ctx context.Context, e *store.Envelope, abort <-chan struct{}, mayBlock bool) error {
 	in := a.pick()
-	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
 	err := in.mb.Push(ctx, e, mayBlock && a.spec.Overflow == OverflowBlock, abort)
 	switch {
 	case err == nil:

@@ -144,6 +144,10 @@ func New(opts ...Option) (*Runtime, error) {
 		rt.shutdown.cancel()
 		return nil, err
 	}
+	if err := rt.attachCluster(); err != nil {
+		rt.shutdown.cancel()
+		return nil, err
+	}
 	return rt, nil
 }
 

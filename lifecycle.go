@@ -39,12 +39,16 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	a.instances = make([]*instance, spec.Replicas)
 	// Messages that waited for the agent are in its queue; senders arriving
 	// during the hand-over wait for it.
+	if err := rt.claim(ctx, spec, internal); err != nil { // unique across a cluster (cluster.go)
+		return err
+	}
 	finish := rt.takeOffline(spec.Name)
 	for i := range a.instances {
 		q, err := rt.store.OpenQueue(queueName(spec.Name, i))
 		if err != nil {
 			a.closeQueues()
 			finish(false)
+			rt.release(ctx, a)
 			return fmt.Errorf("caxton: open queue for %q: %w", spec.Name, err)
 		}
 		if i == 0 {
@@ -55,6 +59,7 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	if err := rt.register(a); err != nil {
 		a.closeQueues()
 		finish(false)
+		rt.release(ctx, a)
 		return err
 	}
 	finish(true)
@@ -147,6 +152,7 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	rt.regMu.Unlock()
 	rt.bus.unsubscribeAll(a)
 	rt.bus.removeRulesFor(a.name())
+	rt.release(ctx, a)
 	a.closeMailboxes("agent removed", false)
 	a.closeQueues()
 	if d, ok := rt.store.(store.Durable); ok { // a removed agent's queues go too

@@ -32,6 +32,7 @@ type config struct {
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
 	toolbox        tool.Toolbox
+	cluster        Cluster
 }
 
 // WithClock sets the time source (default: the wall clock). Tests pass a
