@@ -40,9 +40,9 @@ type Cluster interface {
 	TopicSubscribers(topic string) []Remote
 	// Capable returns the agents on other nodes that advertise capability.
 	Capable(capability string) []acl.AgentID
-	// Claim is called by Spawn before the agent is registered: an error
-	// (wrapping ErrAgentExists when another node hosts a different agent of
-	// that name) fails the Spawn.
+	// Claim is called by Spawn once the agent is registered here, before it
+	// starts: an error (wrapping ErrAgentExists when another node hosts a
+	// different agent of that name) removes it again and fails the Spawn.
 	Claim(ctx context.Context, spec AgentSpec) error
 	// Release is called when a claimed agent is removed (or its Spawn
 	// failed after the claim).
@@ -243,7 +243,7 @@ func (rt *Runtime) remoteCapable(capability string, local []acl.AgentID) []acl.A
 	return slices.Compact(out)
 }
 
-// claim asks the cluster for spec's name before Spawn registers it.
+// claim asks the cluster for spec's name before Spawn starts the agent.
 func (rt *Runtime) claim(ctx context.Context, spec AgentSpec, internal bool) error {
 	if rt.cfg.cluster == nil || internal {
 		return nil

@@ -39,16 +39,12 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	a.instances = make([]*instance, spec.Replicas)
 	// Messages that waited for the agent are in its queue; senders arriving
 	// during the hand-over wait for it.
-	if err := rt.claim(ctx, spec, internal); err != nil { // unique across a cluster (cluster.go)
-		return err
-	}
 	finish := rt.takeOffline(spec.Name)
 	for i := range a.instances {
 		q, err := rt.store.OpenQueue(queueName(spec.Name, i))
 		if err != nil {
 			a.closeQueues()
 			finish(false)
-			rt.release(ctx, a)
 			return fmt.Errorf("caxton: open queue for %q: %w", spec.Name, err)
 		}
 		if i == 0 {
@@ -59,12 +55,18 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	if err := rt.register(a); err != nil {
 		a.closeQueues()
 		finish(false)
-		rt.release(ctx, a)
 		return err
 	}
 	finish(true)
 	for _, t := range spec.Topics {
 		rt.bus.subscribe(t, a)
+	}
+	// In a cluster the name must be free on every node (cluster.go); the
+	// claim comes after registering so the agent's queue on other nodes can
+	// be consumed at once.
+	if err := rt.claim(ctx, spec, internal); err != nil {
+		_ = rt.remove(context.WithoutCancel(ctx), a)
+		return err
 	}
 	if err := a.start(ctx); err != nil {
 		_ = rt.remove(ctx, a)
