@@ -60,8 +60,9 @@ type agent struct {
 	spec      AgentSpec
 	internal  bool // a host subscription, not listed by Agents
 	mu        sync.Mutex
-	st        atomic.Uint32 // State
-	instances []*instance
+	st        atomic.Uint32               // State
+	insts     atomic.Pointer[[]*instance] // copy-on-write: read on every delivery, changed by Scale under mu
+	ver       atomic.Pointer[version]     // the current version of the agent's code
 	rr        atomic.Uint64
 	stats     agentStats
 	lastErr   atomic.Pointer[string]
@@ -75,13 +76,28 @@ type agentStats struct {
 
 func (a *agent) name() acl.AgentID { return a.spec.Name }
 
+// emit reports a lifecycle event of the agent (not of a host subscription,
+// which is not an agent to the host).
+func (a *agent) emit(kind EventKind, replica int, detail string) {
+	if a.internal {
+		return
+	}
+	a.rt.emit(Event{Kind: kind, Agent: a.name(), Replica: replica, Version: a.version().label, Detail: truncateNotice(detail)})
+}
+
+// all returns the agent's instances (a snapshot: do not modify).
+func (a *agent) all() []*instance { return *a.insts.Load() }
+
+// version returns the agent's current version.
+func (a *agent) version() *version { return a.ver.Load() }
+
 func (a *agent) state() State { return State(a.st.Load()) }
 
 func (a *agent) info() AgentInfo {
 	inf := AgentInfo{
 		Name:         a.name(),
 		State:        a.state(),
-		Replicas:     len(a.instances),
+		Replicas:     len(a.all()),
 		Processed:    a.stats.processed.Load(),
 		Failed:       a.stats.failed.Load(),
 		Retried:      a.stats.retried.Load(),
@@ -90,7 +106,7 @@ func (a *agent) info() AgentInfo {
 		Topics:       a.rt.bus.topicsOf(a),
 		Capabilities: slices.Clone(a.spec.Capabilities),
 	}
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		d := in.mb.Depth()
 		inf.QueueDepth += d
 		inf.InFlight += in.mb.Load() - d
@@ -114,10 +130,10 @@ func (a *agent) start(ctx context.Context) error {
 	if err := a.awaitWorkers(ctx); err != nil {
 		return fmt.Errorf("caxton: start %q: a worker is still finishing: %w", a.name(), err)
 	}
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.closeHandler()
 		if err := in.makeHandler(ctx); err != nil {
-			for _, made := range a.instances {
+			for _, made := range a.all() {
 				made.closeHandler()
 			}
 			return err
@@ -126,11 +142,11 @@ func (a *agent) start(ctx context.Context) error {
 	a.rmu.Lock()
 	a.restartAt = a.restartAt[:0]
 	a.rmu.Unlock()
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.runCtx, in.runCancel = context.WithCancel(a.rt.shutdown.base)
 	}
 	a.st.Store(uint32(StateRunning))
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.mb.Resume()
 	}
 	return nil
@@ -145,14 +161,14 @@ func (a *agent) stop(ctx context.Context, st State) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.mb.Pause()
 	}
 	// The agent counts as stopped from here on, even if a handler is still
 	// finishing: its mailbox is paused, and start waits for the worker.
 	a.st.Store(uint32(st))
 	err := a.awaitWorkers(ctx)
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		if in.runCancel != nil {
 			in.runCancel() // a handler still running sees its context end
 		}
@@ -160,7 +176,7 @@ func (a *agent) stop(ctx context.Context, st State) error {
 	if err != nil {
 		return fmt.Errorf("caxton: stop %q: a handler is still running: %w", a.name(), err)
 	}
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.closeHandler()
 	}
 	return nil
@@ -168,7 +184,7 @@ func (a *agent) stop(ctx context.Context, st State) error {
 
 // awaitWorkers waits until no worker of the agent runs.
 func (a *agent) awaitWorkers(ctx context.Context) error {
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		select { // a worker already gone wins over an ended ctx (select picks at random)
 		case <-in.mb.Exited():
 			continue
@@ -186,7 +202,7 @@ func (a *agent) awaitWorkers(ctx context.Context) error {
 // stopWorkers asks every worker to stop after its current message, without
 // waiting, and keeps new ones from starting.
 func (a *agent) stopWorkers() {
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		in.mb.Pause()
 	}
 }
@@ -197,7 +213,7 @@ func (a *agent) stopWorkers() {
 // the messages stay on disk and are delivered after a restart.
 func (a *agent) closeMailboxes(reason string, keep bool) int {
 	n := 0
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		rest := in.mb.Close()
 		if keep {
 			continue
@@ -216,7 +232,7 @@ func (a *agent) closeMailboxes(reason string, keep bool) int {
 }
 
 func (a *agent) closeQueues() {
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		if in != nil {
 			_ = in.queue.Close()
 		}
@@ -262,7 +278,7 @@ func (a *agent) deliverNotice(m *acl.Message) error {
 }
 
 func (a *agent) pick() *instance {
-	ins := a.instances
+	ins := a.all()
 	if len(ins) == 1 {
 		return ins[0]
 	}

@@ -97,6 +97,8 @@ type Runtime struct {
 	cfg       *config
 
 	shutdown shutdown // Close's state: closed, host calls, workers, base context
+	events   events   // lifecycle events: the hook and the watchers
+	logs     logBook  // each agent's recent log records
 
 	// registry: agents, inboxes and internal subscribers by name
 	regMu     sync.RWMutex
@@ -122,8 +124,8 @@ func New(opts ...Option) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{
-		clock:     cfg.clock,
-		logger:    slog.New(telemetry.LogHandler(cfg.logger.Handler())),
+		clock: cfg.clock,
+
 		store:     cfg.store,
 		dlq:       cfg.store.DeadLetters(),
 		ids:       acl.NewIDGenerator(),
@@ -132,6 +134,9 @@ func New(opts ...Option) (*Runtime, error) {
 		endpoints: make(map[acl.AgentID]endpoint),
 	}
 	rt.shutdown.init()
+	rt.events.init(cfg.onEvent)
+	rt.logs.init(cfg.logBuffer, cfg.logLevel, cfg.clock.Now)
+	rt.logger = slog.New(&bookHandler{book: &rt.logs, next: telemetry.LogHandler(cfg.logger.Handler())})
 	rt.bus.init()
 	rt.reqs.init(cfg.lateRetention, cfg.onLateReply, cfg.clock.Now)
 	rt.loadOffline()

@@ -71,8 +71,9 @@ func (b *Batch) Outbox() []*acl.Message { return b.outbox }
 // InstanceInfo tells a factory which instance it is making.
 type InstanceInfo struct {
 	Agent   acl.AgentID
-	Replica int // 0 .. Replicas-1
-	Restart int // how many times this replica was replaced before
+	Replica int    // 0 .. Replicas-1
+	Restart int    // how many times this replica was replaced before
+	Version string // the code's version (AgentSpec.Version): an upgrade makes instances of the new one beside the old
 }
 
 // ProtocolHandler makes a protocol responder — protocol.RequestResponder,
@@ -94,6 +95,7 @@ type MessageContext struct {
 	msg     *acl.Message
 	attempt int
 	ctx     context.Context // the handler's: carries the consumer span
+	ver     *version        // the code handling the message (its tool grant)
 }
 
 // Message returns the message being handled. It is shared with other

@@ -2,8 +2,6 @@ package caxton
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"log/slog"
 	"runtime/debug"
 	"sync/atomic"
@@ -20,14 +18,14 @@ import (
 // it), and the fields below are owned in one of three ways:
 //
 //   - fixed at spawn, read by anyone: a, replica, queue, mb, logger;
-//   - the worker's alone while it runs: buf, acks, one, mc — and handler,
-//     batch and replace, which the worker changes only when it replaces a
-//     broken handler (replaceHandler);
-//   - the agent's lifecycle (start, stop, Close), under agent.mu and only
-//     while no worker runs (the mailbox is paused and awaitWorkers saw the
-//     worker exit): handler, batch, replace, runCtx and runCancel are set
-//     there before the mailbox is resumed, which is what makes them visible
-//     to the next worker. The one exception is runCancel, which stop and
+//   - the worker's alone while it runs: buf, acks, one, mc — and cur and
+//     replace, which the worker changes only when it replaces a broken
+//     handler (replaceHandler);
+//   - the agent's lifecycle (start, stop, Close, Scale, an upgrade's
+//     switch), under agent.mu and only while no worker runs (the mailbox is
+//     paused and awaitWorkers saw the worker exit): cur, replace, runCtx and
+//     runCancel are set there before the mailbox is resumed, which is what
+//     makes them visible to the next worker. The one exception is runCancel, which stop and
 //     Close call while a handler may still run — that is its purpose.
 //
 // alive and wasm are atomics because the metrics' observers read them from
@@ -38,8 +36,7 @@ type instance struct {
 	queue   store.Queue
 	mb      *mailbox.Mailbox
 	logger  *slog.Logger
-	handler Handler
-	batch   BatchHandler      // handler as a BatchHandler, if it is one
+	cur     *slot             // the handler messages go to: the current version's
 	buf     []*store.Envelope // the worker's Take buffer
 	// runCtx is what handlers get: cancelled when the runtime closes, and
 	// when a Stop or Remove gives up waiting for a handler to finish.
@@ -69,49 +66,26 @@ func newInstance(a *agent, replica int, q store.Queue) *instance {
 	return in
 }
 
-// makeHandler sets the instance's handler: the shared one, or a fresh one
-// from the factory.
+// makeHandler sets the instance's handler to the agent's current version's:
+// the shared one, or a fresh one from the factory.
 func (in *instance) makeHandler(ctx context.Context) error {
-	h := in.a.spec.Handler
-	if f := in.a.spec.NewHandler; f != nil {
-		var err error
-		h, err = f(ctx, InstanceInfo{Agent: in.a.name(), Replica: in.replica, Restart: in.replace})
-		if err != nil {
-			// A wasm agent's factory is the runtime's own: name what failed
-			// in the terms of the spec the host wrote.
-			step := "NewHandler"
-			if in.a.spec.Wasm != nil {
-				step = "starting its wasm guest"
-			}
-			return fmt.Errorf("caxton: agent %q replica %d: %s: %w", in.a.name(), in.replica, step, err)
-		}
-		if h == nil {
-			return fmt.Errorf("caxton: agent %q replica %d: NewHandler returned a nil handler", in.a.name(), in.replica)
-		}
+	s, err := in.makeSlot(ctx, in.a.version())
+	if err != nil {
+		return err
 	}
-	in.handler = h
-	in.batch, _ = h.(BatchHandler)
+	in.cur = s
 	in.alive.Store(true)
-	if w, ok := h.(*wasmHandler); ok {
-		in.wasm.Store(w.inst)
-	}
+	in.wasm.Store(s.wasm)
 	return nil
 }
 
-// closeHandler releases a NewHandler instance's handler if it is an
-// io.Closer; shared handlers belong to the host and are left alone.
+// closeHandler releases the instance's handler (an owned one is closed if
+// it is an io.Closer; a shared one belongs to the host).
 func (in *instance) closeHandler() {
 	in.alive.Store(false)
 	in.wasm.Store(nil)
-	if in.a.spec.NewHandler == nil || in.handler == nil {
-		return
-	}
-	if c, ok := in.handler.(io.Closer); ok {
-		if err := c.Close(); err != nil {
-			in.logger.Warn("closing instance", "error", err)
-		}
-	}
-	in.handler = nil
+	in.cur.close(in.logger)
+	in.cur = nil
 }
 
 // load is an instance's queued messages plus those it is handling.
@@ -132,9 +106,9 @@ func (in *instance) call(ctx context.Context, e *store.Envelope) (err error) {
 		}
 	}()
 	mc := &in.mc
-	mc.msg, mc.attempt, mc.ctx = e.Msg, e.Attempts, ctx
+	mc.msg, mc.attempt, mc.ctx, mc.ver = e.Msg, e.Attempts, ctx, in.cur.v
 	defer func() { mc.msg, mc.ctx = nil, nil }()
-	return in.handler.HandleMessage(ctx, mc)
+	return in.cur.h.HandleMessage(ctx, mc)
 }
 
 func (in *instance) callBatch(ctx context.Context, b *Batch) (err error) {
@@ -143,7 +117,7 @@ func (in *instance) callBatch(ctx context.Context, b *Batch) (err error) {
 			err = &PanicError{Agent: in.a.name(), Value: r, Stack: debug.Stack()}
 		}
 	}()
-	return in.batch.HandleBatch(ctx, b)
+	return in.cur.batch.HandleBatch(ctx, b)
 }
 
 // ack queues e's acknowledgement; flushAcks hands the queued ones to the

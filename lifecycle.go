@@ -36,11 +36,13 @@ func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
 func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) error {
 	a := &agent{rt: rt, spec: spec, internal: internal}
 	a.st.Store(uint32(StateStopped))
-	a.instances = make([]*instance, spec.Replicas)
+	a.ver.Store(newVersion(1, spec))
+	insts := make([]*instance, spec.Replicas)
+	a.insts.Store(&insts)
 	// Messages that waited for the agent are in its queue; senders arriving
 	// during the hand-over wait for it.
 	finish := rt.takeOffline(spec.Name)
-	for i := range a.instances {
+	for i := range insts {
 		q, err := rt.store.OpenQueue(queueName(spec.Name, i))
 		if err != nil {
 			a.closeQueues()
@@ -50,7 +52,7 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		if i == 0 {
 			rt.adoptOrphans(spec.Name, spec.Replicas, q)
 		}
-		a.instances[i] = newInstance(a, i, q)
+		insts[i] = newInstance(a, i, q)
 	}
 	if err := rt.register(a); err != nil {
 		a.closeQueues()
@@ -76,6 +78,7 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		_ = rt.remove(context.WithoutCancel(ctx), a)
 		return ErrClosed
 	}
+	a.emit(EventSpawned, -1, "")
 	return nil
 }
 
@@ -89,7 +92,12 @@ func (rt *Runtime) Stop(ctx context.Context, name acl.AgentID) error {
 	if err != nil {
 		return err
 	}
-	return a.stop(ctx, StateStopped)
+	was := a.state()
+	err = a.stop(ctx, StateStopped)
+	if was != StateStopped {
+		a.emit(EventStopped, -1, "")
+	}
+	return err
 }
 
 // Start starts a stopped or failed agent again, with fresh instances for
@@ -106,7 +114,14 @@ func (rt *Runtime) Start(ctx context.Context, name acl.AgentID) error {
 	if err != nil {
 		return err
 	}
-	return a.start(ctx)
+	was := a.state()
+	if err := a.start(ctx); err != nil {
+		return err
+	}
+	if was != StateRunning {
+		a.emit(EventStarted, -1, "")
+	}
+	return nil
 }
 
 // Restart stops an agent and starts it again with fresh instances; it also
@@ -144,7 +159,7 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 			_ = a.awaitWorkers(context.Background())
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			for _, in := range a.instances {
+			for _, in := range a.all() {
 				in.closeHandler()
 			}
 		}()
@@ -156,14 +171,16 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	rt.bus.removeRulesFor(a.name())
 	rt.release(ctx, a)
 	a.closeMailboxes("agent removed", false)
+	rt.logs.forget(a.name())
 	a.closeQueues()
 	if d, ok := rt.store.(store.Durable); ok { // a removed agent's queues go too
-		for i := range a.instances {
+		for i := range a.all() {
 			if err := d.DeleteQueue(queueName(a.name(), i)); err != nil {
 				rt.logger.Warn("deleting a removed agent's queue", "agent", a.name(), "error", err)
 			}
 		}
 	}
+	a.emit(EventRemoved, -1, "")
 	return stopErr
 }
 

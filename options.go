@@ -27,6 +27,9 @@ type config struct {
 	sandboxOpts   []sandbox.EngineOption
 	onDeadLetter  func(DeadLetter)
 	onLateReply   func(LateReply)
+	onEvent       func(Event)
+	logBuffer     int
+	logLevel      slog.Level
 	lateRetention int
 
 	tracerProvider trace.TracerProvider
@@ -198,6 +201,8 @@ func newConfig(opts []Option) (*config, error) {
 		systemName:    "caxton",
 		inboxCapacity: defaultMailbox,
 		lateRetention: defaultLateRetention,
+		logBuffer:     DefaultLogBuffer,
+		logLevel:      DefaultLogLevel,
 	}
 	for i, o := range opts {
 		if o == nil {

@@ -53,7 +53,7 @@ type origin struct {
 
 // originOf is an agent's origin: native or wasm by its spec.
 func originOf(a *agent) origin {
-	if a.spec.Wasm != nil {
+	if a.version().wasm != nil {
 		return origin{kind: originWasm, name: a.name(), agent: a}
 	}
 	return origin{kind: originNative, name: a.name(), agent: a}

@@ -13,7 +13,9 @@ import (
 // by origin.
 func TestOriginStampRules(t *testing.T) {
 	native := &agent{spec: AgentSpec{Name: "clerk", Handler: HandlerFunc(nil)}}
+	native.ver.Store(newVersion(1, native.spec))
 	wasm := &agent{spec: AgentSpec{Name: "guest", Wasm: &WasmSpec{}}}
+	wasm.ver.Store(newVersion(1, wasm.spec))
 	preset := acl.MessageID{1, 2, 3}
 	then := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {

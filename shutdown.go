@@ -178,7 +178,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	release := func() error {
 		for _, a := range agents {
 			a.mu.Lock() // a concurrent Stop or Remove may be closing them too
-			for _, in := range a.instances {
+			for _, in := range a.all() {
 				in.closeHandler()
 			}
 			a.mu.Unlock()
@@ -264,7 +264,7 @@ func (rt *Runtime) quiet() (bool, uint64) {
 		if a.state() != StateRunning {
 			continue // stopped agents keep their queues; nothing will drain them
 		}
-		for _, in := range a.instances {
+		for _, in := range a.all() {
 			if in.mb.Load() > 0 {
 				quiet = false
 			}

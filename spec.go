@@ -17,6 +17,9 @@ import (
 type AgentSpec struct {
 	// Name is the agent's unique id on the runtime.
 	Name acl.AgentID
+	// Version labels the agent's code (default "v1", then "v2", ... for
+	// each Upgrade): AgentInfo, lifecycle events and InstanceInfo show it.
+	Version string
 	// Handler is shared by all replicas.
 	Handler Handler
 	// NewHandler makes one handler per instance (each replica, and each

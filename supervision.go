@@ -23,7 +23,7 @@ func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*st
 	o := retry
 	var pe *PanicError
 	switch {
-	case (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && a.spec.NewHandler != nil && !in.replaceHandler(stop, err):
+	case (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && in.cur.v.owned() && !in.replaceHandler(stop, err):
 		o = abandoned
 	case errors.Is(err, ErrPermanent) || envs[0].Attempts >= a.spec.Delivery.MaxAttempts:
 		o = finished
@@ -110,6 +110,7 @@ func (in *instance) replaceHandler(stop <-chan struct{}, cause error) bool {
 		}
 		in.replace++
 		a.stats.restarts.Add(1)
+		a.emit(EventRestarted, in.replica, cause.Error())
 		in.logger.Warn("replacing instance", "cause", cause, "replacement", in.replace)
 		if !a.rt.shutdown.isClosed() && !in.sleep(stop, pol.Backoff.Delay(in.replace)) {
 			return false
@@ -131,11 +132,12 @@ func (a *agent) fail(cause error) {
 	msg := cause.Error()
 	a.lastErr.Store(&msg)
 	a.rt.logger.Error("agent failed: restart policy exhausted", "agent", a.name(), "error", cause)
+	a.emit(EventFailed, -1, cause.Error())
 	a.stopWorkers()
 	if a.rt.isDurable() {
 		return // its messages wait on disk until the host starts it again
 	}
-	for _, in := range a.instances {
+	for _, in := range a.all() {
 		buf := make([]*store.Envelope, 64)
 		for {
 			batch := in.mb.Take(buf)

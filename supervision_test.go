@@ -87,7 +87,7 @@ func TestNewHandlerMakesOneInstancePerReplica(t *testing.T) {
 		return nil
 	}}
 	rt.MustSpawn(caxton.AgentSpec{Name: "sup-many", Replicas: 3, Balance: caxton.BalanceRoundRobin, NewHandler: f.New})
-	assert.Equal(t, []caxton.InstanceInfo{{Agent: "sup-many", Replica: 0}, {Agent: "sup-many", Replica: 1}, {Agent: "sup-many", Replica: 2}}, f.infos())
+	assert.Equal(t, []caxton.InstanceInfo{{Agent: "sup-many", Replica: 0, Version: "v1"}, {Agent: "sup-many", Replica: 1, Version: "v1"}, {Agent: "sup-many", Replica: 2, Version: "v1"}}, f.infos())
 
 	for i := range 6 {
 		rt.MustSend(lcMsg("sup-many", fmt.Sprint(i)))
@@ -106,7 +106,7 @@ func TestNewHandlerMakesOneInstancePerReplica(t *testing.T) {
 	got := f.instances()
 	require.Len(t, got, 6, "Start makes fresh instances")
 	for i, s := range got[3:] {
-		assert.Equal(t, caxton.InstanceInfo{Agent: "sup-many", Replica: i}, s.info)
+		assert.Equal(t, caxton.InstanceInfo{Agent: "sup-many", Replica: i, Version: "v1"}, s.info)
 		assert.False(t, s.closed.Load())
 	}
 	assert.Equal(t, uint64(0), lcInfo(t, rt, "sup-many").Restarts, "a host restart is not a replacement")
@@ -139,7 +139,7 @@ func TestBrokenInstanceIsReplacedAndMessageRetried(t *testing.T) {
 			reply := caxtontest.AwaitInbox(t, rt.Inbox(), nil)
 			assert.Equal(t, "job r0#1 attempt 2", string(reply.Content), "retried on the replacement")
 
-			assert.Equal(t, []caxton.InstanceInfo{{Agent: "sup-broken"}, {Agent: "sup-broken", Restart: 1}}, f.infos())
+			assert.Equal(t, []caxton.InstanceInfo{{Agent: "sup-broken", Version: "v1"}, {Agent: "sup-broken", Restart: 1, Version: "v1"}}, f.infos())
 			inst := f.instances()
 			assert.True(t, inst[0].closed.Load(), "the broken instance is closed")
 			assert.False(t, inst[1].closed.Load())

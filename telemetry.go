@@ -66,8 +66,8 @@ func (rt *Runtime) gauges() []otelrt.AgentGauge {
 		if a.internal {
 			continue
 		}
-		g := otelrt.AgentGauge{Agent: a.name(), Wasm: a.spec.Wasm != nil}
-		for _, in := range a.instances {
+		g := otelrt.AgentGauge{Agent: a.name(), Wasm: a.version().wasm != nil}
+		for _, in := range a.all() {
 			g.Depth += int64(in.mb.Depth())
 			if in.alive.Load() {
 				g.Instances++
@@ -139,7 +139,7 @@ func (in *instance) recordFuel(ctx context.Context, spans []otelrt.Span) {
 	if len(spans) == 0 {
 		return
 	}
-	fr, ok := in.handler.(fuelReporter)
+	fr, ok := in.cur.h.(fuelReporter)
 	if !ok {
 		return
 	}

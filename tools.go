@@ -57,5 +57,5 @@ func (mc *MessageContext) CallTool(ctx context.Context, name string, args any) t
 		}
 		raw = b
 	}
-	return mc.rt.callTool(ctx, mc.in.a.name(), mc.in.a.spec.Tools, name, raw)
+	return mc.rt.callTool(ctx, mc.in.a.name(), mc.ver.tools, name, raw)
 }

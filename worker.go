@@ -19,11 +19,7 @@ func (in *instance) run() {
 	defer rt.shutdown.workerExited()
 	stop := in.mb.Stopping()
 	if in.buf == nil {
-		size := 64
-		if in.batch != nil {
-			size = in.a.spec.BatchSize
-		}
-		in.buf = make([]*store.Envelope, min(size, in.a.spec.MailboxCapacity))
+		in.buf = make([]*store.Envelope, min(in.a.spec.BatchSize, in.a.spec.MailboxCapacity))
 	}
 	buf := in.buf
 	for {
@@ -48,7 +44,7 @@ func (in *instance) run() {
 			continue
 		}
 		var rest []*store.Envelope
-		if in.batch != nil {
+		if in.cur != nil && in.cur.batch != nil {
 			rest = in.handleBatch(stop, envs)
 		} else {
 			for i, e := range envs {
@@ -141,7 +137,7 @@ func (in *instance) handleOne(stop <-chan struct{}, e *store.Envelope) bool {
 		}
 	}
 	for {
-		if in.handler == nil { // the last replacement failed
+		if in.cur == nil { // the last replacement failed
 			return false
 		}
 		e.Attempts++
@@ -163,7 +159,7 @@ func (in *instance) handleOne(stop <-chan struct{}, e *store.Envelope) bool {
 func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []*store.Envelope {
 	b := &Batch{Messages: make([]*acl.Message, 0, len(envs))}
 	for {
-		if in.handler == nil {
+		if in.cur == nil {
 			return envs
 		}
 		b.Messages = b.Messages[:0]
@@ -224,7 +220,7 @@ func (in *instance) splitBatch(stop <-chan struct{}, envs []*store.Envelope, err
 	a.lastErr.Store(&msg)
 	in.logger.Warn("batch failed; retrying its messages one by one", "error", err, "messages", len(envs))
 	var pe *PanicError
-	if (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && a.spec.NewHandler != nil && !in.replaceHandler(stop, err) {
+	if (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && in.cur.v.owned() && !in.replaceHandler(stop, err) {
 		return envs
 	}
 	for _, e := range envs {

@@ -81,7 +81,7 @@ func printTree(w io.Writer, spans []sdktrace.ReadOnlySpan) {
 func spanLine(s sdktrace.ReadOnlySpan) string {
 	attrs := map[attribute.Key]string{}
 	for _, kv := range s.Attributes() {
-		attrs[kv.Key] = kv.Value.Emit()
+		attrs[kv.Key] = kv.Value.String()
 	}
 	var b strings.Builder
 	if agent := attrs["caxton.agent"]; agent != "" {
@@ -139,7 +139,7 @@ func labels(set attribute.Set) string {
 	var parts []string
 	for _, k := range []attribute.Key{"caxton.agent", "caxton.performative"} {
 		if v, ok := set.Value(k); ok {
-			parts = append(parts, v.Emit())
+			parts = append(parts, v.String())
 		}
 	}
 	return strings.Join(parts, " ")
