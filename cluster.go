@@ -96,7 +96,8 @@ func (l *ClusterLink) SystemName() acl.AgentID { return l.rt.cfg.systemName }
 // a reply a waiting Request takes, it is called before Deliver returns.
 // Deliver blocks while the agent's mailbox is full (ctx bounds it), which
 // is the cluster's backpressure. m must be valid and carry its id and
-// creation time: it was stamped on the sending node.
+// creation time: it was stamped on the sending node. to need not be among
+// m's receivers: the sending node routed it (a topic, a content rule).
 //
 // Errors: ErrAgentNotFound (nobody here has that name), ErrAgentFailed,
 // ErrMailboxFull (OverflowReject), ErrClosed, or m's validation error.
@@ -117,9 +118,6 @@ func (l *ClusterLink) Deliver(ctx context.Context, m *acl.Message, to acl.AgentI
 	}
 	if m.ID.IsZero() || m.CreatedAt.IsZero() || m.Sender == "" {
 		return &acl.FieldError{Field: "message", Reason: "a message from another node must carry its id, creation time and sender"}
-	}
-	if !m.HasReceiver(to) {
-		return &acl.FieldError{Field: "receiver", Reason: fmt.Sprintf("%q is not among the message's receivers", to)}
 	}
 	done := func() {
 		if onAck != nil {
