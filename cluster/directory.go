@@ -1,0 +1,466 @@
+package cluster
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/caxton-go/caxton"
+	"github.com/caxton-go/caxton/acl"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// NodeRecord is a node's lease in the directory (bucket
+// CAXTON_<cluster>_NODES, key = node name). The bucket's MaxAge is the
+// lease: a node re-puts its record every third of it, and a record not
+// renewed in time is removed by the server, which places a delete marker
+// that every node's watcher sees.
+type NodeRecord struct {
+	Name    string    `json:"name"`
+	Key     []byte    `json:"key"` // Ed25519 public key: verifies the node's messages
+	Started time.Time `json:"started"`
+	Beat    time.Time `json:"beat"`
+}
+
+// AgentRecord is an agent's directory entry (bucket
+// CAXTON_<cluster>_AGENTS, key = the agent's name as a token). It lives
+// until the agent is removed: while no live node hosts it, messages for it
+// wait in its JetStream queue for the next Spawn, anywhere.
+type AgentRecord struct {
+	Name acl.AgentID `json:"name"`
+	// Fingerprint identifies "the same agent": kind, wasm module hash,
+	// capabilities and topics at spawn. A Spawn elsewhere with the same
+	// fingerprint adds replicas; with another, it is ErrAgentExists.
+	Fingerprint  string               `json:"fingerprint"`
+	Capabilities []string             `json:"capabilities,omitempty"`
+	Placements   map[string]Placement `json:"placements"` // by node
+}
+
+// Placement is an agent's replicas on one node.
+type Placement struct {
+	Replicas int      `json:"replicas"`
+	State    string   `json:"state"`
+	Topics   []string `json:"topics,omitempty"`
+}
+
+// AgentEntry is a directory entry as a node sees it: where an agent runs
+// and whether those nodes are alive.
+type AgentEntry struct {
+	AgentRecord
+	Live []string // nodes hosting it whose lease is current, sorted
+}
+
+// directory is a node's cached view of both buckets, kept current by
+// watchers, with indexes rebuilt lazily.
+type directory struct {
+	n      *Node
+	nodes  jetstream.KeyValue
+	agents jetstream.KeyValue
+
+	mu        sync.RWMutex
+	nodeRecs  map[string]NodeRecord
+	nodeSeen  map[string]time.Time // when this node last saw each lease renewed
+	agentRecs map[acl.AgentID]AgentRecord
+	byTopic   map[string][]caxton.Remote
+	byCap     map[string][]acl.AgentID
+	dirty     bool
+}
+
+func newDirectory(n *Node, nodes, agents jetstream.KeyValue) *directory {
+	return &directory{n: n, nodes: nodes, agents: agents,
+		nodeRecs: map[string]NodeRecord{}, nodeSeen: map[string]time.Time{}, agentRecs: map[acl.AgentID]AgentRecord{}}
+}
+
+// watch starts both watchers (they run until the node closes) and returns
+// once each has delivered the bucket's current contents; ctx bounds that
+// wait.
+func (d *directory) watch(ctx context.Context) error {
+	nw, err := d.nodes.WatchAll(d.n.ctx)
+	if err != nil {
+		return fmt.Errorf("watching node leases: %w", err)
+	}
+	aw, err := d.agents.WatchAll(d.n.ctx)
+	if err != nil {
+		_ = nw.Stop()
+		return fmt.Errorf("watching the agent directory: %w", err)
+	}
+	nready, aready := make(chan struct{}), make(chan struct{})
+	go d.follow(nw, nready, d.applyNode)
+	go d.follow(aw, aready, d.applyAgent)
+	for _, ch := range []chan struct{}{nready, aready} {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("reading the directory: %w", ctx.Err())
+		}
+	}
+	return nil
+}
+
+func (d *directory) follow(w jetstream.KeyWatcher, ready chan struct{}, apply func(jetstream.KeyValueEntry)) {
+	defer func() { _ = w.Stop() }()
+	for {
+		select {
+		case e, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+			if e == nil { // initial values done
+				if ready != nil {
+					close(ready)
+					ready = nil
+				}
+				continue
+			}
+			apply(e)
+		case <-d.n.done:
+			return
+		}
+	}
+}
+
+func (d *directory) applyNode(e jetstream.KeyValueEntry) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e.Operation() != jetstream.KeyValuePut {
+		if _, ok := d.nodeRecs[e.Key()]; ok {
+			d.n.logger.Info("cluster: node lease ended", "node", e.Key())
+		}
+		delete(d.nodeRecs, e.Key())
+		delete(d.nodeSeen, e.Key())
+		d.dirty = true
+		return
+	}
+	var r NodeRecord
+	if json.Unmarshal(e.Value(), &r) != nil || r.Name != e.Key() || len(r.Key) != ed25519.PublicKeySize {
+		d.n.logger.Warn("cluster: ignoring a malformed node lease", "key", e.Key())
+		return
+	}
+	if _, known := d.nodeRecs[r.Name]; !known {
+		d.dirty = true
+	}
+	d.nodeRecs[r.Name] = r
+	d.nodeSeen[r.Name] = time.Now()
+}
+
+func (d *directory) applyAgent(e jetstream.KeyValueEntry) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.dirty = true
+	var r AgentRecord
+	if e.Operation() != jetstream.KeyValuePut {
+		for name := range d.agentRecs {
+			if token(name) == e.Key() {
+				delete(d.agentRecs, name)
+			}
+		}
+		return
+	}
+	if json.Unmarshal(e.Value(), &r) != nil || r.Name.Validate() != nil || token(r.Name) != e.Key() {
+		d.n.logger.Warn("cluster: ignoring a malformed directory entry", "key", e.Key())
+		return
+	}
+	d.agentRecs[r.Name] = r
+}
+
+// aliveLocked reports whether node holds a current lease: its record is
+// in the bucket and was renewed within the lease as this node saw it (a
+// guard against a lost delete marker).
+func (d *directory) aliveLocked(node string) bool {
+	if node == d.n.name {
+		return true
+	}
+	seen, ok := d.nodeSeen[node]
+	return ok && time.Since(seen) < 2*d.n.cfg.lease
+}
+
+// keyOf returns a live node's public key, asking the bucket if the watcher
+// has not seen the node yet (it may have just joined).
+func (d *directory) keyOf(node string) ed25519.PublicKey {
+	d.mu.RLock()
+	r, ok := d.nodeRecs[node]
+	alive := ok && d.aliveLocked(node)
+	d.mu.RUnlock()
+	if alive {
+		return r.Key
+	}
+	if ok {
+		return nil // known and expired
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.n.cfg.sendTimeout)
+	defer cancel()
+	e, err := d.nodes.Get(ctx, node)
+	if err != nil {
+		return nil
+	}
+	d.applyNode(e)
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if r, ok := d.nodeRecs[node]; ok {
+		return r.Key
+	}
+	return nil
+}
+
+// lookup returns an agent's record from the cache.
+func (d *directory) lookup(name acl.AgentID) (AgentRecord, bool) {
+	d.mu.RLock()
+	r, ok := d.agentRecs[name]
+	d.mu.RUnlock()
+	return r, ok
+}
+
+// resolve is lookup that, on a miss, asks the bucket: an agent spawned on
+// another node a moment ago is reachable before the watcher brings its
+// entry (a Send right after a remote Spawn must not fail). A name nobody
+// has costs one round trip to JetStream, bounded by WithSendTimeout.
+func (d *directory) resolve(name acl.AgentID) (AgentRecord, bool) {
+	if r, ok := d.lookup(name); ok {
+		return r, true
+	}
+	if name.Validate() != nil || d.n.closed.Load() {
+		return AgentRecord{}, false
+	}
+	ctx, cancel := context.WithTimeout(d.n.ctx, d.n.cfg.sendTimeout)
+	defer cancel()
+	e, err := d.agents.Get(ctx, token(name))
+	if err != nil {
+		return AgentRecord{}, false
+	}
+	d.applyAgent(e)
+	return d.lookup(name)
+}
+
+// mayspeak reports whether node may speak for sender: sender is not an
+// agent of the directory (an inbox, the host, the system name), or node
+// hosts one of its replicas.
+func (d *directory) mayspeak(node string, sender acl.AgentID) bool {
+	r, ok := d.lookup(sender)
+	if !ok {
+		return true
+	}
+	_, hosts := r.Placements[node]
+	return hosts
+}
+
+// entries returns the directory as this node sees it, sorted by name.
+func (d *directory) entries() []AgentEntry {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	out := make([]AgentEntry, 0, len(d.agentRecs))
+	for _, r := range d.agentRecs {
+		e := AgentEntry{AgentRecord: r}
+		for node := range r.Placements {
+			if d.aliveLocked(node) {
+				e.Live = append(e.Live, node)
+			}
+		}
+		slices.Sort(e.Live)
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b AgentEntry) int { return strings.Compare(string(a.Name), string(b.Name)) })
+	return out
+}
+
+// liveNodes returns the nodes with a current lease, sorted.
+func (d *directory) liveNodes() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []string
+	for node := range d.nodeRecs {
+		if d.aliveLocked(node) {
+			out = append(out, node)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// reindex rebuilds the topic and capability indexes: agents of other
+// nodes only (an agent with a replica here is served locally).
+func (d *directory) reindex() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.dirty {
+		return
+	}
+	d.byTopic, d.byCap = map[string][]caxton.Remote{}, map[string][]acl.AgentID{}
+	for name, r := range d.agentRecs {
+		if _, here := r.Placements[d.n.name]; here {
+			continue
+		}
+		topics := map[string]bool{}
+		for _, p := range r.Placements {
+			for _, t := range p.Topics {
+				topics[t] = true
+			}
+		}
+		for t := range topics {
+			d.byTopic[t] = append(d.byTopic[t], agentDest{n: d.n, name: name})
+		}
+		for _, c := range r.Capabilities {
+			d.byCap[c] = append(d.byCap[c], name)
+		}
+	}
+	d.dirty = false
+}
+
+func (d *directory) topicSubscribers(topic string) []caxton.Remote {
+	d.reindex()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.byTopic[topic]
+}
+
+func (d *directory) capable(capability string) []acl.AgentID {
+	d.reindex()
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return slices.Clone(d.byCap[capability])
+}
+
+// fingerprint identifies an agent's declaration (see AgentRecord).
+func fingerprint(spec caxton.AgentSpec) string {
+	h := sha256.New()
+	kind := "native"
+	if spec.Wasm != nil {
+		kind = "wasm"
+	}
+	fmt.Fprintf(h, "%s\x00", kind)
+	if w := spec.Wasm; w != nil {
+		h.Write(w.Module)
+		fmt.Fprintf(h, "\x00%s\x00%s\x00", w.WAT, w.File)
+	}
+	caps, topics := slices.Clone(spec.Capabilities), slices.Clone(spec.Topics)
+	slices.Sort(caps)
+	slices.Sort(topics)
+	fmt.Fprintf(h, "%q\x00%q", caps, topics)
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// claim records that this node hosts spec's agent: a new name, a takeover
+// of a name whose nodes are all down, or more replicas of the same agent.
+func (d *directory) claim(ctx context.Context, spec caxton.AgentSpec) error {
+	key, fp := token(spec.Name), fingerprint(spec)
+	place := Placement{Replicas: max(spec.Replicas, 1), State: caxton.StateRunning.String(), Topics: slices.Clone(spec.Topics)}
+	for attempt := 0; ; attempt++ {
+		e, err := d.agents.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			rec := AgentRecord{Name: spec.Name, Fingerprint: fp, Capabilities: spec.Capabilities, Placements: map[string]Placement{d.n.name: place}}
+			b, _ := json.Marshal(rec)
+			if _, err = d.agents.Create(ctx, key, b); err == nil {
+				d.applyLocal(rec)
+				return nil
+			}
+		case err != nil:
+			return err
+		default:
+			var rec AgentRecord
+			if err := json.Unmarshal(e.Value(), &rec); err != nil {
+				return fmt.Errorf("directory entry for %q is malformed: %w", spec.Name, err)
+			}
+			var live []string
+			d.mu.RLock()
+			for node := range rec.Placements {
+				if node != d.n.name && d.aliveLocked(node) {
+					live = append(live, node)
+				}
+			}
+			d.mu.RUnlock()
+			if len(live) > 0 && rec.Fingerprint != fp {
+				slices.Sort(live)
+				return fmt.Errorf("%w: %q runs on node %s (a different agent: its kind, module, capabilities or topics differ)", caxton.ErrAgentExists, spec.Name, strings.Join(live, ", "))
+			}
+			if len(live) == 0 { // a takeover: the former nodes are down or gone
+				if len(rec.Placements) > 0 {
+					d.n.logger.Info("cluster: taking over an agent whose nodes are down", "agent", spec.Name, "former", keys(rec.Placements))
+				}
+				rec.Placements = map[string]Placement{}
+				rec.Fingerprint, rec.Capabilities = fp, spec.Capabilities
+			}
+			rec.Placements[d.n.name] = place
+			b, _ := json.Marshal(rec)
+			if _, err = d.agents.Update(ctx, key, b, e.Revision()); err == nil {
+				d.applyLocal(rec)
+				return nil
+			}
+		}
+		if attempt >= 20 || !isConflict(err) {
+			return fmt.Errorf("recording %q in the directory: %w", spec.Name, err)
+		}
+	}
+}
+
+// update changes this node's placement of name with fn (remove: fn
+// returns false). An entry left with no placement is deleted when drop is
+// set (Remove), and kept otherwise (Close: its queue waits for a Spawn).
+func (d *directory) update(ctx context.Context, name acl.AgentID, drop bool, fn func(p *Placement) bool) error {
+	key := token(name)
+	for attempt := 0; ; attempt++ {
+		e, err := d.agents.Get(ctx, key)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var rec AgentRecord
+		if err := json.Unmarshal(e.Value(), &rec); err != nil {
+			return err
+		}
+		p, ok := rec.Placements[d.n.name]
+		if !ok {
+			return nil // another node took it over
+		}
+		if fn(&p) {
+			rec.Placements[d.n.name] = p
+		} else {
+			delete(rec.Placements, d.n.name)
+		}
+		if len(rec.Placements) == 0 && drop {
+			err = d.agents.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+		} else {
+			b, _ := json.Marshal(rec)
+			_, err = d.agents.Update(ctx, key, b, e.Revision())
+		}
+		if err == nil {
+			return nil
+		}
+		if attempt >= 20 || !isConflict(err) {
+			return err
+		}
+	}
+}
+
+// applyLocal puts a record this node just wrote into its own cache, so
+// routing sees it before the watcher echoes it.
+func (d *directory) applyLocal(r AgentRecord) {
+	d.mu.Lock()
+	d.agentRecs[r.Name] = r
+	d.dirty = true
+	d.mu.Unlock()
+}
+
+func isConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.As(err, &apiErr) &&
+		(apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
