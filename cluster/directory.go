@@ -64,19 +64,20 @@ type directory struct {
 	n      *Node
 	nodes  jetstream.KeyValue
 	agents jetstream.KeyValue
+	keys   jetstream.KeyValue
 
 	mu        sync.RWMutex
 	nodeRecs  map[string]NodeRecord
-	nodeSeen  map[string]time.Time // when this node last saw each lease renewed
+	keyCache  map[string]ed25519.PublicKey // by "<node>.<key id>"; keys never change
 	agentRecs map[acl.AgentID]AgentRecord
 	byTopic   map[string][]caxton.Remote
 	byCap     map[string][]acl.AgentID
 	dirty     bool
 }
 
-func newDirectory(n *Node, nodes, agents jetstream.KeyValue) *directory {
-	return &directory{n: n, nodes: nodes, agents: agents,
-		nodeRecs: map[string]NodeRecord{}, nodeSeen: map[string]time.Time{}, agentRecs: map[acl.AgentID]AgentRecord{}}
+func newDirectory(n *Node, nodes, agents, keys jetstream.KeyValue) *directory {
+	return &directory{n: n, nodes: nodes, agents: agents, keys: keys,
+		nodeRecs: map[string]NodeRecord{}, keyCache: map[string]ed25519.PublicKey{}, agentRecs: map[acl.AgentID]AgentRecord{}}
 }
 
 // watch starts both watchers (they run until the node closes) and returns
@@ -135,7 +136,6 @@ func (d *directory) applyNode(e jetstream.KeyValueEntry) {
 			d.n.logger.Info("cluster: node lease ended", "node", e.Key())
 		}
 		delete(d.nodeRecs, e.Key())
-		delete(d.nodeSeen, e.Key())
 		d.dirty = true
 		return
 	}
@@ -148,7 +148,6 @@ func (d *directory) applyNode(e jetstream.KeyValueEntry) {
 		d.dirty = true
 	}
 	d.nodeRecs[r.Name] = r
-	d.nodeSeen[r.Name] = time.Now()
 }
 
 func (d *directory) applyAgent(e jetstream.KeyValueEntry) {
@@ -171,43 +170,84 @@ func (d *directory) applyAgent(e jetstream.KeyValueEntry) {
 	d.agentRecs[r.Name] = r
 }
 
-// aliveLocked reports whether node holds a current lease: its record is
-// in the bucket and was renewed within the lease as this node saw it (a
-// guard against a lost delete marker).
+// aliveLocked reports whether node holds a current lease as the watcher
+// last saw it: its record is in the bucket (the server deletes it when the
+// lease runs out). Decisions that take an agent from a node ask the bucket
+// itself (confirmDown).
 func (d *directory) aliveLocked(node string) bool {
 	if node == d.n.name {
 		return true
 	}
-	seen, ok := d.nodeSeen[node]
-	return ok && time.Since(seen) < 2*d.n.cfg.lease
+	_, ok := d.nodeRecs[node]
+	return ok
 }
 
-// keyOf returns a live node's public key, asking the bucket if the watcher
-// has not seen the node yet (it may have just joined).
-func (d *directory) keyOf(node string) ed25519.PublicKey {
+// confirmDown reports whether none of nodes holds a lease, asking the
+// bucket (not the cache: a watcher catching up after a NATS fault must not
+// hand a live node's agent to another).
+func (d *directory) confirmDown(ctx context.Context, nodes []string) (bool, error) {
+	for _, node := range nodes {
+		if node == d.n.name {
+			continue
+		}
+		_, err := d.nodes.Get(ctx, node)
+		if err == nil {
+			return false, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// keyID names one of a node's keys: a node restarted with a new key still
+// has its earlier messages verified with the old one.
+func keyID(pub ed25519.PublicKey) string {
+	h := sha256.Sum256(pub)
+	return hex.EncodeToString(h[:8])
+}
+
+// publishKey records this node's public key in the key bucket
+// (CAXTON_<cluster>_KEYS, key "<node>.<key id>", no TTL): messages a node
+// sent stay verifiable after it died, for whoever takes its agents over.
+func (d *directory) publishKey(ctx context.Context) error {
+	pub := d.n.PublicKey()
+	_, err := d.keys.Put(ctx, d.n.name+"."+keyID(pub), pub)
+	return err
+}
+
+// errNoKey: the key bucket has no such key (a forgery, or garbage).
+var errNoKey = errors.New("no such node key")
+
+// keyOf returns the public key a node signed with, from the cache or the
+// key bucket. errNoKey means it does not exist; any other error is NATS
+// out of reach (the message should be retried, not refused).
+func (d *directory) keyOf(node, kid string) (ed25519.PublicKey, error) {
+	k := node + "." + kid
 	d.mu.RLock()
-	r, ok := d.nodeRecs[node]
-	alive := ok && d.aliveLocked(node)
+	pub, ok := d.keyCache[k]
 	d.mu.RUnlock()
-	if alive {
-		return r.Key
-	}
 	if ok {
-		return nil // known and expired
+		return pub, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), d.n.cfg.sendTimeout)
+	ctx, cancel := context.WithTimeout(d.n.ctx, d.n.cfg.sendTimeout)
 	defer cancel()
-	e, err := d.nodes.Get(ctx, node)
+	e, err := d.keys.Get(ctx, k)
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
+		return nil, errNoKey
+	}
 	if err != nil {
-		return nil
+		return nil, err
 	}
-	d.applyNode(e)
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	if r, ok := d.nodeRecs[node]; ok {
-		return r.Key
+	if len(e.Value()) != ed25519.PublicKeySize || keyID(e.Value()) != kid {
+		return nil, errNoKey
 	}
-	return nil
+	pub = ed25519.PublicKey(e.Value())
+	d.mu.Lock()
+	d.keyCache[k] = pub
+	d.mu.Unlock()
+	return pub, nil
 }
 
 // lookup returns an agent's record from the cache.
@@ -381,6 +421,19 @@ func (d *directory) claim(ctx context.Context, spec caxton.AgentSpec) error {
 				return fmt.Errorf("%w: %q runs on node %s (a different agent: its kind, module, capabilities or topics differ)", caxton.ErrAgentExists, spec.Name, strings.Join(live, ", "))
 			}
 			if len(live) == 0 { // a takeover: the former nodes are down or gone
+				var others []string
+				for node := range rec.Placements {
+					if node != d.n.name {
+						others = append(others, node)
+					}
+				}
+				down, err := d.confirmDown(ctx, others)
+				if err != nil {
+					return fmt.Errorf("checking the leases of %v: %w", others, err)
+				}
+				if !down {
+					return fmt.Errorf("%w: %q runs on node %s (its lease is current)", caxton.ErrAgentExists, spec.Name, strings.Join(others, ", "))
+				}
 				if len(rec.Placements) > 0 {
 					d.n.logger.Info("cluster: taking over an agent whose nodes are down", "agent", spec.Name, "former", keys(rec.Placements))
 				}

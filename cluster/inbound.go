@@ -103,7 +103,11 @@ func (h *hosted) stopConsuming() {
 // queue it for the local agent, acknowledge when its handler is done.
 func (h *hosted) receive(msg jetstream.Msg) {
 	n := h.n
-	o, rej := open(msg.Subject(), msg.Headers(), msg.Data(), n.cfg.maxBytes, n.dir.keyOf)
+	o, rej, err := open(msg.Subject(), msg.Headers(), msg.Data(), n.cfg.maxBytes, n.dir.keyOf)
+	if err != nil { // the key could not be fetched: NATS is away; try again later
+		_ = msg.NakWithDelay(time.Second)
+		return
+	}
 	if rej == nil && o.to != h.name {
 		rej = &Rejection{Subject: msg.Subject(), Node: o.node, Reason: fmt.Sprintf("receiver %q does not match the queue of %q", o.to, h.name), Size: len(msg.Data())}
 	}
@@ -124,7 +128,7 @@ func (h *hosted) receive(msg jetstream.Msg) {
 		delete(h.inFlight, msg)
 		h.mu.Unlock()
 	}
-	err := n.link.Deliver(n.ctx, o.msg, h.name, func() {
+	err = n.link.Deliver(n.ctx, o.msg, h.name, func() {
 		settle()
 		if err := msg.Ack(); err != nil {
 			n.logger.Debug("cluster: ack failed; the message will come again", "agent", h.name, "error", err)
@@ -177,7 +181,11 @@ func (n *Node) extendInFlight() {
 // receiveDirect handles a message on the node's own subject: a reply or
 // notice for a local inbox or waiting Request.
 func (n *Node) receiveDirect(msg *nats.Msg) {
-	o, rej := open(msg.Subject, msg.Header, msg.Data, n.cfg.maxBytes, n.dir.keyOf)
+	o, rej, err := open(msg.Subject, msg.Header, msg.Data, n.cfg.maxBytes, n.dir.keyOf)
+	if err != nil { // a reply whose key cannot be fetched now: its Request ends at its deadline
+		n.logger.Warn("cluster: dropping a reply: the sender's key could not be fetched", "subject", msg.Subject, "error", err)
+		return
+	}
 	if rej == nil && !n.dir.mayspeak(o.node, o.msg.Sender) {
 		rej = &Rejection{Subject: msg.Subject, Node: o.node, Reason: fmt.Sprintf("node does not host the sender %q", o.msg.Sender), Size: len(msg.Data)}
 	}

@@ -63,6 +63,7 @@ type layout struct {
 	stream  string // the agents' mail stream
 	nodesKV string // node leases and keys
 	agentKV string // the agent directory
+	keysKV  string // node keys
 }
 
 func newLayout(cluster string) layout {
@@ -71,6 +72,7 @@ func newLayout(cluster string) layout {
 		stream:  "CAXTON_" + cluster + "_MAIL",
 		nodesKV: "CAXTON_" + cluster + "_NODES",
 		agentKV: "CAXTON_" + cluster + "_AGENTS",
+		keysKV:  "CAXTON_" + cluster + "_KEYS",
 	}
 }
 

@@ -244,7 +244,16 @@ func (n *Node) setup() error {
 	if err != nil {
 		return fmt.Errorf("cluster: creating the directory bucket %s: %w", n.lay.agentKV, err)
 	}
-	n.dir = newDirectory(n, nodes, agents)
+	keys, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: n.lay.keysKV, Description: "Caxton node keys (they outlive leases: a dead node's messages stay verifiable)",
+		Replicas: n.replicas, Storage: jetstream.FileStorage})
+	if err != nil {
+		return fmt.Errorf("cluster: creating the key bucket %s: %w", n.lay.keysKV, err)
+	}
+	n.dir = newDirectory(n, nodes, agents, keys)
+	if err := n.dir.publishKey(ctx); err != nil {
+		return fmt.Errorf("cluster: publishing the node key: %w", err)
+	}
 	if e, err := nodes.Get(ctx, n.name); err == nil {
 		var r NodeRecord
 		if json.Unmarshal(e.Value(), &r) == nil && !slices.Equal(r.Key, n.PublicKey()) {

@@ -56,7 +56,12 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 			m.Data = abi.AppendBatch(nil, []*acl.Message{msg("host", "unsigned")})
 			return m
 		}, "unsigned"},
-		{"forged", func(t *testing.T) *nats.Msg { return sealed(t, forger, msg("host", "forged")) }, "bad signature"},
+		{"forged", func(t *testing.T) *nats.Msg {
+			m := sealed(t, forger, msg("host", "forged"))
+			m.Header.Set(hdrKey, keyID(n1.PublicKey())) // claims n1's real key
+			return m
+		}, "bad signature"},
+		{"forged key id", func(t *testing.T) *nats.Msg { return sealed(t, forger, msg("host", "forged")) }, "key the directory does not have"},
 		{"tampered", func(t *testing.T) *nats.Msg {
 			m := sealed(t, n1.key, msg("host", "tampered"))
 			m.Data[len(m.Data)-1] ^= 1
@@ -71,7 +76,7 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 			m := sealed(t, forger, msg("host", "stranger"))
 			m.Header.Set(hdrNode, "n9")
 			return m
-		}, "not in the directory"},
+		}, "key the directory does not have"},
 		{"speaks for another node's agent", func(t *testing.T) *nats.Msg { return sealed(t, n1.key, msg("teller", "impostor")) }, "does not host the sender"},
 		{"malformed payload", func(t *testing.T) *nats.Msg {
 			m := sealed(t, n1.key, msg("host", "x"))
