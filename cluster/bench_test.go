@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -298,4 +300,101 @@ func BenchmarkCrossNodeRequest(b *testing.B) {
 		b.StopTimer()
 		latencies(b, ds)
 	})
+}
+
+// BenchmarkCluster3NodeSustained is the architecture's 3-node figure: three
+// runtimes on a 3-server R3 NATS cluster, each sending to the agents of
+// the other two at a fixed offered rate for a fixed time, reporting what
+// arrived, what was lost and the send-to-handler latency. One iteration:
+//
+//	CAXTON_BENCH_RATE=50000 CAXTON_BENCH_SECONDS=60 go test -run '^$' \
+//	  -bench Cluster3NodeSustained -benchtime 1x -timeout 30m ./cluster/
+func BenchmarkCluster3NodeSustained(b *testing.B) {
+	rate, secs := envInt("CAXTON_BENCH_RATE", 1000), envInt("CAXTON_BENCH_SECONDS", 10)
+	c := benchNATS(b)
+	ctx := context.Background()
+	const nodes = 3
+	rts := make([]*caxton.Runtime, nodes)
+	var mu sync.Mutex
+	var lat []time.Duration
+	seen := map[string]bool{}
+	for i := range rts {
+		n, err := New(nodeName(i), WithURLs(c.URLs()...), WithAsyncPublish(4096))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rt, err := caxton.New(caxton.WithCluster(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rts[i] = rt
+		b.Cleanup(func() { _ = rt.Close(context.Background()) })
+		if err := rt.Spawn(ctx, caxton.AgentSpec{Name: acl.AgentID(fmt.Sprint("sink-", i)), MailboxCapacity: 8192,
+			Handler: caxton.HandlerFunc(func(_ context.Context, mc *caxton.MessageContext) error {
+				d := time.Since(mc.Message().CreatedAt)
+				mu.Lock()
+				lat = append(lat, d)
+				seen[string(mc.Message().Content)] = true
+				mu.Unlock()
+				return nil
+			})}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	end := time.Now().Add(time.Duration(secs) * time.Second)
+	perTick := max(1, rate/nodes/100) // every 10 ms
+	for i, rt := range rts {
+		wg.Go(func() {
+			t := time.NewTicker(10 * time.Millisecond)
+			defer t.Stop()
+			k := 0
+			for now := range t.C {
+				if now.After(end) {
+					return
+				}
+				for range perTick {
+					to := acl.AgentID(fmt.Sprint("sink-", (i+1+k%2)%nodes))
+					id := fmt.Sprintf("%d-%d", i, k)
+					k++
+					if err := rt.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{to}, Content: []byte(id)}); err != nil {
+						b.Errorf("send: %v", err)
+						return
+					}
+					sent.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	sendEnd := time.Now()
+	drain := time.Now().Add(2 * time.Minute)
+	for {
+		mu.Lock()
+		got := len(seen)
+		mu.Unlock()
+		if int64(got) >= sent.Load() || time.Now().After(drain) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.StopTimer()
+	mu.Lock()
+	defer mu.Unlock()
+	b.ReportMetric(float64(sent.Load())/time.Duration(secs*int(time.Second)).Seconds(), "offered-msg/s")
+	b.ReportMetric(float64(len(seen))/b.Elapsed().Seconds(), "delivered-msg/s")
+	b.ReportMetric(float64(sent.Load()-int64(len(seen))), "lost")
+	b.ReportMetric(time.Since(sendEnd).Seconds(), "drain-s")
+	if len(lat) > 0 {
+		latencies(b, lat)
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
 }
