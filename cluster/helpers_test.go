@@ -20,7 +20,8 @@ type testCluster struct {
 	nodes []*Node
 	rts   []*caxton.Runtime
 
-	closing sync.WaitGroup // crashed runtimes closing
+	closing sync.WaitGroup              // crashed runtimes closing
+	rtOpts  func(i int) []caxton.Option // options of runtime i, if set
 }
 
 // newTestCluster starts servers NATS servers and runtimes nodes named
@@ -45,7 +46,11 @@ func (tc *testCluster) join(i int, opts ...Option) {
 	base := []Option{WithURLs(tc.nats.URLs()...), WithLease(1500 * time.Millisecond), WithAckWait(2 * time.Second)}
 	n, err := New(nodeName(i), append(base, opts...)...)
 	require.NoError(tc.t, err)
-	rt, err := caxton.New(caxton.WithCluster(n))
+	rtOpts := []caxton.Option{caxton.WithCluster(n)}
+	if tc.rtOpts != nil {
+		rtOpts = append(rtOpts, tc.rtOpts(i)...)
+	}
+	rt, err := caxton.New(rtOpts...)
 	require.NoError(tc.t, err)
 	for len(tc.nodes) <= i {
 		tc.nodes = append(tc.nodes, nil)
