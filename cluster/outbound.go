@@ -72,10 +72,16 @@ func (n *Node) TopicSubscribers(topic string) []caxton.Remote { return n.dir.top
 // Capable implements caxton.Cluster.
 func (n *Node) Capable(capability string) []acl.AgentID { return n.dir.capable(capability) }
 
-// msgID is the JetStream de-duplication id of one copy of a message: the
-// same message published again (a retry after a lost PubAck) is stored
-// once; copies for different receivers are different.
-func msgID(m *acl.Message, to acl.AgentID) string { return m.ID.String() + "/" + token(to) }
+// pubOpts returns the publish options of one copy of m for to: with
+// WithDeduplication, a JetStream message id (the message id and the
+// receiver), so a copy published again after a lost acknowledgement is
+// stored once.
+func (n *Node) pubOpts(m *acl.Message, to acl.AgentID) []jetstream.PublishOpt {
+	if !n.cfg.dedup {
+		return nil
+	}
+	return []jetstream.PublishOpt{jetstream.WithMsgID(m.ID.String() + "/" + token(to))}
+}
 
 // publishAgent puts m into to's JetStream queue. Without WithAsyncPublish
 // it returns when JetStream has stored it.
@@ -90,34 +96,36 @@ func (n *Node) publishAgent(ctx context.Context, m *acl.Message, to acl.AgentID)
 	if err := n.awaitUp(ctx, to); err != nil {
 		return err
 	}
-	id := msgID(m, to)
+	opts := n.pubOpts(m, to)
 	if n.acks == nil {
-		return n.publishSync(ctx, msg, id, to)
+		return n.publishSync(ctx, msg, opts, to)
 	}
-	fut, err := n.js.PublishMsgAsync(msg, jetstream.WithMsgID(id))
+	fut, err := n.js.PublishMsgAsync(msg, opts...)
 	if err != nil {
 		// The window is full or the connection dropped: wait for it the
 		// synchronous way rather than fail a send that may yet succeed.
-		return n.publishSync(ctx, msg, id, to)
+		return n.publishSync(ctx, msg, opts, to)
 	}
 	select {
-	case n.acks <- pendingAck{fut: fut, msg: msg, m: m, to: to, id: id}:
+	case n.acks <- pendingAck{fut: fut, msg: msg, m: m, to: to, opts: opts}:
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
-// publishSync publishes msg and waits for its PubAck, retrying (same id)
-// through a lost server or a leader election until WithSendTimeout.
-func (n *Node) publishSync(ctx context.Context, msg *nats.Msg, id string, to acl.AgentID) error {
+// publishSync publishes msg and waits for its PubAck, retrying through a
+// lost server or a leader election until WithSendTimeout. A retry after a
+// lost acknowledgement may store the message twice (at-least-once), unless
+// WithDeduplication.
+func (n *Node) publishSync(ctx context.Context, msg *nats.Msg, opts []jetstream.PublishOpt, to acl.AgentID) error {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.sendTimeout)
 	defer cancel()
 	wait := 20 * time.Millisecond
 	for {
 		actx, acancel := context.WithTimeout(ctx, min(2*time.Second, n.cfg.sendTimeout))
-		_, err := n.js.PublishMsg(actx, msg, jetstream.WithMsgID(id))
+		_, err := n.js.PublishMsg(actx, msg, opts...)
 		acancel()
 		if err == nil {
 			return nil
@@ -140,11 +148,11 @@ func (n *Node) publishSync(ctx context.Context, msg *nats.Msg, id string, to acl
 
 // pendingAck is an async publish awaiting its PubAck.
 type pendingAck struct {
-	fut jetstream.PubAckFuture
-	msg *nats.Msg
-	m   *acl.Message
-	to  acl.AgentID
-	id  string
+	fut  jetstream.PubAckFuture
+	msg  *nats.Msg
+	m    *acl.Message
+	to   acl.AgentID
+	opts []jetstream.PublishOpt
 }
 
 // trackAcks waits for the async publishes in order; a refused one is
@@ -156,7 +164,7 @@ func (n *Node) trackAcks() {
 		case <-p.fut.Ok():
 			continue
 		case err := <-p.fut.Err():
-			if rerr := n.publishSync(n.ctx, p.msg, p.id, p.to); rerr != nil {
+			if rerr := n.publishSync(n.ctx, p.msg, p.opts, p.to); rerr != nil {
 				n.link.DeadLetter(p.m, p.to, "remote publish failed", errors.Join(err, rerr))
 			}
 		}
