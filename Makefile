@@ -19,6 +19,7 @@ go-guests:
 
 c-guests:
 	$(MAKE) -B -C guest/c
+	$(MAKE) -B -C examples/upgrade/guests
 
 check-guests:
 	$(GO) run ./cmd/caxton-guest check -rebuild .

@@ -50,6 +50,10 @@ type AgentInfo struct {
 	LastError    string   // the most recent handler error
 	Topics       []string // current subscriptions
 	Capabilities []string // advertised capabilities (AgentSpec.Capabilities)
+	Version      string   // the label of the code the agent runs
+	Previous     string   // the version before the last upgrade, which Rollback returns to
+	Rollout      *Rollout // the upgrade in progress, if any
+	Breaker      BreakerState
 }
 
 // agent is a registered agent: its spec, its instances and their mailboxes
@@ -63,6 +67,11 @@ type agent struct {
 	st        atomic.Uint32               // State
 	insts     atomic.Pointer[[]*instance] // copy-on-write: read on every delivery, changed by Scale under mu
 	ver       atomic.Pointer[version]     // the current version of the agent's code
+	prev      atomic.Pointer[version]     // the version before the last upgrade, for Rollback
+	ro        atomic.Pointer[rollout]     // the upgrade in progress
+	brk       *breaker                    // nil without a BreakerPolicy
+	timed     bool                        // measure handling time (autoscale on latency)
+	quit      context.CancelFunc          // ends the autoscaler and the reloader
 	rr        atomic.Uint64
 	stats     agentStats
 	lastErr   atomic.Pointer[string]
@@ -72,6 +81,7 @@ type agent struct {
 
 type agentStats struct {
 	processed, failed, retried, deadLettered, restarts atomic.Uint64
+	busyNanos, timed                                   atomic.Uint64 // handling time, when measured (autoscale on latency)
 }
 
 func (a *agent) name() acl.AgentID { return a.spec.Name }
@@ -105,6 +115,14 @@ func (a *agent) info() AgentInfo {
 		Restarts:     a.stats.restarts.Load(),
 		Topics:       a.rt.bus.topicsOf(a),
 		Capabilities: slices.Clone(a.spec.Capabilities),
+		Version:      a.version().label,
+		Breaker:      a.brk.state(),
+	}
+	if ro := a.ro.Load(); ro != nil {
+		inf.Rollout = ro.progress()
+	}
+	if p := a.prev.Load(); p != nil {
+		inf.Previous = p.label
 	}
 	for _, in := range a.all() {
 		d := in.mb.Depth()
@@ -132,6 +150,9 @@ func (a *agent) start(ctx context.Context) error {
 	}
 	for _, in := range a.all() {
 		in.closeHandler()
+		if in.lazy = a.spec.Lazy; in.lazy {
+			continue
+		}
 		if err := in.makeHandler(ctx); err != nil {
 			for _, made := range a.all() {
 				made.closeHandler()
@@ -158,6 +179,9 @@ func (a *agent) start(ctx context.Context) error {
 func (a *agent) stop(ctx context.Context, st State) error {
 	if ctx == nil {
 		return errNilContext
+	}
+	if ro := a.ro.Load(); ro != nil {
+		ro.giveUp("the agent was stopped")
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -247,10 +271,23 @@ func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct
 	return a.push(ctx, &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}, abort, mayBlock)
 }
 
-// push queues e for one of the agent's instances.
+// push queues e for one of the agent's instances (a local send, or a
+// message from another node: cluster.go).
 func (a *agent) push(ctx context.Context, e *store.Envelope, abort <-chan struct{}, mayBlock bool) error {
-	in := a.pick()
-	err := in.mb.Push(ctx, e, mayBlock && a.spec.Overflow == OverflowBlock, abort)
+	if a.brk != nil {
+		if err := a.brk.allow(); err != nil {
+			return err
+		}
+	}
+	var err error
+	for {
+		in := a.pick()
+		err = in.mb.Push(ctx, e, mayBlock && a.spec.Overflow == OverflowBlock, abort)
+		if !errors.Is(err, mailbox.ErrClosed) || !a.retired(in) {
+			break
+		}
+		// Scale retired the instance after we picked it: pick again.
+	}
 	switch {
 	case err == nil:
 		return nil
@@ -275,6 +312,18 @@ func (a *agent) deliverNotice(m *acl.Message) error {
 	}
 	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
 	return in.mb.PushForce(e)
+}
+
+// retired reports whether Scale took in out of the agent while the agent
+// lives on (its other instances take the message).
+func (a *agent) retired(in *instance) bool {
+	if a.rt.shutdown.isClosed() {
+		return false
+	}
+	if ep, ok := a.rt.lookup(a.name()); !ok || ep != endpoint(a) {
+		return false // removed
+	}
+	return !slices.Contains(a.all(), in)
 }
 
 func (a *agent) pick() *instance {

@@ -153,6 +153,9 @@ func New(opts ...Option) (*Runtime, error) {
 		rt.shutdown.cancel()
 		return nil, err
 	}
+	if cfg.healthEvery > 0 {
+		go rt.probeHealth(rt.shutdown.base, cfg.healthEvery)
+	}
 	return rt, nil
 }
 

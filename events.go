@@ -22,7 +22,7 @@ const (
 	EventFailed                                 // the restart policy gave up: the agent is failed
 	EventRestarted                              // an instance was replaced (after a panic, a broken instance, a hung handler)
 	EventRemoved                                // the agent was removed
-	EventScaled                                 // the number of instances changed (From → To)
+	EventScaled                                 // the number of instances changed
 	EventUpgradeStarted                         // an upgrade began: the new version's instances passed their checks
 	EventUpgradeStep                            // an upgrade moved on: a canary step, or the next replicas of a rolling upgrade
 	EventUpgradePromoted                        // the new version took over for good
@@ -58,10 +58,8 @@ type Event struct {
 	Agent   acl.AgentID //
 	At      time.Time   // by the runtime's clock
 	Replica int         // the instance, for per-instance events (Restarted, Hung); -1 otherwise
-	Version string      // the agent's version (AgentSpec.Version) the event concerns, if any
-	From    int         // Scaled: instances before; upgrade events: the share of messages on the new version before, in percent
-	To      int         // Scaled: instances after; upgrade events: the share after, in percent
-	Detail  string      // why: the cause of a failure, the reason of a rollback, ...
+	Version string      // the version the agent ran when the event happened
+	Detail  string      // what and why: "3 → 1 instances", "v1 → v2, canary", the cause of a failure, the reason of a rollback
 	// Missed counts the events this watcher did not receive just before this
 	// one because its channel was full: watchers never hold the runtime up.
 	Missed uint64
@@ -69,14 +67,6 @@ type Event struct {
 
 func (e Event) String() string {
 	s := fmt.Sprintf("%s %s", e.Agent, e.Kind)
-	switch e.Kind {
-	case EventScaled:
-		s += fmt.Sprintf(" %d → %d", e.From, e.To)
-	case EventUpgradeStarted, EventUpgradeStep:
-		s += fmt.Sprintf(" %s %d%% → %d%%", e.Version, e.From, e.To)
-	case EventUpgradePromoted, EventUpgradeRolledBack:
-		s += " " + e.Version
-	}
 	if e.Replica >= 0 {
 		s += fmt.Sprintf(" (replica %d)", e.Replica)
 	}

@@ -18,37 +18,39 @@ import (
 // it), and the fields below are owned in one of three ways:
 //
 //   - fixed at spawn, read by anyone: a, replica, queue, mb, logger;
-//   - the worker's alone while it runs: buf, acks, one, mc — and cur and
-//     replace, which the worker changes only when it replaces a broken
+//   - the worker's alone while it runs: buf, acks, one, mc — and cur,
+//     replace and lazy, which the worker changes only when it replaces a broken
 //     handler (replaceHandler);
 //   - the agent's lifecycle (start, stop, Close, Scale, an upgrade's
 //     switch), under agent.mu and only while no worker runs (the mailbox is
-//     paused and awaitWorkers saw the worker exit): cur, replace, runCtx and
-//     runCancel are set there before the mailbox is resumed, which is what
+//     paused and awaitWorkers saw the worker exit): cur, replace, lazy,
+//     runCtx and runCancel are set there before the mailbox is resumed, which is what
 //     makes them visible to the next worker. The one exception is runCancel, which stop and
 //     Close call while a handler may still run — that is its purpose.
 //
-// alive and wasm are atomics because the metrics' observers read them from
-// their own goroutine.
+// live and wasm are atomics because the metrics' observers and Health read
+// them from their own goroutines.
 type instance struct {
 	a       *agent
 	replica int
 	queue   store.Queue
 	mb      *mailbox.Mailbox
 	logger  *slog.Logger
-	cur     *slot             // the handler messages go to: the current version's
-	buf     []*store.Envelope // the worker's Take buffer
+	cur     *slot                // the handler messages go to: the current version's
+	next    atomic.Pointer[slot] // the new version's handler during an upgrade
+	buf     []*store.Envelope    // the worker's Take buffer
 	// runCtx is what handlers get: cancelled when the runtime closes, and
 	// when a Stop or Remove gives up waiting for a handler to finish.
 	runCtx    context.Context
 	runCancel context.CancelFunc
-	replace   int // replacements of this replica so far
+	replace   int  // replacements of this replica so far
+	lazy      bool // AgentSpec.Lazy: the handler is made by the first worker
 	mc        MessageContext
 	acks      []*store.Envelope  // handled, to be acknowledged
 	one       [1]*store.Envelope // scratch for failed() on a single envelope
 	// A handler is made, and its sandbox instance if it is a wasm agent.
-	alive atomic.Bool
-	wasm  atomic.Pointer[sandbox.Instance]
+	live atomic.Pointer[slot] // cur, for readers outside the worker (metrics, Health)
+	wasm atomic.Pointer[sandbox.Instance]
 }
 
 func newInstance(a *agent, replica int, q store.Queue) *instance {
@@ -69,12 +71,12 @@ func newInstance(a *agent, replica int, q store.Queue) *instance {
 // makeHandler sets the instance's handler to the agent's current version's:
 // the shared one, or a fresh one from the factory.
 func (in *instance) makeHandler(ctx context.Context) error {
-	s, err := in.makeSlot(ctx, in.a.version())
+	s, err := in.makeSlot(ctx, in.a.version(), in.replace)
 	if err != nil {
 		return err
 	}
 	in.cur = s
-	in.alive.Store(true)
+	in.live.Store(s)
 	in.wasm.Store(s.wasm)
 	return nil
 }
@@ -82,10 +84,13 @@ func (in *instance) makeHandler(ctx context.Context) error {
 // closeHandler releases the instance's handler (an owned one is closed if
 // it is an io.Closer; a shared one belongs to the host).
 func (in *instance) closeHandler() {
-	in.alive.Store(false)
+	in.live.Store(nil)
 	in.wasm.Store(nil)
 	in.cur.close(in.logger)
 	in.cur = nil
+	if n := in.next.Swap(nil); n != nil {
+		n.close(in.logger)
+	}
 }
 
 // load is an instance's queued messages plus those it is handling.
@@ -98,26 +103,40 @@ func (in *instance) launch() {
 	go in.run()
 }
 
-// call runs the handler for one envelope, turning a panic into *PanicError.
-func (in *instance) call(ctx context.Context, e *store.Envelope) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = &PanicError{Agent: in.a.name(), Value: r, Stack: debug.Stack()}
-		}
-	}()
+// call runs s's handler for one envelope, turning a panic into
+// *PanicError (and, with DeliveryPolicy.Timeout, an overrun into
+// *HungError).
+func (in *instance) call(ctx context.Context, s *slot, e *store.Envelope) error {
+	if in.a.spec.Delivery.Timeout > 0 {
+		// A context of its own: a hung attempt may outlive this call, and
+		// the worker goes on changing e.
+		mc := &MessageContext{rt: in.a.rt, in: in, msg: e.Msg, attempt: e.Attempts, ver: s.v}
+		return in.guard(ctx, s, func(ctx context.Context) error {
+			mc.ctx = ctx
+			return s.h.HandleMessage(ctx, mc)
+		})
+	}
 	mc := &in.mc
-	mc.msg, mc.attempt, mc.ctx, mc.ver = e.Msg, e.Attempts, ctx, in.cur.v
+	mc.msg, mc.attempt, mc.ctx, mc.ver = e.Msg, e.Attempts, ctx, s.v
 	defer func() { mc.msg, mc.ctx = nil, nil }()
-	return in.cur.h.HandleMessage(ctx, mc)
+	return in.protect(func() error { return s.h.HandleMessage(ctx, mc) })
 }
 
-func (in *instance) callBatch(ctx context.Context, b *Batch) (err error) {
+func (in *instance) callBatch(ctx context.Context, s *slot, b *Batch) error {
+	if in.a.spec.Delivery.Timeout > 0 {
+		return in.guard(ctx, s, func(ctx context.Context) error { return s.batch.HandleBatch(ctx, b) })
+	}
+	return in.protect(func() error { return s.batch.HandleBatch(ctx, b) })
+}
+
+// protect runs f, turning a panic into *PanicError.
+func (in *instance) protect(f func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &PanicError{Agent: in.a.name(), Value: r, Stack: debug.Stack()}
 		}
 	}()
-	return in.cur.batch.HandleBatch(ctx, b)
+	return f()
 }
 
 // ack queues e's acknowledgement; flushAcks hands the queued ones to the

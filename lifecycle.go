@@ -37,6 +37,14 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	a := &agent{rt: rt, spec: spec, internal: internal}
 	a.st.Store(uint32(StateStopped))
 	a.ver.Store(newVersion(1, spec))
+	var bgCtx context.Context // the autoscaler's and reloader's, cancelled by remove
+	if spec.Scale.Autoscale != nil || (spec.Wasm != nil && spec.Wasm.Reload > 0) {
+		bgCtx, a.quit = context.WithCancel(rt.shutdown.base)
+	}
+	a.timed = spec.Scale.Autoscale != nil && spec.Scale.Autoscale.UpLatency > 0
+	if spec.Breaker.Failures > 0 {
+		a.brk = newBreaker(a, spec.Breaker)
+	}
 	insts := make([]*instance, spec.Replicas)
 	a.insts.Store(&insts)
 	// Messages that waited for the agent are in its queue; senders arriving
@@ -77,6 +85,12 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	if rt.shutdown.isClosed() { // Close began while this agent was starting
 		_ = rt.remove(context.WithoutCancel(ctx), a)
 		return ErrClosed
+	}
+	if spec.Scale.Autoscale != nil {
+		go a.autoscale(bgCtx)
+	}
+	if spec.Wasm != nil && spec.Wasm.Reload > 0 {
+		go a.reload(bgCtx)
 	}
 	a.emit(EventSpawned, -1, "")
 	return nil
@@ -150,6 +164,9 @@ func (rt *Runtime) Remove(ctx context.Context, name acl.AgentID) error {
 func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	if ctx == nil {
 		return errNilContext
+	}
+	if a.quit != nil {
+		a.quit()
 	}
 	stopErr := a.stop(ctx, StateStopped)
 	if stopErr != nil {

@@ -256,7 +256,7 @@ func TestAgentInfoCounters(t *testing.T) {
 		}),
 	})
 	info := lcInfo(t, rt, "lc-count")
-	assert.Equal(t, caxton.AgentInfo{Name: "lc-count", State: caxton.StateRunning, Replicas: 2, Topics: []string{"lc-a", "lc-b"}}, info)
+	assert.Equal(t, caxton.AgentInfo{Name: "lc-count", State: caxton.StateRunning, Replicas: 2, Topics: []string{"lc-a", "lc-b"}, Version: "v1"}, info)
 
 	rt.MustSend(lcMsg("lc-count", "ok1"))
 	rt.MustSend(lcMsg("lc-count", "bad"))
@@ -273,7 +273,7 @@ func TestAgentInfoCounters(t *testing.T) {
 	assert.Equal(t, caxton.AgentInfo{
 		Name: "lc-count", State: caxton.StateRunning, Replicas: 2,
 		Processed: 2, Failed: 2, Retried: 1, DeadLettered: 1, LastError: "nope",
-		Topics: []string{"lc-a", "lc-b"},
+		Topics: []string{"lc-a", "lc-b"}, Version: "v1",
 	}, info)
 }
 

@@ -3,6 +3,7 @@ package caxton
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/clock"
@@ -31,6 +32,7 @@ type config struct {
 	logBuffer     int
 	logLevel      slog.Level
 	lateRetention int
+	healthEvery   time.Duration
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider

@@ -56,6 +56,15 @@ type AgentSpec struct {
 	Delivery DeliveryPolicy
 	// Restart is the policy for replacing broken instances.
 	Restart RestartPolicy
+	// Scale bounds the instances (Runtime.Scale) and can scale them on load.
+	Scale ScalePolicy
+	// Breaker, if Failures is set, stops deliveries to an agent that keeps
+	// failing for a cool-down.
+	Breaker BreakerPolicy
+	// Lazy defers making the agent's handlers (a wasm guest's instances)
+	// until an instance's first message, so agents declared in thousands
+	// cost nothing until used. Spawn still compiles a wasm module.
+	Lazy bool
 }
 
 // WasmSpec makes an agent a WebAssembly guest (Guest ABI v1, see
@@ -74,6 +83,11 @@ type WasmSpec struct {
 	File   string         // or a path to it: text if the name ends in .wat, binary otherwise
 	Limits sandbox.Limits // resource limits per instance (zero fields: defaults)
 	Grants sandbox.Grants // WASI capabilities (zero: none)
+	// Reload, for development, polls File this often on the runtime's
+	// clock and upgrades the agent (blue-green) whenever its contents
+	// change; a change that does not compile or start is rolled back and
+	// reported (EventUpgradeRolledBack). Zero: no reloading.
+	Reload time.Duration
 }
 
 // Overflow chooses what a sender experiences when a mailbox is full.
@@ -125,6 +139,13 @@ type DeliveryPolicy struct {
 	MaxAttempts int
 	// Backoff spaces the attempts (default 10ms, ×2, max 1s).
 	Backoff Backoff
+	// Timeout, if set, bounds each handling attempt on the runtime's clock.
+	// A handler that overruns it is hung: its context is cancelled, the
+	// instance is replaced (for NewHandler and wasm agents; the hung handler
+	// is closed when it finally returns), EventHung is reported and the
+	// message is retried. Each attempt then runs on a goroutine of its own,
+	// which costs about a microsecond: set it for handlers that call out.
+	Timeout time.Duration
 }
 
 // RestartPolicy governs replacing broken instances of an agent made by a
@@ -204,6 +225,9 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 		return s, specErr("Delivery.MaxAttempts", "must not be negative")
 	}
 	s.Delivery.MaxAttempts = cmp.Or(s.Delivery.MaxAttempts, defaultMaxAttempts)
+	if s.Delivery.Timeout < 0 {
+		return s, specErr("Delivery.Timeout", "%v is negative", s.Delivery.Timeout)
+	}
 	var err error
 	if s.Delivery.Backoff, err = s.Delivery.Backoff.withDefaults("Delivery.Backoff", 10*time.Millisecond, time.Second); err != nil {
 		return s, err
@@ -217,6 +241,12 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 	s.Restart.MaxRestarts = cmp.Or(s.Restart.MaxRestarts, defaultMaxRestarts)
 	s.Restart.Window = cmp.Or(s.Restart.Window, time.Minute)
 	if s.Restart.Backoff, err = s.Restart.Backoff.withDefaults("Restart.Backoff", 10*time.Millisecond, 5*time.Second); err != nil {
+		return s, err
+	}
+	if err := s.Scale.validate(s.Replicas); err != nil {
+		return s, err
+	}
+	if s.Breaker, err = s.Breaker.withDefaults(); err != nil {
 		return s, err
 	}
 	return s, nil

@@ -66,10 +66,11 @@ func (rt *Runtime) gauges() []otelrt.AgentGauge {
 		if a.internal {
 			continue
 		}
-		g := otelrt.AgentGauge{Agent: a.name(), Wasm: a.version().wasm != nil}
+		g := otelrt.AgentGauge{Agent: a.name(), Wasm: a.version().wasm != nil, State: a.state().String(),
+			CircuitOpen: a.brk.state() == BreakerOpen, Restarts: int64(a.stats.restarts.Load())}
 		for _, in := range a.all() {
 			g.Depth += int64(in.mb.Depth())
-			if in.alive.Load() {
+			if in.live.Load() != nil {
 				g.Instances++
 			}
 			if w := in.wasm.Load(); w != nil {

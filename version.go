@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/tool"
@@ -42,15 +43,22 @@ type slot struct {
 	h     Handler
 	batch BatchHandler      // h, if it takes batches
 	wasm  *sandbox.Instance // h's guest, for a wasm agent (metrics)
+	// refs counts holders of h: the instance (1 from making), plus a
+	// handling attempt running on its own goroutine (DeliveryPolicy.Timeout),
+	// which may outlive the instance's use of h when it hangs.
+	refs atomic.Int32
 }
 
 // makeSlot makes v's handler for instance in: the shared one, or a fresh
 // one from v's factory.
-func (in *instance) makeSlot(ctx context.Context, v *version) (*slot, error) {
+//
+// restart is the InstanceInfo.Restart the factory sees: the instance's
+// replacements for the current version, 0 for a new version's first.
+func (in *instance) makeSlot(ctx context.Context, v *version, restart int) (*slot, error) {
 	h := v.handler
 	if v.factory != nil {
 		var err error
-		h, err = v.factory(ctx, InstanceInfo{Agent: in.a.name(), Replica: in.replica, Restart: in.replace, Version: v.label})
+		h, err = v.factory(ctx, InstanceInfo{Agent: in.a.name(), Replica: in.replica, Restart: restart, Version: v.label})
 		if err != nil {
 			// A wasm agent's factory is the runtime's own: name what failed
 			// in the terms of the spec the host wrote.
@@ -65,6 +73,7 @@ func (in *instance) makeSlot(ctx context.Context, v *version) (*slot, error) {
 		}
 	}
 	s := &slot{v: v, h: h}
+	s.refs.Store(1)
 	s.batch, _ = h.(BatchHandler)
 	if w, ok := h.(*wasmHandler); ok {
 		s.wasm = w.inst
@@ -72,10 +81,17 @@ func (in *instance) makeSlot(ctx context.Context, v *version) (*slot, error) {
 	return s, nil
 }
 
-// close releases an owned handler if it is an io.Closer; a shared one
-// belongs to the host and is left alone.
+// close gives up the instance's hold on s: an owned handler that is an
+// io.Closer is closed once nothing holds it (a hung attempt may); a shared
+// one belongs to the host and is left alone.
 func (s *slot) close(logger *slog.Logger) {
-	if s == nil || !s.v.owned() {
+	if s != nil {
+		s.release(logger)
+	}
+}
+
+func (s *slot) release(logger *slog.Logger) {
+	if s.refs.Add(-1) != 0 || !s.v.owned() {
 		return
 	}
 	if c, ok := s.h.(io.Closer); ok {

@@ -61,6 +61,9 @@ func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant tool.Grant) 
 	if set != 1 {
 		return nil, specErr("Wasm", "set exactly one of Module, WAT and File")
 	}
+	if w.Reload < 0 || (w.Reload > 0 && w.File == "") {
+		return nil, specErr("Wasm.Reload", "%v: needs a File and a positive interval", w.Reload)
+	}
 	limits, err := w.Limits.WithDefaults()
 	if err != nil {
 		return nil, specErr("Wasm.Limits", "%v", err)

@@ -1,6 +1,7 @@
 package caxton
 
 import (
+	"context"
 	"errors"
 	"runtime"
 	"time"
@@ -22,6 +23,13 @@ func (in *instance) run() {
 		in.buf = make([]*store.Envelope, min(in.a.spec.BatchSize, in.a.spec.MailboxCapacity))
 	}
 	buf := in.buf
+	if in.lazy { // AgentSpec.Lazy: the first message makes the handler
+		in.lazy = false
+		if err := in.makeHandler(in.runCtx); err != nil && !in.replaceHandler(stop, err) {
+			in.mb.Exit()
+			return
+		}
+	}
 	for {
 		select {
 		case <-stop:
@@ -45,6 +53,7 @@ func (in *instance) run() {
 		}
 		var rest []*store.Envelope
 		if in.cur != nil && in.cur.batch != nil {
+			envs = in.oneVersion(envs)
 			rest = in.handleBatch(stop, envs)
 		} else {
 			for i, e := range envs {
@@ -114,7 +123,7 @@ func (in *instance) attempt(stop <-chan struct{}, e *store.Envelope) outcome {
 		sp = tel.StartProcess(in.runCtx, e.Msg, in.a.name(), in.replica, e.Attempts)
 		ctx, start = sp.Context(), time.Now()
 	}
-	err := in.call(ctx, e)
+	err := in.handle(ctx, e)
 	if err == nil {
 		in.ack(e)
 		// End the span before counting: whoever sees the count sees the span.
@@ -126,6 +135,82 @@ func (in *instance) attempt(stop <-chan struct{}, e *store.Envelope) outcome {
 	return in.failed(ctx, stop, in.one[:], err, func(o outcome) {
 		sp.EndProcess(in.a.name(), e.Msg.Performative, start, outcomeOf(o), err)
 	})
+}
+
+// handle runs one attempt of e on the version the rollout (if any) picks,
+// and feeds the breaker and the autoscaler's latency.
+func (in *instance) handle(ctx context.Context, e *store.Envelope) error {
+	a := in.a
+	s, ro := in.slotFor(e.Msg)
+	var t0 time.Time
+	if a.timed {
+		t0 = a.rt.clock.Now()
+	}
+	var err error
+	if ro != nil {
+		err = in.callNew(ctx, ro, s, func(s *slot) error { return in.call(ctx, s, e) })
+	} else {
+		err = in.call(ctx, s, e)
+	}
+	if a.timed {
+		a.stats.busyNanos.Add(uint64(max(a.rt.clock.Now().Sub(t0), 0)))
+		a.stats.timed.Add(1)
+	}
+	a.brk.result(err == nil)
+	return err
+}
+
+// handleBatchOn runs one attempt of a batch on the version the rollout (if
+// any) picks for its first message; see handle.
+func (in *instance) handleBatchOn(ctx context.Context, first *store.Envelope, b *Batch) error {
+	a := in.a
+	s, ro := in.slotFor(first.Msg)
+	call := func(s *slot) error {
+		b.outbox, b.rejected = b.outbox[:0], nil // a failed attempt's sends are not sent
+		return in.callBatch(ctx, s, b)
+	}
+	var t0 time.Time
+	if a.timed {
+		t0 = a.rt.clock.Now()
+	}
+	var err error
+	if ro != nil {
+		err = in.callNew(ctx, ro, s, call)
+	} else {
+		err = call(s)
+	}
+	if a.timed {
+		a.stats.busyNanos.Add(uint64(max(a.rt.clock.Now().Sub(t0), 0)))
+		a.stats.timed.Add(uint64(len(b.Messages)))
+	}
+	a.brk.result(err == nil)
+	return err
+}
+
+// oneVersion cuts a taken batch, during an upgrade, to the leading messages
+// that go to the same version, and puts the rest back (in order) for the
+// next take: a batch handler sees one version's messages at a time, and a
+// conversation kept on one version stays there.
+func (in *instance) oneVersion(envs []*store.Envelope) []*store.Envelope {
+	if in.next.Load() == nil || len(envs) < 2 {
+		return envs
+	}
+	first, _ := in.slotFor(envs[0].Msg)
+	for i, e := range envs[1:] {
+		if s, _ := in.slotFor(e.Msg); s != first {
+			if refused, err := in.mb.Release(envs[i+1:]); err != nil {
+				in.logger.Error("returning messages to the queue", "error", err)
+				for _, e := range refused {
+					in.a.rt.deadLetter(in.a, in, e, "agent removed", nil)
+				}
+				if err := in.mb.Ack(refused...); err != nil {
+					in.logger.Error("acknowledging dead-lettered messages", "error", err)
+				}
+			}
+			return envs[:i+1]
+		}
+	}
+	return envs
 }
 
 // handleOne handles e until it succeeds, is dead-lettered, or the worker is
@@ -174,7 +259,7 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 			ctx = spans[0].Context()
 		}
 		start := time.Now()
-		err := in.callBatch(ctx, b)
+		err := in.handleBatchOn(ctx, envs[0], b)
 		in.recordFuel(ctx, spans)
 		if err == nil {
 			in.emit(b.Messages, b.outbox, spans) // inside the spans, before the count

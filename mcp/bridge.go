@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/caxton-go/caxton/internal/breaker"
 	"io"
 	"strings"
 	"sync"
@@ -41,7 +42,7 @@ func (r *Registry) Connect(ctx context.Context, name string, t Transport) error 
 	if ctx == nil {
 		return defErr(name, "ctx", "is nil (use context.Background())")
 	}
-	s := &server{reg: r, name: name, transport: t}
+	s := &server{reg: r, name: name, transport: t, brk: r.newServerBreaker(name)}
 	r.mu.Lock()
 	switch {
 	case r.closed:
@@ -67,6 +68,7 @@ type server struct {
 	reg       *Registry
 	name      string
 	transport Transport
+	brk       *breaker.Breaker // WithServerBreaker; nil without
 
 	mu         sync.Mutex
 	cur        *session // nil: the next call connects

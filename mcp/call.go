@@ -84,6 +84,20 @@ func (r *Registry) call(ctx context.Context, call tool.Call) (tool.Result, int) 
 	defer cancel(nil)
 	defer context.AfterFunc(r.ctx, func() { cancel(ErrClosed) })()
 
+	if t.server != nil {
+		if res, ok := allowServer(t.server); !ok {
+			return res, 0
+		}
+		res, size := r.callOn(callCtx, t, call)
+		recordServer(t.server, res)
+		return res, size
+	}
+	return r.callOn(callCtx, t, call)
+}
+
+// callOn runs the call on its server or host handler and says why it
+// failed if callCtx ended.
+func (r *Registry) callOn(callCtx context.Context, t *entry, call tool.Call) (tool.Result, int) {
 	var res tool.Result
 	if t.server != nil {
 		res = t.server.call(callCtx, t.remote, call.Arguments)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/clock"
@@ -53,6 +54,9 @@ type Registry struct {
 
 	limits limiters
 	audit  auditRing
+
+	brkFailures int           // WithServerBreaker; 0: none
+	brkCooldown time.Duration //
 }
 
 // entry is a registered tool: a host handler, or a tool of a server.

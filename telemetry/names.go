@@ -20,6 +20,7 @@ const (
 	KeyFuelUsed           = attribute.Key("caxton.wasm.fuel_used")
 	KeyOutcome            = attribute.Key("caxton.outcome")
 	KeyReason             = attribute.Key("caxton.reason")
+	KeyState              = attribute.Key("caxton.state")
 	KeyMessagingSystem    = attribute.Key("messaging.system")
 	KeyMessagingOperation = attribute.Key("messaging.operation.type")
 )
@@ -36,6 +37,9 @@ const (
 	MetricInstances    = "caxton.instances.live"         // gauge {instance}: live handler instances, per agent
 	MetricMemory       = "caxton.sandbox.memory.usage"   // gauge By: wasm linear memory, per agent
 	MetricFuel         = "caxton.sandbox.fuel.consumed"  // counter {fuel}: wasm fuel, per agent
+	MetricUp           = "caxton.agent.up"               // gauge: 1 running, 0 stopped or failed, per agent and caxton.state
+	MetricCircuitOpen  = "caxton.circuit.open"           // gauge: 1 while the agent's breaker is open
+	MetricRestarts     = "caxton.instances.restarts"     // counter {instance}: instances replaced, per agent
 )
 
 // Attribute keys of Contract Net spans.

@@ -93,6 +93,9 @@ type AgentGauge struct {
 	Instances   int64
 	MemoryBytes int64 // wasm agents only
 	Wasm        bool
+	State       string // running, stopped, failed
+	CircuitOpen bool
+	Restarts    int64 // instances replaced so far
 }
 
 // Observe registers the gauges; collect is called at each collection.
@@ -112,6 +115,18 @@ func (t *Telemetry) Observe(collect func() []AgentGauge) error {
 	if err != nil {
 		return err
 	}
+	up, err := t.meter.Int64ObservableGauge(telemetry.MetricUp, metric.WithDescription("1 while the agent runs, 0 when stopped or failed (caxton.state says which)"))
+	if err != nil {
+		return err
+	}
+	circuit, err := t.meter.Int64ObservableGauge(telemetry.MetricCircuitOpen, metric.WithDescription("1 while the agent's circuit breaker is open"))
+	if err != nil {
+		return err
+	}
+	restarts, err := t.meter.Int64ObservableCounter(telemetry.MetricRestarts, metric.WithUnit("{instance}"), metric.WithDescription("Instances of the agent replaced after a panic, trap, broken instance or hung handler"))
+	if err != nil {
+		return err
+	}
 	t.reg, err = t.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for _, g := range collect() {
 			set := metric.WithAttributes(telemetry.KeyAgent.String(string(g.Agent)))
@@ -120,9 +135,19 @@ func (t *Telemetry) Observe(collect func() []AgentGauge) error {
 			if g.Wasm {
 				o.ObserveInt64(mem, g.MemoryBytes, set)
 			}
+			isUp, open := int64(0), int64(0)
+			if g.State == "running" {
+				isUp = 1
+			}
+			if g.CircuitOpen {
+				open = 1
+			}
+			o.ObserveInt64(up, isUp, metric.WithAttributes(telemetry.KeyAgent.String(string(g.Agent)), telemetry.KeyState.String(g.State)))
+			o.ObserveInt64(circuit, open, set)
+			o.ObserveInt64(restarts, g.Restarts, set)
 		}
 		return nil
-	}, depth, live, mem)
+	}, depth, live, mem, up, circuit, restarts)
 	return err
 }
 
