@@ -25,8 +25,10 @@ func TestMain(m *testing.M) {
 
 func TestClusterExample(t *testing.T) {
 	var buf bytes.Buffer
-	require.NoError(t, run(&buf))
+	err := run(&buf)
 	out := buf.String()
+	t.Log("\n" + out)
+	require.NoError(t, err)
 	for _, want := range []string{
 		"a:     nodes [a b c]; carriers [bergen-bulk fjord-freight oslo-express]",
 		"a:     got inform from billing: refund issued for invoice 42",
@@ -40,5 +42,4 @@ func TestClusterExample(t *testing.T) {
 	} {
 		assert.Contains(t, out, want)
 	}
-	t.Log("\n" + out)
 }

@@ -35,7 +35,10 @@ func runNode(name, url string, stdin io.Reader, out io.Writer) error {
 		defer mu.Unlock()
 		fmt.Fprintf(out, format+"\n", args...)
 	}
-	n, err := cluster.New(name, cluster.WithURLs(url), cluster.WithLease(time.Second), cluster.WithAckWait(2*time.Second))
+	// A short lease makes the takeover quick to watch; it must still be
+	// several heartbeats long (a third of it), or a node starved of CPU
+	// for a moment would look dead.
+	n, err := cluster.New(name, cluster.WithURLs(url), cluster.WithLease(3*time.Second), cluster.WithAckWait(3*time.Second))
 	if err != nil {
 		return err
 	}
