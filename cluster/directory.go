@@ -15,6 +15,7 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -190,7 +191,7 @@ func (d *directory) confirmDown(ctx context.Context, nodes []string) (bool, erro
 		if node == d.n.name {
 			continue
 		}
-		_, err := d.nodes.Get(ctx, node)
+		_, err := kvTry(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return d.nodes.Get(ctx, node) })
 		if err == nil {
 			return false, nil
 		}
@@ -392,12 +393,12 @@ func (d *directory) claim(ctx context.Context, spec caxton.AgentSpec) error {
 	key, fp := token(spec.Name), fingerprint(spec)
 	place := Placement{Replicas: max(spec.Replicas, 1), State: caxton.StateRunning.String(), Topics: slices.Clone(spec.Topics)}
 	for attempt := 0; ; attempt++ {
-		e, err := d.agents.Get(ctx, key)
+		e, err := kvTry(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return d.agents.Get(ctx, key) })
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
 			rec := AgentRecord{Name: spec.Name, Fingerprint: fp, Capabilities: spec.Capabilities, Placements: map[string]Placement{d.n.name: place}}
 			b, _ := json.Marshal(rec)
-			if _, err = d.agents.Create(ctx, key, b); err == nil {
+			if _, err = kvTry(ctx, func(ctx context.Context) (uint64, error) { return d.agents.Create(ctx, key, b) }); err == nil {
 				d.applyLocal(rec)
 				return nil
 			}
@@ -442,7 +443,7 @@ func (d *directory) claim(ctx context.Context, spec caxton.AgentSpec) error {
 			}
 			rec.Placements[d.n.name] = place
 			b, _ := json.Marshal(rec)
-			if _, err = d.agents.Update(ctx, key, b, e.Revision()); err == nil {
+			if _, err = kvTry(ctx, func(ctx context.Context) (uint64, error) { return d.agents.Update(ctx, key, b, e.Revision()) }); err == nil {
 				d.applyLocal(rec)
 				return nil
 			}
@@ -459,7 +460,7 @@ func (d *directory) claim(ctx context.Context, spec caxton.AgentSpec) error {
 func (d *directory) update(ctx context.Context, name acl.AgentID, drop bool, fn func(p *Placement) bool) error {
 	key := token(name)
 	for attempt := 0; ; attempt++ {
-		e, err := d.agents.Get(ctx, key)
+		e, err := kvTry(ctx, func(ctx context.Context) (jetstream.KeyValueEntry, error) { return d.agents.Get(ctx, key) })
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			return nil
 		}
@@ -480,10 +481,12 @@ func (d *directory) update(ctx context.Context, name acl.AgentID, drop bool, fn 
 			delete(rec.Placements, d.n.name)
 		}
 		if len(rec.Placements) == 0 && drop {
-			err = d.agents.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+			_, err = kvTry(ctx, func(ctx context.Context) (struct{}, error) {
+				return struct{}{}, d.agents.Delete(ctx, key, jetstream.LastRevision(e.Revision()))
+			})
 		} else {
 			b, _ := json.Marshal(rec)
-			_, err = d.agents.Update(ctx, key, b, e.Revision())
+			_, err = kvTry(ctx, func(ctx context.Context) (uint64, error) { return d.agents.Update(ctx, key, b, e.Revision()) })
 		}
 		if err == nil {
 			return nil
@@ -516,4 +519,32 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// kvAttempt bounds one directory request: a JetStream API answer lost in a
+// NATS server's death or a leader election would otherwise be waited for
+// as long as the caller's context lasts.
+const kvAttempt = 2 * time.Second
+
+// kvTry runs a directory operation in attempts of kvAttempt, again after
+// a timeout or no responders, until ctx ends.
+func kvTry[T any](ctx context.Context, f func(context.Context) (T, error)) (T, error) {
+	for {
+		actx, cancel := context.WithTimeout(ctx, kvAttempt)
+		v, err := f(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !transient(err) {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// transient reports whether a NATS error may go away by itself.
+func transient(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders)
 }

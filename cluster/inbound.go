@@ -70,7 +70,7 @@ func (n *Node) Release(ctx context.Context, name acl.AgentID) {
 
 func (h *hosted) startConsuming(ctx context.Context) error {
 	n := h.n
-	cons, err := n.js.CreateOrUpdateConsumer(ctx, n.lay.stream, jetstream.ConsumerConfig{
+	cfg := jetstream.ConsumerConfig{
 		Durable:       consumerName(h.name),
 		Description:   "Caxton agent " + string(h.name),
 		FilterSubject: n.lay.agentSubject(h.name),
@@ -79,6 +79,9 @@ func (h *hosted) startConsuming(ctx context.Context) error {
 		MaxDeliver:    -1, // the agent's own retry policy decides when to give up
 		MaxAckPending: n.cfg.maxAckPending,
 		Replicas:      n.replicas,
+	}
+	cons, err := kvTry(ctx, func(ctx context.Context) (jetstream.Consumer, error) {
+		return n.js.CreateOrUpdateConsumer(ctx, n.lay.stream, cfg)
 	})
 	if err != nil {
 		return err
