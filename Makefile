@@ -7,12 +7,15 @@
 #   make guests        rebuild every checked-in guest and its provenance file
 #   make go-guests     only the Go guests (the examples'; needs only Go)
 #   make c-guests      only the C guests (needs clang-14, see guest/c/Makefile)
+#   make rust-guests   only the Rust guests (needs rustc 1.63, see guest/rust/Makefile)
+#   make as-guests     only the AssemblyScript guests (needs node; see guest/assemblyscript/Makefile)
+#   make js-engine     the JavaScript engine guest (clang-14 and npm, see guest/js/README.md)
 #   make check-guests  check them all, rebuilding where the toolchain is here
 
 GO ?= go
 
-.PHONY: guests go-guests c-guests check-guests
-guests: go-guests c-guests
+.PHONY: guests go-guests c-guests rust-guests as-guests js-engine check-guests
+guests: go-guests c-guests rust-guests as-guests js-engine
 
 go-guests:
 	$(GO) generate -run caxton-guest ./examples/...
@@ -20,6 +23,15 @@ go-guests:
 c-guests:
 	$(MAKE) -B -C guest/c
 	$(MAKE) -B -C examples/upgrade/guests
+
+rust-guests:
+	$(MAKE) -B -C guest/rust
+
+as-guests:
+	$(MAKE) -B -C guest/assemblyscript
+
+js-engine:
+	$(MAKE) -B -C guest/js/engine
 
 check-guests:
 	$(GO) run ./cmd/caxton-guest check -rebuild .

@@ -54,34 +54,38 @@ type AgentInfo struct {
 	Previous     string   // the version before the last upgrade, which Rollback returns to
 	Rollout      *Rollout // the upgrade in progress, if any
 	Breaker      BreakerState
+	QuotaHits    uint64 // sends refused by the agent's Quota
 }
 
 // agent is a registered agent: its spec, its instances and their mailboxes
 // (which outlive Stop/Start, so messages wait while it is stopped), and its
 // counters.
 type agent struct {
-	rt        *Runtime
-	spec      AgentSpec
-	internal  bool // a host subscription, not listed by Agents
-	mu        sync.Mutex
-	st        atomic.Uint32               // State
-	insts     atomic.Pointer[[]*instance] // copy-on-write: read on every delivery, changed by Scale under mu
-	ver       atomic.Pointer[version]     // the current version of the agent's code
-	prev      atomic.Pointer[version]     // the version before the last upgrade, for Rollback
-	ro        atomic.Pointer[rollout]     // the upgrade in progress
-	brk       *breaker                    // nil without a BreakerPolicy
-	timed     bool                        // measure handling time (autoscale on latency)
-	quit      context.CancelFunc          // ends the autoscaler and the reloader
-	rr        atomic.Uint64
-	stats     agentStats
-	lastErr   atomic.Pointer[string]
-	rmu       sync.Mutex // guards restartAt; never held while waiting
-	restartAt []int64    // unix nanos of recent replacements, for the window
+	rt           *Runtime
+	spec         AgentSpec
+	internal     bool // a host subscription, not listed by Agents
+	mu           sync.Mutex
+	st           atomic.Uint32               // State
+	insts        atomic.Pointer[[]*instance] // copy-on-write: read on every delivery, changed by Scale under mu
+	ver          atomic.Pointer[version]     // the current version of the agent's code
+	prev         atomic.Pointer[version]     // the version before the last upgrade, for Rollback
+	ro           atomic.Pointer[rollout]     // the upgrade in progress
+	brk          *breaker                    // nil without a BreakerPolicy
+	timed        bool                        // measure handling time (autoscale on latency)
+	quit         context.CancelFunc          // ends the autoscaler and the reloader
+	quota        *limiter                    // nil without send quotas
+	quotaAudited atomic.Int64                // unix nanos of the last quota audit record
+	rr           atomic.Uint64
+	stats        agentStats
+	lastErr      atomic.Pointer[string]
+	rmu          sync.Mutex // guards restartAt; never held while waiting
+	restartAt    []int64    // unix nanos of recent replacements, for the window
 }
 
 type agentStats struct {
 	processed, failed, retried, deadLettered, restarts atomic.Uint64
 	busyNanos, timed                                   atomic.Uint64 // handling time, when measured (autoscale on latency)
+	quotaHits                                          atomic.Uint64
 }
 
 func (a *agent) name() acl.AgentID { return a.spec.Name }
@@ -117,6 +121,7 @@ func (a *agent) info() AgentInfo {
 		Capabilities: slices.Clone(a.spec.Capabilities),
 		Version:      a.version().label,
 		Breaker:      a.brk.state(),
+		QuotaHits:    a.stats.quotaHits.Load(),
 	}
 	if ro := a.ro.Load(); ro != nil {
 		inf.Rollout = ro.progress()
@@ -268,12 +273,12 @@ func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct
 	if a.state() == StateFailed && !a.rt.isDurable() { // durable: it waits for a Start
 		return ErrAgentFailed
 	}
-	return a.push(ctx, &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}, abort, mayBlock)
+	return a.push(ctx, store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}, abort, mayBlock)
 }
 
 // push queues e for one of the agent's instances (a local send, or a
 // message from another node: cluster.go).
-func (a *agent) push(ctx context.Context, e *store.Envelope, abort <-chan struct{}, mayBlock bool) error {
+func (a *agent) push(ctx context.Context, e store.Envelope, abort <-chan struct{}, mayBlock bool) error {
 	if a.brk != nil {
 		if err := a.brk.allow(); err != nil {
 			return err
@@ -310,8 +315,7 @@ func (a *agent) deliverNotice(m *acl.Message) error {
 	if in.mb.Load() >= 2*a.spec.MailboxCapacity {
 		return fmt.Errorf("%w: notice suppressed, the mailbox holds twice its capacity", ErrMailboxFull)
 	}
-	e := &store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
-	return in.mb.PushForce(e)
+	return in.mb.PushForce(store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt})
 }
 
 // retired reports whether Scale took in out of the agent while the agent

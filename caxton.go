@@ -99,6 +99,7 @@ type Runtime struct {
 	shutdown shutdown // Close's state: closed, host calls, workers, base context
 	events   events   // lifecycle events: the hook and the watchers
 	logs     logBook  // each agent's recent log records
+	audit    auditLog // security records, chained
 
 	// registry: agents, inboxes and internal subscribers by name
 	regMu     sync.RWMutex
@@ -135,6 +136,7 @@ func New(opts ...Option) (*Runtime, error) {
 	}
 	rt.shutdown.init()
 	rt.events.init(cfg.onEvent)
+	rt.audit.init(cfg.auditBuffer, cfg.onAudit)
 	rt.logs.init(cfg.logBuffer, cfg.logLevel, cfg.clock.Now)
 	rt.logger = slog.New(&bookHandler{book: &rt.logs, next: telemetry.LogHandler(cfg.logger.Handler())})
 	rt.bus.init()

@@ -147,7 +147,7 @@ func (l *ClusterLink) Deliver(ctx context.Context, m *acl.Message, to acl.AgentI
 	if a.state() == StateFailed && !rt.isDurable() {
 		return ErrAgentFailed
 	}
-	return a.push(ctx, &store.Envelope{Msg: m, Receiver: to, Enqueued: m.CreatedAt, OnAck: onAck}, rt.shutdown.closing, true)
+	return a.push(ctx, store.Envelope{Msg: m, Receiver: to, Enqueued: m.CreatedAt, OnAck: onAck}, rt.shutdown.closing, true)
 }
 
 // DeadLetter records a message the cluster could not deliver to receiver

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
@@ -82,6 +83,9 @@ func (rt *Runtime) ReplayDeadLetters(ctx context.Context, ids ...string) error {
 		return err
 	}
 	defer rt.shutdown.exit()
+	if err := rt.authorizeOp(ctx, ActionReplay, strings.Join(ids, ",")); err != nil {
+		return err
+	}
 	all, err := rt.dlq.List()
 	if err != nil {
 		return err
@@ -128,6 +132,11 @@ func (rt *Runtime) replayOne(ctx context.Context, d DeadLetter) error {
 // id is given, and returns how many it deleted. Unknown ids wrap
 // ErrDeadLetterNotFound.
 func (rt *Runtime) PurgeDeadLetters(ids ...string) (int, error) {
+	what := strings.Join(ids, ",")
+	if what == "" {
+		what = "all"
+	}
+	rt.auditf(AuditDeadLetters, "host", "purge", what, true, "", "")
 	if len(ids) == 0 {
 		all, err := rt.dlq.List()
 		if err != nil {

@@ -25,6 +25,18 @@ func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
 	if err != nil {
 		return err
 	}
+	if err := rt.authorizeOp(ctx, ActionSpawn, string(spec.Name)); err != nil {
+		return err
+	}
+	if err := rt.checkCaps(spec.Name, 1, spec.Replicas); err != nil {
+		return err
+	}
+	sub := Subject{Kind: SubjectAgent, Name: string(spec.Name), Roles: spec.Roles, Wasm: spec.Wasm != nil}
+	for _, t := range spec.Topics {
+		if err := rt.authorizeSubscribe(ctx, sub, t); err != nil {
+			return err
+		}
+	}
 	if spec.Wasm != nil {
 		if spec.NewHandler, err = rt.wasmFactory(spec.Name, spec.Wasm, spec.Tools); err != nil {
 			return err
@@ -42,6 +54,7 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		bgCtx, a.quit = context.WithCancel(rt.shutdown.base)
 	}
 	a.timed = spec.Scale.Autoscale != nil && spec.Scale.Autoscale.UpLatency > 0
+	a.quota = newLimiter(spec.Quota, rt.clock.Now())
 	if spec.Breaker.Failures > 0 {
 		a.brk = newBreaker(a, spec.Breaker)
 	}
@@ -102,8 +115,14 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 // stopped all the same (no new message is handled), the running handler's
 // context is cancelled, and Stop returns ctx's error.
 func (rt *Runtime) Stop(ctx context.Context, name acl.AgentID) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	a, err := rt.agent(name)
 	if err != nil {
+		return err
+	}
+	if err := rt.authorizeOp(ctx, ActionStop, string(name)); err != nil {
 		return err
 	}
 	was := a.state()
@@ -126,6 +145,9 @@ func (rt *Runtime) Start(ctx context.Context, name acl.AgentID) error {
 	defer rt.shutdown.exit()
 	a, err := rt.agent(name)
 	if err != nil {
+		return err
+	}
+	if err := rt.authorizeOp(ctx, ActionStart, string(name)); err != nil {
 		return err
 	}
 	was := a.state()
@@ -154,8 +176,14 @@ func (rt *Runtime) Restart(ctx context.Context, name acl.AgentID) error {
 // cancelled, its instance is released when it returns, and Remove returns
 // ctx's error.
 func (rt *Runtime) Remove(ctx context.Context, name acl.AgentID) error {
+	if ctx == nil {
+		return errNilContext
+	}
 	a, err := rt.agent(name)
 	if err != nil {
+		return err
+	}
+	if err := rt.authorizeOp(ctx, ActionRemove, string(name)); err != nil {
 		return err
 	}
 	return rt.remove(ctx, a)

@@ -33,6 +33,11 @@ type config struct {
 	logLevel      slog.Level
 	lateRetention int
 	healthEvery   time.Duration
+	authorizer    Authorizer
+	onAudit       func(AuditRecord)
+	auditBuffer   int
+	maxAgents     int
+	maxInstances  int
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
@@ -204,6 +209,7 @@ func newConfig(opts []Option) (*config, error) {
 		inboxCapacity: defaultMailbox,
 		lateRetention: defaultLateRetention,
 		logBuffer:     DefaultLogBuffer,
+		auditBuffer:   DefaultAuditBuffer,
 		logLevel:      DefaultLogLevel,
 	}
 	for i, o := range opts {

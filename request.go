@@ -49,6 +49,9 @@ func (rt *Runtime) request(ctx context.Context, m *acl.Message, o origin, abort 
 		return nil, errNilContext
 	}
 	if err := o.stamp(m); err != nil {
+		if errors.Is(err, ErrForgedSender) {
+			rt.auditf(AuditForged, subjectOf(o).String(), "request "+m.Performative.String(), targetsOf(m), false, err.Error(), traceID(ctx))
+		}
 		return nil, err
 	}
 	now := rt.clock.Now()

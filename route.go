@@ -123,6 +123,9 @@ func (rt *Runtime) send(ctx context.Context, m *acl.Message, o origin, abort <-c
 		return errNilContext
 	}
 	if err := o.stamp(m); err != nil {
+		if errors.Is(err, ErrForgedSender) {
+			rt.auditf(AuditForged, subjectOf(o).String(), "send "+m.Performative.String(), targetsOf(m), false, err.Error(), traceID(ctx))
+		}
 		return err
 	}
 	return rt.route(ctx, m, o, nil, abort)
@@ -157,6 +160,16 @@ func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, o origin, w
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if from != nil && from.quota != nil {
+		if err := rt.checkQuota(from, m); err != nil {
+			return err
+		}
+	}
+	if rt.cfg.authorizer != nil {
+		if err := rt.authorizeSend(ctx, m, o, m.Receivers); err != nil {
+			return err
+		}
 	}
 	receivers := m.Receivers
 	answered := false

@@ -36,6 +36,14 @@ func (rt *Runtime) Scale(ctx context.Context, name acl.AgentID, n int) error {
 	if err != nil {
 		return err
 	}
+	if err := rt.authorizeOp(ctx, ActionScale, fmt.Sprintf("%s to %d", name, n)); err != nil {
+		return err
+	}
+	if more := n - len(a.all()); more > 0 {
+		if err := rt.checkCaps(name, 0, more); err != nil {
+			return err
+		}
+	}
 	return a.scale(ctx, n)
 }
 
@@ -161,7 +169,7 @@ func (a *agent) moveQueued(in *instance, to []*instance) {
 		}
 	}
 	for _, e := range rest {
-		moved := &store.Envelope{Msg: e.Msg, Receiver: e.Receiver, Attempts: e.Attempts, Enqueued: e.Enqueued}
+		moved := store.Envelope{Msg: e.Msg, Receiver: e.Receiver, Attempts: e.Attempts, Enqueued: e.Enqueued}
 		if err := dst.mb.PushForce(moved); err != nil {
 			a.rt.deadLetter(a, in, e, "scaled down and not re-queued", err)
 		}

@@ -61,6 +61,11 @@ type AgentSpec struct {
 	// Breaker, if Failures is set, stops deliveries to an agent that keeps
 	// failing for a cool-down.
 	Breaker BreakerPolicy
+	// Roles name the agent to the authorizer (WithAuthorizer): a policy
+	// grants roles what they may send to whom and subscribe to.
+	Roles []string
+	// Quota limits what the agent may send (rate, bytes, outbox per batch).
+	Quota Quota
 	// Lazy defers making the agent's handlers (a wasm guest's instances)
 	// until an instance's first message, so agents declared in thousands
 	// cost nothing until used. Spawn still compiles a wasm module.
@@ -70,19 +75,32 @@ type AgentSpec struct {
 // WasmSpec makes an agent a WebAssembly guest (Guest ABI v1, see
 // sandbox/ABI.md). Set it in AgentSpec.Wasm instead of a handler: every
 // replica, and every replacement after a crash, is a fresh instance in its
-// own store. Set exactly one of Module, WAT and File.
+// own store. Set exactly one of Module, WAT, File and JavaScript.
 //
 // Text is compiled only when asked for (WAT, or a File named *.wat), so
 // bytes that are not a module are reported as such, not as a syntax error.
 // A module that cannot be used fails Spawn with a *sandbox.Error naming the
 // agent: KindInvalidModule for bytes that are not a valid module,
 // KindABIViolation for a module that breaks the ABI.
+//
+// JavaScript agents are scripts, deployed like modules: the runtime runs
+// each in an interpreter guest inside the sandbox (QuickJS, package
+// guest/js) with the same limits, grants and tools as any guest, the script
+// handed to each instance at start-up. A script that does not load fails
+// Spawn with a *sandbox.Error of KindInitFailed carrying the interpreter's
+// message.
 type WasmSpec struct {
-	Module []byte         // the guest in the binary format (a .wasm file's contents)
-	WAT    string         // or the guest in the WebAssembly text format
-	File   string         // or a path to it: text if the name ends in .wat, binary otherwise
-	Limits sandbox.Limits // resource limits per instance (zero fields: defaults)
-	Grants sandbox.Grants // WASI capabilities (zero: none)
+	Module []byte // the guest in the binary format (a .wasm file's contents)
+	WAT    string // or the guest in the WebAssembly text format
+	// File is a path to the guest: WebAssembly text if the name ends in
+	// .wat, a JavaScript agent if .js (a script, not an ES module), the binary
+	// format otherwise.
+	File string
+	// JavaScript is the agent as a script defining handle(msg, ctx)
+	// (guest/js/README.md).
+	JavaScript string
+	Limits     sandbox.Limits // resource limits per instance (zero fields: defaults)
+	Grants     sandbox.Grants // WASI capabilities (zero: none)
 	// Reload, for development, polls File this often on the runtime's
 	// clock and upgrades the agent (blue-green) whenever its contents
 	// change; a change that does not compile or start is rolled back and
@@ -249,6 +267,15 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 	if s.Breaker, err = s.Breaker.withDefaults(); err != nil {
 		return s, err
 	}
+	if s.Quota, err = s.Quota.withDefaults(); err != nil {
+		return s, err
+	}
+	for _, r := range s.Roles {
+		if err := acl.AgentID(r).Validate(); err != nil {
+			return s, specErr("Roles", "role %q: %v", r, err)
+		}
+	}
+	s.Roles = slices.Clone(s.Roles)
 	return s, nil
 }
 

@@ -64,7 +64,7 @@ func (b *routing) topicsOf(ep endpoint) []string {
 // Subscribe subscribes an agent or inbox to topic: messages addressed to
 // acl.Topic(topic) reach it. Subscribing twice is a no-op. For a host
 // callback, use SubscribeFunc. After Close it returns ErrClosed.
-func (rt *Runtime) Subscribe(topic string, agent acl.AgentID) error {
+func (rt *Runtime) Subscribe(topic string, name acl.AgentID) error {
 	if err := acl.Topic(topic).Validate(); err != nil {
 		return err
 	}
@@ -72,8 +72,15 @@ func (rt *Runtime) Subscribe(topic string, agent acl.AgentID) error {
 		return err
 	}
 	defer rt.shutdown.exit()
-	ep, err := rt.endpointNamed(agent)
+	ep, err := rt.endpointNamed(name)
 	if err != nil {
+		return err
+	}
+	sub := Subject{Kind: SubjectInbox, Name: string(name)}
+	if a, ok := ep.(*agent); ok {
+		sub = Subject{Kind: SubjectAgent, Name: string(name), Roles: a.spec.Roles, Wasm: a.version().wasm != nil}
+	}
+	if err := rt.authorizeSubscribe(context.Background(), sub, topic); err != nil {
 		return err
 	}
 	rt.bus.subscribe(topic, ep)
@@ -112,6 +119,9 @@ func (rt *Runtime) SubscribeFunc(topic string, fn func(ctx context.Context, m *a
 		return nil, err
 	}
 	defer rt.shutdown.exit()
+	if err := rt.authorizeSubscribe(context.Background(), Subject{Kind: SubjectHost}, topic); err != nil {
+		return nil, err
+	}
 	// Internal names contain '$', which no user-chosen name can, so they
 	// never collide; Agents does not list them.
 	name := acl.AgentID("$sub/" + topic + "/" + strconv.FormatUint(rt.subSeq.Add(1), 10))

@@ -35,6 +35,9 @@ func (rt *Runtime) callTool(ctx context.Context, agent acl.AgentID, grant tool.G
 	}
 	r := rt.cfg.toolbox.CallTool(ctx, tool.Call{Agent: agent, Tool: name, Arguments: args, Grant: grant})
 	r.Tool = name
+	if r.Status == tool.StatusDenied {
+		rt.auditf(AuditTool, "agent:"+string(agent), "call tool", name, false, string(r.Content), traceID(ctx))
+	}
 	return r
 }
 

@@ -369,3 +369,29 @@ func TestUpgradeUnderLoadLosesNothing(t *testing.T) {
 		})
 	}
 }
+
+// Stopping an agent ends its upgrade (rolled back); upgrading a stopped
+// agent takes effect when it starts.
+func TestUpgradeAndStop(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	ctx := caxtontest.Context(t)
+	var h handled
+	rt.MustSpawn(caxton.AgentSpec{Name: "svc", NewHandler: answering(&h, nil)})
+	done := make(chan error, 1)
+	go func() {
+		done <- rt.Upgrade(ctx, "svc", caxton.AgentSpec{NewHandler: answering(&h, nil)}, caxton.Strategy{Kind: caxton.Canary, StepEvery: time.Hour})
+	}()
+	caxtontest.Eventually(t, func() bool { return lcInfo(t, rt, "svc").Rollout != nil }, "the canary")
+	require.NoError(t, rt.Stop(ctx, "svc"))
+	err := <-done
+	require.ErrorIs(t, err, caxton.ErrRolledBack)
+	assert.Contains(t, err.Error(), "the agent was stopped")
+	require.NoError(t, rt.Start(ctx, "svc"))
+	assert.Equal(t, "v1", ask(t, rt, "svc"))
+
+	require.NoError(t, rt.Stop(ctx, "svc"))
+	require.NoError(t, rt.Upgrade(ctx, "svc", caxton.AgentSpec{Version: "v9", NewHandler: answering(&h, nil)}, caxton.Strategy{}))
+	require.NoError(t, rt.Start(ctx, "svc"))
+	assert.Equal(t, "v9", ask(t, rt, "svc"))
+	assert.Equal(t, "v1", lcInfo(t, rt, "svc").Previous)
+}

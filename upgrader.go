@@ -42,6 +42,9 @@ func (rt *Runtime) Upgrade(ctx context.Context, name acl.AgentID, spec AgentSpec
 	if err != nil {
 		return err
 	}
+	if err := rt.authorizeOp(ctx, ActionUpgrade, string(name)); err != nil {
+		return err
+	}
 	v, err := rt.codeOf(a, spec)
 	if err != nil {
 		return err
@@ -62,6 +65,9 @@ func (rt *Runtime) Rollback(ctx context.Context, name acl.AgentID) error {
 	defer rt.shutdown.exit()
 	a, err := rt.agent(name)
 	if err != nil {
+		return err
+	}
+	if err := rt.authorizeOp(ctx, ActionUpgrade, string(name)+" (rollback)"); err != nil {
 		return err
 	}
 	if ro := a.ro.Load(); ro != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/sandbox"
@@ -52,14 +51,9 @@ func (rt *Runtime) closeSandbox() error {
 // wasmFactory compiles the spec's module (once, through the engine's cache)
 // and returns the NewHandler that instantiates it.
 func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant tool.Grant) (func(context.Context, InstanceInfo) (Handler, error), error) {
-	set := 0
-	for _, isSet := range []bool{len(w.Module) > 0, w.WAT != "", w.File != ""} {
-		if isSet {
-			set++
-		}
-	}
-	if set != 1 {
-		return nil, specErr("Wasm", "set exactly one of Module, WAT and File")
+	src, err := w.source()
+	if err != nil {
+		return nil, err
 	}
 	if w.Reload < 0 || (w.Reload > 0 && w.File == "") {
 		return nil, specErr("Wasm.Reload", "%v: needs a File and a positive interval", w.Reload)
@@ -68,25 +62,15 @@ func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant tool.Grant) 
 	if err != nil {
 		return nil, specErr("Wasm.Limits", "%v", err)
 	}
-	code, text := w.Module, w.WAT != ""
-	if text {
-		code = []byte(w.WAT)
-	}
-	if w.File != "" {
-		if code, err = os.ReadFile(w.File); err != nil {
-			return nil, specErr("Wasm.File", "%v", err)
-		}
-		text = sandbox.IsTextFile(w.File)
-	}
 	eng, err := rt.sandboxEngine()
 	if err != nil {
 		return nil, err
 	}
 	var mod *sandbox.Module
-	if text {
-		mod, err = eng.CompileText(string(code))
+	if src.text {
+		mod, err = eng.CompileText(string(src.code))
 	} else {
-		mod, err = eng.Compile(code)
+		mod, err = eng.Compile(src.code)
 	}
 	if err != nil {
 		return nil, forAgent(name, err)
@@ -99,6 +83,7 @@ func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant tool.Grant) 
 	return func(ctx context.Context, info InstanceInfo) (Handler, error) {
 		inst, err := mod.Instantiate(ctx, sandbox.InstanceConfig{
 			Agent: name, Limits: limits, Grants: grants, Logger: rt.logger, Now: rt.clock.Now, Tools: tools,
+			Init: src.init,
 		})
 		if err != nil {
 			return nil, err

@@ -329,6 +329,16 @@ func (in *instance) splitBatch(stop <-chan struct{}, envs []*store.Envelope, err
 // batch that produced it has already succeeded.
 func (in *instance) emit(batch, out []*acl.Message, spans []otelrt.Span) {
 	from := originOf(in.a)
+	if limit := in.a.spec.Quota.OutboxPerBatch; limit > 0 && len(out) > limit {
+		qe := &QuotaError{Agent: in.a.name(), Quota: "outbox per batch", Limit: float64(limit)}
+		in.logger.Warn("outbox: messages over the quota refused", "sent", limit, "refused", len(out)-limit)
+		if m := out[limit]; m != nil {
+			in.a.rt.quotaHit(in.a, m, qe) // the refuse answers the first message refused
+		} else {
+			in.a.rt.quotaHit(in.a, nil, qe)
+		}
+		out = out[:limit]
+	}
 	for _, m := range out {
 		if m == nil {
 			in.logger.Warn("outbox: nil message rejected")

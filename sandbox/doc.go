@@ -53,10 +53,11 @@
 // (Err). The kinds say what happened: KindInvalidModule (bytes that are not
 // a module), KindABIViolation (a module or a call that breaks the ABI),
 // KindDeadline, KindOutOfFuel, KindMemory, KindTable, KindStackOverflow,
-// KindUnreachable, KindOutOfBounds and KindOther for traps, and
-// KindGuestFailed and KindGuestPermanent for a guest that reports its own
-// failure. Broken says whether the instance must be replaced (every kind
-// but the last two). Errors from Compile leave Agent empty, since a
+// KindUnreachable, KindOutOfBounds and KindOther for traps, KindInitFailed
+// for a guest that refuses its init data at start-up (an interpreter guest
+// whose script does not load: ABI.md, "Init data"), and KindGuestFailed and
+// KindGuestPermanent for a guest that reports its own failure. Broken says
+// whether the instance must be replaced (every kind but the last two). Errors from Compile leave Agent empty, since a
 // compiled module belongs to no agent; package caxton fills it in.
 //
 // Traps are classified by their message first, because wasmtime-go

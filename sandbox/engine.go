@@ -31,6 +31,8 @@ type Engine struct {
 
 	mu      sync.Mutex
 	modules map[[32]byte]*Module
+	byBytes map[contentKey]*Module // the same modules, by a fast hash of their bytes
+	seeds   contentSeeds
 	linker  *wasmtime.Linker
 	closed  bool
 
@@ -89,6 +91,8 @@ func NewEngine(opts ...EngineOption) (*Engine, error) {
 		tick:    time.Millisecond,
 		logger:  slog.New(slog.DiscardHandler),
 		modules: make(map[[32]byte]*Module),
+		byBytes: make(map[contentKey]*Module),
+		seeds:   newContentSeeds(),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -139,7 +143,7 @@ func (e *Engine) Close() error {
 	}
 	e.closed = true
 	mods := e.modules
-	e.modules = nil
+	e.modules, e.byBytes = nil, nil
 	e.mu.Unlock()
 	close(e.stop)
 	<-e.done
@@ -173,17 +177,18 @@ func (e *Engine) Compile(wasm []byte) (*Module, error) {
 		}
 		return nil, invalidModule("%s", detail)
 	}
-	key := sha256.Sum256(wasm)
+	ck := e.seeds.key(wasm)
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if m, ok := e.modules[key]; ok {
+	if m, ok := e.byBytes[ck]; ok {
 		e.mu.Unlock()
 		return m, nil
 	}
 	e.mu.Unlock()
+	key := sha256.Sum256(wasm)
 	// Compiling a large guest takes seconds: do it without the lock, so
 	// instantiations of other modules (restarts, spawns) are not held up.
 	// Two concurrent compiles of the same bytes both work; one result wins.
@@ -204,9 +209,11 @@ func (e *Engine) Compile(wasm []byte) (*Module, error) {
 	}
 	if prev, ok := e.modules[key]; ok {
 		mod.Close()
+		e.byBytes[ck] = prev
 		return prev, nil
 	}
 	e.modules[key] = m
+	e.byBytes[ck] = m
 	return m, nil
 }
 

@@ -28,6 +28,7 @@ const (
 	KindGuestPermanent             // the guest's handler reported permanent failure (status -3)
 	KindInvalidModule              // the bytes are not a valid WebAssembly module (empty, garbage, truncated, bad text)
 	KindTable                      // a table started or grew past its element limit, or the module has too many tables
+	KindInitFailed                 // the guest refused its init data (an interpreter guest's script did not load)
 )
 
 var kindNames = [...]string{
@@ -36,6 +37,7 @@ var kindNames = [...]string{
 	KindOutOfBounds: "out of bounds", KindABIViolation: "ABI violation",
 	KindGuestFailed: "guest failed", KindGuestPermanent: "guest failed permanently",
 	KindInvalidModule: "invalid module", KindTable: "table limit",
+	KindInitFailed: "init failed",
 }
 
 // String returns the kind's name as it appears in error messages (and so

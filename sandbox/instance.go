@@ -27,6 +27,12 @@ type InstanceConfig struct {
 	Logger *slog.Logger     // receives guest logs and captured stdout/stderr (default: discard)
 	Now    func() time.Time // the clock behind the caxton.now import (default time.Now)
 	Tools  ToolFunc         // behind the caxton.tool_call import (nil: every call is "unavailable")
+	// Init is handed to the guest's caxton_init export once, at start-up
+	// (sandbox/ABI.md, "Init data"): the script of an interpreter guest.
+	// A module that exports caxton_init always gets the call (with no
+	// bytes when Init is empty); Init for a module without the export is
+	// an ABI violation rather than data silently ignored.
+	Init []byte
 }
 
 // Instance is one running guest in its own store. It is not safe for
@@ -63,7 +69,8 @@ type Instance struct {
 // Instantiate creates a fresh instance of m: a new store with the limits
 // and grants of cfg, WASI linked but empty unless granted, the caxton host
 // imports, the start-up run (the module's start function, then
-// _initialize), and the ABI version checked.
+// _initialize), and the ABI version checked (on the module's first
+// successful instance: it is a property of the code).
 //
 // Start-up is guest code, so it is bounded like a batch: by the batch
 // deadline, or by ctx's deadline if that comes first, in which case the
@@ -146,12 +153,18 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 			return nil, startErr(err, "_initialize")
 		}
 	}
-	v, err := in.call(wi.GetFunc(in.store, "caxton_abi_version"))
-	if err != nil {
-		return nil, startErr(err, "caxton_abi_version")
+	if !m.abiChecked.Load() { // once per module: see Module.abiChecked
+		v, err := in.call(wi.GetFunc(in.store, "caxton_abi_version"))
+		if err != nil {
+			return nil, startErr(err, "caxton_abi_version")
+		}
+		if got, _ := v.(int32); got != abi.Version {
+			return nil, in.abiErr("guest declares ABI version %v; this host implements version %d", v, abi.Version)
+		}
+		m.abiChecked.Store(true)
 	}
-	if got, _ := v.(int32); got != abi.Version {
-		return nil, in.abiErr("guest declares ABI version %v; this host implements version %d", v, abi.Version)
+	if err := in.initData(wi, startErr); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil { // cancelled while the guest started
 		return nil, fmt.Errorf("sandbox: agent %q: start-up finished after the context ended: %w", cfg.Agent, err)
@@ -160,8 +173,13 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 }
 
 func (in *Instance) setupWASI() error {
-	w := wasmtime.NewWasiConfig()
 	g := in.cfg.Grants
+	if !in.m.wasi && len(g.Args) == 0 && len(g.Env) == 0 && len(g.Dirs) == 0 {
+		// Nothing could use a WASI context (or report a bad grant): a C
+		// agent that imports only caxton saves building one per spawn.
+		return nil
+	}
+	w := wasmtime.NewWasiConfig()
 	if len(g.Args) > 0 {
 		w.SetArgv(g.Args)
 	}

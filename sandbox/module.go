@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
@@ -17,9 +18,17 @@ type Module struct {
 	usesT bool // imports caxton.now
 	usesL bool // imports caxton.log
 	wasi  bool // imports wasi_snapshot_preview1
+	// takesInit: exports caxton_init, so every instance is handed its
+	// agent's init data (an interpreter guest's script) at start-up.
+	takesInit bool
 	// tables are the exports of the module's tables (its own, or those
 	// exportTables added), watched for the table limit.
 	tables []string
+	// abiChecked is set once an instance's caxton_abi_version returned the
+	// host's version. The answer belongs to the code, not to an instance,
+	// so later instances skip the call (a wasm call is ~5 µs of a ~25 µs
+	// start).
+	abiChecked atomic.Bool
 }
 
 // abiExports are the exports Guest ABI v1 requires, with their signatures.
@@ -58,6 +67,12 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 			m.init = ex.Type().FuncType() != nil
 		case name == "_start":
 			command = ex.Type().FuncType() != nil
+		case name == initExport:
+			ft := ex.Type().FuncType()
+			if ft == nil || signature(ft) != initSignature {
+				return nil, abiErr("export %s must be a function %s", name, initSignature)
+			}
+			m.takesInit = true
 		case abiExports[name] != "":
 			ft := ex.Type().FuncType()
 			if ft == nil || signature(ft) != abiExports[name] {
@@ -102,6 +117,12 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 	}
 	return m, nil
 }
+
+// TakesInitData reports whether the module exports caxton_init: it is
+// then an interpreter (or another configurable guest) that gets
+// InstanceConfig.Init at start-up, and fails to start without it if its
+// caxton_init says so.
+func (m *Module) TakesInitData() bool { return m.takesInit }
 
 // signature renders a function type as "(i32, i32) -> (i64)".
 func signature(ft *wasmtime.FuncType) string {

@@ -85,6 +85,7 @@ func (q *memoryQueue) Release(e *Envelope) error {
 func (q *memoryQueue) Retry(*Envelope) error { return nil } // the envelope itself carries Attempts
 func (q *memoryQueue) Ack(*Envelope) error   { return nil } // popped envelopes are already gone
 func (q *memoryQueue) Len() int              { return q.n }
+func (q *memoryQueue) Volatile() bool        { return true } // see Volatile
 func (q *memoryQueue) Close() error          { return nil }
 
 // ring is a growable circular FIFO; it avoids the per-item allocation and

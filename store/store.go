@@ -110,6 +110,17 @@ type AsyncPusher interface {
 	PushAsync(e *Envelope) (wait func() error, err error)
 }
 
+// Volatile is a Queue that keeps nothing beyond the process (Memory's).
+// Since there is no durability to promise, the mailbox may hand it an
+// envelope after the sender's Push has returned: senders then append to a
+// lock-free arrival queue and the worker moves arrivals into the Queue in
+// batches, instead of every sender taking the queue's lock. A queue that
+// does not implement it (or returns false) receives every envelope before
+// Push returns.
+type Volatile interface {
+	Volatile() bool
+}
+
 // RetryScheduler is a Queue that persists when a failed envelope may be
 // tried again, so backoff survives a restart.
 type RetryScheduler interface {

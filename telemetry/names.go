@@ -21,6 +21,7 @@ const (
 	KeyOutcome            = attribute.Key("caxton.outcome")
 	KeyReason             = attribute.Key("caxton.reason")
 	KeyState              = attribute.Key("caxton.state")
+	KeyAction             = attribute.Key("caxton.action")
 	KeyMessagingSystem    = attribute.Key("messaging.system")
 	KeyMessagingOperation = attribute.Key("messaging.operation.type")
 )
@@ -40,6 +41,7 @@ const (
 	MetricUp           = "caxton.agent.up"               // gauge: 1 running, 0 stopped or failed, per agent and caxton.state
 	MetricCircuitOpen  = "caxton.circuit.open"           // gauge: 1 while the agent's breaker is open
 	MetricRestarts     = "caxton.instances.restarts"     // counter {instance}: instances replaced, per agent
+	MetricDenied       = "caxton.security.denied"        // counter {request}: sends and subscriptions refused, per subject and caxton.action
 )
 
 // Attribute keys of Contract Net spans.

@@ -1,9 +1,11 @@
 // Command idleagents measures the resident memory of many live, idle
 // WebAssembly agents: it spawns N copies of the C echo agent (each its own
 // instance and store), sends each one message so every instance has really
-// run, and reports the growth of the process's resident set.
+// run, and reports the growth of the process's resident set. -wasm names
+// another agent: a module, or a JavaScript agent (a file ending in .js).
 //
 //	go run ./bench/idleagents -n 10000
+//	go run ./bench/idleagents -n 1000 -wasm guest/js/agents/echo.js
 package main
 
 import (
@@ -24,7 +26,7 @@ import (
 
 func main() {
 	n := flag.Int("n", 10000, "number of agents")
-	wasm := flag.String("wasm", "guest/c/agents/echo.wasm", "the agent to spawn")
+	wasm := flag.String("wasm", "guest/c/agents/echo.wasm", "the agent to spawn: a module, or a script ending in .js")
 	flag.Parse()
 	if err := run(os.Stdout, *n, *wasm); err != nil {
 		fmt.Fprintln(os.Stderr, "idleagents:", err)
@@ -37,6 +39,10 @@ func run(w io.Writer, n int, wasm string) error {
 	if err != nil {
 		return err
 	}
+	spec := func() *caxton.WasmSpec { return &caxton.WasmSpec{Module: code} }
+	if strings.HasSuffix(wasm, ".js") {
+		spec = func() *caxton.WasmSpec { return &caxton.WasmSpec{JavaScript: string(code)} }
+	}
 	ctx := context.Background()
 	rt, err := caxton.New()
 	if err != nil {
@@ -45,7 +51,7 @@ func run(w io.Writer, n int, wasm string) error {
 	defer rt.Close(ctx)
 	// Compile once and settle before the baseline, so the figure is the
 	// agents' own cost, not the engine's or the compiled code's.
-	if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "warmup", Wasm: &caxton.WasmSpec{Module: code}}); err != nil {
+	if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "warmup", Wasm: spec()}); err != nil {
 		return err
 	}
 	before, err := rss()
@@ -54,7 +60,7 @@ func run(w io.Writer, n int, wasm string) error {
 	}
 	start := time.Now()
 	for i := range n {
-		if err := rt.Spawn(ctx, caxton.AgentSpec{Name: acl.AgentID("agent-" + strconv.Itoa(i)), Wasm: &caxton.WasmSpec{Module: code}}); err != nil {
+		if err := rt.Spawn(ctx, caxton.AgentSpec{Name: acl.AgentID("agent-" + strconv.Itoa(i)), Wasm: spec()}); err != nil {
 			return fmt.Errorf("spawn %d: %w", i, err)
 		}
 	}

@@ -42,8 +42,8 @@ func mbClosed(ch <-chan struct{}) bool {
 	}
 }
 
-func mbEnv(content string, p acl.Priority) *store.Envelope {
-	return &store.Envelope{Msg: &acl.Message{Performative: acl.Inform, Content: []byte(content), Priority: p}, Receiver: "r"}
+func mbEnv(content string, p acl.Priority) store.Envelope {
+	return store.Envelope{Msg: &acl.Message{Performative: acl.Inform, Content: []byte(content), Priority: p}, Receiver: "r"}
 }
 
 func mbContents(es []*store.Envelope) []string {
@@ -59,7 +59,7 @@ func mbTake(m *mailbox.Mailbox, n int) []string {
 }
 
 // mbPushAsync runs a blocking Push in a goroutine and returns its result.
-func mbPushAsync(ctx context.Context, m *mailbox.Mailbox, e *store.Envelope, abort <-chan struct{}) <-chan error {
+func mbPushAsync(ctx context.Context, m *mailbox.Mailbox, e store.Envelope, abort <-chan struct{}) <-chan error {
 	res := make(chan error, 1)
 	go func() { res <- m.Push(ctx, e, true, abort) }()
 	return res
@@ -313,7 +313,7 @@ func TestCloseStopsWorkers(t *testing.T) {
 func TestTakeReturnsPriorityOrder(t *testing.T) {
 	ctx := context.Background()
 	m := mbNew(t, 10)
-	for _, e := range []*store.Envelope{
+	for _, e := range []store.Envelope{
 		mbEnv("low1", acl.PriorityLow), mbEnv("normal1", acl.PriorityNormal), mbEnv("high1", acl.PriorityHigh),
 		mbEnv("normal2", acl.PriorityNormal), mbEnv("low2", acl.PriorityLow), mbEnv("high2", acl.PriorityHigh),
 	} {

@@ -26,8 +26,8 @@ type Telemetry struct {
 	tracer trace.Tracer
 	meter  metric.Meter
 
-	sent, delivered, failed, retried, deadLettered, fuel metric.Int64Counter
-	duration                                             metric.Float64Histogram
+	sent, delivered, failed, retried, deadLettered, fuel, denied metric.Int64Counter
+	duration                                                     metric.Float64Histogram
 
 	sets sync.Map // attrKey → *attrSet (cached, so measuring allocates nothing)
 	reg  metric.Registration
@@ -74,6 +74,7 @@ func New(tp trace.TracerProvider, mp metric.MeterProvider) (*Telemetry, error) {
 	t.retried = counter(telemetry.MetricRetried, "{message}", "Messages scheduled for another attempt")
 	t.deadLettered = counter(telemetry.MetricDeadLettered, "{message}", "Messages moved to the dead-letter queue")
 	t.fuel = counter(telemetry.MetricFuel, "{fuel}", "WebAssembly fuel consumed")
+	t.denied = counter(telemetry.MetricDenied, "{request}", "Sends and subscriptions the authorizer refused")
 	if err != nil {
 		return nil, err
 	}
@@ -290,6 +291,14 @@ func (s Span) EndProcess(agent acl.AgentID, p acl.Performative, start time.Time,
 		}
 	}
 	s.span.End()
+}
+
+// Denied counts a send or subscription the authorizer refused.
+func (t *Telemetry) Denied(ctx context.Context, subject acl.AgentID, action string) {
+	if t == nil {
+		return
+	}
+	t.denied.Add(ctx, 1, metric.WithAttributes(telemetry.KeyAgent.String(string(subject)), telemetry.KeyAction.String(action)))
 }
 
 // DeadLettered counts a message moved to the dead-letter queue and, when

@@ -254,7 +254,10 @@ func (f *File) currentInputs(ctx context.Context, dir string) ([]string, error) 
 // toolchain and compares the bytes with the checked-in module. When the
 // toolchain is not here (another Go version, no clang on PATH), it builds
 // nothing and returns why in skipped. A C (or other non-Go) guest is
-// rebuilt by the Makefile among its inputs: make -C DIR OUT=TMP TMP/NAME.wasm.
+// rebuilt by the Makefile among its inputs: make -C DIR OUT=TMP
+// CLANG=COMPILER TMP/NAME.wasm (RUSTC= for Rust, ASC= for AssemblyScript;
+// a compiler named by a relative path is relative to the Makefile's
+// directory).
 func Rebuild(ctx context.Context, sumPath string) (skipped string, err error) {
 	f, err := Read(sumPath)
 	if err != nil {
@@ -275,6 +278,24 @@ func Rebuild(ctx context.Context, sumPath string) (skipped string, err error) {
 			return "", err
 		}
 	} else {
+		makefile := ""
+		for _, in := range f.Inputs {
+			if name, ok := inputFile(in); ok && path.Base(name) == "Makefile" {
+				makefile = filepath.Join(dir, filepath.FromSlash(name))
+			}
+		}
+		if makefile == "" {
+			return fmt.Sprintf("%s has no Makefile among its inputs to rebuild it with", f.Wasm), nil
+		}
+		if strings.Contains(cmd, "/") && !filepath.IsAbs(cmd) {
+			// A compiler installed beside the sources (node_modules/.bin/asc)
+			// is named relative to its Makefile's directory.
+			abs, err := filepath.Abs(filepath.Join(filepath.Dir(makefile), filepath.FromSlash(cmd)))
+			if err != nil {
+				return "", fmt.Errorf("provenance: %w", err)
+			}
+			cmd = abs
+		}
 		if _, err := exec.LookPath(cmd); err != nil {
 			return fmt.Sprintf("%s was built with %s, which is not on PATH", f.Wasm, cmd), nil
 		}
@@ -285,16 +306,7 @@ func Rebuild(ctx context.Context, sumPath string) (skipped string, err error) {
 		if ver != want {
 			return fmt.Sprintf("%s was built with %s %s; %s here is %s", f.Wasm, cmd, want, cmd, ver), nil
 		}
-		makefile := ""
-		for _, in := range f.Inputs {
-			if name, ok := inputFile(in); ok && path.Base(name) == "Makefile" {
-				makefile = filepath.Join(dir, filepath.FromSlash(name))
-			}
-		}
-		if makefile == "" {
-			return fmt.Sprintf("%s has no Makefile among its inputs to rebuild it with", f.Wasm), nil
-		}
-		if got, err = makeWasm(ctx, filepath.Dir(makefile), cmd, f.Wasm); err != nil {
+		if got, err = makeWasm(ctx, filepath.Dir(makefile), compilerVar(f.Language)+"="+cmd, f.Wasm); err != nil {
 			return "", err
 		}
 	}
@@ -309,8 +321,24 @@ func Rebuild(ctx context.Context, sumPath string) (skipped string, err error) {
 	return "", nil
 }
 
-// makeWasm runs make in dir with OUT set to a temporary directory and
-// returns the module name built there.
+// compilerVar is the make variable naming a language's compiler in its
+// Makefile (guest/c: CLANG, guest/rust: RUSTC, guest/assemblyscript: ASC),
+// which Rebuild sets to the recorded toolchain so that make uses the very
+// compiler the module was built with.
+func compilerVar(language string) string {
+	switch language {
+	case "rust":
+		return "RUSTC"
+	case "assemblyscript":
+		return "ASC"
+	default:
+		return "CLANG"
+	}
+}
+
+// makeWasm runs make in dir with OUT set to a temporary directory and the
+// compiler variable set (compiler is "VAR=command"), and returns the
+// module name built there.
 func makeWasm(ctx context.Context, dir, compiler, name string) ([]byte, error) {
 	tmp, err := os.MkdirTemp("", "caxton-rebuild-")
 	if err != nil {
@@ -318,7 +346,7 @@ func makeWasm(ctx context.Context, dir, compiler, name string) ([]byte, error) {
 	}
 	defer os.RemoveAll(tmp)
 	out := filepath.Join(tmp, name)
-	cmd := exec.CommandContext(ctx, "make", "-s", "-C", dir, "OUT="+tmp, "CLANG="+compiler, out)
+	cmd := exec.CommandContext(ctx, "make", "-s", "-C", dir, "OUT="+tmp, compiler, out)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("provenance: make -C %s %s: %w\n%s", dir, out, err, b)
 	}

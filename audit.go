@@ -1,0 +1,199 @@
+package caxton
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// AuditKind classifies a security event.
+type AuditKind uint8
+
+// Audit kinds.
+const (
+	AuditLifecycle   AuditKind = iota + 1 // spawn, stop, start, scale, upgrade, rollback, remove (allowed or denied)
+	AuditDenied                           // a send or subscription the authorizer refused
+	AuditForged                           // a message naming a sender its origin may not speak as
+	AuditQuota                            // a quota hit: send rate, bytes, outbox, agents or instances
+	AuditTool                             // a tool call the agent's grant does not allow
+	AuditDeadLetters                      // dead letters replayed or purged
+)
+
+var auditNames = [...]string{AuditLifecycle: "lifecycle", AuditDenied: "denied", AuditForged: "forged sender",
+	AuditQuota: "quota", AuditTool: "tool denied", AuditDeadLetters: "dead letters"}
+
+func (k AuditKind) String() string {
+	if int(k) < len(auditNames) && auditNames[k] != "" {
+		return auditNames[k]
+	}
+	return fmt.Sprintf("AuditKind(%d)", uint8(k))
+}
+
+// AuditRecord is one security event. Records are chained: Hash covers the
+// record's fields and Prev, the previous record's Hash, so VerifyAudit
+// detects a record deleted, inserted or edited.
+type AuditRecord struct {
+	Seq     uint64    // increasing per runtime, from 1
+	At      time.Time // by the runtime's clock
+	Kind    AuditKind
+	Subject string // who: "agent:billing", "identity:alice", "inbox:gateway", "host"
+	Action  string // what: "send request", "subscribe", "scale", "replay", ...
+	Target  string // to or on what: an agent, a topic, dead-letter ids
+	Allowed bool   // whether it went ahead
+	Reason  string // why it was refused, or a detail
+	TraceID string // the trace of the context it happened in, if any
+	Prev    string // hex SHA-256 of the previous record ("" for the first)
+	Hash    string // hex SHA-256 of this record
+}
+
+// digest is the record's hash over its fields and Prev.
+func (r *AuditRecord) digest() string {
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], r.Seq)
+	h.Write(n[:])
+	binary.BigEndian.PutUint64(n[:], uint64(r.At.UnixNano()))
+	h.Write(n[:])
+	h.Write([]byte{byte(r.Kind), boolByte(r.Allowed)})
+	for _, s := range []string{r.Subject, r.Action, r.Target, r.Reason, r.TraceID, r.Prev} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ErrAuditTampered: VerifyAudit found a record that does not follow from
+// the one before it; see *AuditChainError.
+var ErrAuditTampered = errors.New("caxton: audit trail tampered with")
+
+// AuditChainError names the first record that breaks the chain.
+type AuditChainError struct {
+	Seq    uint64
+	Reason string
+}
+
+func (e *AuditChainError) Error() string {
+	return fmt.Sprintf("caxton: audit record %d: %s", e.Seq, e.Reason)
+}
+
+// Unwrap returns ErrAuditTampered.
+func (e *AuditChainError) Unwrap() error { return ErrAuditTampered }
+
+// VerifyAudit checks that records (in order, as Runtime.Audit or a hook
+// received them) form an unbroken chain: each hash matches its record, each
+// record names its predecessor's hash, and sequence numbers have no gap. The
+// first record's own predecessor is not known and is not checked.
+func VerifyAudit(records []AuditRecord) error {
+	for i := range records {
+		r := &records[i]
+		if r.digest() != r.Hash {
+			return &AuditChainError{Seq: r.Seq, Reason: "its hash does not match its contents"}
+		}
+		if i == 0 {
+			continue
+		}
+		p := &records[i-1]
+		switch {
+		case r.Prev != p.Hash:
+			return &AuditChainError{Seq: r.Seq, Reason: fmt.Sprintf("it does not follow record %d", p.Seq)}
+		case r.Seq != p.Seq+1:
+			return &AuditChainError{Seq: r.Seq, Reason: fmt.Sprintf("records %d to %d are missing", p.Seq+1, r.Seq-1)}
+		}
+	}
+	return nil
+}
+
+// DefaultAuditBuffer is how many recent records Runtime.Audit keeps unless
+// WithAuditBuffer says otherwise.
+const DefaultAuditBuffer = 4096
+
+// auditLog chains records, keeps the recent ones and hands each to the
+// hook. Recording takes one lock; the hook runs outside it, in order.
+type auditLog struct {
+	mu   sync.Mutex
+	hook func(AuditRecord)
+	ring []AuditRecord
+	next int // where the next record goes in ring
+	full bool
+	seq  uint64
+	last string // the last record's hash
+	hmu  sync.Mutex
+}
+
+func (l *auditLog) init(size int, hook func(AuditRecord)) {
+	l.ring = make([]AuditRecord, max(size, 0))
+	l.hook = hook
+}
+
+// record stamps r (sequence, time, chain) and keeps it.
+func (l *auditLog) record(r AuditRecord, now time.Time) {
+	l.hmu.Lock() // hooks see records in chain order
+	defer l.hmu.Unlock()
+	l.mu.Lock()
+	l.seq++
+	r.Seq, r.At, r.Prev = l.seq, now, l.last
+	r.Hash = r.digest()
+	l.last = r.Hash
+	if len(l.ring) > 0 {
+		l.ring[l.next] = r
+		l.next = (l.next + 1) % len(l.ring)
+		l.full = l.full || l.next == 0
+	}
+	l.mu.Unlock()
+	if l.hook != nil {
+		l.hook(r)
+	}
+}
+
+func (l *auditLog) snapshot() []AuditRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.full {
+		return append([]AuditRecord(nil), l.ring[:l.next]...)
+	}
+	return append(append([]AuditRecord(nil), l.ring[l.next:]...), l.ring[:l.next]...)
+}
+
+// WithAuditHook calls hook with every security record, in order, on the
+// goroutine of the event (keep it quick; ship records to a durable log
+// there).
+func WithAuditHook(hook func(AuditRecord)) Option {
+	return func(cfg *config) error {
+		cfg.onAudit = hook
+		return nil
+	}
+}
+
+// WithAuditBuffer sets how many recent records Runtime.Audit keeps
+// (default DefaultAuditBuffer; 0 keeps none, the hook still sees all).
+func WithAuditBuffer(n int) Option {
+	return func(cfg *config) error {
+		if n < 0 {
+			return specErr("WithAuditBuffer", "%d is negative", n)
+		}
+		cfg.auditBuffer = n
+		return nil
+	}
+}
+
+// Audit returns the recent security records, oldest first; VerifyAudit
+// checks them.
+func (rt *Runtime) Audit() []AuditRecord { return rt.audit.snapshot() }
+
+// auditf records a security event.
+func (rt *Runtime) auditf(kind AuditKind, subject, action, target string, allowed bool, reason string, traceID string) {
+	rt.audit.record(AuditRecord{Kind: kind, Subject: subject, Action: action, Target: target, Allowed: allowed,
+		Reason: truncateNotice(reason), TraceID: traceID}, rt.clock.Now())
+}

@@ -1,0 +1,54 @@
+package caxton
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/caxton-go/caxton/guest/js"
+)
+
+// wasmSource is what a WasmSpec asks the sandbox to run: a module, in the
+// binary or the text format, and for a script agent the script, which is
+// the interpreter guest's init data.
+type wasmSource struct {
+	code []byte
+	text bool   // code is WebAssembly text
+	init []byte // the script of a JavaScript agent
+}
+
+// source resolves a WasmSpec to what to compile and what to hand each
+// instance, naming the field that is wrong.
+func (w *WasmSpec) source() (wasmSource, error) {
+	set := 0
+	for _, isSet := range []bool{len(w.Module) > 0, w.WAT != "", w.File != "", w.JavaScript != ""} {
+		if isSet {
+			set++
+		}
+	}
+	if set != 1 {
+		return wasmSource{}, specErr("Wasm", "set exactly one of Module, WAT, File and JavaScript")
+	}
+	switch {
+	case len(w.Module) > 0:
+		return wasmSource{code: w.Module}, nil
+	case w.WAT != "":
+		return wasmSource{code: []byte(w.WAT), text: true}, nil
+	case w.JavaScript != "":
+		return wasmSource{code: js.Engine(), init: []byte(w.JavaScript)}, nil
+	}
+	b, err := os.ReadFile(w.File)
+	if err != nil {
+		return wasmSource{}, specErr("Wasm.File", "%v", err)
+	}
+	switch strings.ToLower(filepath.Ext(w.File)) {
+	case ".wat":
+		return wasmSource{code: b, text: true}, nil
+	case ".js":
+		if len(b) == 0 {
+			return wasmSource{}, specErr("Wasm.File", "%s is empty", w.File)
+		}
+		return wasmSource{code: js.Engine(), init: b}, nil
+	}
+	return wasmSource{code: b}, nil
+}
