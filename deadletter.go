@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/telemetry"
 )
 
 // DeadLetter is a message that could not be handled: the message, the agent
@@ -31,12 +33,15 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 		d.LastError = cause.Error()
 	}
 	a.stats.deadLettered.Add(1)
-	rt.tel.DeadLettered(rt.shutdown.base, a.name(), e.Msg, reason)
+	// The message's span context, so the log lines below have its trace id
+	// (a log line needs only the W3C ids, whatever the propagator).
+	ctx := telemetry.Extract(rt.shutdown.base, e.Msg)
+	rt.tel.DeadLettered(ctx, a.name(), e.Msg, reason)
 	if err := rt.dlq.Add(d); err != nil {
-		in.logger.Error("dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
+		in.logger.ErrorContext(ctx, "dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
 		return
 	}
-	in.logger.Warn("message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempts", e.Attempts, "last_error", d.LastError)
+	in.logger.WarnContext(ctx, "message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempt", e.Attempts, "last_error", d.LastError)
 	rt.runDeadLetterHook(d)
 	rt.noticeDeadLetter(d)
 }
@@ -45,11 +50,12 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 func (rt *Runtime) deadLetterUnrouted(m *acl.Message, receiver acl.AgentID, reason string) {
 	d := DeadLetter{Message: m, Receiver: receiver, Reason: reason, At: rt.clock.Now()}
 	d.ID = rt.ids.New(d.At).String()
+	ctx := telemetry.Extract(rt.shutdown.base, m) // for the log lines' trace id
 	if err := rt.dlq.Add(d); err != nil {
-		rt.logger.Error("dead-letter queue refused a message; it is lost", "error", err, "message_id", m.ID, "reason", reason)
+		rt.logger.ErrorContext(ctx, "dead-letter queue refused a message; it is lost", "error", err, "message_id", m.ID, "reason", reason)
 		return
 	}
-	rt.logger.Warn("message dead-lettered", "message_id", m.ID, "receiver", string(receiver), "reason", reason)
+	rt.logger.WarnContext(ctx, "message dead-lettered", "message_id", m.ID, "receiver", string(receiver), "reason", reason)
 	rt.runDeadLetterHook(d)
 }
 
@@ -67,8 +73,35 @@ func (rt *Runtime) runDeadLetterHook(d DeadLetter) {
 	rt.cfg.onDeadLetter(d)
 }
 
-// DeadLetters lists the dead-letter queue, oldest first.
+// DeadLetters lists the dead-letter queue, oldest first, as one slice;
+// AllDeadLetters scans a long queue without loading it whole.
 func (rt *Runtime) DeadLetters() ([]DeadLetter, error) { return rt.dlq.List() }
+
+// AllDeadLetters yields the dead-letter queue oldest first, a page at a
+// time with a store that supports it (store.DeadLetterIterator: both of
+// Caxton's stores do), so a long queue can be scanned, filtered or counted
+// in bounded memory. When ctx ends it yields ctx's error and stops.
+func (rt *Runtime) AllDeadLetters(ctx context.Context) iter.Seq2[DeadLetter, error] {
+	if it, ok := rt.dlq.(store.DeadLetterIterator); ok {
+		return it.All(ctx)
+	}
+	return func(yield func(DeadLetter, error) bool) {
+		list, err := rt.dlq.List()
+		if err != nil {
+			yield(DeadLetter{}, err)
+			return
+		}
+		for _, d := range list {
+			if err := ctx.Err(); err != nil {
+				yield(DeadLetter{}, err)
+				return
+			}
+			if !yield(d, nil) {
+				return
+			}
+		}
+	}
+}
 
 // ReplayDeadLetters sends dead letters again, each to the agent it was meant for only
 // (not to its other receivers, topics or rules), through the normal path,

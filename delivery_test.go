@@ -3,6 +3,7 @@ package caxton_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
+	"github.com/caxton-go/caxton/store"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -235,4 +237,42 @@ func TestPermanentErrorSkipsRetries(t *testing.T) {
 	assert.ErrorIs(t, caxton.Permanent(cause), cause)
 	assert.ErrorIs(t, caxton.Permanent(cause), caxton.ErrPermanent)
 	assert.NoError(t, caxton.Permanent(nil))
+}
+
+// AllDeadLetters yields what DeadLetters lists, without loading the queue
+// whole, with the default store and a store that only lists.
+func TestAllDeadLettersScansTheQueue(t *testing.T) {
+	for name, st := range map[string]store.Store{"memory": store.NewMemory(), "list only": listOnlyStore{store.NewMemory()}} {
+		t.Run(name, func(t *testing.T) {
+			rt := caxtontest.NewRuntime(t, caxton.WithStore(st))
+			rt.MustSpawn(caxton.AgentSpec{Name: "refuser", Delivery: caxton.DeliveryPolicy{MaxAttempts: 1},
+				Handler: caxton.HandlerFunc(func(context.Context, *caxton.MessageContext) error { return errors.New("no") })})
+			for i := range 3 {
+				rt.MustSend(inform(fmt.Sprint("order-", i), "refuser"))
+			}
+			want := rt.AwaitDeadLetters(3)
+			var got []caxton.DeadLetter
+			for d, err := range rt.AllDeadLetters(caxtontest.Context(t)) {
+				require.NoError(t, err)
+				got = append(got, d)
+			}
+			assert.Equal(t, want, got)
+
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			var errs []error
+			for _, err := range rt.AllDeadLetters(ctx) {
+				errs = append(errs, err)
+			}
+			require.Len(t, errs, 1)
+			assert.ErrorIs(t, errs[0], context.Canceled)
+		})
+	}
+}
+
+// listOnlyStore hides the dead-letter queue's iterator.
+type listOnlyStore struct{ *store.Memory }
+
+func (s listOnlyStore) DeadLetters() store.DeadLetterQueue {
+	return struct{ store.DeadLetterQueue }{s.Memory.DeadLetters()}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/caxton-go/caxton/clock"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/telemetry"
 	"github.com/caxton-go/caxton/tool"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -41,6 +42,7 @@ type config struct {
 
 	tracerProvider trace.TracerProvider
 	meterProvider  metric.MeterProvider
+	propagator     telemetry.Propagator
 	toolbox        tool.Toolbox
 	cluster        Cluster
 }
@@ -58,12 +60,14 @@ func WithClock(c clock.Clock) Option {
 }
 
 // WithLogger sets the logger for the runtime and, with an "agent" attribute,
-// for every handler and wasm guest (default: discard). Records logged with
-// a context that carries a span get trace_id and span_id attributes.
+// for every handler and wasm guest. Records logged with a context that
+// carries a span get trace_id and span_id attributes. Default, and what a
+// nil l means (as in every Caxton package): discard — a library is silent
+// unless given a logger.
 func WithLogger(l *slog.Logger) Option {
 	return func(cfg *config) error {
 		if l == nil {
-			return specErr("WithLogger", "nil logger")
+			l = slog.New(slog.DiscardHandler)
 		}
 		cfg.logger = l
 		return nil

@@ -35,7 +35,6 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		field string
 	}{
 		{"nil clock", caxton.WithClock(nil), "WithClock"},
-		{"nil logger", caxton.WithLogger(nil), "WithLogger"},
 		{"nil store", caxton.WithStore(nil), "WithStore"},
 		{"zero content", caxton.WithMaxContentSize(0), "WithMaxContentSize"},
 		{"bad host name", caxton.WithHostName("a b"), "WithHostName"},
@@ -56,6 +55,17 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 	_, err := caxton.New(caxton.WithHostName("same"), caxton.WithSystemName("same"))
 	assert.ErrorIs(t, err, caxton.ErrInvalidSpec)
+}
+
+// A nil logger is the default, silent one — the same in every Caxton
+// package — so a handler's log calls do not panic.
+func TestNilLoggerIsTheSilentDefault(t *testing.T) {
+	rt := caxtontest.NewRuntime(t, caxton.WithLogger(nil))
+	rt.MustSpawn(caxton.AgentSpec{Name: "chatty", Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+		mc.Logger().InfoContext(ctx, "handling")
+		return mc.Reply(ctx, acl.Inform, nil)
+	})})
+	rt.MustRequest(acl.New(acl.Request, "chatty"))
 }
 
 func TestSendAfterCloseFails(t *testing.T) {

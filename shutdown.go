@@ -224,7 +224,11 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	if err := rt.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("caxton: close store: %w", err))
 	}
-	if c, ok := rt.cfg.toolbox.(io.Closer); ok {
+	if c, ok := rt.cfg.toolbox.(interface{ Shutdown(context.Context) error }); ok {
+		if err := c.Shutdown(ctx); err != nil { // mcp.Registry: Close bounded by ctx
+			errs = append(errs, fmt.Errorf("caxton: close toolbox: %w", err))
+		}
+	} else if c, ok := rt.cfg.toolbox.(io.Closer); ok {
 		if err := c.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("caxton: close toolbox: %w", err))
 		}

@@ -19,7 +19,7 @@ func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*st
 	a := in.a
 	msg := err.Error()
 	a.lastErr.Store(&msg)
-	in.logger.WarnContext(ctx, "handler failed", "error", err, "attempt", envs[0].Attempts, "messages", len(envs))
+	in.logger.WarnContext(ctx, "handler failed", "error", err, "message_id", envs[0].Msg.ID, "attempt", envs[0].Attempts, "messages", len(envs))
 	o := retry
 	var pe *PanicError
 	switch {

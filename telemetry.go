@@ -2,11 +2,14 @@ package caxton
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/otelrt"
+	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/telemetry"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -40,13 +43,33 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 	}
 }
 
-// TracerProvider-less runtimes have a nil *otelrt.Telemetry: every call
-// on it is a no-op that allocates nothing.
-func (rt *Runtime) setupTelemetry() error {
-	if rt.cfg.tracerProvider == nil && rt.cfg.meterProvider == nil {
+// WithPropagator sets how context crosses from a sender to a handler in
+// the message's TraceContext field: the span (so the handler's span
+// continues the sender's trace) and baggage (so a value a caller put in
+// its context reaches every handler down the line). Default:
+// telemetry.DefaultPropagator(), W3C trace context and W3C baggage; to use
+// the propagator configured globally for OpenTelemetry
+// (otel.SetTextMapPropagator), pass otelprop.Global() from package
+// telemetry/otelprop. A propagator works with or without providers: with
+// it alone, nothing is recorded but context still flows.
+func WithPropagator(p telemetry.Propagator) Option {
+	return func(cfg *config) error {
+		if p == nil {
+			return specErr("WithPropagator", "nil propagator")
+		}
+		cfg.propagator = p
 		return nil
 	}
-	tel, err := otelrt.New(rt.cfg.tracerProvider, rt.cfg.meterProvider)
+}
+
+// Runtimes without providers or a propagator have a nil *otelrt.Telemetry:
+// every call on it is a no-op that allocates nothing.
+func (rt *Runtime) setupTelemetry() error {
+	if rt.cfg.tracerProvider == nil && rt.cfg.meterProvider == nil && rt.cfg.propagator == nil {
+		return nil
+	}
+	tel, err := otelrt.New(otelrt.Config{Tracer: rt.cfg.tracerProvider, Meter: rt.cfg.meterProvider,
+		Propagator: rt.cfg.propagator, ErrorType: errorType})
 	if err != nil {
 		return err
 	}
@@ -55,6 +78,54 @@ func (rt *Runtime) setupTelemetry() error {
 	}
 	rt.tel = tel
 	return nil
+}
+
+// errorTypes map the runtime's errors to the error.type attribute of spans
+// and metrics, first match first (a wasm failure is also ErrInstanceBroken).
+var errorTypes = []struct {
+	err  error
+	name string
+}{
+	{context.DeadlineExceeded, telemetry.ErrorTypeTimeout},
+	{context.Canceled, telemetry.ErrorTypeCanceled},
+	{ErrAgentNotFound, telemetry.ErrorTypeAgentNotFound},
+	{ErrMailboxFull, telemetry.ErrorTypeMailboxFull},
+	{ErrNoSubscribers, telemetry.ErrorTypeNoSubscribers},
+	{acl.ErrInvalid, telemetry.ErrorTypeInvalidMessage},
+	{ErrClosed, telemetry.ErrorTypeClosed},
+}
+
+// errorType names err for error.type (telemetry.ErrorType* values).
+func errorType(err error) string {
+	var se *sandbox.Error
+	if errors.As(err, &se) {
+		switch se.Kind {
+		case sandbox.KindDeadline:
+			return telemetry.ErrorTypeTimeout
+		case sandbox.KindGuestFailed:
+			return telemetry.ErrorTypeGuestFailed
+		case sandbox.KindGuestPermanent:
+			return telemetry.ErrorTypePermanent
+		case sandbox.KindABIViolation, sandbox.KindInvalidModule:
+			return telemetry.ErrorTypeWasmABI
+		}
+		return telemetry.ErrorTypeWasmTrap
+	}
+	var pe *PanicError
+	switch {
+	case errors.As(err, &pe):
+		return telemetry.ErrorTypePanic
+	case errors.Is(err, ErrPermanent):
+		return telemetry.ErrorTypePermanent
+	case errors.Is(err, ErrInstanceBroken):
+		return telemetry.ErrorTypeInstanceBroken
+	}
+	for _, e := range errorTypes {
+		if errors.Is(err, e.err) {
+			return e.name
+		}
+	}
+	return telemetry.ErrorTypeOther
 }
 
 // gauges reports each agent's queue depth, live instances and sandbox

@@ -55,7 +55,7 @@ func TestTelemetryContractNetRoundIsOneSpan(t *testing.T) {
 	caxtontest.Eventually(t, func() bool {
 		ended := map[string]int{}
 		for _, s := range o.spans.Ended() {
-			ended[s.Name()]++
+			ended[kind(s)]++
 		}
 		return ended["contract-net"] == 1 && ended["process cfp"] == 3
 	}, "the negotiation span and the three bidders' spans to end")
@@ -73,7 +73,7 @@ func TestTelemetryContractNetRoundIsOneSpan(t *testing.T) {
 	}
 	children := map[string]int{}
 	for _, s := range byParent[round.SpanContext().SpanID().String()] {
-		children[s.Name()]++
+		children[kind(s)]++
 		assert.Equal(t, round.SpanContext().TraceID(), s.SpanContext().TraceID())
 		if s.Name() == "contract-net propose" {
 			require.Len(t, s.Links(), 1, "an answer links to the bidder's send span")
@@ -87,11 +87,22 @@ func TestTelemetryContractNetRoundIsOneSpan(t *testing.T) {
 	assert.Equal(t, 1, children["send accept-proposal"])
 	assert.Equal(t, 1, children["send reject-proposal"])
 	for _, send := range byParent[round.SpanContext().SpanID().String()] {
-		if send.Name() != "send cfp" {
+		if kind(send) != "send cfp" {
 			continue
 		}
+		bidder := attr(send, telemetry.KeyDestination)
+		assert.Equal(t, "send "+bidder, send.Name(), "a send span is named after its destination")
 		procs := byParent[send.SpanContext().SpanID().String()]
 		require.Len(t, procs, 1, "each call is handled by its bidder in the same trace")
-		assert.Equal(t, "process cfp", procs[0].Name())
+		assert.Equal(t, "process "+bidder, procs[0].Name())
 	}
+}
+
+// kind is a messaging span's operation and performative ("send cfp"), or
+// another span's name: messaging spans are named after their destination.
+func kind(s sdktrace.ReadOnlySpan) string {
+	if op := attr(s, telemetry.KeyOperationName); op != "" {
+		return op + " " + attr(s, telemetry.KeyPerformative)
+	}
+	return s.Name()
 }

@@ -77,11 +77,34 @@ func attr(s sdktrace.ReadOnlySpan, key attribute.Key) string {
 
 func itoa(n int) string { return attribute.IntValue(n).String() }
 
-// counter sums an Int64 sum metric's points for an agent.
+// counter sums a metric's points (a histogram's counts) for an agent, the
+// points' messaging.destination.name.
 func (o *observed) counter(t *testing.T, name string, agent acl.AgentID) int64 {
+	t.Helper()
+	return o.metric(t, name, telemetry.KeyDestination.String(string(agent)))
+}
+
+// metric sums a metric's points (a histogram's counts) whose attributes
+// include every one of match; an empty-string match means the key is absent.
+func (o *observed) metric(t *testing.T, name string, match ...attribute.KeyValue) int64 {
 	t.Helper()
 	var rm metricdata.ResourceMetrics
 	require.NoError(t, o.reader.Collect(context.Background(), &rm))
+	matches := func(set attribute.Set) bool {
+		for _, kv := range match {
+			v, ok := set.Value(kv.Key)
+			if kv.Value.AsString() == "" && kv.Value.Type() == attribute.STRING {
+				if ok {
+					return false
+				}
+				continue
+			}
+			if !ok || v != kv.Value {
+				return false
+			}
+		}
+		return true
+	}
 	var total int64
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
@@ -91,19 +114,19 @@ func (o *observed) counter(t *testing.T, name string, agent acl.AgentID) int64 {
 			switch d := m.Data.(type) {
 			case metricdata.Sum[int64]:
 				for _, p := range d.DataPoints {
-					if v, _ := p.Attributes.Value(telemetry.KeyAgent); v.AsString() == string(agent) {
+					if matches(p.Attributes) {
 						total += p.Value
 					}
 				}
 			case metricdata.Gauge[int64]:
 				for _, p := range d.DataPoints {
-					if v, _ := p.Attributes.Value(telemetry.KeyAgent); v.AsString() == string(agent) {
+					if matches(p.Attributes) {
 						total += p.Value
 					}
 				}
 			case metricdata.Histogram[float64]:
 				for _, p := range d.DataPoints {
-					if v, _ := p.Attributes.Value(telemetry.KeyAgent); v.AsString() == string(agent) {
+					if matches(p.Attributes) {
 						total += int64(p.Count)
 					}
 				}
@@ -153,13 +176,13 @@ func TestTelemetryTracesAConversationAcrossNativeAndWasm(t *testing.T) {
 		return err1 == nil && err2 == nil && f.Processed == 1 && e.Processed == 1
 	}, "front and echo finished handling")
 
-	hostSend := o.span(t, "send request", telemetry.KeySender, "host", 0)
-	front1 := o.span(t, "process request", telemetry.KeyAgent, "front", 1)
-	front2 := o.span(t, "process request", telemetry.KeyAgent, "front", 2)
-	frontSend := o.span(t, "send request", telemetry.KeySender, "front", 0)
-	echoProc := o.span(t, "process request", telemetry.KeyAgent, "echo", 1)
-	echoSend := o.span(t, "send inform", telemetry.KeySender, "echo", 0)
-	frontReply := o.span(t, "send inform", telemetry.KeySender, "front", 0)
+	hostSend := o.span(t, "send front", telemetry.KeySender, "host", 0)
+	front1 := o.span(t, "process front", telemetry.KeyDestination, "front", 1)
+	front2 := o.span(t, "process front", telemetry.KeyDestination, "front", 2)
+	frontSend := o.span(t, "send echo", telemetry.KeySender, "front", 0)
+	echoProc := o.span(t, "process echo", telemetry.KeyDestination, "echo", 1)
+	echoSend := o.span(t, "send front", telemetry.KeySender, "echo", 0)
+	frontReply := o.span(t, "send host", telemetry.KeySender, "front", 0)
 
 	traceID := root.SpanContext().TraceID()
 	for _, s := range []sdktrace.ReadOnlySpan{hostSend, front1, front2, frontSend, echoProc, echoSend, frontReply} {
@@ -181,6 +204,8 @@ func TestTelemetryTracesAConversationAcrossNativeAndWasm(t *testing.T) {
 	assert.Equal(t, trace.SpanKindConsumer, front1.SpanKind())
 	assert.Equal(t, codes.Error, front1.Status().Code)
 	assert.Equal(t, "retry", attr(front1, telemetry.KeyOutcome))
+	assert.Equal(t, telemetry.ErrorTypeOther, attr(front1, telemetry.KeyErrorType), "an error of the handler's own")
+	assert.Empty(t, attr(front2, telemetry.KeyErrorType))
 	require.NotEmpty(t, front1.Events())
 	assert.Equal(t, "exception", front1.Events()[0].Name)
 	assert.Equal(t, "delivered", attr(front2, telemetry.KeyOutcome))
@@ -191,14 +216,23 @@ func TestTelemetryTracesAConversationAcrossNativeAndWasm(t *testing.T) {
 	assert.NotEmpty(t, attr(hostSend, telemetry.KeyMessageID))
 	assert.Equal(t, attr(hostSend, telemetry.KeyMessageID), attr(front2, telemetry.KeyMessageID))
 
-	assert.Equal(t, int64(1), o.counter(t, telemetry.MetricSent, "host"))
-	assert.Equal(t, int64(2), o.counter(t, telemetry.MetricSent, "front"))
-	assert.Equal(t, int64(1), o.counter(t, telemetry.MetricSent, "echo"))
-	assert.Equal(t, int64(1), o.counter(t, telemetry.MetricDelivered, "front"))
-	assert.Equal(t, int64(1), o.counter(t, telemetry.MetricFailed, "front"))
+	sent := func(sender acl.AgentID) int64 {
+		return o.metric(t, telemetry.MetricSent, telemetry.KeySender.String(string(sender)))
+	}
+	assert.Equal(t, int64(1), sent("host"))
+	assert.Equal(t, int64(2), sent("front"))
+	assert.Equal(t, int64(1), sent("echo"))
+	assert.Equal(t, int64(1), o.metric(t, telemetry.MetricSent, telemetry.KeySender.String("front"),
+		telemetry.KeyDestination.String("echo"), telemetry.KeyOperationName.String("send"), telemetry.KeyMessagingSystem.String("caxton"),
+		telemetry.KeyPerformative.String("request"), telemetry.KeyErrorType.String("")))
+	ok, failed := telemetry.KeyErrorType.String(""), telemetry.KeyErrorType.String(telemetry.ErrorTypeOther)
+	front := telemetry.KeyDestination.String("front")
+	assert.Equal(t, int64(1), o.metric(t, telemetry.MetricConsumed, front, ok), "delivered")
+	assert.Equal(t, int64(1), o.metric(t, telemetry.MetricConsumed, front, failed, telemetry.KeyOperationName.String("process")), "failed")
 	assert.Equal(t, int64(1), o.counter(t, telemetry.MetricRetried, "front"))
-	assert.Equal(t, int64(1), o.counter(t, telemetry.MetricDelivered, "echo"))
+	assert.Equal(t, int64(1), o.metric(t, telemetry.MetricConsumed, telemetry.KeyDestination.String("echo"), ok))
 	assert.Equal(t, int64(2), o.counter(t, telemetry.MetricDuration, "front"), "one duration per attempt")
+	assert.Equal(t, int64(1), o.metric(t, telemetry.MetricDuration, front, failed), "the failed attempt's duration has error.type")
 	assert.Positive(t, o.counter(t, telemetry.MetricFuel, "echo"))
 	assert.Equal(t, int64(1), o.counter(t, telemetry.MetricInstances, "echo"))
 	assert.Positive(t, o.counter(t, telemetry.MetricMemory, "echo"))
@@ -231,15 +265,27 @@ func TestTelemetryRecordsTrapsDeadLettersAndGuestLogs(t *testing.T) {
 		return err == nil && a.Processed == 1
 	}, "logger handled its message")
 
-	crash := o.span(t, "process inform", telemetry.KeyAgent, "crasher", 1)
+	crash := o.span(t, "process crasher", telemetry.KeyDestination, "crasher", 1)
 	assert.Equal(t, codes.Error, crash.Status().Code)
 	assert.Contains(t, crash.Status().Description, "unreachable")
 	assert.Equal(t, "dead_lettered", attr(crash, telemetry.KeyOutcome))
 	assert.Equal(t, root.SpanContext().TraceID(), crash.SpanContext().TraceID())
 	assert.Equal(t, int64(1), o.counter(t, telemetry.MetricDeadLettered, "crasher"))
-	assert.Equal(t, int64(1), o.counter(t, telemetry.MetricFailed, "crasher"))
+	assert.Equal(t, int64(1), o.metric(t, telemetry.MetricConsumed, telemetry.KeyDestination.String("crasher"),
+		telemetry.KeyErrorType.String(telemetry.ErrorTypeWasmTrap)))
+	assert.Equal(t, telemetry.ErrorTypeWasmTrap, attr(crash, telemetry.KeyErrorType))
 
-	logged := o.span(t, "process inform", telemetry.KeyAgent, "logger", 1)
+	// The log lines about the failure name the message and carry its trace.
+	failed := o.logs.findAttr(t, "msg", "handler failed", "message_id")
+	assert.Equal(t, crash.SpanContext().TraceID().String(), failed["trace_id"])
+	assert.Equal(t, attr(crash, telemetry.KeyMessageID), failed["message_id"])
+	assert.EqualValues(t, 1, failed["attempt"])
+	dead := o.logs.findAttr(t, "msg", "message dead-lettered", "trace_id")
+	assert.Equal(t, root.SpanContext().TraceID().String(), dead["trace_id"])
+	assert.Equal(t, attr(crash, telemetry.KeyMessageID), dead["message_id"])
+	assert.EqualValues(t, 1, dead["attempt"])
+
+	logged := o.span(t, "process logger", telemetry.KeyDestination, "logger", 1)
 	rec := o.logs.findAttr(t, "agent", "logger", "trace_id")
 	assert.Equal(t, logged.SpanContext().TraceID().String(), rec["trace_id"])
 	assert.Equal(t, logged.SpanContext().SpanID().String(), rec["span_id"])

@@ -10,9 +10,10 @@ import (
 
 // WithToolbox gives the runtime's agents tools (each within its
 // AgentSpec.Tools grant). Without one, every call is
-// tool.StatusUnavailable. The runtime closes the toolbox on Close if it is
-// an io.Closer (an mcp.Registry is: its MCP sessions and server processes
-// end with the runtime).
+// tool.StatusUnavailable. The runtime closes the toolbox on Close: with
+// its Shutdown(ctx) method, bounded by Close's context, if it has one (an
+// mcp.Registry does: its MCP sessions and server processes end with the
+// runtime), else with Close if it is an io.Closer.
 func WithToolbox(tb tool.Toolbox) Option {
 	return func(cfg *config) error {
 		if tb == nil {

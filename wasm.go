@@ -64,7 +64,7 @@ func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant tool.Grant) 
 	}
 	eng, err := rt.sandboxEngine()
 	if err != nil {
-		return nil, err
+		return nil, forAgent(name, err) // sandbox.ErrNoCgo in a build without cgo
 	}
 	var mod *sandbox.Module
 	if src.text {

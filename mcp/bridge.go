@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/caxton-go/caxton/telemetry"
 	"github.com/caxton-go/caxton/tool"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -281,7 +282,15 @@ func (s *server) call(ctx context.Context, remote string, args json.RawMessage) 
 			}
 			return unavailable(fmt.Sprintf("cannot connect to MCP server %q: %v", s.name, err))
 		}
-		res, err := sess.cs.CallTool(ctx, &sdk.CallToolParams{Name: remote, Arguments: args})
+		params := &sdk.CallToolParams{Name: remote, Arguments: args}
+		// The call continues the agent's trace on the server: W3C trace
+		// context (and baggage) in params._meta, per the MCP conventions.
+		meta := telemetry.MetaCarrier{}
+		telemetry.DefaultPropagator().Inject(ctx, meta)
+		if len(meta) > 0 {
+			params.Meta = sdk.Meta(meta)
+		}
+		res, err := sess.cs.CallTool(ctx, params)
 		if err == nil {
 			return convertResult(res)
 		}
@@ -338,24 +347,12 @@ func protocolError(server string, err error) tool.Result {
 	return tool.Result{Status: tool.StatusError, Content: []byte(msg)}
 }
 
-// serverError finds the server's error response in err's tree, if any.
+// serverError finds the server's error response in err's tree, if any
+// (the go-sdk's own transport failures, codeRejected, are not one).
 func serverError(err error) *jsonrpc.Error {
-	switch e := err.(type) {
-	case nil:
-		return nil
-	case *jsonrpc.Error:
-		if e.Code != codeRejected {
-			return e
-		}
-		return nil
-	case interface{ Unwrap() error }:
-		return serverError(e.Unwrap())
-	case interface{ Unwrap() []error }:
-		for _, u := range e.Unwrap() {
-			if w := serverError(u); w != nil {
-				return w
-			}
-		}
+	var e *jsonrpc.Error
+	if errors.As(err, &e) && e.Code != codeRejected {
+		return e
 	}
 	return nil
 }

@@ -17,11 +17,22 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Span attribute keys (caxton.agent is telemetry.KeyAgent).
+// Span attribute keys of a tool call's span, named "tools/call {tool}" as
+// the MCP semantic conventions name a tools/call request (its other
+// attributes: mcp.method.name "tools/call", gen_ai.operation.name
+// "execute_tool", caxton.agent (telemetry.KeyAgent), and error.type
+// (telemetry.KeyErrorType, the status) when the call fails).
 const (
-	KeyTool         = attribute.Key("caxton.tool")
-	KeyToolStatus   = attribute.Key("caxton.tool.status")
-	KeyToolDuration = attribute.Key("caxton.tool.duration") // seconds, float
+	KeyMethodName   = attribute.Key("mcp.method.name")       // "tools/call"
+	KeyOperation    = attribute.Key("gen_ai.operation.name") // "execute_tool"
+	KeyTool         = attribute.Key("gen_ai.tool.name")      // the tool's name as the agent calls it
+	KeyToolStatus   = attribute.Key("caxton.tool.status")    // the tool.Status
+	KeyToolDuration = attribute.Key("caxton.tool.duration")  // seconds, float
+)
+
+var (
+	methodToolsCall = KeyMethodName.String("tools/call")
+	opExecuteTool   = KeyOperation.String("execute_tool")
 )
 
 // errGrantTimeout is the cause of a call's context when the grant's
@@ -45,8 +56,8 @@ func (r *Registry) CallTool(ctx context.Context, call tool.Call) tool.Result {
 		r.finish(ctx, nil, start, call, res, 0)
 		return res
 	}
-	ctx, span := r.tracer.Start(ctx, "tool "+call.Tool, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(telemetry.KeyAgent.String(string(call.Agent)), KeyTool.String(call.Tool)))
+	ctx, span := r.tracer.Start(ctx, "tools/call "+call.Tool, trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(methodToolsCall, opExecuteTool, KeyTool.String(call.Tool), telemetry.KeyAgent.String(string(call.Agent))))
 	call.Grant = call.Grant.WithDefaults()
 	if len(call.Arguments) == 0 {
 		call.Arguments = []byte("{}")
@@ -175,6 +186,7 @@ func (r *Registry) finish(ctx context.Context, span trace.Span, start time.Time,
 	}
 	span.SetAttributes(KeyToolStatus.String(res.Status.String()), KeyToolDuration.Float64(d.Seconds()))
 	if res.Status != tool.StatusOK {
+		span.SetAttributes(telemetry.KeyErrorType.String(res.Status.String()))
 		span.SetStatus(codes.Error, rec.Error)
 	}
 	span.End()

@@ -1,7 +1,9 @@
 // Package mcp gives Caxton agents tools.
 //
 // The tool side is the Registry, the runtime's tool.Toolbox. It holds two
-// kinds of tools: Go functions the host adds (Registry.Add), and the tools
+// kinds of tools: Go functions the host adds (Registry.Add; NewTool makes
+// one from a typed function, its schema derived from the argument type),
+// and the tools
 // of external MCP servers it imports through the official go-sdk
 // (Registry.Connect, over a subprocess's stdio, streamable HTTP or any
 // go-sdk transport). Agents — native handlers through
@@ -57,8 +59,12 @@
 // when, for how long, with what outcome and how many bytes went each way.
 // The registry keeps the most recent ones (Registry.Audit) and hands each
 // to a hook (WithAuditHook) for a durable log. With WithTracerProvider,
-// each call is a span "tool <name>" under the caller's span — for an agent,
-// the span of the message it is handling.
+// each call is a span "tools/call <name>" under the caller's span — for an
+// agent, the span of the message it is handling — with the attributes of
+// the MCP semantic conventions (KeyMethodName, KeyOperation, KeyTool). A
+// call to an MCP server carries that span's W3C trace context and the
+// caller's baggage in params._meta, as the conventions specify, so a
+// server that reads them (mcp/mcpserver does) continues the trace.
 //
 // # Sessions and re-initialisation
 //

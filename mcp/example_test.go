@@ -79,3 +79,40 @@ func ExampleRegistry_CallTool() {
 	// denied
 	// agent "clerk" may not call tool "lookup": its grant allows nothing; add "lookup" or "*" to AgentSpec.Tools.Allow to allow it
 }
+
+// A typed host tool: the schema the registry checks arguments against is
+// derived from the argument type, and the result is the value returned,
+// as JSON.
+func ExampleNewTool() {
+	type quoteIn struct {
+		Nights int    `json:"nights" jsonschema:"number of nights, at least 1"`
+		Room   string `json:"room,omitempty" jsonschema:"room type (default: standard)"`
+	}
+	type quoteOut struct {
+		Total    int    `json:"total"`
+		Currency string `json:"currency"`
+	}
+	quote, err := mcp.NewTool("quote", "prices a stay", func(_ context.Context, _ tool.Call, in quoteIn) (quoteOut, error) {
+		if in.Nights < 1 {
+			return quoteOut{}, fmt.Errorf("nights: %d is not a stay", in.Nights)
+		}
+		return quoteOut{Total: 120 * in.Nights, Currency: "EUR"}, nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	reg := mcp.NewRegistry()
+	defer reg.Close()
+	if err := reg.Add(quote); err != nil {
+		panic(err)
+	}
+	grant := tool.Grant{Allow: []string{"quote"}}
+	ctx := context.Background()
+	res := reg.CallTool(ctx, tool.Call{Agent: "concierge", Tool: "quote", Arguments: []byte(`{"nights":3}`), Grant: grant})
+	fmt.Println(res.Status, string(res.Content))
+	res = reg.CallTool(ctx, tool.Call{Agent: "concierge", Tool: "quote", Arguments: []byte(`{"nights":"three"}`), Grant: grant})
+	fmt.Println(res.Status)
+	// Output:
+	// ok {"total":360,"currency":"EUR"}
+	// bad arguments
+}

@@ -54,7 +54,8 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 
 // WithLogger sets where the registry logs panics in tool handlers, lost
 // server sessions and reconnections, and (at debug level) every call.
-// Default: nothing is logged.
+// Default, and what a nil l means (as in every Caxton package): nothing is
+// logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(r *Registry) {
 		if l != nil {

@@ -203,8 +203,16 @@ func (r *Registry) enter() bool {
 // first return nil. The error joins what closing each session reported: a
 // subprocess that exited with a failure, or had to be killed (one that
 // exits when its stdin closes, or on the SIGTERM that follows, has shut
-// down normally; see CommandTransport).
-func (r *Registry) Close() error {
+// down normally; see CommandTransport). Shutdown is Close bounded by a
+// context.
+func (r *Registry) Close() error { return r.Shutdown(context.Background()) }
+
+// Shutdown is Close bounded by ctx, which matters because closing waits for
+// subprocesses to exit (seconds, for one that needs the SIGTERM): the
+// registry is closed for calls at once, and if ctx ends before every
+// session has closed, Shutdown returns ctx's cause while they finish in
+// the background. A runtime's Close passes its own context here.
+func (r *Registry) Shutdown(ctx context.Context) error {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -218,12 +226,21 @@ func (r *Registry) Close() error {
 	r.mu.Unlock()
 	r.stop()
 
-	errs := make([]error, len(servers))
-	var wg sync.WaitGroup
-	for i, s := range servers {
-		wg.Go(func() { errs[i] = s.close() })
+	done := make(chan error, 1)
+	go func() {
+		errs := make([]error, len(servers))
+		var wg sync.WaitGroup
+		for i, s := range servers {
+			wg.Go(func() { errs[i] = s.close() })
+		}
+		wg.Wait()
+		r.wg.Wait()
+		done <- errors.Join(errs...)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("mcp: shutdown: sessions still closing: %w", context.Cause(ctx))
 	}
-	wg.Wait()
-	r.wg.Wait()
-	return errors.Join(errs...)
 }

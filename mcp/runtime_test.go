@@ -73,15 +73,15 @@ func TestRuntimeAgentCallsTools(t *testing.T) {
 	for i, want := range []struct {
 		name, status string
 		code         codes.Code
-	}{{"tool upper", "ok", codes.Unset}, {"tool fail", "denied", codes.Error}} {
+	}{{"tools/call upper", "ok", codes.Unset}, {"tools/call fail", "denied", codes.Error}} {
 		s := tools[i]
 		assert.Equal(t, want.name, s.Name())
 		parent, ok := byID[s.Parent().SpanID().String()]
 		require.True(t, ok, "the tool span's parent was recorded")
-		assert.Equal(t, "process request", parent.Name())
+		assert.Equal(t, "process clerk", parent.Name())
 		assert.Equal(t, want.code, s.Status().Code)
 		attrs := attribute.NewSet(s.Attributes()...)
-		for k, v := range map[attribute.Key]string{"caxton.agent": "clerk", mcp.KeyTool: want.name[len("tool "):], mcp.KeyToolStatus: want.status} {
+		for k, v := range map[attribute.Key]string{"caxton.agent": "clerk", mcp.KeyTool: want.name[len("tools/call "):], mcp.KeyMethodName: "tools/call", mcp.KeyOperation: "execute_tool", mcp.KeyToolStatus: want.status} {
 			got, ok := attrs.Value(k)
 			assert.True(t, ok, "attribute %s", k)
 			assert.Equal(t, v, got.AsString(), "attribute %s", k)

@@ -3,6 +3,7 @@ package mcp_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -188,4 +189,25 @@ func assertEventually(t *testing.T, cond func() bool, what string) {
 		}
 		time.Sleep(time.Millisecond) // polling, not waiting for time to pass
 	}
+}
+
+// Shutdown bounds closing by a context: a server that ignores SIGTERM holds
+// Close until it is killed, but Shutdown returns when its context ends —
+// the registry already closed for calls — and the server is still killed
+// in the background (noLeaks checks it goes).
+func TestShutdownReturnsWhenItsContextEnds(t *testing.T) {
+	noLeaks(t)
+	tr := selfServerMode(t, serveStubborn)
+	tr.TerminateDuration = time.Second
+	reg := mcp.NewRegistry()
+	require.NoError(t, reg.Connect(testContext(t), "proc", tr))
+	require.Equal(t, tool.StatusOK, call(t, reg, "proc/echo", `{"text":"x"}`, grant("*")).Status)
+
+	ctx, cancel := context.WithCancelCause(testContext(t))
+	cancel(errors.New("the deployment's grace period is over"))
+	err := reg.Shutdown(ctx)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "grace period")
+	assert.Equal(t, tool.StatusUnavailable, call(t, reg, "proc/echo", `{"text":"x"}`, grant("*")).Status, "closed for calls at once")
+	assert.NoError(t, reg.Close(), "closing again is a no-op")
 }

@@ -77,8 +77,16 @@ type Clocked interface {
 	Clock() clock.Clock
 }
 
-// WithLogger sets where unhandled messages are logged. Default: discard.
-func WithLogger(l *slog.Logger) Option { return func(cl *Client) { cl.logger = l } }
+// WithLogger sets where unhandled messages are logged. Default, and what a
+// nil l means (as in every Caxton package): discard.
+func WithLogger(l *slog.Logger) Option {
+	return func(cl *Client) {
+		if l == nil {
+			l = slog.New(slog.DiscardHandler)
+		}
+		cl.logger = l
+	}
+}
 
 // WithUnhandled replaces the default treatment of a message that belongs to
 // no conversation (answer not-understood, log a warning) with fn.
@@ -188,7 +196,7 @@ func (c *Client) dispatch(m *acl.Message) {
 	case cv != nil:
 		switch cv.push(m) {
 		case pushFull:
-			c.logger.Warn("protocol: conversation buffer full; answered failure", "conversation", cv.id, "from", m.Sender, "performative", m.Performative)
+			c.logger.Warn("protocol: conversation buffer full; answered failure", "conversation_id", cv.id, "message_id", m.ID, "sender", m.Sender, "performative", m.Performative)
 			if m.Performative != acl.NotUnderstood && m.Performative != acl.Failure { // answering those could loop
 				c.answer(m, acl.Failure, "the conversation's buffer is full")
 			}
@@ -202,7 +210,7 @@ func (c *Client) dispatch(m *acl.Message) {
 	case c.unhandled != nil:
 		c.unhandled(c.ctx, m)
 	default:
-		c.logger.Warn("protocol: message for no open conversation", "conversation", m.ConversationID, "from", m.Sender, "performative", m.Performative)
+		c.logger.Warn("protocol: message for no open conversation", "conversation_id", m.ConversationID, "message_id", m.ID, "sender", m.Sender, "performative", m.Performative)
 		if m.Performative != acl.NotUnderstood && m.Performative != acl.Failure {
 			c.answer(m, acl.NotUnderstood, "no open conversation "+quote(m.ConversationID))
 		}
@@ -214,7 +222,7 @@ func (c *Client) answer(m *acl.Message, p acl.Performative, reason string) {
 	ctx, cancel := context.WithTimeout(c.ctx, answerTimeout)
 	defer cancel()
 	if err := ReplyReason(ctx, endpointConn{c}, m, p, reason); err != nil && c.ctx.Err() == nil {
-		c.logger.Warn("protocol: could not answer", "to", m.Sender, "performative", p, "error", err)
+		c.logger.Warn("protocol: could not answer", "receiver", m.Sender, "performative", p, "error", err)
 	}
 }
 

@@ -370,6 +370,19 @@ func TestClientLogsWhatItAnswersOnItsOwn(t *testing.T) {
 	rt.MustSend(m)
 	caxtontest.AwaitInbox(t, rt.Inbox(), acl.MatchPerformative(acl.NotUnderstood))
 	assert.True(t, strings.Contains(buf.String(), "no open conversation"), buf.String())
+	assert.Contains(t, buf.String(), "message_id="+m.ID.String())
+	assert.Contains(t, buf.String(), "conversation_id=stray")
+
+	// A nil logger is the default (silent), as in every Caxton package: the
+	// same stray message is answered without a panic.
+	ib2, err := rt.NewInbox("initiator-2")
+	require.NoError(t, err)
+	c2 := protocol.NewClient(ib2, protocol.WithClock(rt.Clock), protocol.WithLogger(nil))
+	defer c2.Close()
+	m2 := acl.New(acl.Inform, "initiator-2")
+	m2.ConversationID = "stray"
+	rt.MustSend(m2)
+	caxtontest.AwaitInbox(t, rt.Inbox(), acl.MatchPerformative(acl.NotUnderstood))
 }
 
 // A client on a runtime's inbox measures deadlines on the runtime's clock

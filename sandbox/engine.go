@@ -1,3 +1,5 @@
+//go:build cgo
+
 package sandbox
 
 import (
@@ -74,10 +76,11 @@ func WithEpochTick(d time.Duration) EngineOption {
 }
 
 // WithLogger sets the logger for engine events (cache misses, recompiles).
+// Default, and what a nil l means: discard.
 func WithLogger(l *slog.Logger) EngineOption {
 	return func(e *Engine) error {
 		if l == nil {
-			return errors.New("sandbox: WithLogger: nil logger")
+			l = slog.New(slog.DiscardHandler)
 		}
 		e.logger = l
 		return nil

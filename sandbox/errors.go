@@ -140,3 +140,17 @@ func cleanMessage(s string) string {
 	}
 	return truncateLog(strings.Join(parts, ": "))
 }
+
+// ErrNoCgo is returned by NewEngine in a program built without cgo
+// (CGO_ENABLED=0): wasmtime, which runs the guests, is a C library. Such a
+// program runs native agents as usual; the first Spawn of a wasm agent
+// fails with this error.
+var ErrNoCgo = errors.New("sandbox: built without cgo: wasm agents need CGO_ENABLED=1")
+
+// truncateLog cuts a message a guest controls to maxLogMessage bytes.
+func truncateLog(s string) string {
+	if len(s) > maxLogMessage {
+		return s[:maxLogMessage] + "…(truncated)"
+	}
+	return s
+}

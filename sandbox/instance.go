@@ -1,3 +1,5 @@
+//go:build cgo
+
 package sandbox
 
 import (
@@ -432,11 +434,4 @@ func (in *Instance) Close() error {
 
 func putU32(b []byte, v uint32) {
 	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
-}
-
-func truncateLog(s string) string {
-	if len(s) > maxLogMessage {
-		return s[:maxLogMessage] + "…(truncated)"
-	}
-	return s
 }

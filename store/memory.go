@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"iter"
 	"slices"
 	"sync"
 
@@ -137,27 +139,47 @@ func (r *ring) popFront() *Envelope {
 
 type memoryDLQ struct {
 	mu   sync.Mutex
-	list []DeadLetter
+	list []memoryDead // in the order of Add
+	next uint64
+}
+
+type memoryDead struct {
+	seq uint64
+	d   DeadLetter
 }
 
 func (d *memoryDLQ) Add(dl DeadLetter) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.list = append(d.list, dl)
+	d.next++
+	d.list = append(d.list, memoryDead{d.next, dl})
 	return nil
 }
 
 func (d *memoryDLQ) List() ([]DeadLetter, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return slices.Clone(d.list), nil
+	out := make([]DeadLetter, len(d.list))
+	for i, x := range d.list {
+		out[i] = x.d
+	}
+	return out, nil
+}
+
+// All yields the dead letters a page at a time (DeadLetterIterator).
+func (d *memoryDLQ) All(ctx context.Context) iter.Seq2[DeadLetter, error] {
+	return DeadLetterPages(ctx, func(after uint64, n int) ([]DeadLetter, uint64) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return SeqPage(d.list, func(x memoryDead) uint64 { return x.seq }, func(x memoryDead) DeadLetter { return x.d }, after, n)
+	})
 }
 
 func (d *memoryDLQ) Remove(ids ...string) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	before := len(d.list)
-	d.list = slices.DeleteFunc(d.list, func(dl DeadLetter) bool { return slices.Contains(ids, dl.ID) })
+	d.list = slices.DeleteFunc(d.list, func(x memoryDead) bool { return slices.Contains(ids, x.d.ID) })
 	return before - len(d.list), nil
 }
 

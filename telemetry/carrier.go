@@ -9,10 +9,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Carrier adapts a message's TraceContext field to OpenTelemetry's
-// TextMapCarrier, so W3C trace context ("traceparent", "tracestate") rides
-// with the message from agent to agent — across the wasm boundary too,
-// since the guest ABI carries the field.
+// Carrier adapts a message's TraceContext field to TextMapCarrier (and so
+// to OpenTelemetry's propagation.TextMapCarrier), so the span and baggage
+// ride with the message from agent to agent — across the wasm boundary
+// too, since the guest ABI carries the field. It is propagation.MapCarrier
+// over the message's map, which it creates on first Set; that package is
+// not imported for the reason given at Inject.
 type Carrier struct{ M *acl.Message }
 
 // Get returns the value for key.
@@ -37,18 +39,20 @@ func (c Carrier) Keys() []string {
 
 // Inject writes ctx's span context into m in the W3C trace-context format
 // ("traceparent", and "tracestate" when there is one), as OpenTelemetry's
-// propagation.TraceContext does.
+// propagation.TraceContext does. It is TraceContext{}.Inject on Carrier{m};
+// the runtime itself uses its Propagator (DefaultPropagator adds baggage).
 //
-// The two functions implement that propagator here rather than import it:
-// package go.opentelemetry.io/otel/propagation imports net/http (for its
-// header carrier), which is a third of the compile time of a fresh build
-// of a program importing caxton. A test checks both agree.
-func Inject(ctx context.Context, m *acl.Message) {
+// The W3C format is implemented here rather than imported: package
+// go.opentelemetry.io/otel/propagation imports net/http (for its header
+// carrier), which is a third of the compile time of a fresh build of a
+// program importing caxton. A test checks both agree.
+func Inject(ctx context.Context, m *acl.Message) { injectTraceContext(ctx, Carrier{m}) }
+
+func injectTraceContext(ctx context.Context, c TextMapCarrier) {
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() {
 		return
 	}
-	c := Carrier{m}
 	if ts := sc.TraceState().String(); ts != "" {
 		c.Set(tracestateKey, ts)
 	}
@@ -66,12 +70,17 @@ func Inject(ctx context.Context, m *acl.Message) {
 
 // Extract returns ctx carrying the remote span context found in m, if any;
 // a missing or malformed traceparent leaves ctx as it is, and a malformed
-// tracestate is dropped (as the W3C specification requires).
+// tracestate is dropped (as the W3C specification requires). It is
+// TraceContext{}.Extract on Carrier{m}.
 func Extract(ctx context.Context, m *acl.Message) context.Context {
 	if len(m.TraceContext) == 0 {
 		return ctx
 	}
-	h := m.TraceContext[traceparentKey]
+	return extractTraceContext(ctx, Carrier{m})
+}
+
+func extractTraceContext(ctx context.Context, c TextMapCarrier) context.Context {
+	h := c.Get(traceparentKey)
 	if h == "" {
 		return ctx
 	}
@@ -84,7 +93,7 @@ func Extract(ctx context.Context, m *acl.Message) context.Context {
 		return ctx // version 00 has no further fields and no other flag bits
 	}
 	scc.TraceFlags = trace.TraceFlags(flags[0]) & (trace.FlagsSampled | trace.FlagsRandom)
-	scc.TraceState, _ = trace.ParseTraceState(m.TraceContext[tracestateKey])
+	scc.TraceState, _ = trace.ParseTraceState(c.Get(tracestateKey))
 	scc.Remote = true
 	sc := trace.NewSpanContext(scc)
 	if !sc.IsValid() {

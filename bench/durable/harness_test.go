@@ -107,7 +107,7 @@ func (c *committer) stop() { close(c.reqs); c.wg.Wait() }
 type pushAck func(seq uint64) error
 
 // runPushAck runs op from `concurrency` goroutines and reports msgs/s and
-// the p50/p99 latency of one push+ack.
+// the p50/p99/mean latency of one push+ack.
 func runPushAck(b *testing.B, op pushAck) {
 	b.Helper()
 	var seq atomic.Uint64
@@ -143,6 +143,11 @@ func report(b *testing.B, lat []time.Duration, elapsed time.Duration) {
 	b.ReportMetric(float64(len(lat))/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	var sum time.Duration
+	for _, d := range lat {
+		sum += d
+	}
+	b.ReportMetric(float64((sum / time.Duration(len(lat))).Microseconds()), "mean-µs")
 }
 
 func key(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }

@@ -25,7 +25,7 @@ func Tracer(tp trace.TracerProvider) contractnet.Tracer {
 	if tp == nil {
 		tp = tracenoop.NewTracerProvider()
 	}
-	return cnTracer{tracer: tp.Tracer(telemetry.ScopeName)}
+	return cnTracer{tracer: tp.Tracer(telemetry.ScopeName, trace.WithInstrumentationVersion(telemetry.ScopeVersion()))}
 }
 
 type cnTracer struct{ tracer trace.Tracer }

@@ -44,16 +44,17 @@ func TestObservabilityDemoProducesOneTrace(t *testing.T) {
 		assert.Equal(t, traceID, s.SpanContext.TraceID, "span %q is in the customer's trace", s.Name)
 		names[s.Name]++
 		for _, a := range s.Attributes {
-			if a.Key == "caxton.agent" {
+			if a.Key == "messaging.destination.name" && strings.HasPrefix(s.Name, "process ") {
 				agents[a.Value.Value.(string)] = true
 			}
 		}
 	}
 	assert.Equal(t, 1, names["customer books a room"])
-	assert.Equal(t, 3, names["process request"], "concierge twice (one retry), pricing once")
-	assert.Equal(t, 1, names["process inform"], "the broken agent's trap")
+	assert.Equal(t, 2, names["process concierge"], "twice: one retry")
+	assert.Equal(t, 1, names["process pricing"])
+	assert.Equal(t, 1, names["process broken"], "the broken agent's trap")
 	assert.Equal(t, map[string]bool{"concierge": true, "pricing": true, "broken": true}, agents)
-	for _, metric := range []string{"caxton.messages.sent", "caxton.messages.retried", "caxton.messages.dead_lettered", "caxton.handler.duration", "caxton.sandbox.fuel.consumed"} {
+	for _, metric := range []string{"messaging.client.sent.messages", "messaging.client.consumed.messages", "messaging.process.duration", "caxton.messages.retried", "caxton.messages.dead_lettered", "caxton.sandbox.fuel.consumed"} {
 		assert.Contains(t, out, `"Name":"`+metric+`"`)
 	}
 	assert.Contains(t, out, `msg="asking pricing" agent=concierge`)

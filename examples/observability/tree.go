@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/caxton-go/caxton/telemetry"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/metric"
@@ -76,7 +77,8 @@ func printTree(w io.Writer, spans []sdktrace.ReadOnlySpan) {
 	}
 }
 
-// spanLine is one span: agent (for handling spans), name, attempt,
+// spanLine is one span: agent (for handling spans), operation and act
+// (for messaging spans, named "{operation} {destination}"), attempt,
 // duration, outcome and error.
 func spanLine(s sdktrace.ReadOnlySpan) string {
 	attrs := map[attribute.Key]string{}
@@ -84,18 +86,23 @@ func spanLine(s sdktrace.ReadOnlySpan) string {
 		attrs[kv.Key] = kv.Value.String()
 	}
 	var b strings.Builder
-	if agent := attrs["caxton.agent"]; agent != "" {
-		fmt.Fprintf(&b, "[%s] ", agent)
+	switch attrs[telemetry.KeyOperationName] {
+	case "process":
+		fmt.Fprintf(&b, "[%s] process %s", attrs[telemetry.KeyDestination], attrs[telemetry.KeyPerformative])
+	case "send":
+		to := attrs[telemetry.KeyDestination]
+		if to == "" {
+			to = strings.ReplaceAll(strings.Trim(attrs[telemetry.KeyReceivers], "[]"), `"`, "")
+		}
+		fmt.Fprintf(&b, "send %s → %s", attrs[telemetry.KeyPerformative], to)
+	default:
+		b.WriteString(s.Name())
 	}
-	b.WriteString(s.Name())
-	if r := attrs["caxton.receivers"]; r != "" && strings.HasPrefix(s.Name(), "send") {
-		fmt.Fprintf(&b, " → %s", strings.ReplaceAll(strings.Trim(r, "[]"), `"`, ""))
-	}
-	if a := attrs["caxton.attempt"]; a != "" {
+	if a := attrs[telemetry.KeyAttempt]; a != "" {
 		fmt.Fprintf(&b, " (attempt %s)", a)
 	}
 	fmt.Fprintf(&b, "  %s", s.EndTime().Sub(s.StartTime()).Round(time.Microsecond))
-	if o := attrs["caxton.outcome"]; o != "" {
+	if o := attrs[telemetry.KeyOutcome]; o != "" {
 		fmt.Fprintf(&b, "  %s", o)
 	}
 	if s.Status().Code == codes.Error {
@@ -117,11 +124,11 @@ func printMetrics(ctx context.Context, w io.Writer, r *metric.ManualReader) erro
 			switch d := m.Data.(type) {
 			case metricdata.Sum[int64]:
 				for _, p := range d.DataPoints {
-					lines = append(lines, fmt.Sprintf("%-32s %-24s %d", m.Name, labels(p.Attributes), p.Value))
+					lines = append(lines, fmt.Sprintf("%-36s %-28s %d", m.Name, labels(p.Attributes), p.Value))
 				}
 			case metricdata.Histogram[float64]:
 				for _, p := range d.DataPoints {
-					lines = append(lines, fmt.Sprintf("%-32s %-24s %d calls, %.3f ms in all", m.Name, labels(p.Attributes), p.Count, p.Sum*1000))
+					lines = append(lines, fmt.Sprintf("%-36s %-28s %d calls, %.3f ms in all", m.Name, labels(p.Attributes), p.Count, p.Sum*1000))
 				}
 			}
 		}
@@ -133,11 +140,11 @@ func printMetrics(ctx context.Context, w io.Writer, r *metric.ManualReader) erro
 	return nil
 }
 
-// labels renders a data point's agent and performative, the attributes
-// Caxton's instruments carry.
+// labels renders a data point's agent (the sender of a send, else the
+// destination), performative and error type.
 func labels(set attribute.Set) string {
 	var parts []string
-	for _, k := range []attribute.Key{"caxton.agent", "caxton.performative"} {
+	for _, k := range []attribute.Key{telemetry.KeySender, telemetry.KeyDestination, telemetry.KeyPerformative, telemetry.KeyErrorType} {
 		if v, ok := set.Value(k); ok {
 			parts = append(parts, v.String())
 		}

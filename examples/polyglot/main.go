@@ -116,7 +116,7 @@ func run(w io.Writer) error {
 	paths := map[string]string{}
 	for _, rel := range []string{
 		"guest/c/agents/worker.wasm", "guest/c/agents/counter.wasm",
-		"guest/js/agents/bidder.js", "examples/marketplace/bidder/bidder.wasm",
+		"guest/js/agents/bidder.js", "examples/marketplace/bidder/bidder.wasm", "guest/rust/agents/bidder.wasm",
 	} {
 		if paths[rel], err = repoFile(rel); err != nil {
 			return err
@@ -137,10 +137,10 @@ func run(w io.Writer) error {
 		// JavaScript, in the sandbox's QuickJS.
 		{Name: "js", Capabilities: bidders, Wasm: &caxton.WasmSpec{File: paths["guest/js/agents/bidder.js"],
 			Grants: sandbox.Grants{Env: map[string]string{"RATE": "0.75"}}}},
-		// Rust: the Rust SDK's bidder (guest/rust/agents/bidder.wasm, issue
-		// 17 part A) joins here as {Name: "rust", Capabilities: bidders,
-		// Wasm: &caxton.WasmSpec{File: ".../bidder.wasm"}} when it lands.
-		// Python: not yet (issue 17; see the lang-b branch's report).
+		// Rust, built with the Rust SDK (guest/rust).
+		{Name: "rust", Capabilities: bidders, Wasm: &caxton.WasmSpec{File: paths["guest/rust/agents/bidder.wasm"],
+			Grants: sandbox.Grants{Env: map[string]string{"RATE": "0.9"}}}},
+		// Python: not yet (issue 17: no CPython for WASI is reachable here).
 
 		// The clerk (JavaScript) and the C agents it works with.
 		{Name: "js-clerk", Wasm: &caxton.WasmSpec{JavaScript: clerkJS}},
@@ -205,6 +205,6 @@ func run(w io.Writer) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	out.say("customer", "done: one conversation (%s), agents in Go, Go in the sandbox, JavaScript and C", conversation)
+	out.say("customer", "done: one conversation (%s), agents in Go, Go in the sandbox, Rust, JavaScript and C", conversation)
 	return nil
 }

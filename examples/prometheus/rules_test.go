@@ -65,9 +65,9 @@ func TestRulesNameExportedMetrics(t *testing.T) {
 	}
 	rules, err := os.ReadFile("caxton-rules.yml")
 	require.NoError(t, err)
-	named := regexp.MustCompile(`\bcaxton_[a-z_]+\b`).FindAllString(string(rules), -1)
+	named := regexp.MustCompile(`\b(?:caxton|messaging|error)_[a-z_]+\b`).FindAllString(string(rules), -1)
 	require.NotEmpty(t, named)
-	labels := map[string]bool{"caxton_agent": true, "caxton_state": true}
+	labels := map[string]bool{"messaging_destination_name": true, "caxton_state": true, "error_type": true}
 	for _, n := range named {
 		if labels[n] {
 			require.True(t, seenLabels[n], "the rules use the label %s, which no metric carries", n)

@@ -7,32 +7,42 @@ package otelrt
 import (
 	"context"
 	"sync"
-	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/telemetry"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
-// Telemetry holds a runtime's tracer and instruments. A nil *Telemetry is
-// valid and does nothing, which is how a runtime without providers pays
-// nothing for telemetry on its hot path.
+// Config is what New builds a Telemetry from; nil fields take defaults.
+type Config struct {
+	Tracer     trace.TracerProvider // nil: noop
+	Meter      metric.MeterProvider // nil: noop
+	Propagator telemetry.Propagator // nil: telemetry.DefaultPropagator()
+	// ErrorType names an error for the error.type attribute (nil: every
+	// error is telemetry.ErrorTypeOther, context errors excepted).
+	ErrorType func(error) string
+}
+
+// Telemetry holds a runtime's tracer, propagator and instruments. A nil
+// *Telemetry is valid and does nothing, which is how a runtime without
+// providers pays nothing for telemetry on its hot path.
 type Telemetry struct {
-	tracer trace.Tracer
-	meter  metric.Meter
+	tracer    trace.Tracer
+	meter     metric.Meter
+	prop      telemetry.Propagator
+	errorType func(error) string
+	tracing   bool // false for the noop tracer: span attributes are not built
 
-	sent, delivered, failed, retried, deadLettered, fuel, denied metric.Int64Counter
-	duration                                                     metric.Float64Histogram
+	sent, consumed, retried, deadLettered, fuel, denied metric.Int64Counter
+	duration                                            metric.Float64Histogram
 
-	sets sync.Map // attrKey → *attrSet (cached, so measuring allocates nothing)
-	reg  metric.Registration
-
-	producer, consumer []trace.SpanStartOption
+	sets  sync.Map // attrKey → *attrSet (cached, so measuring allocates nothing)
+	names sync.Map // acl.AgentID → *spanNames
+	reg   metric.Registration
 }
 
 // attrSet holds ready-made option slices for one attribute set: passing a
@@ -40,25 +50,50 @@ type Telemetry struct {
 type attrSet struct {
 	add []metric.AddOption
 	rec []metric.RecordOption
+	obs metric.ObserveOption
 }
+
+// op is the messaging operation a metric attribute set describes.
+type op uint8
+
+const (
+	opAgent   op = iota // per agent only (gauges, fuel)
+	opSend              // messaging.operation.name=send
+	opProcess           // messaging.operation.name=process
+)
 
 type attrKey struct {
-	agent acl.AgentID
-	perf  acl.Performative
+	op      op
+	sender  acl.AgentID // opSend
+	dest    acl.AgentID
+	perf    acl.Performative
+	errType string
 }
 
-// New creates the tracer and instruments from the providers (nil means
-// noop for that signal).
-func New(tp trace.TracerProvider, mp metric.MeterProvider) (*Telemetry, error) {
-	if tp == nil {
-		tp = tracenoop.NewTracerProvider()
+// New creates the tracer and instruments.
+func New(cfg Config) (*Telemetry, error) {
+	tp, mp := cfg.Tracer, cfg.Meter
+	tracing := true
+	switch tp.(type) {
+	case nil, tracenoop.TracerProvider, *tracenoop.TracerProvider:
+		tp, tracing = tracenoop.NewTracerProvider(), false
 	}
 	if mp == nil {
 		mp = metricnoop.NewMeterProvider()
 	}
-	t := &Telemetry{tracer: tp.Tracer(telemetry.ScopeName), meter: mp.Meter(telemetry.ScopeName),
-		producer: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindProducer)},
-		consumer: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindConsumer)}}
+	t := &Telemetry{
+		tracer:    tp.Tracer(telemetry.ScopeName, trace.WithInstrumentationVersion(telemetry.ScopeVersion())),
+		meter:     mp.Meter(telemetry.ScopeName, metric.WithInstrumentationVersion(telemetry.ScopeVersion())),
+		prop:      cfg.Propagator,
+		errorType: cfg.ErrorType,
+		tracing:   tracing,
+	}
+	if t.prop == nil {
+		t.prop = telemetry.DefaultPropagator()
+	}
+	if t.errorType == nil {
+		t.errorType = func(error) string { return telemetry.ErrorTypeOther }
+	}
 	var err error
 	counter := func(name, unit, desc string) metric.Int64Counter {
 		if err != nil {
@@ -69,8 +104,7 @@ func New(tp trace.TracerProvider, mp metric.MeterProvider) (*Telemetry, error) {
 		return c
 	}
 	t.sent = counter(telemetry.MetricSent, "{message}", "Messages routed by the bus")
-	t.delivered = counter(telemetry.MetricDelivered, "{message}", "Messages handled successfully")
-	t.failed = counter(telemetry.MetricFailed, "{attempt}", "Failed handling attempts (errors, panics, traps)")
+	t.consumed = counter(telemetry.MetricConsumed, "{message}", "Handling attempts; error.type is set on failed ones")
 	t.retried = counter(telemetry.MetricRetried, "{message}", "Messages scheduled for another attempt")
 	t.deadLettered = counter(telemetry.MetricDeadLettered, "{message}", "Messages moved to the dead-letter queue")
 	t.fuel = counter(telemetry.MetricFuel, "{fuel}", "WebAssembly fuel consumed")
@@ -80,7 +114,7 @@ func New(tp trace.TracerProvider, mp metric.MeterProvider) (*Telemetry, error) {
 	}
 	t.duration, err = t.meter.Float64Histogram(telemetry.MetricDuration, metric.WithUnit("s"),
 		metric.WithDescription("Duration of one handler call (one batch for wasm agents)"),
-		metric.WithExplicitBucketBoundaries(1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1, 5))
+		metric.WithExplicitBucketBoundaries(telemetry.DurationBuckets...))
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +164,7 @@ func (t *Telemetry) Observe(collect func() []AgentGauge) error {
 	}
 	t.reg, err = t.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		for _, g := range collect() {
-			set := metric.WithAttributes(telemetry.KeyAgent.String(string(g.Agent)))
+			set := t.attrs(attrKey{op: opAgent, dest: g.Agent}).obs
 			o.ObserveInt64(depth, g.Depth, set)
 			o.ObserveInt64(live, g.Instances, set)
 			if g.Wasm {
@@ -143,7 +177,7 @@ func (t *Telemetry) Observe(collect func() []AgentGauge) error {
 			if g.CircuitOpen {
 				open = 1
 			}
-			o.ObserveInt64(up, isUp, metric.WithAttributes(telemetry.KeyAgent.String(string(g.Agent)), telemetry.KeyState.String(g.State)))
+			o.ObserveInt64(up, isUp, metric.WithAttributes(telemetry.KeyDestination.String(string(g.Agent)), telemetry.KeyState.String(g.State)))
 			o.ObserveInt64(circuit, open, set)
 			o.ObserveInt64(restarts, g.Restarts, set)
 		}
@@ -160,166 +194,40 @@ func (t *Telemetry) Close() error {
 	return t.reg.Unregister()
 }
 
-// attrs returns the cached metric options for an agent and act (act 0:
-// the agent alone).
-func (t *Telemetry) attrs(agent acl.AgentID, p acl.Performative) *attrSet {
-	k := attrKey{agent, p}
+// attrs returns the cached metric options for k.
+func (t *Telemetry) attrs(k attrKey) *attrSet {
 	if v, ok := t.sets.Load(k); ok {
 		return v.(*attrSet)
 	}
-	kvs := []attribute.KeyValue{telemetry.KeyAgent.String(string(agent))}
-	if p != 0 {
-		kvs = append(kvs, telemetry.KeyPerformative.String(p.String()))
+	kvs := make([]attribute.KeyValue, 0, 6)
+	switch k.op {
+	case opSend:
+		kvs = append(kvs, messagingSystem, opNameSend, telemetry.KeySender.String(string(k.sender)))
+	case opProcess:
+		kvs = append(kvs, messagingSystem, opNameProcess)
 	}
-	opt := metric.WithAttributeSet(attribute.NewSet(kvs...))
-	v, _ := t.sets.LoadOrStore(k, &attrSet{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt}})
+	if k.dest != "" {
+		kvs = append(kvs, telemetry.KeyDestination.String(string(k.dest)))
+	}
+	if k.perf != 0 {
+		kvs = append(kvs, telemetry.KeyPerformative.String(k.perf.String()))
+	}
+	if k.errType != "" {
+		kvs = append(kvs, telemetry.KeyErrorType.String(k.errType))
+	}
+	set := attribute.NewSet(kvs...)
+	opt := metric.WithAttributeSet(set)
+	v, _ := t.sets.LoadOrStore(k, &attrSet{add: []metric.AddOption{opt}, rec: []metric.RecordOption{opt}, obs: opt})
 	return v.(*attrSet)
 }
 
-// Span is a started span (zero when telemetry is off). It is a value: the
-// runtime keeps it on the stack.
-type Span struct {
-	t    *Telemetry
-	span trace.Span
-	ctx  context.Context
-}
-
-// Context is the span's context (for handlers, logs and sends).
-func (s Span) Context() context.Context { return s.ctx }
-
-// Active reports whether the span records anything.
-func (s Span) Active() bool { return s.span != nil }
-
-// StartSend starts the producer span of a send and injects its context
-// into m, so whoever handles m continues the trace. The parent is ctx's
-// span, or else the trace context m already carries.
-func (t *Telemetry) StartSend(ctx context.Context, m *acl.Message) Span {
-	if t == nil {
-		return Span{ctx: ctx}
-	}
-	if !trace.SpanContextFromContext(ctx).IsValid() {
-		ctx = telemetry.Extract(ctx, m)
-	}
-	ctx, sp := t.tracer.Start(ctx, spanName(sendNames[:], "send ", m.Performative), t.producer...)
-	if sp.IsRecording() {
-		sp.SetAttributes(telemetry.KeyMessagingSystem.String("caxton"), telemetry.KeyMessagingOperation.String("send"),
-			telemetry.KeySender.String(string(m.Sender)), telemetry.KeyReceivers.StringSlice(idStrings(m.Receivers)),
-			telemetry.KeyPerformative.String(m.Performative.String()))
-		optional(sp, m)
-	}
-	if sp.SpanContext().IsValid() {
-		telemetry.Inject(ctx, m)
-	}
-	return Span{t: t, span: sp, ctx: ctx}
-}
-
-// EndSend ends a send span: the message's id (stamped by then) and the
-// routing error, if any; it counts the send.
-func (s Span) EndSend(m *acl.Message, err error) {
-	if s.t == nil {
-		return
-	}
-	s.t.sent.Add(s.ctx, 1, s.t.attrs(m.Sender, m.Performative).add...)
-	if s.span.IsRecording() {
-		s.span.SetAttributes(telemetry.KeyMessageID.String(m.ID.String()))
-		if err != nil {
-			s.span.RecordError(err)
-			s.span.SetStatus(codes.Error, err.Error())
-		}
-	}
-	s.span.End()
-}
-
-// StartProcess starts the consumer span of one handling attempt of m by an
-// agent instance, as a child of the sender's span carried in m.
-func (t *Telemetry) StartProcess(ctx context.Context, m *acl.Message, agent acl.AgentID, instance, attempt int) Span {
-	if t == nil {
-		return Span{ctx: ctx}
-	}
-	ctx, sp := t.tracer.Start(telemetry.Extract(ctx, m), spanName(processNames[:], "process ", m.Performative), t.consumer...)
-	if sp.IsRecording() {
-		sp.SetAttributes(telemetry.KeyMessagingSystem.String("caxton"), telemetry.KeyMessagingOperation.String("process"),
-			telemetry.KeyAgent.String(string(agent)), telemetry.KeyInstance.Int(instance), telemetry.KeyAttempt.Int(attempt),
-			telemetry.KeySender.String(string(m.Sender)), telemetry.KeyPerformative.String(m.Performative.String()),
-			telemetry.KeyMessageID.String(m.ID.String()))
-		optional(sp, m)
-	}
-	return Span{t: t, span: sp, ctx: ctx}
-}
-
-// SetWasm records a wasm batch's size and fuel on the span.
-func (s Span) SetWasm(batchSize int, fuel uint64) {
-	if s.t != nil && s.span.IsRecording() {
-		s.span.SetAttributes(telemetry.KeyBatchSize.Int(batchSize), telemetry.KeyFuelUsed.Int64(int64(fuel)))
-	}
-}
-
-// Outcome is what became of a handling attempt.
-type Outcome uint8
-
-// Outcomes of a handling attempt.
-const (
-	Delivered    Outcome = iota + 1 // handled successfully
-	Retrying                        // failed; another attempt follows
-	DeadLettered                    // failed; moved to the dead-letter queue
-	Interrupted                     // failed; the worker stopped first (retried later)
+var (
+	messagingSystem = telemetry.KeyMessagingSystem.String("caxton")
+	opNameSend      = telemetry.KeyOperationName.String("send")
+	opNameProcess   = telemetry.KeyOperationName.String("process")
+	opTypeSend      = telemetry.KeyMessagingOperation.String("send")
+	opTypeProcess   = telemetry.KeyMessagingOperation.String("process")
 )
-
-var outcomeNames = [...]string{Delivered: "delivered", Retrying: "retry", DeadLettered: "dead_lettered", Interrupted: "interrupted"}
-
-// EndProcess ends a handling span with its outcome and error, recording the
-// duration from start.
-func (s Span) EndProcess(agent acl.AgentID, p acl.Performative, start time.Time, out Outcome, err error) {
-	if s.t == nil {
-		return
-	}
-	set := s.t.attrs(agent, p)
-	s.t.duration.Record(s.ctx, time.Since(start).Seconds(), set.rec...)
-	if out == Delivered {
-		s.t.delivered.Add(s.ctx, 1, set.add...)
-	} else {
-		s.t.failed.Add(s.ctx, 1, set.add...)
-	}
-	if out == Retrying {
-		s.t.retried.Add(s.ctx, 1, set.add...)
-	}
-	if s.span.IsRecording() {
-		s.span.SetAttributes(telemetry.KeyOutcome.String(outcomeNames[out]))
-		if err != nil {
-			s.span.RecordError(err)
-			s.span.SetStatus(codes.Error, err.Error())
-		}
-	}
-	s.span.End()
-}
-
-// Denied counts a send or subscription the authorizer refused.
-func (t *Telemetry) Denied(ctx context.Context, subject acl.AgentID, action string) {
-	if t == nil {
-		return
-	}
-	t.denied.Add(ctx, 1, metric.WithAttributes(telemetry.KeyAgent.String(string(subject)), telemetry.KeyAction.String(action)))
-}
-
-// DeadLettered counts a message moved to the dead-letter queue and, when
-// ctx has a recording span, records the event on it.
-func (t *Telemetry) DeadLettered(ctx context.Context, agent acl.AgentID, m *acl.Message, reason string) {
-	if t == nil {
-		return
-	}
-	t.deadLettered.Add(ctx, 1, t.attrs(agent, m.Performative).add...)
-	if sp := trace.SpanFromContext(ctx); sp.IsRecording() {
-		sp.AddEvent("dead_lettered", trace.WithAttributes(telemetry.KeyReason.String(reason), telemetry.KeyMessageID.String(m.ID.String())))
-	}
-}
-
-// Fuel counts wasm fuel consumed by an agent.
-func (t *Telemetry) Fuel(ctx context.Context, agent acl.AgentID, fuel uint64) {
-	if t == nil || fuel == 0 {
-		return
-	}
-	t.fuel.Add(ctx, int64(fuel), t.attrs(agent, 0).add...)
-}
 
 // Tracer returns the runtime's tracer (for protocol spans).
 func (t *Telemetry) Tracer() trace.Tracer {
@@ -329,38 +237,13 @@ func (t *Telemetry) Tracer() trace.Tracer {
 	return t.tracer
 }
 
-// optional sets the attributes a message may not have, only when it does.
-func optional(sp trace.Span, m *acl.Message) {
-	if m.Protocol != "" {
-		sp.SetAttributes(telemetry.KeyProtocol.String(m.Protocol))
+// errType names err for error.type ("" for nil).
+func (t *Telemetry) errType(err error) string {
+	if err == nil {
+		return ""
 	}
-	if m.ConversationID != "" {
-		sp.SetAttributes(telemetry.KeyConversationID.String(m.ConversationID))
+	if s := t.errorType(err); s != "" {
+		return s
 	}
-}
-
-// Span names per performative, built once: a name is a string
-// concatenation that would otherwise allocate on every message.
-var sendNames, processNames [32]string
-
-func init() {
-	for p := range sendNames {
-		sendNames[p] = "send " + acl.Performative(p).String()
-		processNames[p] = "process " + acl.Performative(p).String()
-	}
-}
-
-func spanName(names []string, prefix string, p acl.Performative) string {
-	if int(p) >= 0 && int(p) < len(names) {
-		return names[p]
-	}
-	return prefix + p.String()
-}
-
-func idStrings(ids []acl.AgentID) []string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = string(id)
-	}
-	return out
+	return telemetry.ErrorTypeOther
 }

@@ -3,9 +3,7 @@ package testguest
 import (
 	"fmt"
 	"strings"
-	"testing"
 
-	"github.com/bytecodealliance/wasmtime-go/v39"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/abi"
 )
@@ -87,14 +85,3 @@ var (
     (i64.const 0)`)
 	WATLogsData = strings.Replace(WATLogs, `(func (export "caxton_handle")`, `(data (i32.const 2048) "hello from wat") (func (export "caxton_handle")`, 1)
 )
-
-// WATBinary translates a WAT guest to the binary format, failing t on
-// error: the form in which modules usually arrive.
-func WATBinary(t testing.TB, wat string) []byte {
-	t.Helper()
-	b, err := wasmtime.Wat2Wasm(wat)
-	if err != nil {
-		t.Fatalf("testguest: %v", err)
-	}
-	return b
-}

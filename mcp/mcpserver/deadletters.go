@@ -55,7 +55,7 @@ type faceDeadLettersOut struct {
 	DeadLetters []faceDeadLetter `json:"dead_letters"`
 }
 
-func (f *face) deadLetters(_ context.Context, _ *sdk.CallToolRequest, in faceDeadLettersIn) (*sdk.CallToolResult, faceDeadLettersOut, error) {
+func (f *face) deadLetters(ctx context.Context, _ *sdk.CallToolRequest, in faceDeadLettersIn) (*sdk.CallToolResult, faceDeadLettersOut, error) {
 	out := faceDeadLettersOut{DeadLetters: []faceDeadLetter{}}
 	if err := f.alive(); err != nil {
 		return nil, out, err
@@ -68,11 +68,10 @@ func (f *face) deadLetters(_ context.Context, _ *sdk.CallToolRequest, in faceDea
 	case in.Limit == 0:
 		in.Limit = faceDeadLettersDefault
 	}
-	all, err := f.rt.DeadLetters()
-	if err != nil {
-		return nil, out, faceRuntimeErr("dead_letters", err)
-	}
-	for _, d := range all {
+	for d, err := range f.rt.AllDeadLetters(ctx) {
+		if err != nil {
+			return nil, out, faceRuntimeErr("dead_letters", err)
+		}
 		if in.Receiver != "" && string(d.Receiver) != in.Receiver {
 			continue
 		}
@@ -113,7 +112,9 @@ func faceReplayTool() *sdk.Tool {
 		Title: "Replay dead letters",
 		Description: "Send dead letters again, each to the agent it was meant for, with a fresh attempt count; replayed entries leave the queue. " +
 			"Take the ids from dead_letters. Replay only after the cause (a stopped or failing agent) is fixed, or the message will fail again.",
-		Annotations: &sdk.ToolAnnotations{DestructiveHint: faceBool(false), OpenWorldHint: faceBool(false)},
+		// Replayed entries leave the queue (destructive); a second call with
+		// the same ids finds them gone and sends nothing more (idempotent).
+		Annotations: &sdk.ToolAnnotations{DestructiveHint: faceBool(true), IdempotentHint: true, OpenWorldHint: faceBool(false)},
 	}
 }
 

@@ -63,4 +63,12 @@
 // Waiting — request timeouts, proposal deadlines, result timeouts,
 // receive_messages' wait — is measured on the runtime's clock, so a fake
 // clock drives it in tests, and bounded by WithTimeouts.
+//
+// # Tracing
+//
+// A tools/call request whose params._meta carries W3C trace context
+// ("traceparent", "tracestate") and baggage, as the MCP semantic
+// conventions specify and package mcp sends, is served in that context:
+// the messages the tool sends continue the client's trace (with a runtime
+// given a tracer provider or propagator) and carry its baggage.
 package mcpserver

@@ -15,6 +15,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/telemetry"
 )
 
 // faceSchemaFor infers T's JSON schema, with enums for performatives and
@@ -80,9 +81,21 @@ func faceAddTool[In, Out any](s *sdk.Server, inputs map[string]*jsonschema.Schem
 			err = fmt.Errorf("%v", r)
 		}
 	}()
-	sdk.AddTool(s, t, h)
+	sdk.AddTool(s, t, withClientTrace(h))
 	inputs[t.Name] = in
 	return nil
+}
+
+// withClientTrace runs h in the context the client's request carries in
+// params._meta (W3C trace context and baggage, per the MCP semantic
+// conventions), so the messages a tool sends continue the client's trace.
+func withClientTrace[In, Out any](h sdk.ToolHandlerFor[In, Out]) sdk.ToolHandlerFor[In, Out] {
+	return func(ctx context.Context, req *sdk.CallToolRequest, in In) (*sdk.CallToolResult, Out, error) {
+		if req != nil && req.Params != nil && len(req.Params.Meta) > 0 {
+			ctx = telemetry.DefaultPropagator().Extract(ctx, telemetry.MetaCarrier(req.Params.Meta))
+		}
+		return h(ctx, req, in)
+	}
 }
 
 // faceCheckArguments answers a tools/call whose arguments do not match the

@@ -138,8 +138,28 @@ func TestServerListsToolsWithSchemas(t *testing.T) {
 	assert.Contains(t, srvSchema(t, byName["send_message"].InputSchema)["required"], "receivers")
 	sel := srvSchema(t, byName["contract_net"].InputSchema)["properties"].(map[string]any)["selector"].(map[string]any)
 	assert.ElementsMatch(t, []any{"lowest_cost", "highest_score", "first_n", "none"}, sel["enum"])
-	assert.True(t, byName["list_agents"].Annotations.ReadOnlyHint)
-	assert.True(t, byName["dead_letters"].Annotations.ReadOnlyHint)
+	// The annotations tell a client the truth: what only reads, what
+	// consumes queue entries, what is safe to repeat.
+	for name, want := range map[string]struct{ readOnly, destructive, idempotent bool }{
+		"list_agents":         {readOnly: true},
+		"dead_letters":        {readOnly: true},
+		"send_message":        {},
+		"request":             {},
+		"contract_net":        {},
+		"receive_messages":    {destructive: true},
+		"replay_dead_letters": {destructive: true, idempotent: true},
+	} {
+		a := byName[name].Annotations
+		require.NotNil(t, a, name)
+		assert.Equal(t, want.readOnly, a.ReadOnlyHint, name)
+		if !want.readOnly {
+			require.NotNil(t, a.DestructiveHint, name)
+			assert.Equal(t, want.destructive, *a.DestructiveHint, name)
+		}
+		assert.Equal(t, want.idempotent, a.IdempotentHint, name)
+		require.NotNil(t, a.OpenWorldHint, name)
+		assert.False(t, *a.OpenWorldHint, name)
+	}
 }
 
 func srvSchema(t *testing.T, s any) map[string]any {

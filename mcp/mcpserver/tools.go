@@ -191,7 +191,7 @@ type faceListAgentsOut struct {
 	DeadLetters  int         `json:"dead_letters" jsonschema:"entries in the dead-letter queue"`
 }
 
-func (f *face) listAgents(_ context.Context, _ *sdk.CallToolRequest, in faceListAgentsIn) (*sdk.CallToolResult, faceListAgentsOut, error) {
+func (f *face) listAgents(ctx context.Context, _ *sdk.CallToolRequest, in faceListAgentsIn) (*sdk.CallToolResult, faceListAgentsOut, error) {
 	var out faceListAgentsOut
 	if err := f.alive(); err != nil {
 		return nil, out, err
@@ -226,11 +226,12 @@ func (f *face) listAgents(_ context.Context, _ *sdk.CallToolRequest, in faceList
 	}
 	out.Inbox = string(f.inbox.Name())
 	out.InboxWaiting = f.inbox.Len()
-	dls, err := f.rt.DeadLetters()
-	if err != nil {
-		return nil, out, faceRuntimeErr("reading the dead-letter queue", err)
+	for _, err := range f.rt.AllDeadLetters(ctx) {
+		if err != nil {
+			return nil, out, faceRuntimeErr("reading the dead-letter queue", err)
+		}
+		out.DeadLetters++
 	}
-	out.DeadLetters = len(dls)
 	return nil, out, nil
 }
 
@@ -387,7 +388,8 @@ func faceReceiveMessagesTool() *sdk.Tool {
 		Title: "Read this server's inbox",
 		Description: "Take the messages waiting in this server's inbox, oldest first: replies to send_message, late replies to request, " +
 			"and anything agents addressed to this server. Taken messages are removed. If none is waiting, wait up to wait_ms for one (default: return at once).",
-		Annotations: &sdk.ToolAnnotations{DestructiveHint: faceBool(false), OpenWorldHint: faceBool(false)},
+		// Messages taken are gone from the inbox: a second call returns others.
+		Annotations: &sdk.ToolAnnotations{DestructiveHint: faceBool(true), IdempotentHint: false, OpenWorldHint: faceBool(false)},
 	}
 }
 

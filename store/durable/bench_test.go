@@ -1,10 +1,12 @@
 package durable_test
 
-// Durable send+ack, beside an embedded NATS JetStream doing the same work
-// in the same run (bench_jetstream_test.go, behind the jetstream build tag
-// so that go test ./... does not compile a NATS server):
+// Durable send+ack. Its JetStream baseline — the store and an embedded
+// NATS server doing the same work in the same run — is in the nested module
+// bench/durable (BenchmarkStorePushAck beside BenchmarkJetStream*), so the
+// NATS server is not a dependency of the caxton module:
 //
-//	go test -tags jetstream -run '^$' -bench . -benchtime 2s ./store/durable/
+//	go test -run '^$' -bench . -benchtime 2s ./store/durable/
+//	cd bench/durable && go test -run '^$' -bench 'Store|JetStream' -benchtime 2s .
 //
 // Each benchmark reports msgs/s (pushed and acknowledged), and the p50/p99
 // latency of one push+ack as its caller sees it.

@@ -1,14 +1,19 @@
 package durable
 
 import (
+	"context"
 	"encoding/binary"
+	"iter"
 	"slices"
 	"sync"
 
 	"github.com/caxton-go/caxton/store"
 )
 
-var _ store.DeadLetterQueue = (*deadLetters)(nil)
+var (
+	_ store.DeadLetterQueue    = (*deadLetters)(nil)
+	_ store.DeadLetterIterator = (*deadLetters)(nil)
+)
 
 // deadLetters is the durable dead-letter queue. Every entry is written to
 // disk (fsync'd) before Add returns and mirrored in memory, so List and Len
@@ -72,6 +77,16 @@ func (q *deadLetters) List() ([]store.DeadLetter, error) {
 		out[i] = x.d
 	}
 	return out, nil
+}
+
+// All yields the dead letters oldest first, copying a page at a time
+// (store.DeadLetterIterator).
+func (q *deadLetters) All(ctx context.Context) iter.Seq2[store.DeadLetter, error] {
+	return store.DeadLetterPages(ctx, func(after uint64, n int) ([]store.DeadLetter, uint64) {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return store.SeqPage(q.list, func(x deadLetter) uint64 { return x.seq }, func(x deadLetter) store.DeadLetter { return x.d }, after, n)
+	})
 }
 
 // Remove deletes the dead letters with the given ids, on disk first, and

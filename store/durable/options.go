@@ -39,9 +39,17 @@ func WithHistory(r Retention) Option { return func(c *config) { c.history = &r }
 func WithRepair() Option { return func(c *config) { c.repair = true } }
 
 // WithLogger sends the store's and the storage engine's log lines to l
-// (engine chatter at Debug level). The default discards them, as every
-// Caxton package does: a library is silent unless given a logger.
-func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+// (engine chatter at Debug level). The default, and what a nil l means,
+// discards them, as in every Caxton package: a library is silent unless
+// given a logger.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l == nil {
+			l = slog.New(slog.DiscardHandler)
+		}
+		c.logger = l
+	}
+}
 
 // WithClock sets the clock that stamps history entries and drives history
 // retention by age; tests pass a fake one. The default is time.Now.

@@ -14,8 +14,10 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
+	"sort"
 	"testing"
 	"time"
 
@@ -45,6 +47,7 @@ func Run(t *testing.T, open Open) {
 		{"RetryAckClose", retryAckClose},
 		{"QueuesAreIndependent", queuesAreIndependent},
 		{"DeadLetters", deadLetters},
+		{"DeadLetterIterator", deadLetterIterator},
 		{"Close", close},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -275,6 +278,53 @@ func deadLetters(t *testing.T, open Open) {
 	assert.Equal(t, "d0", list[0].ID)
 	assert.Equal(t, "d2", list[1].ID)
 	assert.Equal(t, 2, dlq.Len())
+}
+
+// deadLetterIterator checks All, for a queue that implements
+// store.DeadLetterIterator: every entry once, oldest first, across pages,
+// also when entries are removed between pages; an early stop; a context
+// that ends.
+func deadLetterIterator(t *testing.T, open Open) {
+	s := open(t)
+	it, ok := s.DeadLetters().(store.DeadLetterIterator)
+	if !ok {
+		t.Skip("the dead-letter queue is not a store.DeadLetterIterator")
+	}
+	n := store.DeadLetterPageSize*2 + 10
+	for i := range n {
+		require.NoError(t, s.DeadLetters().Add(store.DeadLetter{ID: fmt.Sprintf("d%04d", i), Receiver: "r"}))
+	}
+	ctx := context.Background()
+	var ids []string
+	for d, err := range it.All(ctx) {
+		require.NoError(t, err)
+		ids = append(ids, d.ID)
+		if len(ids) == store.DeadLetterPageSize { // between pages: the next page starts after the last one seen
+			_, err := s.DeadLetters().Remove(fmt.Sprintf("d%04d", 0), fmt.Sprintf("d%04d", store.DeadLetterPageSize+1))
+			require.NoError(t, err)
+		}
+	}
+	require.Len(t, ids, n-1, "all but the unseen entry removed during the scan")
+	assert.True(t, sort.StringsAreSorted(ids), "oldest first")
+	assert.NotContains(t, ids, fmt.Sprintf("d%04d", store.DeadLetterPageSize+1))
+
+	seen := 0
+	for range it.All(ctx) {
+		seen++
+		if seen == 3 {
+			break
+		}
+	}
+	assert.Equal(t, 3, seen, "stops when the loop does")
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	var errs []error
+	for _, err := range it.All(cancelled) {
+		errs = append(errs, err)
+	}
+	require.Len(t, errs, 1)
+	assert.ErrorIs(t, errs[0], context.Canceled)
 }
 
 func close(t *testing.T, open Open) {

@@ -1,0 +1,9 @@
+// Package ecosystem checks Caxton against the tools its users run beside
+// it — today the OpenTelemetry Prometheus exporter, whose metric names are
+// the ones alert rules use (telemetry's package doc maps them). It is a
+// module of its own so that those tools (the Prometheus client and its
+// dependencies) are not dependencies of the caxton module: a program
+// importing caxton does not download or list them. Run its tests with
+//
+//	cd ecosystem && go test ./...
+package ecosystem
