@@ -47,7 +47,7 @@ func TestOneTraceAcrossThreeNodes(t *testing.T) {
 		for _, s := range rec.Ended() {
 			traces[s.SpanContext().TraceID().String()] = true
 			for _, a := range s.Attributes() {
-				if a.Key == telemetry.KeyAgent {
+				if a.Key == telemetry.KeyAgent || a.Key == telemetry.KeyDestination {
 					handled = append(handled, a.Value.AsString())
 				}
 			}
