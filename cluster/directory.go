@@ -23,7 +23,9 @@ import (
 // CAXTON_<cluster>_NODES, key = node name). The bucket's MaxAge is the
 // lease: a node re-puts its record every third of it, and a record not
 // renewed in time is removed by the server, which places a delete marker
-// that every node's watcher sees.
+// for every node's watcher; a node whose watcher missed the marker drops
+// the lease on its next heartbeat once the bucket confirms it is gone
+// (directory.sweepLeases).
 type NodeRecord struct {
 	Name    string    `json:"name"`
 	Key     []byte    `json:"key"` // Ed25519 public key: verifies the node's messages
@@ -69,6 +71,7 @@ type directory struct {
 
 	mu        sync.RWMutex
 	nodeRecs  map[string]NodeRecord
+	nodeSeen  map[string]time.Time         // when the watcher last delivered each lease (local clock)
 	keyCache  map[string]ed25519.PublicKey // by "<node>.<key id>"; keys never change
 	agentRecs map[acl.AgentID]AgentRecord
 	byTopic   map[string][]caxton.Remote
@@ -78,7 +81,7 @@ type directory struct {
 
 func newDirectory(n *Node, nodes, agents, keys jetstream.KeyValue) *directory {
 	return &directory{n: n, nodes: nodes, agents: agents, keys: keys,
-		nodeRecs: map[string]NodeRecord{}, keyCache: map[string]ed25519.PublicKey{}, agentRecs: map[acl.AgentID]AgentRecord{}}
+		nodeRecs: map[string]NodeRecord{}, nodeSeen: map[string]time.Time{}, keyCache: map[string]ed25519.PublicKey{}, agentRecs: map[acl.AgentID]AgentRecord{}}
 }
 
 // watch starts both watchers (they run until the node closes) and returns
@@ -137,6 +140,7 @@ func (d *directory) applyNode(e jetstream.KeyValueEntry) {
 			d.n.logger.Info("cluster: node lease ended", "node", e.Key())
 		}
 		delete(d.nodeRecs, e.Key())
+		delete(d.nodeSeen, e.Key())
 		d.dirty = true
 		return
 	}
@@ -149,6 +153,42 @@ func (d *directory) applyNode(e jetstream.KeyValueEntry) {
 		d.dirty = true
 	}
 	d.nodeRecs[r.Name] = r
+	d.nodeSeen[r.Name] = time.Now()
+}
+
+// sweepLeases drops the cached leases that were not renewed within a lease
+// and that the bucket no longer holds. The server ends a lease by placing
+// a delete marker, but a watcher can miss it: the marker is itself removed
+// after a lease (LimitMarkerTTL), and a watcher whose ordered consumer is
+// recreated (its NATS server stopped, the connection moved) resumes past
+// it. Without this sweep such a node would see the dead node's lease
+// forever (never taking over its agents, still routing to it). A lease is
+// dropped only when the bucket confirms it is gone, so a watcher that is
+// merely behind does not make a live node look dead.
+func (d *directory) sweepLeases(ctx context.Context) {
+	now := time.Now()
+	d.mu.RLock()
+	var stale []string
+	for node, seen := range d.nodeSeen {
+		if node != d.n.name && now.Sub(seen) > d.n.cfg.lease {
+			stale = append(stale, node)
+		}
+	}
+	d.mu.RUnlock()
+	for _, node := range stale {
+		_, err := d.nodes.Get(ctx, node)
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			continue // still held, or the bucket out of reach: keep the cached lease
+		}
+		d.mu.Lock()
+		if seen, ok := d.nodeSeen[node]; ok && now.Sub(seen) > d.n.cfg.lease { // not renewed meanwhile
+			d.n.logger.Info("cluster: node lease ended (gone from the bucket; its delete marker not seen)", "node", node)
+			delete(d.nodeRecs, node)
+			delete(d.nodeSeen, node)
+			d.dirty = true
+		}
+		d.mu.Unlock()
+	}
 }
 
 func (d *directory) applyAgent(e jetstream.KeyValueEntry) {

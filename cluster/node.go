@@ -323,6 +323,7 @@ func (n *Node) heartbeat() {
 			n.logger.Warn("cluster: renewing the node lease failed", "node", n.name, "error", err)
 		}
 		n.syncPlacements(ctx)
+		n.dir.sweepLeases(ctx)
 		n.extendInFlight()
 		cancel()
 	}
