@@ -273,12 +273,17 @@ func (a *agent) deliver(ctx context.Context, m *acl.Message, abort <-chan struct
 	if a.state() == StateFailed && !a.rt.isDurable() { // durable: it waits for a Start
 		return ErrAgentFailed
 	}
+	return a.push(ctx, store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}, abort, mayBlock)
+}
+
+// push queues e for one of the agent's instances (a local send, or a
+// message from another node: cluster.go).
+func (a *agent) push(ctx context.Context, e store.Envelope, abort <-chan struct{}, mayBlock bool) error {
 	if a.brk != nil {
 		if err := a.brk.allow(); err != nil {
 			return err
 		}
 	}
-	e := store.Envelope{Msg: m, Receiver: a.name(), Enqueued: m.CreatedAt}
 	var err error
 	for {
 		in := a.pick()

@@ -151,6 +151,10 @@ func New(opts ...Option) (*Runtime, error) {
 		rt.shutdown.cancel()
 		return nil, err
 	}
+	if err := rt.attachCluster(); err != nil {
+		rt.shutdown.cancel()
+		return nil, err
+	}
 	if cfg.healthEvery > 0 {
 		go rt.probeHealth(rt.shutdown.base, cfg.healthEvery)
 	}

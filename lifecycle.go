@@ -84,6 +84,13 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 	for _, t := range spec.Topics {
 		rt.bus.subscribe(t, a)
 	}
+	// In a cluster the name must be free on every node (cluster.go); the
+	// claim comes after registering so the agent's queue on other nodes can
+	// be consumed at once.
+	if err := rt.claim(ctx, spec, internal); err != nil {
+		_ = rt.remove(context.WithoutCancel(ctx), a)
+		return err
+	}
 	if err := a.start(ctx); err != nil {
 		_ = rt.remove(ctx, a)
 		return err
@@ -207,6 +214,7 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 	rt.regMu.Unlock()
 	rt.bus.unsubscribeAll(a)
 	rt.bus.removeRulesFor(a.name())
+	rt.release(ctx, a)
 	a.closeMailboxes("agent removed", false)
 	rt.logs.forget(a.name())
 	a.closeQueues()

@@ -44,6 +44,7 @@ type config struct {
 	meterProvider  metric.MeterProvider
 	propagator     telemetry.Propagator
 	toolbox        tool.Toolbox
+	cluster        Cluster
 }
 
 // WithClock sets the time source (default: the wall clock). Tests pass a

@@ -82,8 +82,9 @@ func isInternal(ep endpoint) bool {
 }
 
 // Subscribers returns the agents and inboxes subscribed to topic, sorted —
-// who a message to acl.Topic(topic) reaches now. Host callbacks
-// (SubscribeFunc) are not listed: they are not addressable.
+// who a message to acl.Topic(topic) reaches now, on every node of a
+// cluster. Host callbacks (SubscribeFunc) are not listed: they are not
+// addressable.
 func (rt *Runtime) Subscribers(topic string) []acl.AgentID {
 	var out []acl.AgentID
 	for _, ep := range (*rt.bus.topics.Load())[topic] {
@@ -91,13 +92,17 @@ func (rt *Runtime) Subscribers(topic string) []acl.AgentID {
 			out = append(out, ep.name())
 		}
 	}
+	for _, ep := range rt.remoteSubscribers(topic, nil) {
+		out = append(out, ep.name())
+	}
 	slices.Sort(out)
 	return out
 }
 
 // Capable returns the agents that advertise capability
 // (AgentSpec.Capabilities), sorted, whatever their state: a stopped agent's
-// messages wait in its mailbox.
+// messages wait in its mailbox. In a cluster (WithCluster) it includes the
+// agents of the other nodes.
 func (rt *Runtime) Capable(capability string) []acl.AgentID {
 	var out []acl.AgentID
 	for _, a := range rt.agentsSnapshot() {
@@ -105,6 +110,5 @@ func (rt *Runtime) Capable(capability string) []acl.AgentID {
 			out = append(out, a.name())
 		}
 	}
-	slices.Sort(out)
-	return out
+	return rt.remoteCapable(capability, out)
 }

@@ -187,12 +187,16 @@ func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, o origin, w
 			if err := validateReceiver(r); err != nil {
 				return err
 			}
-			subs := (*rt.bus.topics.Load())[r.TopicName()]
+			subs := rt.remoteSubscribers(r.TopicName(), (*rt.bus.topics.Load())[r.TopicName()])
 			if len(receivers) == 1 && len(rules) == 0 {
 				targets = subs // an immutable snapshot: no copy needed
 			} else {
 				targets = append(targets, subs...)
 			}
+			continue
+		}
+		if ep, ok := rt.remoteReply(m, r); ok { // back to the node that asked (cluster.go)
+			targets = append(targets, ep)
 			continue
 		}
 		if ep, ok := rt.lookup(r); ok && !isInternal(ep) {
@@ -204,6 +208,10 @@ func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, o origin, w
 			continue
 		}
 		if ep, ok := rt.lookupOffline(r); ok { // durable: waits for its agent
+			targets = append(targets, ep)
+			continue
+		}
+		if ep, ok := rt.remoteAgent(r); ok { // on another node (cluster.go)
 			targets = append(targets, ep)
 			continue
 		}

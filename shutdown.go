@@ -218,6 +218,9 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	if lost > 0 {
 		rt.logger.Warn("messages still queued at close were dead-lettered", "count", lost)
 	}
+	if err := rt.closeCluster(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := rt.store.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("caxton: close store: %w", err))
 	}

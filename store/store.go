@@ -28,6 +28,11 @@ type Envelope struct {
 	Seq      uint64       // assigned by the queue on Push, increasing
 	Attempts int          // handling attempts made so far
 	Enqueued time.Time    // when it was accepted, by the runtime's clock
+	// OnAck, if set, is called once when the envelope leaves its queue for
+	// good (handled or dead-lettered): a remote sender's acknowledgement
+	// (package cluster acks a JetStream message there). Stores do not
+	// persist it; an envelope recovered after a restart has none.
+	OnAck func()
 }
 
 // Store opens per-receiver queues and holds dead letters.

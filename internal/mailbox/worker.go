@@ -135,14 +135,24 @@ func (m *Mailbox) exitedLocked() <-chan struct{} {
 // or dead-lettered).
 func (m *Mailbox) Done(n int) { m.inflight.Add(int64(-n)) }
 
-// Ack tells the store that in-flight envelopes are done with.
+// Ack tells the store that in-flight envelopes are done with, then calls
+// their OnAck hooks (outside the lock: a hook may do I/O).
 func (m *Mailbox) Ack(es ...*store.Envelope) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	var errs []error
+	hooks := false
 	for _, e := range es {
 		if err := m.q.Ack(e); err != nil {
 			errs = append(errs, err)
+		}
+		hooks = hooks || e.OnAck != nil
+	}
+	m.mu.Unlock()
+	if hooks {
+		for _, e := range es {
+			if e.OnAck != nil {
+				e.OnAck()
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -1,0 +1,400 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/caxton-go/caxton"
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/cluster/embedded"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The cross-node benchmarks run Caxton and raw nats.go side by side on the
+// same embedded 3-server NATS cluster (R3, file storage, loopback), so
+// their ratio is the cost of Caxton's layer: signing, encoding, the
+// directory, the agent's mailbox and ack-after-handler.
+//
+//	go test -run '^$' -bench CrossNode -benchtime 20000x ./cluster/
+
+const benchSenders = 16 // concurrent senders: a sync publish waits one R3 round trip
+
+var benchPayload = []byte(strings.Repeat("x", 128))
+
+func benchNATS(b *testing.B) *embedded.Cluster {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := embedded.Start(ctx, 3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.Close)
+	return c
+}
+
+func benchNodes(b *testing.B, c *embedded.Cluster, opts ...Option) (*caxton.Runtime, *caxton.Runtime) {
+	rts := make([]*caxton.Runtime, 2)
+	for i := range rts {
+		n, err := New(nodeName(i), append([]Option{WithURLs(c.URLs()...)}, opts...)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rt, err := caxton.New(caxton.WithCluster(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rts[i] = rt
+		b.Cleanup(func() { _ = rt.Close(context.Background()) })
+	}
+	return rts[0], rts[1]
+}
+
+// split runs n sends over benchSenders goroutines.
+func split(b *testing.B, n int, send func() error) {
+	var wg sync.WaitGroup
+	var failed atomic.Value
+	per := (n + benchSenders - 1) / benchSenders
+	for g := range benchSenders {
+		k := min(per, n-g*per)
+		if k <= 0 {
+			break
+		}
+		wg.Go(func() {
+			for range k {
+				if err := send(); err != nil {
+					failed.Store(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		b.Fatal(err)
+	}
+}
+
+func waitCount(b *testing.B, c *atomic.Int64, n int64) {
+	deadline := time.Now().Add(5 * time.Minute)
+	for c.Load() < n {
+		if time.Now().After(deadline) {
+			b.Fatalf("only %d of %d arrived", c.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func BenchmarkCrossNodeSend(b *testing.B) {
+	for _, mode := range []struct {
+		name  string
+		async int
+	}{{"sync", 0}, {"async", 4096}} {
+		b.Run("caxton-"+mode.name, func(b *testing.B) {
+			c := benchNATS(b)
+			var opts []Option
+			if mode.async > 0 {
+				opts = append(opts, WithAsyncPublish(mode.async))
+			}
+			a, z := benchNodes(b, c, opts...)
+			var got atomic.Int64
+			ctx := context.Background()
+			if err := z.Spawn(ctx, caxton.AgentSpec{Name: "sink", MailboxCapacity: 4096,
+				Handler: caxton.HandlerFunc(func(context.Context, *caxton.MessageContext) error { got.Add(1); return nil })}); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			split(b, b.N, func() error {
+				return a.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"sink"}, Content: benchPayload})
+			})
+			waitCount(b, &got, int64(b.N))
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+		})
+		b.Run("raw-jetstream-"+mode.name, func(b *testing.B) {
+			c := benchNATS(b)
+			url := strings.Join(c.URLs(), ",")
+			pub, err := nats.Connect(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pub.Close()
+			sub, err := nats.Connect(url)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer sub.Close()
+			var jsOpts []jetstream.JetStreamOpt
+			if mode.async > 0 {
+				jsOpts = append(jsOpts, jetstream.WithPublishAsyncMaxPending(mode.async))
+			}
+			js, _ := jetstream.New(pub, jsOpts...)
+			jsSub, _ := jetstream.New(sub)
+			ctx := context.Background()
+			s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.*"},
+				Storage: jetstream.FileStorage, Retention: jetstream.WorkQueuePolicy, Replicas: 3})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "sink", FilterSubject: "raw.sink",
+				AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: DefaultMaxAckPending, Replicas: 3}); err != nil {
+				b.Fatal(err)
+			}
+			cons, err := jsSub.Consumer(ctx, "RAW", "sink")
+			if err != nil {
+				b.Fatal(err)
+			}
+			var got atomic.Int64
+			cc, err := cons.Consume(func(m jetstream.Msg) { _ = m.Ack(); got.Add(1) }, jetstream.PullMaxMessages(512))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cc.Stop()
+			payload := make([]byte, 0, 256) // about a signed Caxton frame's size
+			payload = append(append(payload, benchPayload...), benchPayload[:96]...)
+			b.ResetTimer()
+			split(b, b.N, func() error {
+				for mode.async > 0 { // as Caxton does: a full window waits
+					if _, err := js.PublishAsync("raw.sink", payload); !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+						return err
+					}
+					<-js.PublishAsyncComplete()
+				}
+				_, err := js.Publish(ctx, "raw.sink", payload)
+				return err
+			})
+			waitCount(b, &got, int64(b.N))
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+		})
+	}
+}
+
+// latencies reports p50, p99 and mean of ds in microseconds.
+func latencies(b *testing.B, ds []time.Duration) {
+	slices.Sort(ds)
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	b.ReportMetric(us(ds[len(ds)/2]), "p50-µs")
+	b.ReportMetric(us(ds[len(ds)*99/100]), "p99-µs")
+	b.ReportMetric(us(sum/time.Duration(len(ds))), "mean-µs")
+}
+
+func BenchmarkCrossNodeRequest(b *testing.B) {
+	b.Run("caxton", func(b *testing.B) {
+		a, z := benchNodes(b, benchNATS(b))
+		ctx := context.Background()
+		if err := z.Spawn(ctx, caxton.AgentSpec{Name: "echo", Handler: caxton.HandlerFunc(echo)}); err != nil {
+			b.Fatal(err)
+		}
+		ds := make([]time.Duration, 0, b.N)
+		b.ResetTimer()
+		for range b.N {
+			start := time.Now()
+			if _, err := a.Request(ctx, &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"echo"}, Content: benchPayload}); err != nil {
+				b.Fatal(err)
+			}
+			ds = append(ds, time.Since(start))
+		}
+		b.StopTimer()
+		latencies(b, ds)
+	})
+	// the floor of Caxton's design: the request through an R3 JetStream
+	// queue, acked after the answer, the answer over core NATS
+	b.Run("raw-jetstream", func(b *testing.B) {
+		url := strings.Join(benchNATS(b).URLs(), ",")
+		req, err := nats.Connect(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer req.Close()
+		resp, err := nats.Connect(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Close()
+		ctx := context.Background()
+		js, _ := jetstream.New(req)
+		s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.*"},
+			Storage: jetstream.FileStorage, Retention: jetstream.WorkQueuePolicy, Replicas: 3})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "echo", FilterSubject: "raw.echo",
+			AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: DefaultMaxAckPending, Replicas: 3}); err != nil {
+			b.Fatal(err)
+		}
+		jsResp, _ := jetstream.New(resp)
+		cons, err := jsResp.Consumer(ctx, "RAW", "echo")
+		if err != nil {
+			b.Fatal(err)
+		}
+		cc, err := cons.Consume(func(m jetstream.Msg) {
+			_ = resp.Publish(m.Headers().Get("Reply-Inbox"), fmt.Appendf(nil, "echo: %s", m.Data()))
+			_ = m.Ack()
+		}, jetstream.PullMaxMessages(512))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cc.Stop()
+		inbox := nats.NewInbox()
+		answers, err := req.SubscribeSync(inbox)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ds := make([]time.Duration, 0, b.N)
+		b.ResetTimer()
+		for range b.N {
+			start := time.Now()
+			m := nats.NewMsg("raw.echo")
+			m.Data = benchPayload
+			m.Header.Set("Reply-Inbox", inbox)
+			if _, err := js.PublishMsg(ctx, m); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := answers.NextMsg(5 * time.Second); err != nil {
+				b.Fatal(err)
+			}
+			ds = append(ds, time.Since(start))
+		}
+		b.StopTimer()
+		latencies(b, ds)
+	})
+	b.Run("raw-nats", func(b *testing.B) {
+		url := strings.Join(benchNATS(b).URLs(), ",")
+		req, err := nats.Connect(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer req.Close()
+		resp, err := nats.Connect(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Close()
+		if _, err := resp.Subscribe("echo", func(m *nats.Msg) { _ = m.Respond(fmt.Appendf(nil, "echo: %s", m.Data)) }); err != nil {
+			b.Fatal(err)
+		}
+		if err := resp.Flush(); err != nil {
+			b.Fatal(err)
+		}
+		ds := make([]time.Duration, 0, b.N)
+		b.ResetTimer()
+		for range b.N {
+			start := time.Now()
+			if _, err := req.Request("echo", benchPayload, 5*time.Second); err != nil {
+				b.Fatal(err)
+			}
+			ds = append(ds, time.Since(start))
+		}
+		b.StopTimer()
+		latencies(b, ds)
+	})
+}
+
+// BenchmarkCluster3NodeSustained is the architecture's 3-node figure: three
+// runtimes on a 3-server R3 NATS cluster, each sending to the agents of
+// the other two at a fixed offered rate for a fixed time, reporting what
+// arrived, what was lost and the send-to-handler latency. One iteration:
+//
+//	CAXTON_BENCH_RATE=50000 CAXTON_BENCH_SECONDS=60 go test -run '^$' \
+//	  -bench Cluster3NodeSustained -benchtime 1x -timeout 30m ./cluster/
+func BenchmarkCluster3NodeSustained(b *testing.B) {
+	rate, secs := envInt("CAXTON_BENCH_RATE", 1000), envInt("CAXTON_BENCH_SECONDS", 10)
+	c := benchNATS(b)
+	ctx := context.Background()
+	const nodes = 3
+	rts := make([]*caxton.Runtime, nodes)
+	var mu sync.Mutex
+	var lat []time.Duration
+	seen := map[string]bool{}
+	for i := range rts {
+		n, err := New(nodeName(i), WithURLs(c.URLs()...), WithAsyncPublish(4096))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rt, err := caxton.New(caxton.WithCluster(n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		rts[i] = rt
+		b.Cleanup(func() { _ = rt.Close(context.Background()) })
+		if err := rt.Spawn(ctx, caxton.AgentSpec{Name: acl.AgentID(fmt.Sprint("sink-", i)), MailboxCapacity: 8192,
+			Handler: caxton.HandlerFunc(func(_ context.Context, mc *caxton.MessageContext) error {
+				d := time.Since(mc.Message().CreatedAt)
+				mu.Lock()
+				lat = append(lat, d)
+				seen[string(mc.Message().Content)] = true
+				mu.Unlock()
+				return nil
+			})}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	end := time.Now().Add(time.Duration(secs) * time.Second)
+	perTick := max(1, rate/nodes/100) // every 10 ms
+	for i, rt := range rts {
+		wg.Go(func() {
+			t := time.NewTicker(10 * time.Millisecond)
+			defer t.Stop()
+			k := 0
+			for now := range t.C {
+				if now.After(end) {
+					return
+				}
+				for range perTick {
+					to := acl.AgentID(fmt.Sprint("sink-", (i+1+k%2)%nodes))
+					id := fmt.Sprintf("%d-%d", i, k)
+					k++
+					if err := rt.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{to}, Content: []byte(id)}); err != nil {
+						b.Errorf("send: %v", err)
+						return
+					}
+					sent.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	sendEnd := time.Now()
+	drain := time.Now().Add(2 * time.Minute)
+	for {
+		mu.Lock()
+		got := len(seen)
+		mu.Unlock()
+		if int64(got) >= sent.Load() || time.Now().After(drain) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	b.StopTimer()
+	mu.Lock()
+	defer mu.Unlock()
+	b.ReportMetric(float64(sent.Load())/time.Duration(secs*int(time.Second)).Seconds(), "offered-msg/s")
+	b.ReportMetric(float64(len(seen))/b.Elapsed().Seconds(), "delivered-msg/s")
+	b.ReportMetric(float64(sent.Load()-int64(len(seen))), "lost")
+	b.ReportMetric(time.Since(sendEnd).Seconds(), "drain-s")
+	if len(lat) > 0 {
+		latencies(b, lat)
+	}
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,33 @@
+// Package cluster makes Caxton runtimes on several processes or machines
+// one agent system, on NATS JetStream. A runtime joins with one option:
+//
+//	n, err := cluster.New("node-a", cluster.WithURLs(urls...))
+//	rt, err := caxton.New(caxton.WithCluster(n))
+//
+// Nothing changes for agent code: Send, Request, replies, topics, content
+// rules, Capable, Contract Net and the protocol helpers reach agents on
+// other nodes as they reach local ones.
+//
+// What the cluster keeps in NATS (see docs/design.md for the reasons):
+//
+//   - stream CAXTON_<cluster>_MAIL, subjects caxton.<cluster>.agent.<name>:
+//     each agent's queue, consumed through one durable consumer shared by
+//     its replicas on every node. A message is acknowledged when its
+//     handler succeeded (or it was dead-lettered after the agent's
+//     retries), so delivery across nodes is at-least-once, ordered per
+//     sender and receiver.
+//   - caxton.<cluster>.node.<node>: replies and notices for inboxes and
+//     waiting Requests, which live in memory on the node that asked.
+//   - key-value buckets CAXTON_<cluster>_NODES (leases with each node's
+//     Ed25519 key; a node that stops beating expires) and
+//     CAXTON_<cluster>_AGENTS (which agents run where, with capabilities,
+//     topics, replicas and state). Names are unique cluster-wide.
+//
+// When a node dies its agents' mail waits in JetStream; spawning the agent
+// on another node (once the dead node's lease ended) takes the queue over.
+// Every message between nodes is signed by the sending node and verified
+// by the receiver; anything else is rejected and recorded (Rejections).
+//
+// Package cluster/embedded runs NATS servers in-process for development
+// and tests; production nodes connect to an existing NATS cluster.
+package cluster

@@ -1,0 +1,52 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/caxton-go/caxton"
+	"github.com/caxton-go/caxton/acl"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// With NATS gone, local delivery goes on, a remote send waits its bound
+// and fails with *UnavailableError; when NATS is back, sends resume and
+// what was queued before the outage arrives.
+func TestNATSOutage(t *testing.T) {
+	tc := newTestCluster(t, 1, 2, WithSendTimeout(300*time.Millisecond))
+	ctx := testCtx(t)
+	remote, local := newCounter(), newCounter()
+	require.NoError(t, tc.rts[1].Spawn(ctx, caxton.AgentSpec{Name: "far", Handler: remote.handler()}))
+	require.NoError(t, tc.rts[0].Spawn(ctx, caxton.AgentSpec{Name: "near", Handler: local.handler()}))
+	send := func(to acl.AgentID, content string) error {
+		return tc.rts[0].Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{to}, Content: []byte(content)})
+	}
+	require.NoError(t, send("far", "before"))
+	eventually(t, func() bool { return remote.n.Load() == 1 }, "the first remote message")
+
+	tc.nats.Stop(0)
+	require.NoError(t, send("near", "during"), "local delivery does not need NATS")
+	eventually(t, func() bool { return local.n.Load() == 1 }, "the local message")
+	start := time.Now()
+	err := send("far", "during")
+	var ue *UnavailableError
+	require.ErrorAs(t, err, &ue)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.Equal(t, "send", ue.Op)
+	assert.Equal(t, "far", ue.Receiver)
+	assert.GreaterOrEqual(t, time.Since(start), 300*time.Millisecond)
+
+	require.NoError(t, tc.nats.Restart(0))
+	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	require.NoError(t, tc.nats.WaitReady(rctx))
+	eventually(t, func() bool { return send("far", "after") == nil }, "a remote send once NATS is back")
+	eventually(t, func() bool { return remote.distinct() == 2 }, "the message sent after the outage")
+	remote.mu.Lock()
+	defer remote.mu.Unlock()
+	assert.Equal(t, 1, remote.seen["before"])
+	assert.Zero(t, remote.seen["during"], "a send that failed was not delivered")
+	assert.GreaterOrEqual(t, remote.seen["after"], 1)
+}

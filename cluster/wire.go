@@ -1,0 +1,112 @@
+package cluster
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/abi"
+	"github.com/nats-io/nats.go"
+)
+
+// Headers of a message on the wire.
+const (
+	hdrNode = "Caxton-Node" // the signing node
+	hdrTo   = "Caxton-To"   // the receiver this copy is for
+	hdrSig  = "Caxton-Sig"  // base64url Ed25519 signature over the canonical bytes
+	hdrKey  = "Caxton-Key"  // which of the node's keys signed (keyID)
+)
+
+// sigDomain separates these signatures from anything else a key might sign.
+const sigDomain = "caxton-cluster-v1\x00"
+
+// canonical is what a node signs and a receiver verifies: the domain, the
+// subject, the signing node, the receiver and the payload, each but the
+// last followed by a NUL (none of them may contain one). The key id is not
+// signed: it only selects the key, and a wrong one fails the check. The payload is
+// the message in the binary frame of internal/abi (the guest ABI's
+// encoding, a batch of one) and is verified exactly as received — a
+// receiver never re-encodes, so map order and the like cannot make a valid
+// message fail, and a changed byte anywhere (subject, receiver, content,
+// trace context) fails the check.
+func canonical(subject, node, to string, payload []byte) []byte {
+	b := make([]byte, 0, len(sigDomain)+len(subject)+len(node)+len(to)+3+len(payload))
+	b = append(b, sigDomain...)
+	b = append(b, subject...)
+	b = append(b, 0)
+	b = append(b, node...)
+	b = append(b, 0)
+	b = append(b, to...)
+	b = append(b, 0)
+	return append(b, payload...)
+}
+
+// seal encodes m for receiver to on subject and signs it as node.
+func seal(subject, node string, key ed25519.PrivateKey, to acl.AgentID, m *acl.Message, maxBytes int) (*nats.Msg, error) {
+	if n := abi.EncodedSize(m) + 4; n > maxBytes {
+		return nil, fmt.Errorf("%w: %d bytes encoded, the limit is %d", ErrTooLarge, n, maxBytes)
+	}
+	payload := abi.AppendBatch(make([]byte, 0, abi.EncodedSize(m)+4), []*acl.Message{m})
+	sig := ed25519.Sign(key, canonical(subject, node, string(to), payload))
+	msg := nats.NewMsg(subject)
+	msg.Data = payload
+	msg.Header.Set(hdrNode, node)
+	msg.Header.Set(hdrTo, string(to))
+	msg.Header.Set(hdrSig, base64.RawURLEncoding.EncodeToString(sig))
+	msg.Header.Set(hdrKey, keyID(key.Public().(ed25519.PublicKey)))
+	return msg, nil
+}
+
+// opened is a verified message from the wire.
+type opened struct {
+	msg  *acl.Message
+	node string
+	to   acl.AgentID
+}
+
+// open checks a message from the wire and decodes it. keyOf returns the
+// public key a node signed with (errNoKey if there is none). Every failure
+// is a Rejection with the reason, except NATS being out of reach while
+// fetching a key: that is an error, and the message should come again.
+func open(subject string, h nats.Header, data []byte, maxBytes int, keyOf func(node, kid string) (ed25519.PublicKey, error)) (opened, *Rejection, error) {
+	rej := func(node, format string, args ...any) (opened, *Rejection, error) {
+		return opened{}, &Rejection{Subject: subject, Node: node, Reason: fmt.Sprintf(format, args...), Size: len(data)}, nil
+	}
+	node, to, sig64, kid := h.Get(hdrNode), h.Get(hdrTo), h.Get(hdrSig), h.Get(hdrKey)
+	if len(data) > maxBytes {
+		return rej(node, "%d bytes, the limit is %d", len(data), maxBytes)
+	}
+	if node == "" || sig64 == "" {
+		return rej(node, "unsigned")
+	}
+	if !validToken(node) || !validToken(kid) {
+		return rej("", "malformed node name or key id %.64q %.32q", node, kid)
+	}
+	if to == "" || acl.AgentID(to).Validate() != nil {
+		return rej(node, "malformed receiver %.64q", to)
+	}
+	key, err := keyOf(node, kid)
+	if errors.Is(err, errNoKey) {
+		return rej(node, "signed with a key the directory does not have (unknown node or forged key id)")
+	}
+	if err != nil {
+		return opened{}, nil, err
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(sig64)
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return rej(node, "malformed signature")
+	}
+	if !ed25519.Verify(key, canonical(subject, node, to, data), sig) {
+		return rej(node, "bad signature (forged or tampered)")
+	}
+	msgs, err := abi.DecodeBatch(data, abi.Limits{MaxMessages: 1, MaxMessageSize: maxBytes})
+	if err != nil {
+		return rej(node, "malformed payload: %v", err)
+	}
+	if len(msgs) != 1 {
+		return rej(node, "%d messages in one payload", len(msgs))
+	}
+	return opened{msg: msgs[0], node: node, to: acl.AgentID(to)}, nil, nil
+}

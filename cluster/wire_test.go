@@ -1,0 +1,170 @@
+package cluster
+
+import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/caxton-go/caxton"
+	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/abi"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Messages from a misbehaving client on the cluster's subjects are
+// refused and recorded, never delivered, and never stop the node.
+func TestHostileWireMessagesAreRejected(t *testing.T) {
+	tc := newTestCluster(t, 1, 2, WithMaxMessageBytes(4096))
+	ctx := testCtx(t)
+	c := newCounter()
+	require.NoError(t, tc.rts[0].Spawn(ctx, caxton.AgentSpec{Name: "vault", Handler: c.handler()}))
+	require.NoError(t, tc.rts[0].Spawn(ctx, caxton.AgentSpec{Name: "teller", Handler: c.handler()}))
+
+	raw, err := nats.Connect(strings.Join(tc.nats.URLs(), ","))
+	require.NoError(t, err)
+	defer raw.Close()
+	js, err := jetstream.New(raw)
+	require.NoError(t, err)
+	lay, n1 := tc.nodes[0].lay, tc.nodes[1]
+	subject := lay.agentSubject("vault")
+	msg := func(sender acl.AgentID, content string) *acl.Message {
+		m := acl.New(acl.Inform, "vault")
+		m.Sender, m.Content, m.ID, m.CreatedAt = sender, []byte(content), acl.NewID(), time.Now()
+		return m
+	}
+	sealed := func(t *testing.T, key ed25519.PrivateKey, m *acl.Message) *nats.Msg {
+		s, err := seal(subject, "n1", key, "vault", m, 4096)
+		require.NoError(t, err)
+		return s
+	}
+	_, forger, _ := ed25519.GenerateKey(rand.Reader)
+
+	cases := []struct {
+		name   string
+		msg    func(t *testing.T) *nats.Msg
+		reason string
+	}{
+		{"unsigned", func(*testing.T) *nats.Msg {
+			m := nats.NewMsg(subject)
+			m.Data = abi.AppendBatch(nil, []*acl.Message{msg("host", "unsigned")})
+			return m
+		}, "unsigned"},
+		{"forged", func(t *testing.T) *nats.Msg {
+			m := sealed(t, forger, msg("host", "forged"))
+			m.Header.Set(hdrKey, keyID(n1.PublicKey())) // claims n1's real key
+			return m
+		}, "bad signature"},
+		{"forged key id", func(t *testing.T) *nats.Msg { return sealed(t, forger, msg("host", "forged")) }, "key the directory does not have"},
+		{"tampered", func(t *testing.T) *nats.Msg {
+			m := sealed(t, n1.key, msg("host", "tampered"))
+			m.Data[len(m.Data)-1] ^= 1
+			return m
+		}, "bad signature"},
+		{"receiver changed", func(t *testing.T) *nats.Msg {
+			m := sealed(t, n1.key, msg("host", "redirected"))
+			m.Header.Set(hdrTo, "teller")
+			return m
+		}, "bad signature"},
+		{"unknown node", func(t *testing.T) *nats.Msg {
+			m := sealed(t, forger, msg("host", "stranger"))
+			m.Header.Set(hdrNode, "n9")
+			return m
+		}, "key the directory does not have"},
+		{"speaks for another node's agent", func(t *testing.T) *nats.Msg { return sealed(t, n1.key, msg("teller", "impostor")) }, "does not host the sender"},
+		{"malformed payload", func(t *testing.T) *nats.Msg {
+			m := sealed(t, n1.key, msg("host", "x"))
+			m.Data = []byte("not a frame")
+			m.Header.Set(hdrSig, sign(n1.key, subject, "n1", "vault", m.Data))
+			return m
+		}, "malformed payload"},
+		{"oversize", func(*testing.T) *nats.Msg {
+			m := nats.NewMsg(subject)
+			m.Data = make([]byte, 8000)
+			m.Header.Set(hdrNode, "n1")
+			m.Header.Set(hdrTo, "vault")
+			m.Header.Set(hdrSig, sign(n1.key, subject, "n1", "vault", m.Data))
+			return m
+		}, "the limit is 4096"},
+	}
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			_, before := tc.nodes[0].Rejections()
+			_, err := js.PublishMsg(ctx, tt.msg(t))
+			require.NoError(t, err)
+			eventually(t, func() bool { _, n := tc.nodes[0].Rejections(); return n > before }, "the rejection")
+			rs, _ := tc.nodes[0].Rejections()
+			r := rs[len(rs)-1]
+			assert.Contains(t, r.Reason, tt.reason)
+			assert.True(t, errors.Is(r, ErrRejected))
+		})
+	}
+	// the node still works, and took none of them
+	require.NoError(t, tc.rts[1].Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"vault"}, Content: []byte("genuine")}))
+	eventually(t, func() bool { return c.n.Load() == 1 }, "the genuine message")
+	assert.Equal(t, map[string]int{"genuine": 1}, c.seen)
+
+	// the same on the node's own subject (replies): core NATS, no JetStream
+	_, before := tc.nodes[0].Rejections()
+	require.NoError(t, raw.Publish(lay.nodeSubject("n0"), []byte("garbage")))
+	eventually(t, func() bool { _, n := tc.nodes[0].Rejections(); return n == before+1 }, "the rejection")
+}
+
+func sign(key ed25519.PrivateKey, subject, node, to string, data []byte) string {
+	return base64.RawURLEncoding.EncodeToString(ed25519.Sign(key, canonical(subject, node, to, data)))
+}
+
+func TestUnreachableNATS(t *testing.T) {
+	_, err := New("n0", WithURLs("nats://127.0.0.1:1"))
+	var ue *UnavailableError
+	require.ErrorAs(t, err, &ue)
+	assert.ErrorIs(t, err, ErrUnavailable)
+	assert.Equal(t, "connect", ue.Op)
+
+	start := time.Now()
+	_, err = New("n0", WithURLs("nats://127.0.0.1:1"), WithConnectWait(400*time.Millisecond))
+	require.ErrorIs(t, err, ErrUnavailable)
+	assert.GreaterOrEqual(t, time.Since(start), 400*time.Millisecond)
+}
+
+func TestBadConfig(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		node  string
+		opts  []Option
+		field string
+	}{
+		{"no URL", "n0", nil, "WithURLs"},
+		{"bad node name", "a.b", []Option{WithURLs("nats://x")}, "name"},
+		{"bad cluster name", "n0", []Option{WithURLs("nats://x"), WithClusterName("a b")}, "WithClusterName"},
+		{"replicas", "n0", []Option{WithURLs("nats://x"), WithReplicas(7)}, "WithReplicas"},
+		{"lease", "n0", []Option{WithURLs("nats://x"), WithLease(time.Millisecond)}, "WithLease"},
+		{"key", "n0", []Option{WithURLs("nats://x"), WithKey(make([]byte, 3))}, "WithKey"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.node, tt.opts...)
+			var ce *ConfigError
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, tt.field, ce.Field)
+			assert.ErrorIs(t, err, ErrInvalidConfig)
+		})
+	}
+}
+
+func TestTokenIsInjective(t *testing.T) {
+	names := []acl.AgentID{"a", "a.b", "a=2Eb", "a_b", "a-b", "x@y:z/w", "A"}
+	seen := map[string]acl.AgentID{}
+	for _, n := range names {
+		tok := token(n)
+		assert.True(t, validToken(tok) || strings.Contains(tok, "="), tok)
+		prev, dup := seen[tok]
+		assert.False(t, dup, "%q and %q share %q", prev, n, tok)
+		seen[tok] = n
+	}
+}
