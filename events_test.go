@@ -33,7 +33,7 @@ func TestWatchReportsLifecycleEvents(t *testing.T) {
 	var hooked []caxton.Event
 	rt := caxtontest.NewRuntime(t, caxton.WithEventHook(func(e caxton.Event) { hooked = append(hooked, e) }))
 	ctx := caxtontest.Context(t)
-	events := rt.Watch(ctx, 64)
+	events := rt.Watch(t.Context(), 64) // the test's life: a loaded machine may take longer than one call's safety net
 	start := rt.Clock.Now()
 
 	rt.MustSpawn(caxton.AgentSpec{Name: "quiet", Version: "2.1.0", Handler: lcNop()})

@@ -40,8 +40,7 @@ func (c *closingHandler) Close() error { c.closed.Add(1); return nil }
 // event recorded — and the hung handler is closed only once it returns.
 func TestHungHandlerIsReplaced(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	ctx := caxtontest.Context(t)
-	events := rt.Watch(ctx, 64)
+	events := rt.Watch(t.Context(), 64) // the test's life: a loaded machine may take longer than one call's safety net
 	var h handled
 	var closed atomic.Int32
 	hang := make(chan struct{})
@@ -85,7 +84,7 @@ func TestHungErrorWraps(t *testing.T) {
 func TestCircuitBreakerOpensAndCloses(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
 	ctx := caxtontest.Context(t)
-	events := rt.Watch(ctx, 64)
+	events := rt.Watch(t.Context(), 64) // the test's life: a loaded machine may take longer than one call's safety net
 	var failing atomic.Bool
 	failing.Store(true)
 	var handledN atomic.Int32
@@ -207,8 +206,7 @@ func TestLazyAgentStartsOnFirstMessage(t *testing.T) {
 // of grade as events.
 func TestHealthProbeReportsChanges(t *testing.T) {
 	rt := caxtontest.NewRuntime(t, caxton.WithHealthProbe(time.Second))
-	ctx := caxtontest.Context(t)
-	events := rt.Watch(ctx, 64)
+	events := rt.Watch(t.Context(), 64) // the test's life: a loaded machine may take longer than one call's safety net
 	var mu sync.Mutex
 	sick := map[int]error{}
 	rt.MustSpawn(caxton.AgentSpec{Name: "db", NewHandler: func(_ context.Context, info caxton.InstanceInfo) (caxton.Handler, error) {

@@ -19,7 +19,7 @@ import (
 func TestHotReloadUpgradesOnFileChange(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
 	ctx := caxtontest.Context(t)
-	events := rt.Watch(ctx, 64)
+	events := rt.Watch(t.Context(), 64) // the test's life: a loaded machine may take longer than one call's safety net
 	watcher := caxtontest.NewRecorder(t, rt.Runtime, "watcher")
 	says := func(content string) []byte {
 		return testguest.WATBinary(t, testguest.WATOutbox(&acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"watcher"}, Content: []byte(content)}))

@@ -72,7 +72,7 @@ func TestScaleDownMovesQueuesInOrder(t *testing.T) {
 				rt = caxtontest.NewRuntime(t)
 			}
 			ctx := caxtontest.Context(t)
-			events := rt.Watch(ctx, 64)
+			events := rt.Watch(t.Context(), 64) // the test's life: a loaded machine may take longer than one call's safety net
 			var h handled
 			gate := make(chan struct{})
 			rt.MustSpawn(caxton.AgentSpec{Name: "pool", Replicas: 3, Balance: caxton.BalanceRoundRobin, NewHandler: recordingFactory(&h, gate)})
@@ -172,8 +172,7 @@ func TestScaleStoppedAgent(t *testing.T) {
 // clock.
 func TestAutoscaleFollowsQueueDepth(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	ctx := caxtontest.Context(t)
-	events := rt.Watch(ctx, 64)
+	events := rt.Watch(t.Context(), 64) // the test's life: a loaded machine may take longer than one call's safety net
 	var h handled
 	gate := make(chan struct{})
 	rt.MustSpawn(caxton.AgentSpec{Name: "elastic", NewHandler: recordingFactory(&h, gate),

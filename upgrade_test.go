@@ -72,7 +72,7 @@ func TestUpgradeBlueGreenThenRollback(t *testing.T) {
 	ctx := caxtontest.Context(t)
 	var h handled
 	rt.MustSpawn(caxton.AgentSpec{Name: "svc", Replicas: 2, NewHandler: answering(&h, nil)})
-	events := rt.Watch(ctx, 64)
+	events := rt.Watch(t.Context(), 64) // the test's life: a loaded machine may take longer than one call's safety net
 	assert.Equal(t, "v1", ask(t, rt, "svc"))
 
 	require.NoError(t, rt.Upgrade(ctx, "svc", caxton.AgentSpec{Version: "2.0", NewHandler: answering(&h, nil)}, caxton.Strategy{}))
@@ -101,7 +101,7 @@ func TestUpgradeCanarySteps(t *testing.T) {
 			ctx := caxtontest.Context(t)
 			var h handled
 			rt.MustSpawn(caxton.AgentSpec{Name: "cy", NewHandler: answering(&h, nil)})
-			events := rt.Watch(ctx, 64)
+			events := rt.Watch(t.Context(), 64) // the test's life: a loaded machine may take longer than one call's safety net
 			done := make(chan error, 1)
 			go func() {
 				done <- rt.Upgrade(ctx, "cy", caxton.AgentSpec{NewHandler: answering(&h, nil)},
@@ -159,7 +159,7 @@ func TestUpgradeRolling(t *testing.T) {
 	ctx := caxtontest.Context(t)
 	var h handled
 	rt.MustSpawn(caxton.AgentSpec{Name: "roll", Replicas: 3, Balance: caxton.BalanceRoundRobin, NewHandler: answering(&h, nil)})
-	events := rt.Watch(ctx, 64)
+	events := rt.Watch(t.Context(), 64) // the test's life: a loaded machine may take longer than one call's safety net
 	done := make(chan error, 1)
 	go func() {
 		done <- rt.Upgrade(ctx, "roll", caxton.AgentSpec{NewHandler: answering(&h, nil)}, caxton.Strategy{Kind: caxton.Rolling, StepEvery: time.Minute})

@@ -331,8 +331,7 @@ func TestJavaScriptErrorsInsideTheScript(t *testing.T) {
 // message, and the agent keeps its running version.
 func TestJavaScriptHotReload(t *testing.T) {
 	rt := jsRuntime(t)
-	ctx := caxtontest.Context(t)
-	events := rt.Watch(ctx, 64)
+	events := rt.Watch(t.Context(), 64) // the test's life: a loaded machine may take longer than one call's safety net
 	file := filepath.Join(t.TempDir(), "agent.js")
 	says := func(s string) []byte { return []byte(`function handle(m, ctx) { ctx.reply('inform', '` + s + `'); }`) }
 	require.NoError(t, os.WriteFile(file, says("v1"), 0o600))
