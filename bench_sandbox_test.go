@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caxton-go/caxton/internal/sandboxbench"
+
 	"github.com/bytecodealliance/wasmtime-go/v39"
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
@@ -200,19 +202,7 @@ func BenchmarkWasmBatchCall(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer in.Close()
-	batch := make([]*acl.Message, 256)
-	for i := range batch {
-		batch[i] = &acl.Message{Performative: acl.Request, Sender: "host", Receivers: []acl.AgentID{"echo"}, Content: []byte("x")}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := in.Handle(context.Background(), batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/msg")
+	sandboxbench.BatchCall(b, in)
 }
 
 // BenchmarkWasmRequestReply is one host Request into a wasm agent and its

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caxton-go/caxton/internal/sandboxbench"
+
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/conformance"
@@ -109,19 +111,7 @@ func benchBatch(b *testing.B, m *sandbox.Module) {
 		b.Fatal(err)
 	}
 	defer in.Close()
-	batch := make([]*acl.Message, 256)
-	for i := range batch {
-		batch[i] = &acl.Message{Performative: acl.Request, Sender: "host", Receivers: []acl.AgentID{"echo"}, Content: []byte("x")}
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := in.Handle(context.Background(), batch); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/msg")
+	sandboxbench.BatchCall(b, in)
 }
 
 func benchRequestReply(b *testing.B, w caxton.WasmSpec) {
