@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/caxton-go/caxton"
-	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -199,7 +198,6 @@ func TestLazyAgentStartsOnFirstMessage(t *testing.T) {
 	rt.MustSend(lcMsg("sleepy", "and again"))
 	caxtontest.Eventually(t, func() bool { return h.len() == 3 }, "handled")
 	assert.Equal(t, int32(2), made.Load())
-	_ = acl.Inform
 }
 
 // With WithHealthProbe the runtime probes on its clock and reports changes

@@ -2,14 +2,12 @@ package caxton_test
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/caxton-go/caxton"
-	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -202,6 +200,4 @@ func TestAutoscaleFollowsQueueDepth(t *testing.T) {
 	assert.Equal(t, "2 → 1 instances", awaitKind(caxton.EventScaled).Detail)
 	rt.AdvanceWhenWaiting(1, time.Second) // at Min: stays
 	assert.Equal(t, 1, lcInfo(t, rt, "elastic").Replicas)
-	_ = fmt.Sprint()
-	_ = acl.Inform
 }

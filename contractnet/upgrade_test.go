@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/caxton-go/caxton"
-	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
 	"github.com/caxton-go/caxton/contractnet"
 	"github.com/stretchr/testify/assert"
@@ -51,5 +50,4 @@ func TestRoundCompletesAcrossAnUpgrade(t *testing.T) {
 	info, err := f.rt.Agent("carrier")
 	require.NoError(t, err)
 	assert.Equal(t, "v2", info.Version)
-	_ = acl.Inform
 }
