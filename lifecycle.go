@@ -3,6 +3,7 @@ package caxton
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 
 	"github.com/caxton-go/caxton/acl"
@@ -37,15 +38,24 @@ func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
 			return err
 		}
 	}
+	var watched []byte // a reloaded file's contents, read before it is compiled
 	if spec.Wasm != nil {
+		if spec.Wasm.Reload > 0 {
+			// Read before compiling, so that a change made at any moment after
+			// Spawn began is seen by the reloader (at worst it reloads bytes
+			// equal to those compiled), never taken as the baseline.
+			watched, _ = os.ReadFile(spec.Wasm.File)
+		}
 		if spec.NewHandler, err = rt.wasmFactory(spec.Name, spec.Wasm, spec.Tools); err != nil {
 			return err
 		}
 	}
-	return rt.spawn(ctx, spec, false)
+	return rt.spawn(ctx, spec, false, watched)
 }
 
-func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) error {
+// spawn registers and starts an agent. watched is the baseline of a
+// reloaded file (WasmSpec.Reload).
+func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool, watched []byte) error {
 	a := &agent{rt: rt, spec: spec, internal: internal}
 	a.st.Store(uint32(StateStopped))
 	a.ver.Store(newVersion(1, spec))
@@ -103,7 +113,7 @@ func (rt *Runtime) spawn(ctx context.Context, spec AgentSpec, internal bool) err
 		go a.autoscale(bgCtx)
 	}
 	if spec.Wasm != nil && spec.Wasm.Reload > 0 {
-		go a.reload(bgCtx)
+		go a.reload(bgCtx, watched)
 	}
 	a.emit(EventSpawned, -1, "")
 	return nil

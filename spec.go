@@ -104,7 +104,10 @@ type WasmSpec struct {
 	// Reload, for development, polls File this often on the runtime's
 	// clock and upgrades the agent (blue-green) whenever its contents
 	// change; a change that does not compile or start is rolled back and
-	// reported (EventUpgradeRolledBack). Zero: no reloading.
+	// reported (EventUpgradeRolledBack). Zero: no reloading. Replace the
+	// file by renaming a finished one into place: a reader can see a file
+	// that is written in place half-written, which is then reported as a
+	// failed reload before the finished contents are taken.
 	Reload time.Duration
 }
 

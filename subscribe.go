@@ -135,7 +135,7 @@ func (rt *Runtime) SubscribeFunc(topic string, fn func(ctx context.Context, m *a
 		return nil, err
 	}
 	spec.Name = name
-	if err := rt.spawn(context.Background(), spec, true); err != nil {
+	if err := rt.spawn(context.Background(), spec, true, nil); err != nil {
 		return nil, err
 	}
 	ep, _ := rt.lookup(name)

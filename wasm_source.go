@@ -52,3 +52,21 @@ func (w *WasmSpec) source() (wasmSource, error) {
 	}
 	return wasmSource{code: b}, nil
 }
+
+// fromContents returns a copy of w (which names a File) running contents,
+// read from that file, in the form its name implies. Hot reload compiles
+// exactly the bytes it compared: reading the file a second time could see
+// a later write and make the same contents two versions.
+func (w *WasmSpec) fromContents(contents []byte) *WasmSpec {
+	c := *w
+	c.File, c.Reload = "", 0
+	switch strings.ToLower(filepath.Ext(w.File)) {
+	case ".wat":
+		c.WAT = string(contents)
+	case ".js":
+		c.JavaScript = string(contents)
+	default:
+		c.Module = contents
+	}
+	return &c
+}
