@@ -88,7 +88,9 @@ func TestWasmAgentsAcrossNodes(t *testing.T) {
 	}
 	require.NoError(t, tc.rts[0].Spawn(ctx, caxton.AgentSpec{Name: "native-bidder", Capabilities: []string{"compute"},
 		Handler: caxton.ProtocolHandler(&contractnet.Participant{
-			Bid: func(context.Context, *acl.Message) (contractnet.Offer, error) { return contractnet.Offer{Cost: 40}, nil },
+			Bid: func(context.Context, *acl.Message) (contractnet.Offer, error) {
+				return contractnet.Offer{Cost: 40}, nil
+			},
 			Execute: func(context.Context, *acl.Message, *acl.Message, contractnet.Offer) ([]byte, error) {
 				return []byte("native did it"), nil
 			},
