@@ -46,9 +46,10 @@ type Node struct {
 	upMu sync.Mutex
 	up   chan struct{} // closed while connected
 
-	hmu    sync.Mutex
-	hosted map[acl.AgentID]*hosted
-	sub    *nats.Subscription
+	hmu     sync.Mutex
+	hosted  map[acl.AgentID]*hosted
+	placing map[acl.AgentID]bool // orphans the placement hook is spawning here
+	sub     *nats.Subscription
 
 	acks chan pendingAck // async publishes awaiting their PubAck (WithAsyncPublish)
 
@@ -73,7 +74,7 @@ func New(name string, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{name: name, cfg: cfg, lay: newLayout(cfg.cluster), key: cfg.key, hosted: map[acl.AgentID]*hosted{},
-		done: make(chan struct{}), up: make(chan struct{}), started: time.Now()}
+		placing: map[acl.AgentID]bool{}, done: make(chan struct{}), up: make(chan struct{}), started: time.Now()}
 	n.ctx, n.stop = context.WithCancel(context.Background())
 	n.logger = cfg.logger
 	if n.logger == nil {
@@ -275,7 +276,7 @@ func (n *Node) asyncOpts() []jetstream.JetStreamOpt {
 
 // beat renews the lease.
 func (n *Node) beat(ctx context.Context) error {
-	b, _ := json.Marshal(NodeRecord{Name: n.name, Key: n.PublicKey(), Started: n.started, Beat: time.Now()})
+	b, _ := json.Marshal(NodeRecord{Name: n.name, Key: n.PublicKey(), Started: n.started, Beat: time.Now(), Placement: n.cfg.placement != nil})
 	_, err := n.dir.nodes.Put(ctx, n.name, b)
 	return err
 }
@@ -305,6 +306,10 @@ func (n *Node) Attach(link *caxton.ClusterLink) error {
 	}
 	n.wg.Add(1)
 	go n.heartbeat()
+	if n.cfg.placement != nil {
+		n.wg.Add(1)
+		go n.placeLoop()
+	}
 	return nil
 }
 

@@ -28,6 +28,7 @@ type config struct {
 	logger        *slog.Logger
 	onReject      func(Rejection)
 	replyTable    int
+	placement     PlacementFunc
 }
 
 // Defaults.
