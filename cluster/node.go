@@ -51,7 +51,12 @@ type Node struct {
 	placing map[acl.AgentID]bool // orphans the placement hook is spawning here
 	sub     *nats.Subscription
 
-	acks chan pendingAck // async publishes awaiting their PubAck (WithAsyncPublish)
+	outMu     sync.RWMutex // read-held to queue a message; Close sets outClosed under it, after which nothing queues
+	outClosed bool
+	outboxes  outboxes        // by receiver (outbox.go)
+	flushers  sync.WaitGroup  // running outbox flushers
+	acks      chan pendingAck // async frames awaiting their PubAck (WithAsyncPublish)
+	window    chan struct{}   // WithAsyncPublish's window: a slot per message not yet acknowledged
 
 	rejMu    sync.Mutex
 	rejected []Rejection // the most recent, at most rejectKeep
@@ -301,6 +306,7 @@ func (n *Node) Attach(link *caxton.ClusterLink) error {
 	n.sub = sub
 	if n.cfg.asyncWindow > 0 {
 		n.acks = make(chan pendingAck, n.cfg.asyncWindow)
+		n.window = make(chan struct{}, n.cfg.asyncWindow)
 		n.wg.Add(1)
 		go n.trackAcks()
 	}
@@ -380,6 +386,10 @@ func (n *Node) Close(ctx context.Context) error {
 	if n.sub != nil {
 		_ = n.sub.Unsubscribe()
 	}
+	n.outMu.Lock() // no send queues after this: the flushers end with their queues
+	n.outClosed = true
+	n.outMu.Unlock()
+	n.flushers.Wait()
 	if n.acks != nil {
 		close(n.acks)
 	}

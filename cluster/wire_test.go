@@ -40,7 +40,7 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 		return m
 	}
 	sealed := func(t *testing.T, key ed25519.PrivateKey, m *acl.Message) *nats.Msg {
-		s, err := seal(subject, "n1", key, "vault", m, 4096)
+		s, err := seal(subject, "n1", key, "vault", []*acl.Message{m}, 4096)
 		require.NoError(t, err)
 		return s
 	}
@@ -110,8 +110,22 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 	eventually(t, func() bool { return c.n.Load() == 1 }, "the genuine message")
 	assert.Equal(t, map[string]int{"genuine": 1}, c.seen)
 
-	// the same on the node's own subject (replies): core NATS, no JetStream
+	// a frame of several messages, one of them speaking for an agent n1
+	// does not host: that one is refused, the others delivered
 	_, before := tc.nodes[0].Rejections()
+	frame, err := seal(subject, "n1", n1.key, "vault", []*acl.Message{msg("host", "batch 1"), msg("teller", "batch impostor"), msg("host", "batch 2")}, 4096)
+	require.NoError(t, err)
+	_, err = js.PublishMsg(ctx, frame)
+	require.NoError(t, err)
+	eventually(t, func() bool { return c.n.Load() == 3 }, "the frame's genuine messages")
+	_, after := tc.nodes[0].Rejections()
+	assert.Equal(t, before+1, after)
+	c.mu.Lock()
+	assert.Equal(t, map[string]int{"genuine": 1, "batch 1": 1, "batch 2": 1}, c.seen)
+	c.mu.Unlock()
+
+	// the same on the node's own subject (replies): core NATS, no JetStream
+	_, before = tc.nodes[0].Rejections()
 	require.NoError(t, raw.Publish(lay.nodeSubject("n0"), []byte("garbage")))
 	eventually(t, func() bool { _, n := tc.nodes[0].Rejections(); return n == before+1 }, "the rejection")
 }
