@@ -389,11 +389,19 @@ func (n *Node) Close(ctx context.Context) error {
 	n.outMu.Lock() // no send queues after this: the flushers end with their queues
 	n.outClosed = true
 	n.outMu.Unlock()
-	n.flushers.Wait()
+	flushed := make(chan struct{})
+	go func() { n.flushers.Wait(); close(flushed) }()
+	select {
+	case <-flushed:
+	case <-ctx.Done(): // NATS away: what is still queued fails (ErrClosed, or dead-lettered if async)
+		errs = append(errs, fmt.Errorf("sends still queued for other nodes when the close ended: %w", ctx.Err()))
+		n.stop() // a publish waiting for its PubAck ends now
+	}
+	close(n.done) // publishes stop waiting
+	<-flushed
 	if n.acks != nil {
 		close(n.acks)
 	}
-	close(n.done)
 	n.wg.Wait()
 	if err := n.dir.nodes.Delete(ctx, n.name); err != nil {
 		errs = append(errs, fmt.Errorf("ending the lease: %w", err))
