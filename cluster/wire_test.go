@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -84,6 +85,18 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 			m.Header.Set(hdrSig, sign(n1.key, subject, "n1", "vault", m.Data))
 			return m
 		}, "malformed payload"},
+		{"too many messages in a frame", func(t *testing.T) *nats.Msg {
+			m := sealed(t, n1.key, msg("host", "x"))
+			m.Data = binary.LittleEndian.AppendUint32(nil, maxBatch+1)
+			m.Header.Set(hdrSig, sign(n1.key, subject, "n1", "vault", m.Data))
+			return m
+		}, "the limit is 256"},
+		{"empty frame", func(t *testing.T) *nats.Msg {
+			m := sealed(t, n1.key, msg("host", "x"))
+			m.Data = binary.LittleEndian.AppendUint32(nil, 0)
+			m.Header.Set(hdrSig, sign(n1.key, subject, "n1", "vault", m.Data))
+			return m
+		}, "an empty frame"},
 		{"oversize", func(*testing.T) *nats.Msg {
 			m := nats.NewMsg(subject)
 			m.Data = make([]byte, 8000)
