@@ -45,7 +45,11 @@ func (b *routing) removeRulesFor(target acl.AgentID) {
 // AddRule adds a content-based routing rule: every message sent from now on
 // that matches tmpl is also delivered to target (once, even if it is also a
 // direct receiver). The target must exist; removing it drops the rule.
-// After Close it returns ErrClosed.
+// In a cluster (WithCluster) the rule applies to the messages sent through
+// this runtime, and target may be an agent on another node: matching
+// messages go to its queue there. Removing a remote target does not drop
+// the rule (this runtime is not told): sends it matches then fail with
+// ErrAgentNotFound until RemoveRule. After Close it returns ErrClosed.
 func (rt *Runtime) AddRule(tmpl acl.Template, target acl.AgentID) (RuleID, error) {
 	if tmpl == nil {
 		return 0, specErr("tmpl", "nil template would route every message")
@@ -55,7 +59,9 @@ func (rt *Runtime) AddRule(tmpl acl.Template, target acl.AgentID) (RuleID, error
 	}
 	defer rt.shutdown.exit()
 	if _, err := rt.endpointNamed(target); err != nil {
-		return 0, err
+		if _, remote := rt.remoteAgent(target); !remote {
+			return 0, err
+		}
 	}
 	b := &rt.bus
 	b.mu.Lock()
@@ -225,6 +231,8 @@ func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, o origin, w
 			continue
 		}
 		if ep, ok := rt.lookup(ru.target); ok && !isInternal(ep) {
+			targets = append(targets, ep)
+		} else if ep, ok := rt.remoteAgent(ru.target); ok { // on another node (cluster.go)
 			targets = append(targets, ep)
 		} else {
 			missing = append(missing, &DeliveryError{Receiver: ru.target, Err: ErrAgentNotFound})

@@ -31,6 +31,9 @@ type NodeRecord struct {
 	Key     []byte    `json:"key"` // Ed25519 public key: verifies the node's messages
 	Started time.Time `json:"started"`
 	Beat    time.Time `json:"beat"`
+	// Placement says the node has a placement hook (WithPlacement): it is
+	// a candidate for taking over orphaned agents.
+	Placement bool `json:"placement,omitempty"`
 }
 
 // AgentRecord is an agent's directory entry (bucket
@@ -351,6 +354,21 @@ func (d *directory) entries() []AgentEntry {
 	return out
 }
 
+// placers returns the nodes with a current lease and a placement hook,
+// sorted.
+func (d *directory) placers() []string {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []string
+	for node, r := range d.nodeRecs {
+		if r.Placement && d.aliveLocked(node) {
+			out = append(out, node)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // liveNodes returns the nodes with a current lease, sorted.
 func (d *directory) liveNodes() []string {
 	d.mu.RLock()
@@ -460,6 +478,10 @@ func (d *directory) claim(ctx context.Context, spec caxton.AgentSpec) error {
 			if len(live) > 0 && rec.Fingerprint != fp {
 				slices.Sort(live)
 				return fmt.Errorf("%w: %q runs on node %s (a different agent: its kind, module, capabilities or topics differ)", caxton.ErrAgentExists, spec.Name, strings.Join(live, ", "))
+			}
+			if len(live) > 0 && d.n.placingHere(spec.Name) {
+				slices.Sort(live)
+				return fmt.Errorf("%w: %q was placed on node %s first", caxton.ErrAgentExists, spec.Name, strings.Join(live, ", "))
 			}
 			if len(live) == 0 { // a takeover: the former nodes are down or gone
 				var others []string

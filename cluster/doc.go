@@ -23,8 +23,13 @@
 //     CAXTON_<cluster>_AGENTS (which agents run where, with capabilities,
 //     topics, replicas and state). Names are unique cluster-wide.
 //
+// Messages a node sends to one agent go out in signed frames: what queues
+// while one frame is being stored is the next (group commit), so a loaded
+// node pays JetStream's write and a signature once for many messages.
+//
 // When a node dies its agents' mail waits in JetStream; spawning the agent
-// on another node (once the dead node's lease ended) takes the queue over.
+// on another node (once the dead node's lease ended) takes the queue over,
+// by the host or by a placement hook (WithPlacement).
 // Every message between nodes is signed by the sending node and verified
 // by the receiver; anything else is rejected and recorded (Rejections).
 //

@@ -52,10 +52,18 @@ func TestStreamSurvivesANodeAndANATSServerDying(t *testing.T) {
 		})
 	}
 
-	eventually(t, func() bool { return c.n.Load() >= int64(n/4) }, "a quarter handled on n1")
+	// The volume, not an event, sets how long these waits take (100,000
+	// messages on a loaded machine take minutes): the test's own deadline
+	// is their safety net, not the 30 s of the short waits.
+	within := func(cond func() bool, what string) {
+		t.Helper()
+		dl, _ := ctx.Deadline()
+		require.Eventually(t, cond, time.Until(dl), 5*time.Millisecond, what)
+	}
+	within(func() bool { return c.n.Load() >= int64(n/4) }, "a quarter handled on n1")
 	tc.crash(1)
 	t.Logf("n1 killed after %d handled, %d sent", c.n.Load(), sent.Load())
-	eventually(t, func() bool { return sent.Load() >= int64(n/2) }, "half sent")
+	within(func() bool { return sent.Load() >= int64(n/2) }, "half sent")
 	tc.nats.Stop(1)
 	t.Logf("NATS server 1 stopped after %d sent", sent.Load())
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caxton-go/caxton"
@@ -102,8 +103,9 @@ func (h *hosted) stopConsuming() {
 	}
 }
 
-// receive handles one message from the agent's queue: verify, decode,
-// queue it for the local agent, acknowledge when its handler is done.
+// receive handles one frame from the agent's queue: verify it, queue its
+// messages for the local agent, and acknowledge it when every handler is
+// done (see frame).
 func (h *hosted) receive(msg jetstream.Msg) {
 	n := h.n
 	o, rej, err := open(msg.Subject(), msg.Headers(), msg.Data(), n.cfg.maxBytes, n.dir.keyOf)
@@ -114,43 +116,72 @@ func (h *hosted) receive(msg jetstream.Msg) {
 	if rej == nil && o.to != h.name {
 		rej = &Rejection{Subject: msg.Subject(), Node: o.node, Reason: fmt.Sprintf("receiver %q does not match the queue of %q", o.to, h.name), Size: len(msg.Data())}
 	}
-	if rej == nil && !n.dir.mayspeak(o.node, o.msg.Sender) {
-		rej = &Rejection{Subject: msg.Subject(), Node: o.node, Reason: fmt.Sprintf("node does not host the sender %q", o.msg.Sender), Size: len(msg.Data())}
-	}
 	if rej != nil {
 		n.reject(*rej)
 		_ = msg.Term() // never again: no node would accept it
 		return
 	}
-	n.replies.note(o.msg, o.node)
 	h.mu.Lock()
 	h.inFlight[msg] = time.Now()
 	h.mu.Unlock()
-	settle := func() {
-		h.mu.Lock()
-		delete(h.inFlight, msg)
-		h.mu.Unlock()
-	}
-	err = n.link.Deliver(n.ctx, o.msg, h.name, func() {
-		settle()
-		if err := msg.Ack(); err != nil {
-			n.logger.Debug("cluster: ack failed; the message will come again", "agent", h.name, "error", err)
+	f := &frame{h: h, msg: msg}
+	f.pending.Store(int64(len(o.msgs)) + 1) // + this loop's own
+	for _, m := range o.msgs {
+		if f.again.Load() { // an earlier one could not be queued: the frame comes again
+			f.settle()
+			continue
 		}
-	})
-	if err == nil {
+		if !n.dir.mayspeak(o.node, m.Sender) {
+			n.reject(Rejection{Subject: msg.Subject(), Node: o.node, Reason: fmt.Sprintf("node does not host the sender %q", m.Sender), Size: len(msg.Data())})
+			f.settle()
+			continue
+		}
+		n.replies.note(m, o.node)
+		err := n.link.Deliver(n.ctx, m, h.name, f.settle)
+		if err == nil {
+			continue
+		}
+		switch {
+		case errors.Is(err, acl.ErrInvalid):
+			n.reject(Rejection{At: time.Now(), Subject: msg.Subject(), Node: o.node, Reason: "invalid message: " + err.Error(), Size: len(msg.Data())})
+			n.link.DeadLetter(m, h.name, "invalid message from another node", err)
+		case errors.Is(err, caxton.ErrAgentFailed):
+			n.link.DeadLetter(m, h.name, "agent failed", err)
+		default: // removed or closing here: another replica, or the next Spawn, takes the frame
+			f.again.Store(true)
+		}
+		f.settle()
+	}
+	f.settle()
+}
+
+// frame is a JetStream message of an agent's queue being handled: its
+// messages count down as they leave the agent's mailbox for good (handled,
+// or dead-lettered with the local record), and the last one acknowledges
+// it to JetStream — or, if one of them could not be queued here, asks for
+// it again, so that nothing of it is lost (those already handled come
+// again: at-least-once).
+type frame struct {
+	h       *hosted
+	msg     jetstream.Msg
+	pending atomic.Int64
+	again   atomic.Bool
+}
+
+func (f *frame) settle() {
+	if f.pending.Add(-1) != 0 {
 		return
 	}
-	settle()
-	switch {
-	case errors.Is(err, acl.ErrInvalid):
-		n.reject(Rejection{At: time.Now(), Subject: msg.Subject(), Node: o.node, Reason: "invalid message: " + err.Error(), Size: len(msg.Data())})
-		n.link.DeadLetter(o.msg, h.name, "invalid message from another node", err)
-		_ = msg.Term()
-	case errors.Is(err, caxton.ErrAgentFailed):
-		n.link.DeadLetter(o.msg, h.name, "agent failed", err)
-		_ = msg.Ack()
-	default: // removed or closing here: another replica, or the next Spawn, takes it
-		_ = msg.NakWithDelay(200 * time.Millisecond)
+	h := f.h
+	h.mu.Lock()
+	delete(h.inFlight, f.msg)
+	h.mu.Unlock()
+	if f.again.Load() {
+		_ = f.msg.NakWithDelay(200 * time.Millisecond)
+		return
+	}
+	if err := f.msg.Ack(); err != nil {
+		h.n.logger.Debug("cluster: ack failed; the frame will come again", "agent", h.name, "error", err)
 	}
 }
 
@@ -189,21 +220,25 @@ func (n *Node) receiveDirect(msg *nats.Msg) {
 		n.logger.Warn("cluster: dropping a reply: the sender's key could not be fetched", "subject", msg.Subject, "error", err)
 		return
 	}
-	if rej == nil && !n.dir.mayspeak(o.node, o.msg.Sender) {
-		rej = &Rejection{Subject: msg.Subject, Node: o.node, Reason: fmt.Sprintf("node does not host the sender %q", o.msg.Sender), Size: len(msg.Data)}
-	}
 	if rej != nil {
 		n.reject(*rej)
 		return
 	}
-	n.replies.note(o.msg, o.node)
-	ctx, cancel := context.WithTimeout(n.ctx, n.cfg.sendTimeout)
-	defer cancel()
-	if err := n.link.Deliver(ctx, o.msg, o.to, nil); err != nil {
-		if errors.Is(err, acl.ErrInvalid) {
-			n.reject(Rejection{At: time.Now(), Subject: msg.Subject, Node: o.node, Reason: "invalid message: " + err.Error(), Size: len(msg.Data)})
+	for _, m := range o.msgs {
+		if !n.dir.mayspeak(o.node, m.Sender) {
+			n.reject(Rejection{Subject: msg.Subject, Node: o.node, Reason: fmt.Sprintf("node does not host the sender %q", m.Sender), Size: len(msg.Data)})
+			continue
 		}
-		n.link.DeadLetter(o.msg, o.to, "undeliverable reply from another node", err)
+		n.replies.note(m, o.node)
+		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.sendTimeout)
+		err := n.link.Deliver(ctx, m, o.to, nil)
+		cancel()
+		if err != nil {
+			if errors.Is(err, acl.ErrInvalid) {
+				n.reject(Rejection{At: time.Now(), Subject: msg.Subject, Node: o.node, Reason: "invalid message: " + err.Error(), Size: len(msg.Data)})
+			}
+			n.link.DeadLetter(m, o.to, "undeliverable reply from another node", err)
+		}
 	}
 }
 

@@ -46,11 +46,17 @@ type Node struct {
 	upMu sync.Mutex
 	up   chan struct{} // closed while connected
 
-	hmu    sync.Mutex
-	hosted map[acl.AgentID]*hosted
-	sub    *nats.Subscription
+	hmu     sync.Mutex
+	hosted  map[acl.AgentID]*hosted
+	placing map[acl.AgentID]bool // orphans the placement hook is spawning here
+	sub     *nats.Subscription
 
-	acks chan pendingAck // async publishes awaiting their PubAck (WithAsyncPublish)
+	outMu     sync.RWMutex // read-held to queue a message; Close sets outClosed under it, after which nothing queues
+	outClosed bool
+	outboxes  outboxes        // by receiver (outbox.go)
+	flushers  sync.WaitGroup  // running outbox flushers
+	acks      chan pendingAck // async frames awaiting their PubAck (WithAsyncPublish)
+	window    chan struct{}   // WithAsyncPublish's window: a slot per message not yet acknowledged
 
 	rejMu    sync.Mutex
 	rejected []Rejection // the most recent, at most rejectKeep
@@ -73,7 +79,7 @@ func New(name string, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{name: name, cfg: cfg, lay: newLayout(cfg.cluster), key: cfg.key, hosted: map[acl.AgentID]*hosted{},
-		done: make(chan struct{}), up: make(chan struct{}), started: time.Now()}
+		placing: map[acl.AgentID]bool{}, done: make(chan struct{}), up: make(chan struct{}), started: time.Now()}
 	n.ctx, n.stop = context.WithCancel(context.Background())
 	n.logger = cfg.logger
 	if n.logger == nil {
@@ -275,7 +281,7 @@ func (n *Node) asyncOpts() []jetstream.JetStreamOpt {
 
 // beat renews the lease.
 func (n *Node) beat(ctx context.Context) error {
-	b, _ := json.Marshal(NodeRecord{Name: n.name, Key: n.PublicKey(), Started: n.started, Beat: time.Now()})
+	b, _ := json.Marshal(NodeRecord{Name: n.name, Key: n.PublicKey(), Started: n.started, Beat: time.Now(), Placement: n.cfg.placement != nil})
 	_, err := n.dir.nodes.Put(ctx, n.name, b)
 	return err
 }
@@ -300,11 +306,16 @@ func (n *Node) Attach(link *caxton.ClusterLink) error {
 	n.sub = sub
 	if n.cfg.asyncWindow > 0 {
 		n.acks = make(chan pendingAck, n.cfg.asyncWindow)
+		n.window = make(chan struct{}, n.cfg.asyncWindow)
 		n.wg.Add(1)
 		go n.trackAcks()
 	}
 	n.wg.Add(1)
 	go n.heartbeat()
+	if n.cfg.placement != nil {
+		n.wg.Add(1)
+		go n.placeLoop()
+	}
 	return nil
 }
 
@@ -375,10 +386,22 @@ func (n *Node) Close(ctx context.Context) error {
 	if n.sub != nil {
 		_ = n.sub.Unsubscribe()
 	}
+	n.outMu.Lock() // no send queues after this: the flushers end with their queues
+	n.outClosed = true
+	n.outMu.Unlock()
+	flushed := make(chan struct{})
+	go func() { n.flushers.Wait(); close(flushed) }()
+	select {
+	case <-flushed:
+	case <-ctx.Done(): // NATS away: what is still queued fails (ErrClosed, or dead-lettered if async)
+		errs = append(errs, fmt.Errorf("sends still queued for other nodes when the close ended: %w", ctx.Err()))
+		n.stop() // a publish waiting for its PubAck ends now
+	}
+	close(n.done) // publishes stop waiting
+	<-flushed
 	if n.acks != nil {
 		close(n.acks)
 	}
-	close(n.done)
 	n.wg.Wait()
 	if err := n.dir.nodes.Delete(ctx, n.name); err != nil {
 		errs = append(errs, fmt.Errorf("ending the lease: %w", err))

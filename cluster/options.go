@@ -28,6 +28,7 @@ type config struct {
 	logger        *slog.Logger
 	onReject      func(Rejection)
 	replyTable    int
+	placement     PlacementFunc
 }
 
 // Defaults.
@@ -156,9 +157,10 @@ func WithConnectWait(d time.Duration) Option {
 	}
 }
 
-// WithMaxMessageBytes bounds an encoded message (default 1 MiB, the NATS
-// server's default max_payload). Larger sends fail with ErrTooLarge;
-// larger arrivals are rejected and recorded.
+// WithMaxMessageBytes bounds an encoded message, and a frame of messages
+// sent together to one agent (default 1 MiB, the NATS server's default
+// max_payload). Larger sends fail with ErrTooLarge; larger arrivals are
+// rejected and recorded.
 func WithMaxMessageBytes(n int) Option {
 	return func(c *config) error {
 		if n < 1024 {
@@ -183,8 +185,9 @@ func WithMaxAckPending(n int) Option {
 }
 
 // WithAsyncPublish lets a send to another node return once the message is
-// handed to the connection, with at most window messages awaiting their
-// JetStream acknowledgement (backpressure past that). A message JetStream
+// queued for its frame (see docs/design.md, "Frames"), with at most window
+// messages awaiting their JetStream acknowledgement (backpressure past
+// that). A message JetStream
 // refuses is published again (same id, so it is stored once) for up to
 // WithSendTimeout, then dead-lettered on the sending node with reason
 // "remote publish failed". Without it (the default) Send returns only

@@ -3,10 +3,12 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/internal/abi"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -72,45 +74,57 @@ func (n *Node) TopicSubscribers(topic string) []caxton.Remote { return n.dir.top
 // Capable implements caxton.Cluster.
 func (n *Node) Capable(capability string) []acl.AgentID { return n.dir.capable(capability) }
 
-// pubOpts returns the publish options of one copy of m for to: with
-// WithDeduplication, a JetStream message id (the message id and the
-// receiver), so a copy published again after a lost acknowledgement is
-// stored once.
-func (n *Node) pubOpts(m *acl.Message, to acl.AgentID) []jetstream.PublishOpt {
+// pubOpts returns the publish options of one frame for to: with
+// WithDeduplication, a JetStream message id (its first message's id, the
+// receiver and the count), so a frame published again after a lost
+// acknowledgement is stored once.
+func (n *Node) pubOpts(ms []*acl.Message, to acl.AgentID) []jetstream.PublishOpt {
 	if !n.cfg.dedup {
 		return nil
 	}
-	return []jetstream.PublishOpt{jetstream.WithMsgID(m.ID.String() + "/" + token(to))}
+	return []jetstream.PublishOpt{jetstream.WithMsgID(fmt.Sprintf("%s/%s/%d", ms[0].ID, token(to), len(ms)))}
 }
 
-// publishAgent puts m into to's JetStream queue. Without WithAsyncPublish
-// it returns when JetStream has stored it.
+// publishAgent queues m for to's JetStream queue (see outbox). Without
+// WithAsyncPublish it returns when JetStream has stored the frame that
+// carried m; with it, once m is queued within the window.
 func (n *Node) publishAgent(ctx context.Context, m *acl.Message, to acl.AgentID) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	msg, err := seal(n.lay.agentSubject(to), n.name, n.key, to, m, n.cfg.maxBytes)
-	if err != nil {
-		return err
+	size := abi.EncodedSize(m)
+	if size+frameOverhead > n.cfg.maxBytes {
+		return fmt.Errorf("%w: %d bytes encoded, the limit is %d", ErrTooLarge, size+frameOverhead, n.cfg.maxBytes)
 	}
 	if err := n.awaitUp(ctx, to); err != nil {
 		return err
 	}
-	opts := n.pubOpts(m, to)
-	if n.acks == nil {
-		return n.publishSync(ctx, msg, opts, to)
+	it := outItem{m: m, size: size}
+	if n.window != nil {
+		select { // a slot of the window, given back when the frame's PubAck came
+		case n.window <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-n.done:
+			return ErrClosed
+		}
+	} else {
+		it.done = make(chan error, 1)
 	}
-	fut, err := n.js.PublishMsgAsync(msg, opts...)
-	if err != nil {
-		// The window is full or the connection dropped: wait for it the
-		// synchronous way rather than fail a send that may yet succeed.
-		return n.publishSync(ctx, msg, opts, to)
+	if err := n.enqueue(to, it); err != nil {
+		if n.window != nil {
+			<-n.window
+		}
+		return err
+	}
+	if it.done == nil {
+		return nil
 	}
 	select {
-	case n.acks <- pendingAck{fut: fut, msg: msg, m: m, to: to, opts: opts}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	case err := <-it.done:
+		return err
+	case <-ctx.Done(): // the frame may still be stored: the outcome is unknown
+		return &UnavailableError{Op: "send", Receiver: string(to), Err: ctx.Err()}
 	}
 }
 
@@ -146,28 +160,43 @@ func (n *Node) publishSync(ctx context.Context, msg *nats.Msg, opts []jetstream.
 	}
 }
 
-// pendingAck is an async publish awaiting its PubAck.
+// pendingAck is an async frame awaiting its PubAck.
 type pendingAck struct {
-	fut  jetstream.PubAckFuture
-	msg  *nats.Msg
-	m    *acl.Message
-	to   acl.AgentID
-	opts []jetstream.PublishOpt
+	fut   jetstream.PubAckFuture
+	msg   *nats.Msg
+	items []outItem
+	to    acl.AgentID
+	opts  []jetstream.PublishOpt
 }
 
-// trackAcks waits for the async publishes in order; a refused one is
-// published again synchronously and, failing that, dead-lettered here.
+// trackAcks waits for the async frames in order; a refused one is
+// published again synchronously and, failing that, its messages are
+// dead-lettered here. Either way their window slots are given back.
 func (n *Node) trackAcks() {
 	defer n.wg.Done()
 	for p := range n.acks {
+		var err error
 		select {
 		case <-p.fut.Ok():
-			continue
-		case err := <-p.fut.Err():
+		case err = <-p.fut.Err():
 			if rerr := n.publishSync(n.ctx, p.msg, p.opts, p.to); rerr != nil {
-				n.link.DeadLetter(p.m, p.to, "remote publish failed", errors.Join(err, rerr))
+				err = errors.Join(err, rerr)
+			} else {
+				err = nil
 			}
 		}
+		n.settleAsync(p.items, p.to, err)
+	}
+}
+
+// settleAsync ends async items: dead-lettered if their frame failed, and
+// their window slots given back.
+func (n *Node) settleAsync(items []outItem, to acl.AgentID, err error) {
+	for _, it := range items {
+		if err != nil {
+			n.link.DeadLetter(it.m, to, "remote publish failed", err)
+		}
+		<-n.window
 	}
 }
 
@@ -179,7 +208,7 @@ func (n *Node) publishDirect(ctx context.Context, m *acl.Message, node string, t
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	msg, err := seal(n.lay.nodeSubject(node), n.name, n.key, to, m, n.cfg.maxBytes)
+	msg, err := seal(n.lay.nodeSubject(node), n.name, n.key, to, []*acl.Message{m}, n.cfg.maxBytes)
 	if err != nil {
 		return err
 	}

@@ -25,9 +25,10 @@ const sigDomain = "caxton-cluster-v1\x00"
 // canonical is what a node signs and a receiver verifies: the domain, the
 // subject, the signing node, the receiver and the payload, each but the
 // last followed by a NUL (none of them may contain one). The key id is not
-// signed: it only selects the key, and a wrong one fails the check. The payload is
-// the message in the binary frame of internal/abi (the guest ABI's
-// encoding, a batch of one) and is verified exactly as received — a
+// signed: it only selects the key, and a wrong one fails the check. The
+// payload is the messages in the binary batch frame of internal/abi (the
+// guest ABI's encoding; a sender packs what queued for one receiver) and
+// is verified exactly as received — a
 // receiver never re-encodes, so map order and the like cannot make a valid
 // message fail, and a changed byte anywhere (subject, receiver, content,
 // trace context) fails the check.
@@ -43,12 +44,26 @@ func canonical(subject, node, to string, payload []byte) []byte {
 	return append(b, payload...)
 }
 
-// seal encodes m for receiver to on subject and signs it as node.
-func seal(subject, node string, key ed25519.PrivateKey, to acl.AgentID, m *acl.Message, maxBytes int) (*nats.Msg, error) {
-	if n := abi.EncodedSize(m) + 4; n > maxBytes {
-		return nil, fmt.Errorf("%w: %d bytes encoded, the limit is %d", ErrTooLarge, n, maxBytes)
+// maxBatch bounds the messages in one wire frame: a sender packs what
+// queued for one receiver while its previous frame was being stored, up to
+// this many (and WithMaxMessageBytes), and a receiver refuses more.
+const maxBatch = 256
+
+// frameOverhead is the batch count in front of the messages of a frame.
+const frameOverhead = 4
+
+// seal encodes ms (a batch for receiver to) on subject and signs it as
+// node. One signature covers the frame, so a batch costs one Ed25519
+// signature and one verification whatever its length.
+func seal(subject, node string, key ed25519.PrivateKey, to acl.AgentID, ms []*acl.Message, maxBytes int) (*nats.Msg, error) {
+	size := frameOverhead
+	for _, m := range ms {
+		size += abi.EncodedSize(m)
 	}
-	payload := abi.AppendBatch(make([]byte, 0, abi.EncodedSize(m)+4), []*acl.Message{m})
+	if size > maxBytes {
+		return nil, fmt.Errorf("%w: %d bytes encoded, the limit is %d", ErrTooLarge, size, maxBytes)
+	}
+	payload := abi.AppendBatch(make([]byte, 0, size), ms)
 	sig := ed25519.Sign(key, canonical(subject, node, string(to), payload))
 	msg := nats.NewMsg(subject)
 	msg.Data = payload
@@ -59,9 +74,9 @@ func seal(subject, node string, key ed25519.PrivateKey, to acl.AgentID, m *acl.M
 	return msg, nil
 }
 
-// opened is a verified message from the wire.
+// opened is a verified frame from the wire: its messages, all for to.
 type opened struct {
-	msg  *acl.Message
+	msgs []*acl.Message
 	node string
 	to   acl.AgentID
 }
@@ -101,12 +116,12 @@ func open(subject string, h nats.Header, data []byte, maxBytes int, keyOf func(n
 	if !ed25519.Verify(key, canonical(subject, node, to, data), sig) {
 		return rej(node, "bad signature (forged or tampered)")
 	}
-	msgs, err := abi.DecodeBatch(data, abi.Limits{MaxMessages: 1, MaxMessageSize: maxBytes})
+	msgs, err := abi.DecodeBatch(data, abi.Limits{MaxMessages: maxBatch, MaxMessageSize: maxBytes})
 	if err != nil {
 		return rej(node, "malformed payload: %v", err)
 	}
-	if len(msgs) != 1 {
-		return rej(node, "%d messages in one payload", len(msgs))
+	if len(msgs) == 0 {
+		return rej(node, "an empty frame")
 	}
-	return opened{msg: msgs[0], node: node, to: acl.AgentID(to)}, nil, nil
+	return opened{msgs: msgs, node: node, to: acl.AgentID(to)}, nil, nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -40,7 +41,7 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 		return m
 	}
 	sealed := func(t *testing.T, key ed25519.PrivateKey, m *acl.Message) *nats.Msg {
-		s, err := seal(subject, "n1", key, "vault", m, 4096)
+		s, err := seal(subject, "n1", key, "vault", []*acl.Message{m}, 4096)
 		require.NoError(t, err)
 		return s
 	}
@@ -84,6 +85,18 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 			m.Header.Set(hdrSig, sign(n1.key, subject, "n1", "vault", m.Data))
 			return m
 		}, "malformed payload"},
+		{"too many messages in a frame", func(t *testing.T) *nats.Msg {
+			m := sealed(t, n1.key, msg("host", "x"))
+			m.Data = binary.LittleEndian.AppendUint32(nil, maxBatch+1)
+			m.Header.Set(hdrSig, sign(n1.key, subject, "n1", "vault", m.Data))
+			return m
+		}, "the limit is 256"},
+		{"empty frame", func(t *testing.T) *nats.Msg {
+			m := sealed(t, n1.key, msg("host", "x"))
+			m.Data = binary.LittleEndian.AppendUint32(nil, 0)
+			m.Header.Set(hdrSig, sign(n1.key, subject, "n1", "vault", m.Data))
+			return m
+		}, "an empty frame"},
 		{"oversize", func(*testing.T) *nats.Msg {
 			m := nats.NewMsg(subject)
 			m.Data = make([]byte, 8000)
@@ -110,8 +123,22 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 	eventually(t, func() bool { return c.n.Load() == 1 }, "the genuine message")
 	assert.Equal(t, map[string]int{"genuine": 1}, c.seen)
 
-	// the same on the node's own subject (replies): core NATS, no JetStream
+	// a frame of several messages, one of them speaking for an agent n1
+	// does not host: that one is refused, the others delivered
 	_, before := tc.nodes[0].Rejections()
+	frame, err := seal(subject, "n1", n1.key, "vault", []*acl.Message{msg("host", "batch 1"), msg("teller", "batch impostor"), msg("host", "batch 2")}, 4096)
+	require.NoError(t, err)
+	_, err = js.PublishMsg(ctx, frame)
+	require.NoError(t, err)
+	eventually(t, func() bool { return c.n.Load() == 3 }, "the frame's genuine messages")
+	_, after := tc.nodes[0].Rejections()
+	assert.Equal(t, before+1, after)
+	c.mu.Lock()
+	assert.Equal(t, map[string]int{"genuine": 1, "batch 1": 1, "batch 2": 1}, c.seen)
+	c.mu.Unlock()
+
+	// the same on the node's own subject (replies): core NATS, no JetStream
+	_, before = tc.nodes[0].Rejections()
 	require.NoError(t, raw.Publish(lay.nodeSubject("n0"), []byte("garbage")))
 	eventually(t, func() bool { _, n := tc.nodes[0].Rejections(); return n == before+1 }, "the rejection")
 }

@@ -48,6 +48,26 @@ func runNode(name, url string, stdin io.Reader, out io.Writer) error {
 	}
 	defer rt.Close(ctx)
 
+	// b's billing and c's ledger before their carriers: a starts once it
+	// sees all three carriers, and then addresses them at once.
+	switch name {
+	case "b":
+		if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "billing",
+			Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+				say("billing: refund requested for %s", mc.Message().Content)
+				return mc.Reply(ctx, acl.Inform, []byte("refund issued for "+string(mc.Message().Content)))
+			})}); err != nil {
+			return err
+		}
+	case "c":
+		if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "ledger", Handler: ledger("c", say, func(booked []int) {
+			if len(booked) == entries/2 {
+				say("event booked-first-half")
+			}
+		})}); err != nil {
+			return err
+		}
+	}
 	c := carriers[name]
 	if err := rt.Spawn(ctx, caxton.AgentSpec{Name: c.name, Capabilities: []string{"transport"},
 		Handler: caxton.ProtocolHandler(&contractnet.Participant{
@@ -64,22 +84,7 @@ func runNode(name, url string, stdin io.Reader, out io.Writer) error {
 	}
 	switch name {
 	case "b":
-		if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "billing",
-			Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
-				say("billing: refund requested for %s", mc.Message().Content)
-				return mc.Reply(ctx, acl.Inform, []byte("refund issued for "+string(mc.Message().Content)))
-			})}); err != nil {
-			return err
-		}
 		go takeOverLedger(ctx, rt, n, say)
-	case "c":
-		if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "ledger", Handler: ledger("c", say, func(booked []int) {
-			if len(booked) == entries/2 {
-				say("event booked-first-half")
-			}
-		})}); err != nil {
-			return err
-		}
 	case "a":
 		go func() {
 			if err := lead(ctx, rt, n, say); err != nil {

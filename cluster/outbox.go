@@ -1,0 +1,123 @@
+package cluster
+
+import (
+	"sync"
+
+	"github.com/caxton-go/caxton/acl"
+)
+
+// outbox queues this node's messages for one agent of another node until
+// they go out as a frame: while one frame is being stored, what queues
+// behind it becomes the next frame, up to maxBatch messages and
+// WithMaxMessageBytes (group commit). Under load a frame carries many
+// messages for one Ed25519 signature, one JetStream message and one
+// replicated write; an idle sender's message goes out alone at once (no
+// lingering, so latency is unchanged). One flusher at a time per outbox
+// keeps messages to one receiver in the order they were sent.
+type outbox struct {
+	to    acl.AgentID
+	mu    sync.Mutex
+	queue []outItem
+	busy  bool // a flusher is running
+}
+
+// outItem is one queued message.
+type outItem struct {
+	m    *acl.Message
+	size int        // abi.EncodedSize(m)
+	done chan error // the frame's outcome (synchronous sends); nil with WithAsyncPublish
+}
+
+// enqueue adds it to to's outbox and starts its flusher if none runs.
+// After Close it fails with ErrClosed (and starts nothing).
+func (n *Node) enqueue(to acl.AgentID, it outItem) error {
+	n.outMu.RLock()
+	defer n.outMu.RUnlock()
+	if n.outClosed {
+		return ErrClosed
+	}
+	ob := n.outboxes.get(to)
+	ob.mu.Lock()
+	ob.queue = append(ob.queue, it)
+	start := !ob.busy
+	ob.busy = true
+	ob.mu.Unlock()
+	if start {
+		n.flushers.Add(1)
+		go n.flush(ob)
+	}
+	return nil
+}
+
+// next takes the next frame's items off the queue, or reports that it is
+// empty (and the flusher ends).
+func (ob *outbox) next(maxBytes int) []outItem {
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	if len(ob.queue) == 0 {
+		ob.busy = false
+		ob.queue = nil // let a burst's backing array go
+		return nil
+	}
+	size, k := frameOverhead, 0
+	for k < len(ob.queue) && k < maxBatch && (k == 0 || size+ob.queue[k].size <= maxBytes) {
+		size += ob.queue[k].size
+		k++
+	}
+	items := make([]outItem, k)
+	copy(items, ob.queue)
+	clear(ob.queue[:k])
+	ob.queue = ob.queue[k:]
+	return items
+}
+
+// flush sends ob's queue as frames until it is empty.
+func (n *Node) flush(ob *outbox) {
+	defer n.flushers.Done()
+	subject := n.lay.agentSubject(ob.to)
+	for {
+		items := ob.next(n.cfg.maxBytes)
+		if items == nil {
+			return
+		}
+		ms := make([]*acl.Message, len(items))
+		for i, it := range items {
+			ms[i] = it.m
+		}
+		msg, err := seal(subject, n.name, n.key, ob.to, ms, n.cfg.maxBytes)
+		opts := n.pubOpts(ms, ob.to)
+		if err == nil && n.acks != nil {
+			fut, aerr := n.js.PublishMsgAsync(msg, opts...)
+			if aerr == nil {
+				n.acks <- pendingAck{fut: fut, msg: msg, items: items, to: ob.to, opts: opts}
+				continue
+			}
+			// the connection dropped or JetStream's own window is full:
+			// the synchronous way waits for it rather than fail
+		}
+		if err == nil {
+			err = n.publishSync(n.ctx, msg, opts, ob.to)
+		}
+		if n.acks != nil {
+			n.settleAsync(items, ob.to, err)
+			continue
+		}
+		for _, it := range items {
+			it.done <- err
+		}
+	}
+}
+
+// outboxes maps receivers to their outboxes. Entries stay (one small
+// struct per remote agent this node ever sent to).
+type outboxes struct {
+	m sync.Map // acl.AgentID → *outbox
+}
+
+func (o *outboxes) get(to acl.AgentID) *outbox {
+	if ob, ok := o.m.Load(to); ok {
+		return ob.(*outbox)
+	}
+	ob, _ := o.m.LoadOrStore(to, &outbox{to: to})
+	return ob.(*outbox)
+}
