@@ -88,22 +88,13 @@ func (h *hosted) startConsuming(ctx context.Context) error {
 		return err
 	}
 	h.cc, err = cons.Consume(h.receive,
-		jetstream.PullMaxBytes(pullBuffer(n.cfg.maxBytes)),
+		jetstream.PullMaxMessages(min(n.cfg.maxAckPending, 512)),
 		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 			if !errors.Is(err, jetstream.ErrNoHeartbeat) || n.closed.Load() {
 				n.logger.Debug("cluster: consumer", "agent", h.name, "error", err)
 			}
 		}))
 	return err
-}
-
-// pullBuffer is how many bytes of an agent's queue a node buffers ahead of
-// the agent: bytes, not messages, because a frame may hold one message or
-// 256 (a count of frames would let a busy agent's buffer grow to hundreds
-// of megabytes). Several of the largest frames fit, or the consumer would
-// stall on one.
-func pullBuffer(maxBytes int) int {
-	return max(8<<20, 4*(maxBytes+64<<10))
 }
 
 func (h *hosted) stopConsuming() {
