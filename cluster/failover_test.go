@@ -85,5 +85,8 @@ func TestStreamSurvivesANodeAndANATSServerDying(t *testing.T) {
 	lost, dups := c.missing(n)
 	assert.Empty(t, lost)
 	t.Logf("%d messages: 0 lost, %d duplicates (at-least-once: taken by n1, not acknowledged), %d sends retried", n, dups, retried.Load())
-	assert.LessOrEqual(t, dups, int(DefaultMaxAckPending)+int(retried.Load()), "duplicates beyond what n1 held unacknowledged")
+	// n1 can have handled, unacknowledged, at most what its mailbox held
+	// and the frame at its head (its runtime drains the mailbox after the
+	// connection died), plus the sends the senders retried.
+	assert.LessOrEqual(t, dups, 4096+maxBatch+int(retried.Load()), "duplicates beyond what n1 held unacknowledged")
 }

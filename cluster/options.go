@@ -171,9 +171,10 @@ func WithMaxMessageBytes(n int) Option {
 	}
 }
 
-// WithMaxAckPending bounds the messages of one agent that JetStream hands
-// a node before they are acknowledged (default 1024), the window that
-// keeps a slow agent from being flooded.
+// WithMaxAckPending bounds the frames of one agent (each up to 256
+// messages sent together) that JetStream hands a node before they are
+// acknowledged (default 1024), the window that keeps a slow agent from
+// being flooded; the agent's mailbox bounds what it takes beyond that.
 func WithMaxAckPending(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
