@@ -28,7 +28,7 @@ func (a *agent) reload(ctx context.Context, last []byte) {
 			continue // a file being replaced may be missing or empty for a moment
 		}
 		last = cur
-		v, err := a.rt.codeOf(a, AgentSpec{Wasm: w.fromContents(cur), Tools: a.version().tools})
+		v, err := a.rt.codeOf(ctx, a, AgentSpec{Wasm: w.fromContents(cur), Tools: a.version().tools})
 		if err != nil {
 			a.rt.logger.Warn("hot reload: the changed file is not a usable module", "agent", a.name(), "file", w.File, "error", err)
 			a.emit(EventUpgradeRolledBack, -1, "hot reload: "+err.Error())

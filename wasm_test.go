@@ -35,7 +35,7 @@ func goGuest(t *testing.T, name string) []byte {
 	e, err := sandbox.NewEngine(sandbox.WithCacheDir(moduleCache))
 	require.NoError(t, err)
 	defer e.Close()
-	_, err = e.Compile(code)
+	_, err = e.Compile(context.Background(), code)
 	require.NoError(t, err)
 	return code
 }
