@@ -197,7 +197,7 @@ func TestTrapOnNthMessageReplacesInstanceAndRetries(t *testing.T) {
 	info := must(rt.Agent("third"))
 	assert.Equal(t, uint64(1), info.Restarts)
 	assert.Equal(t, uint64(1), info.Failed)
-	assert.Empty(t, must(rt.DeadLetters()))
+	assert.Empty(t, must(rt.DeadLetters(context.Background())))
 }
 
 func TestCrashLoopMarksWasmAgentFailed(t *testing.T) {
