@@ -97,6 +97,10 @@ func (rt *Runtime) wasmFactory(ctx context.Context, name acl.AgentID, w *WasmSpe
 // forAgent names the agent in an error from compiling its module. The
 // sandbox compiles by content, for no agent in particular, so its errors
 // leave Agent empty; the agent is known here.
+//
+// A type assertion, not errors.As, on purpose: only an error that is itself
+// a *sandbox.Error is copied with the name; one wrapped further (a context's
+// end during the compilation) keeps its wrapping and is named by %w below.
 func forAgent(name acl.AgentID, err error) error {
 	if se, ok := err.(*sandbox.Error); ok && se.Agent == "" {
 		named := *se
