@@ -36,6 +36,9 @@ var consumers = []struct {
 	sums map[string]string
 	// never: modules that must appear in neither file.
 	never []string
+	// notInGraph: modules that must not be in the consumer's module graph
+	// (go list -m all) at all: the examples' exporters, in nested modules.
+	notInGraph []string
 }{
 	{
 		name:    "root",
@@ -53,6 +56,12 @@ var consumers = []struct {
 			"github.com/modelcontextprotocol/go-sdk", "google.golang.org/grpc",
 			"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp",
 			"go.opentelemetry.io/otel/exporters/prometheus",
+		},
+		notInGraph: []string{
+			"google.golang.org/grpc",
+			"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp",
+			"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp",
+			"go.opentelemetry.io/otel/exporters/stdout/stdouttrace",
 		},
 	},
 	{
@@ -163,12 +172,15 @@ func TestConsumersSeeOnlyTheDependenciesTheyUse(t *testing.T) {
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644))
 
-			cmd := exec.Command(goBin, "mod", "tidy")
-			cmd.Dir = dir
-			// Offline, against the module cache that building this
-			// repository filled; no workspace, no inherited flags.
-			cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local", "GOSUMDB=off")
-			out, err := cmd.CombinedOutput()
+			goCmd := func(args ...string) ([]byte, error) {
+				cmd := exec.Command(goBin, args...)
+				cmd.Dir = dir
+				// Offline, against the module cache that building this
+				// repository filled; no workspace, no inherited flags.
+				cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOWORK=off", "GOTOOLCHAIN=local", "GOSUMDB=off")
+				return cmd.CombinedOutput()
+			}
+			out, err := goCmd("mod", "tidy")
 			if err != nil && bytes.Contains(out, []byte("GOPROXY=off")) {
 				t.Skipf("a module is not in the module cache and the proxy is off (build and test the repository first):\n%s", out)
 			}
@@ -206,6 +218,19 @@ func TestConsumersSeeOnlyTheDependenciesTheyUse(t *testing.T) {
 			for _, m := range c.never {
 				assert.NotContains(t, summed, m, "go.sum")
 				assert.NotContains(t, required, m, "go.mod")
+			}
+			if len(c.notInGraph) > 0 {
+				out, err := goCmd("list", "-m", "all")
+				require.NoError(t, err, "go list -m all:\n%s", out)
+				graph := modulesIn(out, func(fields []string) (string, bool) {
+					if len(fields) == 0 {
+						return "", false
+					}
+					return fields[0], true
+				})
+				for _, m := range c.notInGraph {
+					assert.NotContains(t, graph, m, "the module graph of a consumer of %s", c.imports)
+				}
 			}
 			t.Logf("consumer of %s: go.mod requires %d third-party modules, go.sum hashes %d", c.imports, len(required), len(summed))
 		})
