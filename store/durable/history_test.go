@@ -225,7 +225,8 @@ func TestHistoryHonoursContext(t *testing.T) {
 	_, err = s.History(ended, durable.HistoryQuery{})
 	require.ErrorIs(t, err, context.Canceled)
 	require.ErrorIs(t, s.PruneHistory(ended), context.Canceled)
-	_, err = s.History(nil, durable.HistoryQuery{}) //nolint:staticcheck // a nil context is refused, not a panic
+	//lint:ignore SA1012 a nil context is refused with an error, not a panic
+	_, err = s.History(nil, durable.HistoryQuery{})
 	require.Error(t, err)
 
 	// Ends during the scan: the first check (before anything is read) and
