@@ -19,6 +19,7 @@ guests: go-guests c-guests rust-guests as-guests js-engine
 
 go-guests:
 	$(GO) generate -run caxton-guest ./examples/...
+	cd examples/observability && $(GO) generate -run caxton-guest ./...
 
 c-guests:
 	$(MAKE) -B -C guest/c

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/telemetry"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -243,7 +244,7 @@ func (rt *Runtime) notifyRefuse(from *agent, m *acl.Message, cause error) {
 	f.CreatedAt = rt.clock.Now()
 	f.ID = rt.ids.New(f.CreatedAt)
 	if err := from.deliverNotice(f); err != nil {
-		rt.logger.Warn("could not tell an agent its message was refused", "agent", from.name(), "error", err, "cause", cause)
+		rt.logger.WarnContext(telemetry.Extract(rt.shutdown.base, m), "could not tell an agent its message was refused", "agent", from.name(), "message_id", m.ID, "error", err, "cause", cause)
 	}
 }
 

@@ -186,7 +186,7 @@ func TestFailedBatchEmitsNothingAndItsMessagesAreRetriedAlone(t *testing.T) {
 	assert.Equal(t, []int{1, 1, 2, 1, 2, 1, 2}, attempts, "the failed batch attempt is not counted against the messages")
 	caxtontest.Eventually(t, func() bool { return lcInfo(t, rt, "bat-retry").Processed == 3 }, "3 processed")
 	assert.Equal(t, 0, sink.Len())
-	dls, err := rt.DeadLetters()
+	dls, err := rt.DeadLetters(context.Background())
 	require.NoError(t, err)
 	assert.Empty(t, dls)
 }

@@ -89,7 +89,7 @@ func BenchmarkLanguages(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer e.Close()
-			m, err := e.Compile(l.module)
+			m, err := e.Compile(context.Background(), l.module)
 			if err != nil {
 				b.Fatal(err)
 			}

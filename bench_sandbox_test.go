@@ -122,7 +122,7 @@ func BenchmarkWasmSpawn(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer e.Close()
-		m, err := e.Compile(code)
+		m, err := e.Compile(context.Background(), code)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -193,7 +193,7 @@ func BenchmarkWasmBatchCall(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	m, err := e.Compile(mustRead(b, "guest/c/agents/echo.wasm"))
+	m, err := e.Compile(context.Background(), mustRead(b, "guest/c/agents/echo.wasm"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -235,7 +235,7 @@ func BenchmarkWasmInstantiate(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer e.Close()
-			m, err := e.Compile(guests[name](b))
+			m, err := e.Compile(context.Background(), guests[name](b))
 			if err != nil {
 				b.Fatal(err)
 			}

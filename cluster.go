@@ -8,6 +8,7 @@ import (
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/telemetry"
 )
 
 // Cluster is the seam through which a runtime reaches agents hosted by
@@ -161,11 +162,12 @@ func (l *ClusterLink) DeadLetter(m *acl.Message, receiver acl.AgentID, reason st
 	if cause != nil {
 		d.LastError = cause.Error()
 	}
-	if err := rt.dlq.Add(d); err != nil {
-		rt.logger.Error("dead-letter queue refused a message; it is lost", "error", err, "message_id", m.ID, "reason", reason)
+	ctx := telemetry.Extract(rt.shutdown.base, m) // for the log lines' trace id
+	if err := rt.dlq.Add(context.WithoutCancel(ctx), d); err != nil {
+		rt.logger.ErrorContext(ctx, "dead-letter queue refused a message; it is lost", "error", err, "message_id", m.ID, "reason", reason)
 		return
 	}
-	rt.logger.Warn("message dead-lettered", "message_id", m.ID, "receiver", string(receiver), "reason", reason, "last_error", d.LastError)
+	rt.logger.WarnContext(ctx, "message dead-lettered", "message_id", m.ID, "receiver", string(receiver), "reason", reason, "last_error", d.LastError)
 	rt.runDeadLetterHook(d)
 	rt.noticeDeadLetter(d)
 }

@@ -37,7 +37,9 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 	// (a log line needs only the W3C ids, whatever the propagator).
 	ctx := telemetry.Extract(rt.shutdown.base, e.Msg)
 	rt.tel.DeadLettered(ctx, a.name(), e.Msg, reason)
-	if err := rt.dlq.Add(d); err != nil {
+	// Not cancelled with the runtime: a dead letter is the last place a
+	// message can go, and Close dead-letters what is left.
+	if err := rt.dlq.Add(context.WithoutCancel(ctx), d); err != nil {
 		in.logger.ErrorContext(ctx, "dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
 		return
 	}
@@ -51,7 +53,7 @@ func (rt *Runtime) deadLetterUnrouted(m *acl.Message, receiver acl.AgentID, reas
 	d := DeadLetter{Message: m, Receiver: receiver, Reason: reason, At: rt.clock.Now()}
 	d.ID = rt.ids.New(d.At).String()
 	ctx := telemetry.Extract(rt.shutdown.base, m) // for the log lines' trace id
-	if err := rt.dlq.Add(d); err != nil {
+	if err := rt.dlq.Add(context.WithoutCancel(ctx), d); err != nil {
 		rt.logger.ErrorContext(ctx, "dead-letter queue refused a message; it is lost", "error", err, "message_id", m.ID, "reason", reason)
 		return
 	}
@@ -74,8 +76,14 @@ func (rt *Runtime) runDeadLetterHook(d DeadLetter) {
 }
 
 // DeadLetters lists the dead-letter queue, oldest first, as one slice;
-// AllDeadLetters scans a long queue without loading it whole.
-func (rt *Runtime) DeadLetters() ([]DeadLetter, error) { return rt.dlq.List() }
+// AllDeadLetters scans a long queue without loading it whole. ctx bounds
+// the wait for the store (a durable or remote one).
+func (rt *Runtime) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	return rt.dlq.List(ctx)
+}
 
 // AllDeadLetters yields the dead-letter queue oldest first, a page at a
 // time with a store that supports it (store.DeadLetterIterator: both of
@@ -86,7 +94,7 @@ func (rt *Runtime) AllDeadLetters(ctx context.Context) iter.Seq2[DeadLetter, err
 		return it.All(ctx)
 	}
 	return func(yield func(DeadLetter, error) bool) {
-		list, err := rt.dlq.List()
+		list, err := rt.dlq.List(ctx)
 		if err != nil {
 			yield(DeadLetter{}, err)
 			return
@@ -119,7 +127,7 @@ func (rt *Runtime) ReplayDeadLetters(ctx context.Context, ids ...string) error {
 	if err := rt.authorizeOp(ctx, ActionReplay, strings.Join(ids, ",")); err != nil {
 		return err
 	}
-	all, err := rt.dlq.List()
+	all, err := rt.dlq.List(ctx)
 	if err != nil {
 		return err
 	}
@@ -138,7 +146,7 @@ func (rt *Runtime) ReplayDeadLetters(ctx context.Context, ids ...string) error {
 			errs = append(errs, fmt.Errorf("caxton: replay %s: %w", id, err))
 			continue
 		}
-		if _, err := rt.dlq.Remove(id); err != nil {
+		if _, err := rt.dlq.Remove(ctx, id); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -163,24 +171,31 @@ func (rt *Runtime) replayOne(ctx context.Context, d DeadLetter) error {
 
 // PurgeDeadLetters deletes the given dead letters, or all of them when no
 // id is given, and returns how many it deleted. Unknown ids wrap
-// ErrDeadLetterNotFound.
-func (rt *Runtime) PurgeDeadLetters(ids ...string) (int, error) {
+// ErrDeadLetterNotFound. ctx bounds the wait for the store, and an
+// identity in it (WithIdentity) is authorized for ActionPurge, as
+// ReplayDeadLetters is for ActionReplay; the purge is audited either way.
+func (rt *Runtime) PurgeDeadLetters(ctx context.Context, ids ...string) (int, error) {
+	if ctx == nil {
+		return 0, errNilContext
+	}
 	what := strings.Join(ids, ",")
 	if what == "" {
 		what = "all"
 	}
-	rt.auditf(AuditDeadLetters, "host", "purge", what, true, "", "")
+	if err := rt.authorizeOp(ctx, ActionPurge, what); err != nil {
+		return 0, err
+	}
 	if len(ids) == 0 {
-		all, err := rt.dlq.List()
+		all, err := rt.dlq.List(ctx)
 		if err != nil {
 			return 0, err
 		}
 		for _, d := range all {
 			ids = append(ids, d.ID)
 		}
-		return rt.dlq.Remove(ids...)
+		return rt.dlq.Remove(ctx, ids...)
 	}
-	n, err := rt.dlq.Remove(ids...)
+	n, err := rt.dlq.Remove(ctx, ids...)
 	if err == nil && n < len(ids) {
 		err = fmt.Errorf("%w: %d of %d ids", ErrDeadLetterNotFound, len(ids)-n, len(ids))
 	}

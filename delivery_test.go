@@ -167,7 +167,7 @@ func TestDeadLetterAfterMaxAttemptsThenReplayAndPurge(t *testing.T) {
 	fixed.Store(true)
 	require.NoError(t, rt.ReplayDeadLetters(ctx, d.ID))
 	assert.Equal(t, "handled order-1", string(rec.Await(t, nil).Content))
-	assert.Empty(t, must(rt.DeadLetters()))
+	assert.Empty(t, must(rt.DeadLetters(context.Background())))
 
 	// Purge: one by id, then all.
 	fixed.Store(false)
@@ -176,16 +176,49 @@ func TestDeadLetterAfterMaxAttemptsThenReplayAndPurge(t *testing.T) {
 	rt.AdvanceWhenWaiting(1, time.Second)
 	rt.AdvanceWhenWaiting(1, time.Second)
 	dls = rt.AwaitDeadLetters(2)
-	n, err := rt.PurgeDeadLetters(dls[0].ID)
+	n, err := rt.PurgeDeadLetters(context.Background(), dls[0].ID)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	n, err = rt.PurgeDeadLetters(dls[0].ID)
+	n, err = rt.PurgeDeadLetters(context.Background(), dls[0].ID)
 	assert.ErrorIs(t, err, caxton.ErrDeadLetterNotFound)
 	assert.Equal(t, 0, n)
-	n, err = rt.PurgeDeadLetters()
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = rt.DeadLetters(ended)
+	assert.ErrorIs(t, err, context.Canceled)
+	_, err = rt.PurgeDeadLetters(ended)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Len(t, must(rt.DeadLetters(ctx)), 1, "nothing purged under an ended context")
+	n, err = rt.PurgeDeadLetters(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	assert.Empty(t, must(rt.DeadLetters()))
+	assert.Empty(t, must(rt.DeadLetters(ctx)))
+}
+
+// Purging is a decision like replaying: an identity in the context is
+// asked about (ActionPurge), refused with a *DeniedError, and audited.
+func TestPurgeDeadLettersIsAuthorized(t *testing.T) {
+	rt := caxtontest.NewRuntime(t, caxton.WithAuthorizer(caxton.AuthorizerFunc(func(_ context.Context, req caxton.AuthzRequest) error {
+		if req.Action == caxton.ActionPurge && req.Subject.Name == "intern" {
+			return errors.New("interns may not purge")
+		}
+		return nil
+	})))
+	rt.MustSpawn(caxton.AgentSpec{Name: "broken", Delivery: caxton.DeliveryPolicy{MaxAttempts: 1},
+		Handler: caxton.HandlerFunc(func(context.Context, *caxton.MessageContext) error { return errors.New("no") })})
+	rt.MustSend(inform("x", "broken"))
+	dls := rt.AwaitDeadLetters(1)
+
+	ctx := caxtontest.Context(t)
+	_, err := rt.PurgeDeadLetters(caxton.WithIdentity(ctx, caxton.Identity{Name: "intern"}), dls[0].ID)
+	var denied *caxton.DeniedError
+	require.ErrorAs(t, err, &denied)
+	assert.Equal(t, caxton.ActionPurge, denied.Request.Action)
+	assert.Len(t, must(rt.DeadLetters(ctx)), 1)
+
+	n, err := rt.PurgeDeadLetters(caxton.WithIdentity(ctx, caxton.Identity{Name: "operator"}), dls[0].ID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
 }
 
 func TestReplayClearsAPassedReplyBy(t *testing.T) {

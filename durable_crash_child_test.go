@@ -315,7 +315,7 @@ func dcChild(dir string, total int, final bool) error {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	dls, err := rt.DeadLetters()
+	dls, err := rt.DeadLetters(context.Background())
 	if err != nil {
 		return err
 	}

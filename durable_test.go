@@ -78,7 +78,7 @@ func TestDurableMessagesOutliveTheRuntime(t *testing.T) {
 		first.MustSend(dInform("sink", s))
 	}
 	require.NoError(t, first.Close(caxtontest.Context(t)))
-	dls, err := first.DeadLetters()
+	dls, err := first.DeadLetters(context.Background())
 	require.NoError(t, err)
 	assert.Empty(t, dls, "a durable runtime keeps queued messages instead of dead-lettering them")
 	got, _ := c1.seen()
@@ -106,7 +106,7 @@ func TestDurableRetriesSurviveARestart(t *testing.T) {
 	caxtontest.Eventually(t, func() bool { a, _ := first.Agent("flaky"); return a.Failed == 1 }, "first attempt failed")
 	require.NoError(t, first.Clock.BlockUntil(caxtontest.Context(t), 1)) // parked in backoff
 	require.NoError(t, first.Close(caxtontest.Context(t)))
-	dls, err := first.DeadLetters()
+	dls, err := first.DeadLetters(context.Background())
 	require.NoError(t, err)
 	assert.Empty(t, dls, "closing does not burn the remaining attempts")
 	_, tried := c1.seen()
@@ -134,7 +134,7 @@ func TestDurableDeadLettersSurviveAndReplay(t *testing.T) {
 	require.NoError(t, first.Close(caxtontest.Context(t)))
 
 	second := durableRuntime(t, dir)
-	dls, err := second.DeadLetters()
+	dls, err := second.DeadLetters(context.Background())
 	require.NoError(t, err)
 	require.Len(t, dls, 1)
 	assert.Equal(t, "order-9", string(dls[0].Message.Content))
@@ -191,7 +191,7 @@ func TestDurableStoreThroughWithStore(t *testing.T) {
 	m := dInform("a", "hello")
 	m.ConversationID = "conv-1"
 	require.NoError(t, rt.Send(context.Background(), m))
-	h, err := st.History(durable.HistoryQuery{Conversation: "conv-1"})
+	h, err := st.History(context.Background(), durable.HistoryQuery{Conversation: "conv-1"})
 	require.NoError(t, err)
 	require.Len(t, h, 1)
 	assert.Equal(t, "hello", string(h[0].Msg.Content))
@@ -222,7 +222,7 @@ func TestDurableFailedAgentKeepsItsMail(t *testing.T) {
 	rt.AdvanceWhenWaiting(1, time.Minute) // then the delivery backoff
 	caxtontest.Eventually(t, func() bool { a, _ := rt.Agent("fragile"); return a.State == caxton.StateFailed }, "the agent failed")
 	require.NoError(t, rt.Send(caxtontest.Context(t), dInform("fragile", "second")), "a failed durable agent still takes mail")
-	dls, err := rt.DeadLetters()
+	dls, err := rt.DeadLetters(context.Background())
 	require.NoError(t, err)
 	assert.Empty(t, dls)
 

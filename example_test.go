@@ -80,7 +80,7 @@ func ExampleRuntime_DeadLetters() {
 
 	// Close drains the queues (retries included) before it returns.
 	_ = rt.Close(ctx)
-	dls, _ := rt.DeadLetters()
+	dls, _ := rt.DeadLetters(ctx)
 	for _, d := range dls {
 		fmt.Printf("%s: %s after %d attempts: %s\n", d.Receiver, d.Reason, d.Attempts, d.LastError)
 	}

@@ -14,6 +14,11 @@ import (
 // (ErrAgentExists otherwise); a malformed spec is a *SpecError naming the
 // field. Instances made by spec.NewHandler are created before Spawn returns,
 // and a factory error fails the Spawn.
+//
+// ctx bounds the whole of Spawn, a wasm module's compilation included:
+// wasmtime cannot stop a compilation, so when ctx ends during one Spawn
+// returns ctx's error at once and the compilation finishes in the
+// background, filling the module cache for the next Spawn of those bytes.
 func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
 	if ctx == nil {
 		return errNilContext
@@ -46,7 +51,7 @@ func (rt *Runtime) Spawn(ctx context.Context, spec AgentSpec) error {
 			// equal to those compiled), never taken as the baseline.
 			watched, _ = os.ReadFile(spec.Wasm.File)
 		}
-		if spec.NewHandler, err = rt.wasmFactory(spec.Name, spec.Wasm, spec.Tools); err != nil {
+		if spec.NewHandler, err = rt.wasmFactory(ctx, spec.Name, spec.Wasm, spec.Tools); err != nil {
 			return err
 		}
 	}

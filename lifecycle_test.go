@@ -203,7 +203,7 @@ func TestRemoveDeadLettersQueuedMessages(t *testing.T) {
 	}
 	require.NoError(t, rt.Remove(ctx, "lc-gone"))
 
-	dls, err := rt.DeadLetters()
+	dls, err := rt.DeadLetters(context.Background())
 	require.NoError(t, err)
 	require.Len(t, dls, 3)
 	for i, d := range dls {
@@ -428,7 +428,7 @@ func TestCloseDrainsQueuedWork(t *testing.T) {
 	assert.Equal(t, int32(n), na.Load())
 	assert.Equal(t, int32(n), nb.Load())
 	assert.Empty(t, rt.Agents(), "a closed runtime lists no agents")
-	dls, err := rt.DeadLetters()
+	dls, err := rt.DeadLetters(context.Background())
 	require.NoError(t, err)
 	require.Len(t, dls, 2, "only the stopped agent's messages are left over")
 	for i, d := range dls {

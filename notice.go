@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/telemetry"
 )
 
 // The runtime's notices are FIPA failures sent in the system name's
@@ -35,7 +36,7 @@ func (rt *Runtime) notifyFailure(from *agent, m *acl.Message, cause error) {
 	f.CreatedAt = rt.clock.Now()
 	f.ID = rt.ids.New(f.CreatedAt)
 	if err := from.deliverNotice(f); err != nil {
-		rt.logger.Warn("could not notify agent of a failed send", "agent", from.name(), "error", err, "cause", cause)
+		rt.logger.WarnContext(telemetry.Extract(rt.shutdown.base, m), "could not notify agent of a failed send", "agent", from.name(), "message_id", m.ID, "error", err, "cause", cause)
 	}
 }
 
@@ -68,7 +69,7 @@ func (rt *Runtime) noticeDeadLetter(d DeadLetter) {
 	f.Params = map[string]string{paramDeadLetter: d.ID, paramReceiver: string(d.Receiver), paramReason: truncateNotice(d.Reason)}
 	o := origin{kind: originSystem, name: rt.cfg.systemName}
 	if err := rt.send(rt.shutdown.base, f, o, rt.shutdown.closing); err != nil {
-		rt.logger.Warn("could not tell the requester its message was dead-lettered", "requester", requester, "dead_letter", d.ID, "error", truncateNotice(err.Error()))
+		rt.logger.WarnContext(telemetry.Extract(rt.shutdown.base, m), "could not tell the requester its message was dead-lettered", "message_id", m.ID, "requester", requester, "dead_letter", d.ID, "error", truncateNotice(err.Error()))
 	}
 }
 

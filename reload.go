@@ -28,14 +28,14 @@ func (a *agent) reload(ctx context.Context, last []byte) {
 			continue // a file being replaced may be missing or empty for a moment
 		}
 		last = cur
-		v, err := a.rt.codeOf(a, AgentSpec{Wasm: w.fromContents(cur), Tools: a.version().tools})
+		v, err := a.rt.codeOf(ctx, a, AgentSpec{Wasm: w.fromContents(cur), Tools: a.version().tools})
 		if err != nil {
-			a.rt.logger.Warn("hot reload: the changed file is not a usable module", "agent", a.name(), "file", w.File, "error", err)
+			a.rt.logger.WarnContext(ctx, "hot reload: the changed file is not a usable module", "agent", a.name(), "file", w.File, "error", err)
 			a.emit(EventUpgradeRolledBack, -1, "hot reload: "+err.Error())
 			continue
 		}
 		if err := a.upgrade(ctx, v, Strategy{}); err != nil {
-			a.rt.logger.Warn("hot reload", "agent", a.name(), "file", w.File, "error", err)
+			a.rt.logger.WarnContext(ctx, "hot reload", "agent", a.name(), "file", w.File, "error", err)
 		}
 	}
 }

@@ -304,7 +304,7 @@ func TestRequestEndsWhenItsMessageIsDeadLettered(t *testing.T) {
 			assert.Equal(t, tc.reason, de.Reason)
 			assert.Equal(t, m.ReplyWith, de.Request)
 			assert.Contains(t, err.Error(), tc.last)
-			dls, derr := rt.DeadLetters()
+			dls, derr := rt.DeadLetters(context.Background())
 			require.NoError(t, derr)
 			require.Len(t, dls, 1)
 			assert.Equal(t, dls[0].ID, de.DeadLetter)

@@ -34,7 +34,7 @@ func TestRepliesToFailureNoticesDoNotLoop(t *testing.T) {
 	rt.AwaitDeadLetters(2)
 	require.NoError(t, rt.Close(caxtontest.Context(t)))
 	assert.Equal(t, int64(2), handled.Load())
-	dls, _ := rt.DeadLetters()
+	dls, _ := rt.DeadLetters(context.Background())
 	var reasons []string
 	for _, d := range dls {
 		reasons = append(reasons, d.Reason)
@@ -136,7 +136,7 @@ func TestOneBadMessageDoesNotSinkItsBatch(t *testing.T) {
 	assert.Equal(t, "poison", string(d.Message.Content))
 	assert.Equal(t, 2, d.Attempts)
 	assert.Equal(t, []string{"a", "b", "c"}, contents(rec.AwaitN(t, 3)))
-	assert.Len(t, must(rt.DeadLetters()), 1)
+	assert.Len(t, must(rt.DeadLetters(context.Background())), 1)
 }
 
 type poisonSensitive struct{}
@@ -169,7 +169,7 @@ func TestCloseInterruptsARunawayGuestEvenWhenItTimesOut(t *testing.T) {
 	// The guest's batch deadline (1s by default) still fires after Close
 	// returned, so its worker exits and the message is accounted for (dead
 	// letters stay readable after Close; agents are no longer listed).
-	caxtontest.Eventually(t, func() bool { d, err := rt.DeadLetters(); return err == nil && len(d) == 1 }, "the runaway batch to end")
+	caxtontest.Eventually(t, func() bool { d, err := rt.DeadLetters(context.Background()); return err == nil && len(d) == 1 }, "the runaway batch to end")
 	assert.Empty(t, rt.Agents())
 }
 

@@ -210,7 +210,7 @@ func (in *instance) callNew(ctx context.Context, ro *rollout, s *slot, call func
 		ro.crashed(err)
 		in.replaceNext(ro, s)
 	}
-	in.logger.Warn("the new version failed a message; the current one handles it", "new", ro.to.label, "error", err)
+	in.logger.WarnContext(ctx, "the new version failed a message; the current one handles it", "new", ro.to.label, "error", err)
 	return call(in.cur)
 }
 

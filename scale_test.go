@@ -108,7 +108,7 @@ func TestScaleDownMovesQueuesInOrder(t *testing.T) {
 					break
 				}
 			}
-			dls, err := rt.DeadLetters()
+			dls, err := rt.DeadLetters(context.Background())
 			require.NoError(t, err)
 			assert.Empty(t, dls)
 		})

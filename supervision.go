@@ -48,7 +48,7 @@ func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*st
 	notBefore := in.a.rt.clock.Now().Add(a.spec.Delivery.Backoff.Delay(envs[0].Attempts))
 	for _, e := range envs {
 		if rerr := in.mb.RetryAt(e, notBefore); rerr != nil {
-			in.logger.Error("recording retry", "error", rerr)
+			in.logger.ErrorContext(ctx, "recording retry", "error", rerr, "message_id", e.Msg.ID)
 		}
 	}
 	a.stats.retried.Add(uint64(len(envs)))

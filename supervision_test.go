@@ -177,7 +177,7 @@ func TestSharedHandlerPanicIsRecovered(t *testing.T) {
 	assert.Equal(t, uint64(1), info.Failed)
 	want := &caxton.PanicError{Agent: "sup-shared", Value: "kaboom"}
 	assert.Equal(t, want.Error(), info.LastError)
-	dls, err := rt.DeadLetters()
+	dls, err := rt.DeadLetters(context.Background())
 	require.NoError(t, err)
 	assert.Empty(t, dls)
 }

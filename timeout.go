@@ -65,6 +65,6 @@ func (in *instance) guard(ctx context.Context, s *slot, f func(context.Context) 
 	}
 	cancel()
 	in.a.emit(EventHung, in.replica, fmt.Sprintf("still running after %v", d))
-	in.logger.Error("handler hung: replacing the instance and retrying the message", "timeout", d)
+	in.logger.ErrorContext(ctx, "handler hung: replacing the instance and retrying the message", "timeout", d)
 	return &HungError{Agent: string(in.a.name()), Replica: in.replica, Timeout: d}
 }

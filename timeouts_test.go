@@ -183,7 +183,7 @@ func TestCloseTimeoutDeadLettersQueuedMessages(t *testing.T) {
 
 	lcCloseShort(t, rt)
 	lcWait(t, b.cancelled, "the handler's context to be cancelled")
-	dls, err := rt.DeadLetters()
+	dls, err := rt.DeadLetters(context.Background())
 	require.NoError(t, err)
 	require.Len(t, dls, 3)
 	for i, d := range dls {

@@ -363,7 +363,7 @@ func TestUpgradeUnderLoadLosesNothing(t *testing.T) {
 				}
 				mu.Unlock()
 			}
-			dls, err := rt.DeadLetters()
+			dls, err := rt.DeadLetters(context.Background())
 			require.NoError(t, err)
 			assert.Empty(t, dls)
 		})

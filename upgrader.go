@@ -45,7 +45,7 @@ func (rt *Runtime) Upgrade(ctx context.Context, name acl.AgentID, spec AgentSpec
 	if err := rt.authorizeOp(ctx, ActionUpgrade, string(name)); err != nil {
 		return err
 	}
-	v, err := rt.codeOf(a, spec)
+	v, err := rt.codeOf(ctx, a, spec)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (rt *Runtime) Rollback(ctx context.Context, name acl.AgentID) error {
 
 // codeOf validates the code fields of spec and makes them the agent's next
 // version (compiling a wasm module).
-func (rt *Runtime) codeOf(a *agent, spec AgentSpec) (*version, error) {
+func (rt *Runtime) codeOf(ctx context.Context, a *agent, spec AgentSpec) (*version, error) {
 	if spec.Name != "" && spec.Name != a.name() {
 		return nil, specErr("Name", "%q: an upgrade keeps the agent's name %q", spec.Name, a.name())
 	}
@@ -99,7 +99,7 @@ func (rt *Runtime) codeOf(a *agent, spec AgentSpec) (*version, error) {
 		return nil, err
 	}
 	if check.Wasm != nil {
-		if check.NewHandler, err = rt.wasmFactory(a.name(), check.Wasm, check.Tools); err != nil {
+		if check.NewHandler, err = rt.wasmFactory(ctx, a.name(), check.Wasm, check.Tools); err != nil {
 			return nil, err
 		}
 	}

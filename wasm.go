@@ -49,8 +49,10 @@ func (rt *Runtime) closeSandbox() error {
 }
 
 // wasmFactory compiles the spec's module (once, through the engine's cache)
-// and returns the NewHandler that instantiates it.
-func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant tool.Grant) (func(context.Context, InstanceInfo) (Handler, error), error) {
+// and returns the NewHandler that instantiates it. ctx bounds the wait for
+// the compilation (see sandbox.Engine.Compile: a compilation cut short goes
+// on in the background and fills the cache).
+func (rt *Runtime) wasmFactory(ctx context.Context, name acl.AgentID, w *WasmSpec, grant tool.Grant) (func(context.Context, InstanceInfo) (Handler, error), error) {
 	src, err := w.source()
 	if err != nil {
 		return nil, err
@@ -68,9 +70,9 @@ func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant tool.Grant) 
 	}
 	var mod *sandbox.Module
 	if src.text {
-		mod, err = eng.CompileText(string(src.code))
+		mod, err = eng.CompileText(ctx, string(src.code))
 	} else {
-		mod, err = eng.Compile(src.code)
+		mod, err = eng.Compile(ctx, src.code)
 	}
 	if err != nil {
 		return nil, forAgent(name, err)
@@ -95,6 +97,10 @@ func (rt *Runtime) wasmFactory(name acl.AgentID, w *WasmSpec, grant tool.Grant) 
 // forAgent names the agent in an error from compiling its module. The
 // sandbox compiles by content, for no agent in particular, so its errors
 // leave Agent empty; the agent is known here.
+//
+// A type assertion, not errors.As, on purpose: only an error that is itself
+// a *sandbox.Error is copied with the name; one wrapped further (a context's
+// end during the compilation) keeps its wrapping and is named by %w below.
 func forAgent(name acl.AgentID, err error) error {
 	if se, ok := err.(*sandbox.Error); ok && se.Agent == "" {
 		named := *se

@@ -1,6 +1,7 @@
 package caxton_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -27,7 +28,7 @@ func jsRuntime(t *testing.T, opts ...caxton.Option) *caxtontest.Runtime {
 	t.Helper()
 	e, err := sandbox.NewEngine(sandbox.WithCacheDir(moduleCache))
 	require.NoError(t, err)
-	_, err = e.Compile(js.Engine())
+	_, err = e.Compile(context.Background(), js.Engine())
 	require.NoError(t, err)
 	require.NoError(t, e.Close())
 	return caxtontest.NewRuntime(t, append([]caxton.Option{cachedModules()}, opts...)...)

@@ -121,7 +121,12 @@ func TestGoCommandModuleFailsSpawnWithBuildAdvice(t *testing.T) {
 		t.Skip("builds Go guests")
 	}
 	rt := caxtontest.NewRuntime(t, cachedModules())
-	err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "cmd", Wasm: &caxton.WasmSpec{Module: testguest.BuildCommand(t, "echo")}})
+	module := testguest.BuildCommand(t, "echo") // before the context: a cold build takes longer than its timeout
+	// Spawn's context bounds the compilation, a cold one of 3 MB on a busy
+	// machine included: a safety net, not a measure.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err := rt.Spawn(ctx, caxton.AgentSpec{Name: "cmd", Wasm: &caxton.WasmSpec{Module: module}})
 	var se *sandbox.Error
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, sandbox.KindABIViolation, se.Kind)

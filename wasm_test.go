@@ -35,7 +35,7 @@ func goGuest(t *testing.T, name string) []byte {
 	e, err := sandbox.NewEngine(sandbox.WithCacheDir(moduleCache))
 	require.NoError(t, err)
 	defer e.Close()
-	_, err = e.Compile(code)
+	_, err = e.Compile(context.Background(), code)
 	require.NoError(t, err)
 	return code
 }
@@ -197,7 +197,7 @@ func TestTrapOnNthMessageReplacesInstanceAndRetries(t *testing.T) {
 	info := must(rt.Agent("third"))
 	assert.Equal(t, uint64(1), info.Restarts)
 	assert.Equal(t, uint64(1), info.Failed)
-	assert.Empty(t, must(rt.DeadLetters()))
+	assert.Empty(t, must(rt.DeadLetters(context.Background())))
 }
 
 func TestCrashLoopMarksWasmAgentFailed(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/caxton-go/caxton/internal/mailbox"
 	"github.com/caxton-go/caxton/internal/otelrt"
 	"github.com/caxton-go/caxton/store"
+	"github.com/caxton-go/caxton/telemetry"
 )
 
 // run is the worker: take queued envelopes and handle them in order until
@@ -303,7 +304,9 @@ func (in *instance) splitBatch(stop <-chan struct{}, envs []*store.Envelope, err
 	a.stats.failed.Add(1)
 	msg := err.Error()
 	a.lastErr.Store(&msg)
-	in.logger.Warn("batch failed; retrying its messages one by one", "error", err, "messages", len(envs))
+	// The first message's trace and id, as "handler failed" has them.
+	ctx := telemetry.Extract(in.a.rt.shutdown.base, envs[0].Msg)
+	in.logger.WarnContext(ctx, "batch failed; retrying its messages one by one", "error", err, "message_id", envs[0].Msg.ID, "messages", len(envs))
 	var pe *PanicError
 	if (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && in.cur.v.owned() && !in.replaceHandler(stop, err) {
 		return envs
@@ -351,9 +354,9 @@ func (in *instance) emit(batch, out []*acl.Message, spans []otelrt.Span) {
 		err := in.a.rt.send(ctx, m, from, nil)
 		switch {
 		case errors.Is(err, ErrForgedSender):
-			in.logger.Warn("outbox: forged sender rejected", "claimed", truncateNotice(string(m.Sender)))
+			in.logger.WarnContext(ctx, "outbox: forged sender rejected", "claimed", truncateNotice(string(m.Sender)))
 		case err != nil:
-			in.logger.Warn("outbox: send failed", "error", truncateNotice(err.Error()), "performative", m.Performative.String(), "receivers", len(m.Receivers))
+			in.logger.WarnContext(ctx, "outbox: send failed", "error", truncateNotice(err.Error()), "performative", m.Performative.String(), "receivers", len(m.Receivers))
 		}
 	}
 }

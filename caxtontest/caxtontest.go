@@ -120,7 +120,7 @@ func (r *Runtime) AwaitDeadLetters(n int) []caxton.DeadLetter {
 	var dls []caxton.DeadLetter
 	Eventually(r.t, func() bool {
 		var err error
-		dls, err = r.DeadLetters()
+		dls, err = r.DeadLetters(context.Background())
 		return err == nil && len(dls) >= n
 	}, "dead-letter queue to reach %d entries", n)
 	return dls

@@ -86,7 +86,7 @@ func (tc *testCluster) close() {
 				continue
 			}
 			rs, _ := n.Rejections()
-			dls, _ := tc.rts[i].DeadLetters()
+			dls, _ := tc.rts[i].DeadLetters(context.Background())
 			tc.t.Logf("node %s: rejected %v; dead letters %v", n.Name(), rs, dls)
 		}
 	}

@@ -100,4 +100,16 @@
 // The other direction — an MCP server through which an LLM client sees the
 // agents and talks to them — is package mcp/mcpserver. It is apart so that
 // this package, the toolbox, does not import the runtime.
+//
+// # One package named mcp per file
+//
+// The official go-sdk's package is also named mcp. A host that uses tools
+// needs only this one: Command (stdio subprocess), HTTP (streamable HTTP),
+// NewTool and Tool (host tools) and the Registry cover it, and none of them
+// asks for a go-sdk type. Only SDK, for a transport of the go-sdk's own
+// (say, in-memory, in a test), takes one. A program that also writes an MCP
+// server with the go-sdk keeps that server in a file of its own: imports are
+// per file, so each file imports the package it uses under its own name and
+// neither needs an alias (examples/mcp-tools does this). This package's own
+// source imports the go-sdk as sdk.
 package mcp

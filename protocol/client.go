@@ -196,7 +196,7 @@ func (c *Client) dispatch(m *acl.Message) {
 	case cv != nil:
 		switch cv.push(m) {
 		case pushFull:
-			c.logger.Warn("protocol: conversation buffer full; answered failure", "conversation_id", cv.id, "message_id", m.ID, "sender", m.Sender, "performative", m.Performative)
+			c.logger.WarnContext(acl.NewContext(c.ctx, m), "protocol: conversation buffer full; answered failure", "conversation_id", cv.id, "message_id", m.ID, "sender", m.Sender, "performative", m.Performative)
 			if m.Performative != acl.NotUnderstood && m.Performative != acl.Failure { // answering those could loop
 				c.answer(m, acl.Failure, "the conversation's buffer is full")
 			}
@@ -205,12 +205,12 @@ func (c *Client) dispatch(m *acl.Message) {
 		}
 	case after != nil:
 		ctx, cancel := context.WithTimeout(c.ctx, answerTimeout)
-		after(ctx, m)
+		after(acl.NewContext(ctx, m), m)
 		cancel()
 	case c.unhandled != nil:
-		c.unhandled(c.ctx, m)
+		c.unhandled(acl.NewContext(c.ctx, m), m)
 	default:
-		c.logger.Warn("protocol: message for no open conversation", "conversation_id", m.ConversationID, "message_id", m.ID, "sender", m.Sender, "performative", m.Performative)
+		c.logger.WarnContext(acl.NewContext(c.ctx, m), "protocol: message for no open conversation", "conversation_id", m.ConversationID, "message_id", m.ID, "sender", m.Sender, "performative", m.Performative)
 		if m.Performative != acl.NotUnderstood && m.Performative != acl.Failure {
 			c.answer(m, acl.NotUnderstood, "no open conversation "+quote(m.ConversationID))
 		}
@@ -222,7 +222,7 @@ func (c *Client) answer(m *acl.Message, p acl.Performative, reason string) {
 	ctx, cancel := context.WithTimeout(c.ctx, answerTimeout)
 	defer cancel()
 	if err := ReplyReason(ctx, endpointConn{c}, m, p, reason); err != nil && c.ctx.Err() == nil {
-		c.logger.Warn("protocol: could not answer", "receiver", m.Sender, "performative", p, "error", err)
+		c.logger.WarnContext(acl.NewContext(c.ctx, m), "protocol: could not answer", "receiver", m.Sender, "performative", p, "error", err)
 	}
 }
 

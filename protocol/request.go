@@ -216,7 +216,7 @@ func (x *exchange) afterEnd(m *acl.Message) string {
 // after answers what arrives once the call has returned.
 func (x *exchange) after(ctx context.Context, m *acl.Message) {
 	reason := fmt.Sprintf("conversation %q is over (%s): %s", x.cv.ID(), x.over, x.afterEnd(m))
-	x.c.logger.Warn("protocol: message after the conversation ended", "conversation_id", x.cv.ID(), "message_id", m.ID, "sender", m.Sender, "performative", m.Performative, "reason", reason)
+	x.c.logger.WarnContext(acl.NewContext(ctx, m), "protocol: message after the conversation ended", "conversation_id", x.cv.ID(), "message_id", m.ID, "sender", m.Sender, "performative", m.Performative, "reason", reason)
 	x.c.notUnderstood(ctx, m, reason)
 }
 
@@ -253,6 +253,6 @@ func misrouted(m *acl.Message, peer acl.AgentID, id string, replyWiths ...string
 // violation is reported to the caller either way.
 func (c *Client) notUnderstood(ctx context.Context, m *acl.Message, reason string) {
 	if err := ReplyNotUnderstood(ctx, endpointConn{c}, m, reason); err != nil {
-		c.logger.Warn("protocol: could not answer not-understood", "receiver", m.Sender, "reason", reason, "error", err)
+		c.logger.WarnContext(acl.NewContext(ctx, m), "protocol: could not answer not-understood", "receiver", m.Sender, "reason", reason, "error", err)
 	}
 }

@@ -385,13 +385,13 @@ func (s *Subscription) after(ctx context.Context, m *acl.Message) {
 	switch {
 	case lateAgree:
 		if err := s.c.ep.Send(ctx, s.cancelMessage(cancelRW)); err != nil {
-			s.c.logger.Warn("protocol: could not cancel a subscription agreed too late", "conversation_id", s.id, "receiver", s.peer, "error", err)
+			s.c.logger.WarnContext(acl.NewContext(ctx, m), "protocol: could not cancel a subscription agreed too late", "conversation_id", s.id, "receiver", s.peer, "error", err)
 		}
 	case fromPeer && cancelRW != "" && (m.Performative == acl.Inform || m.InReplyTo == cancelRW):
-		s.c.logger.Debug("protocol: discarded a message that crossed the cancel", "conversation_id", s.id, "message_id", m.ID, "performative", m.Performative)
+		s.c.logger.DebugContext(acl.NewContext(ctx, m), "protocol: discarded a message that crossed the cancel", "conversation_id", s.id, "message_id", m.ID, "performative", m.Performative)
 	default:
 		reason := fmt.Sprintf("subscription %q is over (%v)", s.id, over)
-		s.c.logger.Warn("protocol: message after the subscription ended", "conversation_id", s.id, "message_id", m.ID, "sender", m.Sender, "performative", m.Performative)
+		s.c.logger.WarnContext(acl.NewContext(ctx, m), "protocol: message after the subscription ended", "conversation_id", s.id, "message_id", m.ID, "sender", m.Sender, "performative", m.Performative)
 		s.c.notUnderstood(ctx, m, reason)
 	}
 }

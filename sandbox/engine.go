@@ -4,6 +4,7 @@ package sandbox
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -37,6 +38,10 @@ type Engine struct {
 	seeds   contentSeeds
 	linker  *wasmtime.Linker
 	closed  bool
+
+	// compiling counts compilations still running for a caller that gave
+	// up (its context ended): Close waits for them, since they use eng.
+	compiling sync.WaitGroup
 
 	stop chan struct{}
 	done chan struct{}
@@ -137,7 +142,8 @@ func (e *Engine) ticker() {
 
 // Close stops the epoch ticker and releases compiled modules. Instances
 // must be closed first, and no Compile or Instantiate may be running (the
-// caxton runtime guarantees both).
+// caxton runtime guarantees both). A compilation whose caller's context
+// ended goes on in the background (see Compile); Close waits for it.
 func (e *Engine) Close() error {
 	e.mu.Lock()
 	if e.closed {
@@ -145,6 +151,9 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.mu.Unlock()
+	e.compiling.Wait()
+	e.mu.Lock()
 	mods := e.modules
 	e.modules, e.byBytes = nil, nil
 	e.mu.Unlock()
@@ -169,7 +178,20 @@ func (e *Engine) Close() error {
 // Errors about the bytes are *Error values (KindInvalidModule, or
 // KindABIViolation for a valid module that breaks Guest ABI v1) with an
 // empty Agent: a module is shared by content and belongs to no agent.
-func (e *Engine) Compile(wasm []byte) (*Module, error) {
+//
+// Compiling a large guest takes seconds and wasmtime cannot interrupt it.
+// So ctx is checked before anything is done, and when it ends during the
+// compilation Compile returns ctx's error (wrapped) at once while the
+// compilation finishes in the background and fills the cache: the next
+// Compile of the same bytes finds it there. Close waits for such
+// compilations.
+func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
+	if ctx == nil {
+		return nil, errors.New("sandbox: Compile: nil context")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("sandbox: compile: %w", err)
+	}
 	switch {
 	case len(wasm) == 0:
 		return nil, invalidModule("empty module (0 bytes)")
@@ -190,11 +212,38 @@ func (e *Engine) Compile(wasm []byte) (*Module, error) {
 		e.mu.Unlock()
 		return m, nil
 	}
+	// Counted under the lock that Close takes to set closed, so Close
+	// either sees this compilation and waits for it or refused it above.
+	e.compiling.Add(1)
 	e.mu.Unlock()
+	if ctx.Done() == nil { // a context that never ends: no goroutine needed
+		defer e.compiling.Done()
+		return e.compileNew(ck, wasm)
+	}
+	type result struct {
+		m   *Module
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer e.compiling.Done()
+		m, err := e.compileNew(ck, wasm)
+		done <- result{m, err}
+	}()
+	select {
+	case r := <-done:
+		return r.m, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sandbox: compile (it goes on in the background and fills the cache): %w", ctx.Err())
+	}
+}
+
+// compileNew compiles bytes not in the cache and adds the module to it.
+// It runs without the lock, so instantiations of other modules (restarts,
+// spawns) are not held up. Two concurrent compiles of the same bytes both
+// work; one result wins.
+func (e *Engine) compileNew(ck contentKey, wasm []byte) (*Module, error) {
 	key := sha256.Sum256(wasm)
-	// Compiling a large guest takes seconds: do it without the lock, so
-	// instantiations of other modules (restarts, spawns) are not held up.
-	// Two concurrent compiles of the same bytes both work; one result wins.
 	mod, err := e.load(key, wasm)
 	if err != nil {
 		return nil, err
@@ -206,10 +255,6 @@ func (e *Engine) Compile(wasm []byte) (*Module, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.closed {
-		mod.Close()
-		return nil, ErrClosed
-	}
 	if prev, ok := e.modules[key]; ok {
 		mod.Close()
 		e.byBytes[ck] = prev
@@ -217,14 +262,20 @@ func (e *Engine) Compile(wasm []byte) (*Module, error) {
 	}
 	e.modules[key] = m
 	e.byBytes[ck] = m
+	if e.closed {
+		// Close is waiting for this compilation and releases every module
+		// in the map afterwards, this one included; the caller is told the
+		// engine closed.
+		return nil, ErrClosed
+	}
 	return m, nil
 }
 
 // CompileText compiles a module written in the WebAssembly text format
 // (WAT), the way tests and small hand-written guests come. It is Compile of
-// the binary the text translates to, so it shares Compile's cache and
-// errors; text that does not parse fails with KindInvalidModule.
-func (e *Engine) CompileText(wat string) (*Module, error) {
+// the binary the text translates to, so it shares Compile's cache, errors
+// and use of ctx; text that does not parse fails with KindInvalidModule.
+func (e *Engine) CompileText(ctx context.Context, wat string) (*Module, error) {
 	if strings.TrimSpace(wat) == "" {
 		return nil, invalidModule("empty module (no WebAssembly text)")
 	}
@@ -232,20 +283,21 @@ func (e *Engine) CompileText(wat string) (*Module, error) {
 	if err != nil {
 		return nil, invalidModule("invalid WebAssembly text: %s", cleanMessage(err.Error()))
 	}
-	return e.Compile(bin)
+	return e.Compile(ctx, bin)
 }
 
 // CompileFile compiles the module in the file at path: WebAssembly text if
 // the name ends in ".wat" (see IsTextFile), the binary format otherwise.
-func (e *Engine) CompileFile(path string) (*Module, error) {
+// ctx is used as by Compile.
+func (e *Engine) CompileFile(ctx context.Context, path string) (*Module, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
 	}
 	if IsTextFile(path) {
-		return e.CompileText(string(b))
+		return e.CompileText(ctx, string(b))
 	}
-	return e.Compile(b)
+	return e.Compile(ctx, b)
 }
 
 // IsTextFile reports whether CompileFile reads the file at path as

@@ -42,7 +42,7 @@ func Example() {
 		panic(err)
 	}
 	defer eng.Close()
-	mod, err := eng.CompileText(greeter) // binary modules: Compile or CompileFile
+	mod, err := eng.CompileText(context.Background(), greeter) // binary modules: Compile or CompileFile
 	if err != nil {
 		panic(err)
 	}
@@ -77,14 +77,14 @@ func ExampleError() {
 		panic(err)
 	}
 	defer eng.Close()
-	_, err = eng.Compile([]byte("not wasm at all"))
+	_, err = eng.Compile(context.Background(), []byte("not wasm at all"))
 	fmt.Println(err)
 
 	crasher := `(module (memory (export "memory") 1)
   (func (export "caxton_abi_version") (result i32) (i32.const 1))
   (func (export "caxton_alloc") (param i32) (result i32) (i32.const 1024))
   (func (export "caxton_handle") (param i32 i32) (result i64) unreachable))`
-	mod, err := eng.CompileText(crasher)
+	mod, err := eng.CompileText(context.Background(), crasher)
 	if err != nil {
 		panic(err)
 	}

@@ -25,7 +25,7 @@ const initGuest = `
 
 func TestInitDataIsAcceptedOrRefusedWithAReason(t *testing.T) {
 	e := newEngine(t)
-	m, err := e.CompileText(testguest.WATGuest(initGuest, `(i64.const 0)`))
+	m, err := e.CompileText(context.Background(), testguest.WATGuest(initGuest, `(i64.const 0)`))
 	require.NoError(t, err)
 	assert.True(t, m.TakesInitData())
 
@@ -57,7 +57,7 @@ func TestInitDataIsAcceptedOrRefusedWithAReason(t *testing.T) {
 
 func TestInitDataForAModuleWithoutInitIsAViolation(t *testing.T) {
 	e := newEngine(t)
-	m, err := e.CompileText(testguest.WATNop)
+	m, err := e.CompileText(context.Background(), testguest.WATNop)
 	require.NoError(t, err)
 	assert.False(t, m.TakesInitData())
 	_, err = m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "a", Init: []byte("print(1)")})
@@ -66,7 +66,7 @@ func TestInitDataForAModuleWithoutInitIsAViolation(t *testing.T) {
 	assert.Equal(t, sandbox.KindABIViolation, se.Kind)
 	assert.Contains(t, se.Detail, "does not export caxton_init")
 
-	_, err = e.CompileText(testguest.WATGuest(`(func (export "caxton_init") (result i32) (i32.const 0))`, `(i64.const 0)`))
+	_, err = e.CompileText(context.Background(), testguest.WATGuest(`(func (export "caxton_init") (result i32) (i32.const 0))`, `(i64.const 0)`))
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, sandbox.KindABIViolation, se.Kind)
 	assert.Contains(t, se.Detail, "caxton_init must be a function (i32, i32) -> (i64)")

@@ -391,7 +391,7 @@ func (in *Instance) drainStdio() {
 				continue
 			}
 			if !errors.Is(err, io.EOF) {
-				in.cfg.Logger.Warn("sandbox: reading guest output", "stream", c.name, "error", err)
+				in.cfg.Logger.WarnContext(in.ctx, "sandbox: reading guest output", "stream", c.name, "error", err)
 			}
 			break
 		}
@@ -401,7 +401,7 @@ func (in *Instance) drainStdio() {
 			}
 		}
 		if skipped > 0 {
-			in.cfg.Logger.Warn("sandbox: guest output over the per-call limit was skipped", "stream", c.name, "bytes", skipped)
+			in.cfg.Logger.WarnContext(in.ctx, "sandbox: guest output over the per-call limit was skipped", "stream", c.name, "bytes", skipped)
 		}
 		// Empty the file (wasmtime keeps writing at its own offset, so the
 		// discarded region becomes a hole that takes no disk space).

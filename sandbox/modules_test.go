@@ -29,25 +29,33 @@ func TestBadBytesAreInvalidModules(t *testing.T) {
 		compile func() (*sandbox.Module, error)
 		detail  string // in the error's detail
 	}{
-		{"nil", func() (*sandbox.Module, error) { return e.Compile(nil) }, "empty module"},
-		{"empty", func() (*sandbox.Module, error) { return e.Compile([]byte{}) }, "empty module"},
-		{"garbage", func() (*sandbox.Module, error) { return e.Compile([]byte("hello, I am not a module")) }, `does not begin with "\0asm"`},
-		{"short garbage", func() (*sandbox.Module, error) { return e.Compile([]byte{0xff}) }, `does not begin with "\0asm"`},
-		{"truncated", func() (*sandbox.Module, error) { return e.Compile(nop[:len(nop)/2]) }, "failed to parse WebAssembly module"},
-		{"header only", func() (*sandbox.Module, error) { return e.Compile(nop[:8]) }, "missing required export"},
-		{"text is not binary", func() (*sandbox.Module, error) { return e.Compile([]byte(testguest.WATNop)) }, "looks like WebAssembly text"},
+		{"nil", func() (*sandbox.Module, error) { return e.Compile(context.Background(), nil) }, "empty module"},
+		{"empty", func() (*sandbox.Module, error) { return e.Compile(context.Background(), []byte{}) }, "empty module"},
+		{"garbage", func() (*sandbox.Module, error) {
+			return e.Compile(context.Background(), []byte("hello, I am not a module"))
+		}, `does not begin with "\0asm"`},
+		{"short garbage", func() (*sandbox.Module, error) { return e.Compile(context.Background(), []byte{0xff}) }, `does not begin with "\0asm"`},
+		{"truncated", func() (*sandbox.Module, error) { return e.Compile(context.Background(), nop[:len(nop)/2]) }, "failed to parse WebAssembly module"},
+		{"header only", func() (*sandbox.Module, error) { return e.Compile(context.Background(), nop[:8]) }, "missing required export"},
+		{"text is not binary", func() (*sandbox.Module, error) { return e.Compile(context.Background(), []byte(testguest.WATNop)) }, "looks like WebAssembly text"},
 		{"invalid code", func() (*sandbox.Module, error) {
-			return e.Compile(testguest.WATBinary(t, `(module (func (drop (i32.add (i32.const 1)))))`))
+			return e.Compile(context.Background(), testguest.WATBinary(t, `(module (func (drop (i32.add (i32.const 1)))))`))
 		}, "type mismatch"},
-		{"empty text", func() (*sandbox.Module, error) { return e.CompileText(" \n") }, "empty module"},
-		{"garbage text", func() (*sandbox.Module, error) { return e.CompileText("hello") }, "invalid WebAssembly text: expected `(` (at line:column 1:1)"},
-		{"unfinished text", func() (*sandbox.Module, error) { return e.CompileText("(module (func") }, "invalid WebAssembly text"},
-		{"empty file", func() (*sandbox.Module, error) { return e.CompileFile(writeFile(t, "empty.wasm", nil)) }, "empty module"},
-		{"garbage file", func() (*sandbox.Module, error) { return e.CompileFile(writeFile(t, "g.wasm", []byte("garbage"))) }, `does not begin with "\0asm"`},
+		{"empty text", func() (*sandbox.Module, error) { return e.CompileText(context.Background(), " \n") }, "empty module"},
+		{"garbage text", func() (*sandbox.Module, error) { return e.CompileText(context.Background(), "hello") }, "invalid WebAssembly text: expected `(` (at line:column 1:1)"},
+		{"unfinished text", func() (*sandbox.Module, error) { return e.CompileText(context.Background(), "(module (func") }, "invalid WebAssembly text"},
+		{"empty file", func() (*sandbox.Module, error) {
+			return e.CompileFile(context.Background(), writeFile(t, "empty.wasm", nil))
+		}, "empty module"},
+		{"garbage file", func() (*sandbox.Module, error) {
+			return e.CompileFile(context.Background(), writeFile(t, "g.wasm", []byte("garbage")))
+		}, `does not begin with "\0asm"`},
 		{"text in a .wasm file", func() (*sandbox.Module, error) {
-			return e.CompileFile(writeFile(t, "nop.wasm", []byte(testguest.WATNop)))
+			return e.CompileFile(context.Background(), writeFile(t, "nop.wasm", []byte(testguest.WATNop)))
 		}, "looks like WebAssembly text"},
-		{"garbage .wat file", func() (*sandbox.Module, error) { return e.CompileFile(writeFile(t, "g.wat", []byte("garbage"))) }, "invalid WebAssembly text"},
+		{"garbage .wat file", func() (*sandbox.Module, error) {
+			return e.CompileFile(context.Background(), writeFile(t, "g.wat", []byte("garbage")))
+		}, "invalid WebAssembly text"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,12 +79,12 @@ func TestBadBytesAreInvalidModules(t *testing.T) {
 
 func TestTextIsCompiledOnlyWhenAsked(t *testing.T) {
 	e := newEngine(t)
-	fromText, err := e.CompileText(testguest.WATNop)
+	fromText, err := e.CompileText(context.Background(), testguest.WATNop)
 	require.NoError(t, err)
-	fromBinary, err := e.Compile(testguest.WATBinary(t, testguest.WATNop))
+	fromBinary, err := e.Compile(context.Background(), testguest.WATBinary(t, testguest.WATNop))
 	require.NoError(t, err)
 	assert.Same(t, fromText, fromBinary, "text is compiled as the binary it stands for, through the same cache")
-	fromFile, err := e.CompileFile(writeFile(t, "nop.WAT", []byte(testguest.WATNop)))
+	fromFile, err := e.CompileFile(context.Background(), writeFile(t, "nop.WAT", []byte(testguest.WATNop)))
 	require.NoError(t, err)
 	assert.Same(t, fromText, fromFile, "a .wat file is text")
 	assert.True(t, sandbox.IsTextFile("a/b.wat"))
@@ -116,14 +124,14 @@ func checkNoBacktrace(t *testing.T) {
 		return err
 	}
 	start := func(src string) error {
-		m, err := e.CompileText(src)
+		m, err := e.CompileText(context.Background(), src)
 		require.NoError(t, err)
 		return errOf(m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "a"}))
 	}
 	for name, err := range map[string]error{
-		"bad text":        errOf(e.CompileText("garbage")),
-		"truncated":       errOf(e.Compile(nop[:len(nop)-3])),
-		"invalid code":    errOf(e.Compile(testguest.WATBinary(t, `(module (func (drop (i32.add (i32.const 1)))))`))),
+		"bad text":        errOf(e.CompileText(context.Background(), "garbage")),
+		"truncated":       errOf(e.Compile(context.Background(), nop[:len(nop)-3])),
+		"invalid code":    errOf(e.Compile(context.Background(), testguest.WATBinary(t, `(module (func (drop (i32.add (i32.const 1)))))`))),
 		"unlinkable":      start(testguest.WATGuest(`(import "wasi_snapshot_preview1" "no_such_call" (func))`, `(i64.const 0)`)),
 		"huge table":      start(testguest.WATGuest(`(table 1000000 funcref)`, `(i64.const 0)`)),
 		"unreachable":     handle(testguest.WATUnreachable),

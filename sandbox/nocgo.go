@@ -78,13 +78,13 @@ func NewEngine(opts ...EngineOption) (*Engine, error) {
 func (e *Engine) Close() error { return nil }
 
 // Compile fails with ErrNoCgo.
-func (e *Engine) Compile([]byte) (*Module, error) { return nil, ErrNoCgo }
+func (e *Engine) Compile(context.Context, []byte) (*Module, error) { return nil, ErrNoCgo }
 
 // CompileText fails with ErrNoCgo.
-func (e *Engine) CompileText(string) (*Module, error) { return nil, ErrNoCgo }
+func (e *Engine) CompileText(context.Context, string) (*Module, error) { return nil, ErrNoCgo }
 
 // CompileFile fails with ErrNoCgo.
-func (e *Engine) CompileFile(string) (*Module, error) { return nil, ErrNoCgo }
+func (e *Engine) CompileFile(context.Context, string) (*Module, error) { return nil, ErrNoCgo }
 
 // IsTextFile reports whether CompileFile reads the file at path as
 // WebAssembly text: its name ends in ".wat" (in any case).

@@ -29,7 +29,7 @@ func newEngine(t *testing.T, opts ...sandbox.EngineOption) *sandbox.Engine {
 
 func instantiate(t *testing.T, e *sandbox.Engine, src string, cfg sandbox.InstanceConfig) *sandbox.Instance {
 	t.Helper()
-	m, err := e.CompileText(src)
+	m, err := e.CompileText(context.Background(), src)
 	require.NoError(t, err)
 	if cfg.Agent == "" {
 		cfg.Agent = "guest"
@@ -131,7 +131,7 @@ func TestTablesOverTheLimitFailToStart(t *testing.T) {
 		"too many tables":    testguest.WATGuest(strings.Repeat(`(table 1 funcref) `, 5), `(i64.const 0)`),
 	} {
 		t.Run(name, func(t *testing.T) {
-			m, err := e.CompileText(src)
+			m, err := e.CompileText(context.Background(), src)
 			require.NoError(t, err)
 			_, err = m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "tables"})
 			var se *sandbox.Error
@@ -172,13 +172,13 @@ func TestModulesBreakingTheABIAreRefused(t *testing.T) {
 		"foreign import":        testguest.WATBadImport,
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := e.CompileText(src)
+			_, err := e.CompileText(context.Background(), src)
 			var se *sandbox.Error
 			require.ErrorAs(t, err, &se)
 			assert.Equal(t, sandbox.KindABIViolation, se.Kind)
 		})
 	}
-	m, err := e.CompileText(testguest.WATWrongVersion)
+	m, err := e.CompileText(context.Background(), testguest.WATWrongVersion)
 	require.NoError(t, err)
 	_, err = m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "v2"})
 	var se *sandbox.Error
@@ -186,9 +186,9 @@ func TestModulesBreakingTheABIAreRefused(t *testing.T) {
 	assert.Equal(t, sandbox.KindABIViolation, se.Kind)
 	assert.Contains(t, se.Detail, "version 2")
 
-	_, err = e.CompileText("(module (func")
+	_, err = e.CompileText(context.Background(), "(module (func")
 	assert.Error(t, err)
-	_, err = e.Compile(nil)
+	_, err = e.Compile(context.Background(), nil)
 	assert.Error(t, err)
 }
 
@@ -206,9 +206,9 @@ func TestHostImportsLogAndClock(t *testing.T) {
 func TestModuleCacheInMemoryAndOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	e1 := newEngine(t, sandbox.WithCacheDir(dir))
-	m1, err := e1.CompileText(testguest.WATNop)
+	m1, err := e1.CompileText(context.Background(), testguest.WATNop)
 	require.NoError(t, err)
-	m2, err := e1.CompileText(testguest.WATNop)
+	m2, err := e1.CompileText(context.Background(), testguest.WATNop)
 	require.NoError(t, err)
 	assert.Same(t, m1, m2, "same bytes compile once")
 	files, err := filepath.Glob(filepath.Join(dir, "*.cwasm"))
@@ -218,11 +218,11 @@ func TestModuleCacheInMemoryAndOnDisk(t *testing.T) {
 	// A second engine (another process, say) loads the artifact; a corrupt
 	// artifact is recompiled and replaced.
 	e2 := newEngine(t, sandbox.WithCacheDir(dir))
-	_, err = e2.CompileText(testguest.WATNop)
+	_, err = e2.CompileText(context.Background(), testguest.WATNop)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(files[0], []byte("garbage"), 0o644))
 	e3 := newEngine(t, sandbox.WithCacheDir(dir))
-	m3, err := e3.CompileText(testguest.WATNop)
+	m3, err := e3.CompileText(context.Background(), testguest.WATNop)
 	require.NoError(t, err)
 	in, err := m3.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "a"})
 	require.NoError(t, err)
@@ -251,7 +251,7 @@ func TestSharedMemoryIsRefused(t *testing.T) {
 	e := newEngine(t)
 	src := strings.Replace(testguest.WATNop, `(memory (export "memory") 2)`, `(memory (export "memory") 2 10 shared)`, 1)
 	require.NotEqual(t, testguest.WATNop, src)
-	_, err := e.CompileText(src)
+	_, err := e.CompileText(context.Background(), src)
 	var se *sandbox.Error
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, sandbox.KindABIViolation, se.Kind)

@@ -18,16 +18,16 @@ func TestCompileIndexesByContent(t *testing.T) {
 	e := newEngine(t)
 	bin, err := wasmtime.Wat2Wasm(testguest.WATNop)
 	require.NoError(t, err)
-	m1, err := e.Compile(bin)
+	m1, err := e.Compile(context.Background(), bin)
 	require.NoError(t, err)
-	m2, err := e.Compile(bytes.Clone(bin))
+	m2, err := e.Compile(context.Background(), bytes.Clone(bin))
 	require.NoError(t, err)
 	assert.Same(t, m1, m2)
 
 	other, err := wasmtime.Wat2Wasm(testguest.WATWrongVersion) // one constant differs
 	require.NoError(t, err)
 	require.Equal(t, len(bin), len(other))
-	m3, err := e.Compile(other)
+	m3, err := e.Compile(context.Background(), other)
 	require.NoError(t, err)
 	assert.NotSame(t, m1, m3)
 }
@@ -36,7 +36,7 @@ func TestCompileIndexesByContent(t *testing.T) {
 // declaring another version fails every time, not only the first.
 func TestWrongABIVersionFailsEveryInstance(t *testing.T) {
 	e := newEngine(t)
-	m, err := e.CompileText(testguest.WATWrongVersion)
+	m, err := e.CompileText(context.Background(), testguest.WATWrongVersion)
 	require.NoError(t, err)
 	for range 3 {
 		_, err = m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "v2"})
@@ -44,7 +44,7 @@ func TestWrongABIVersionFailsEveryInstance(t *testing.T) {
 		require.ErrorAs(t, err, &se)
 		assert.Equal(t, sandbox.KindABIViolation, se.Kind)
 	}
-	ok, err := e.CompileText(testguest.WATNop)
+	ok, err := e.CompileText(context.Background(), testguest.WATNop)
 	require.NoError(t, err)
 	for range 3 { // checked once, then skipped: every instance still works
 		in, err := ok.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "ok"})
@@ -59,7 +59,7 @@ func TestWrongABIVersionFailsEveryInstance(t *testing.T) {
 // is still refused.
 func TestGrantsCheckedWithoutWASIImports(t *testing.T) {
 	e := newEngine(t)
-	m, err := e.CompileText(testguest.WATNop)
+	m, err := e.CompileText(context.Background(), testguest.WATNop)
 	require.NoError(t, err)
 	_, err = m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "g",
 		Grants: sandbox.Grants{Dirs: []sandbox.DirGrant{{HostPath: "/nonexistent/caxton", GuestPath: "/data"}}}})

@@ -24,7 +24,7 @@ func TestStartUpEndsByTheContextDeadline(t *testing.T) {
 	e := newEngine(t)
 	for name, src := range map[string]string{"_initialize": watInitLoops, "start function": watStartLoops} {
 		t.Run(name, func(t *testing.T) {
-			m, err := e.CompileText(src)
+			m, err := e.CompileText(context.Background(), src)
 			require.NoError(t, err)
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
@@ -45,7 +45,7 @@ func TestStartUpEndsByTheContextDeadline(t *testing.T) {
 
 func TestStartUpIsBoundedByTheBatchDeadline(t *testing.T) {
 	e := newEngine(t)
-	m, err := e.CompileText(watInitLoops)
+	m, err := e.CompileText(context.Background(), watInitLoops)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -59,7 +59,7 @@ func TestStartUpIsBoundedByTheBatchDeadline(t *testing.T) {
 
 func TestInstantiateWithAnEndedContext(t *testing.T) {
 	e := newEngine(t)
-	m, err := e.CompileText(testguest.WATNop)
+	m, err := e.CompileText(context.Background(), testguest.WATNop)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -87,7 +87,7 @@ func TestCommandModulesAreRefusedWithBuildAdvice(t *testing.T) {
 	}
 	for name, wasm := range guests {
 		t.Run(name, func(t *testing.T) {
-			_, err := e.Compile(wasm(t))
+			_, err := e.Compile(context.Background(), wasm(t))
 			var se *sandbox.Error
 			require.ErrorAs(t, err, &se)
 			t.Log(err)
@@ -98,6 +98,6 @@ func TestCommandModulesAreRefusedWithBuildAdvice(t *testing.T) {
 		})
 	}
 	// A reactor may export _start as well; it is never called.
-	_, err := e.CompileText(testguest.WATGuest(`(func (export "_start") unreachable) (func (export "_initialize"))`, `(i64.const 0)`))
+	_, err := e.CompileText(context.Background(), testguest.WATGuest(`(func (export "_start") unreachable) (func (export "_initialize"))`, `(i64.const 0)`))
 	assert.NoError(t, err)
 }

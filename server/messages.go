@@ -112,7 +112,7 @@ type DeadLetterView struct {
 }
 
 func (s *Server) visibleDeadLetters(c *call) ([]caxton.DeadLetter, error) {
-	all, err := s.rt.DeadLetters()
+	all, err := s.rt.DeadLetters(c.r.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +215,7 @@ func (s *Server) purgeDeadLetters(c *call) error {
 	}
 	n := 0
 	if len(ids) > 0 { // an empty id list would purge everything
-		if n, err = s.rt.PurgeDeadLetters(ids...); err != nil {
+		if n, err = s.rt.PurgeDeadLetters(c.r.Context(), ids...); err != nil {
 			return err
 		}
 	}

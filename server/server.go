@@ -162,7 +162,7 @@ func (s *Server) serve(rt route) http.HandlerFunc {
 		if err != nil {
 			p = problemFor(err, c.agent)
 			if p.Status >= 500 && p.Status != http.StatusServiceUnavailable && p.Status != http.StatusGatewayTimeout {
-				s.cfg.logger.Error("management API", "op", rt.op, "path", r.URL.Path, "err", err)
+				s.cfg.logger.Error("management API", "op", rt.op, "path", r.URL.Path, "error", err)
 			}
 			if !c.w.wrote {
 				writeProblem(c.w, r, p)

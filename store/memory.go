@@ -148,7 +148,10 @@ type memoryDead struct {
 	d   DeadLetter
 }
 
-func (d *memoryDLQ) Add(dl DeadLetter) error {
+func (d *memoryDLQ) Add(ctx context.Context, dl DeadLetter) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.next++
@@ -156,7 +159,10 @@ func (d *memoryDLQ) Add(dl DeadLetter) error {
 	return nil
 }
 
-func (d *memoryDLQ) List() ([]DeadLetter, error) {
+func (d *memoryDLQ) List(ctx context.Context) ([]DeadLetter, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	out := make([]DeadLetter, len(d.list))
@@ -175,7 +181,10 @@ func (d *memoryDLQ) All(ctx context.Context) iter.Seq2[DeadLetter, error] {
 	})
 }
 
-func (d *memoryDLQ) Remove(ids ...string) (int, error) {
+func (d *memoryDLQ) Remove(ctx context.Context, ids ...string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	before := len(d.list)

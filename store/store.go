@@ -11,6 +11,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"time"
 
@@ -83,14 +84,21 @@ type DeadLetter struct {
 
 // DeadLetterQueue stores dead letters until they are replayed or purged.
 // Implementations must be safe for concurrent use.
+//
+// Add, List and Remove may wait on a disk or a network, so they take a
+// context: an implementation checks it before it starts and stops waiting
+// when it ends where it can. A write already handed to a disk is not
+// undone; whether it landed is then unknown, as with any write whose
+// caller gave up. (The runtime adds dead letters with a context that is
+// not cancelled, so none is lost to a runtime closing.)
 type DeadLetterQueue interface {
 	// Add stores d.
-	Add(d DeadLetter) error
+	Add(ctx context.Context, d DeadLetter) error
 	// List returns the stored dead letters, oldest first.
-	List() ([]DeadLetter, error)
+	List(ctx context.Context) ([]DeadLetter, error)
 	// Remove deletes the dead letters with the given ids and returns how
 	// many it found.
-	Remove(ids ...string) (int, error)
+	Remove(ctx context.Context, ids ...string) (int, error)
 	// Len returns the number of stored dead letters.
 	Len() int
 }

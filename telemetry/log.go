@@ -4,12 +4,16 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/caxton-go/caxton/acl"
 	"go.opentelemetry.io/otel/trace"
 )
 
 // LogHandler wraps h so every record logged with a context that carries a
 // span gets trace_id and span_id attributes: logs and traces join up in
-// any backend. Records without a span pass through unchanged.
+// any backend. A context without a span but carrying a message
+// (acl.NewContext, as package protocol logs) gets the ids of the span the
+// message was sent in, read from its trace context. Other records pass
+// through unchanged.
 func LogHandler(h slog.Handler) slog.Handler {
 	if _, ok := h.(*logHandler); ok {
 		return h
@@ -24,7 +28,13 @@ func (l *logHandler) Enabled(ctx context.Context, level slog.Level) bool {
 }
 
 func (l *logHandler) Handle(ctx context.Context, r slog.Record) error {
-	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		if m, ok := acl.FromContext(ctx); ok {
+			sc = trace.SpanContextFromContext(Extract(context.Background(), m))
+		}
+	}
+	if sc.IsValid() {
 		r = r.Clone()
 		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()), slog.String("span_id", sc.SpanID().String()))
 	}

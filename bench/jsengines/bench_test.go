@@ -66,7 +66,7 @@ func BenchmarkEngines(b *testing.B) {
 	}
 	defer e.Close()
 	for _, eng := range engines {
-		m, err := e.Compile(eng.module)
+		m, err := e.Compile(context.Background(), eng.module)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -123,7 +123,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 			auditMu.Lock()
 			defer auditMu.Unlock()
 			if _, err := auditFile.Write(append(b, '\n')); err != nil {
-				logger.Error("audit log", "err", err)
+				logger.Error("audit log", "error", err)
 			}
 		}),
 	}
@@ -182,11 +182,11 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "caxton: serving on %s://%s\n", scheme, ln.Addr())
 
 	if err := srv.Restore(ctx); err != nil {
-		logger.Error("restoring deployments", "err", err)
+		logger.Error("restoring deployments", "error", err)
 	}
 	if cfg.DeployDir != "" {
 		if err := deployDir(ctx, srv, rt, cfg.DeployDir, logger); err != nil {
-			logger.Error("deploying "+cfg.DeployDir, "err", err)
+			logger.Error("deploying "+cfg.DeployDir, "error", err)
 		}
 	}
 	fmt.Fprintf(stdout, "caxton: ready (%d agents)\n", len(rt.Agents()))

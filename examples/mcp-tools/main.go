@@ -23,7 +23,6 @@ import (
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/mcp"
 	"github.com/caxton-go/caxton/tool"
-	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // The travel agent is a Go program compiled to WebAssembly, checked in
@@ -49,24 +48,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mcp-tools:", err)
 		os.Exit(1)
 	}
-}
-
-// serveWeather is the external MCP server: one tool, over stdio.
-func serveWeather(ctx context.Context) error {
-	s := sdk.NewServer(&sdk.Implementation{Name: "weather", Version: "1.0.0"}, nil)
-	type in struct {
-		City string `json:"city" jsonschema:"the city to forecast"`
-	}
-	forecasts := map[string]string{"Oslo": "light snow, -2 °C", "Lisbon": "sunny, 19 °C"}
-	sdk.AddTool(s, &sdk.Tool{Name: "forecast", Description: "Tomorrow's weather in a city"},
-		func(_ context.Context, _ *sdk.CallToolRequest, a in) (*sdk.CallToolResult, any, error) {
-			f, ok := forecasts[a.City]
-			if !ok {
-				return nil, nil, fmt.Errorf("no forecast for %q", a.City)
-			}
-			return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: f}}}, nil, nil
-		})
-	return s.Run(ctx, &sdk.StdioTransport{})
 }
 
 // fx is the host's own tool: a currency converter with fixed rates.

@@ -5,15 +5,18 @@
 // handling attempt is a span in one trace; metrics count what happened;
 // log lines carry trace_id and span_id.
 //
-//	go run ./examples/observability                      # the trace as a tree, and the metrics
-//	go run ./examples/observability -json                # spans and metrics as OpenTelemetry's stdout JSON
+//	cd examples/observability
+//	go run .                                             # the trace as a tree, and the metrics
+//	go run . -json                                       # spans and metrics as OpenTelemetry's stdout JSON
 //	OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 \
-//	  go run -tags otlp ./examples/observability         # traces and metrics over OTLP/HTTP
+//	  go run -tags otlp .                                # traces and metrics over OTLP/HTTP
 //
-// (see the README for viewing the trace in a local Jaeger). The OTLP
-// exporters are behind the otlp build tag (otlp.go) because they bring
-// gRPC and protobuf, about 140 packages, which would otherwise be compiled
-// by every go test ./... of this repository.
+// (see the README for viewing the trace in a local Jaeger). The example is
+// a module of its own (go.mod here, with a replace to the repository), so
+// its exporters are not requirements of the caxton module and do not reach
+// the module graph of programs that import Caxton. The OTLP exporters are
+// also behind the otlp build tag (otlp.go) because they bring gRPC and
+// protobuf, about 140 packages, which its go test would otherwise compile.
 package main
 
 import (

@@ -62,7 +62,7 @@ func run(w io.Writer, file, question string, timeout time.Duration) error {
 	fmt.Fprintf(w, "deployed %s as agent %q\n", file, "guest")
 	reply, err := rt.Request(ctx, &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"guest"}, Content: []byte(question)})
 	if err != nil {
-		dls, _ := rt.DeadLetters()
+		dls, _ := rt.DeadLetters(ctx)
 		for _, d := range dls {
 			err = errors.Join(err, fmt.Errorf("dead letter: %s: %s", d.Reason, d.LastError))
 		}

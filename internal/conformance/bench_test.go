@@ -39,7 +39,7 @@ func BenchmarkGuestLanguages(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer e.Close()
-			m, err := e.Compile(w.Module)
+			m, err := e.Compile(context.Background(), w.Module)
 			if err != nil {
 				b.Fatal(err)
 			}

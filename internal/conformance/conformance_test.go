@@ -76,7 +76,7 @@ func precompile(t *testing.T, module []byte) {
 	e, err := sandbox.NewEngine(sandbox.WithCacheDir(moduleCache))
 	require.NoError(t, err)
 	defer e.Close()
-	_, err = e.Compile(module)
+	_, err = e.Compile(context.Background(), module)
 	require.NoError(t, err)
 	compiled[key] = true
 }

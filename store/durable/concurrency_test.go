@@ -1,6 +1,7 @@
 package durable_test
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -79,7 +80,7 @@ func TestConcurrentQueuesShareTheStore(t *testing.T) {
 					assert.NoError(t, err)
 					continue
 				case n%13 == 0:
-					assert.NoError(t, s.DeadLetters().Add(store.DeadLetter{ID: fmt.Sprint(i, "-", e.Seq), Message: e.Msg, Receiver: e.Receiver, Reason: "test"}))
+					assert.NoError(t, s.DeadLetters().Add(context.Background(), store.DeadLetter{ID: fmt.Sprint(i, "-", e.Seq), Message: e.Msg, Receiver: e.Receiver, Reason: "test"}))
 					dead.Add(1)
 				}
 				b.mu.Lock()
@@ -98,10 +99,10 @@ func TestConcurrentQueuesShareTheStore(t *testing.T) {
 				return
 			default:
 			}
-			_, err := s.History(durable.HistoryQuery{Conversation: "c1", Limit: 20})
+			_, err := s.History(context.Background(), durable.HistoryQuery{Conversation: "c1", Limit: 20})
 			assert.NoError(t, err)
 			assert.Len(t, s.Queues(), queues)
-			_, err = s.DeadLetters().List()
+			_, err = s.DeadLetters().List(context.Background())
 			assert.NoError(t, err)
 		}
 	})
@@ -118,8 +119,8 @@ func TestConcurrentQueuesShareTheStore(t *testing.T) {
 		assert.Equal(t, 0, queue(t, s, fmt.Sprintf("agent-%d#0", i)).Len(), "everything acked is gone")
 	}
 	assert.Equal(t, int(dead.Load()), s.DeadLetters().Len())
-	require.NoError(t, s.PruneHistory())
-	h, err := s.History(durable.HistoryQuery{Limit: durable.MaxHistoryLimit})
+	require.NoError(t, s.PruneHistory(context.Background()))
+	h, err := s.History(context.Background(), durable.HistoryQuery{Limit: durable.MaxHistoryLimit})
 	require.NoError(t, err)
 	assert.Len(t, h, 200, "history pruned to its bound")
 }

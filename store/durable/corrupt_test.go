@@ -2,6 +2,7 @@ package durable_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -26,7 +27,7 @@ func fillStore(t *testing.T, dir string, n int) {
 	for i := range n {
 		require.NoError(t, q.Push(env(fmt.Sprint(i), 0)))
 	}
-	require.NoError(t, s.DeadLetters().Add(deadLetter("dl")))
+	require.NoError(t, s.DeadLetters().Add(context.Background(), deadLetter("dl")))
 	require.NoError(t, s.Close())
 }
 

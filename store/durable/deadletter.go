@@ -43,8 +43,13 @@ func (q *deadLetters) load(key, val []byte) error {
 	return nil
 }
 
-// Add stores d and returns once it is on disk.
-func (q *deadLetters) Add(d store.DeadLetter) error {
+// Add stores d and returns once it is on disk. ctx is checked before the
+// write; the write itself (one fsync, shared with concurrent writers) is
+// not interrupted.
+func (q *deadLetters) Add(ctx context.Context, d store.DeadLetter) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	q.mu.Lock()
 	q.next++
 	seq := q.next
@@ -68,8 +73,12 @@ func (q *deadLetters) Add(d store.DeadLetter) error {
 	return nil
 }
 
-// List returns the dead letters, oldest first (a copy).
-func (q *deadLetters) List() ([]store.DeadLetter, error) {
+// List returns the dead letters, oldest first (a copy of the mirror: no
+// disk read). All pages through a long queue instead.
+func (q *deadLetters) List(ctx context.Context) ([]store.DeadLetter, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	out := make([]store.DeadLetter, len(q.list))
@@ -90,8 +99,12 @@ func (q *deadLetters) All(ctx context.Context) iter.Seq2[store.DeadLetter, error
 }
 
 // Remove deletes the dead letters with the given ids, on disk first, and
-// returns how many it found.
-func (q *deadLetters) Remove(ids ...string) (int, error) {
+// returns how many it found. ctx is checked before the write, which is
+// then not interrupted (the mirror must follow what the disk holds).
+func (q *deadLetters) Remove(ctx context.Context, ids ...string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	var ops []op

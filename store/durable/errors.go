@@ -39,6 +39,10 @@ var (
 	ErrNoHistory = errors.New("durable: history is off (open the store WithHistory)")
 )
 
+// errNilContext is returned by a call given a nil context.Context, rather
+// than a panic at the first use of it.
+var errNilContext = errors.New("durable: nil context.Context (use context.Background())")
+
 // CorruptError reports damage found on disk: a file the storage engine
 // could not read, or a record whose checksum or encoding is wrong. File is
 // the damaged file's path when it is known, otherwise the store directory.

@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"slices"
@@ -80,10 +81,18 @@ func (h *history) load(key, val []byte) error {
 }
 
 // History reads delivered messages back, oldest first, for replay or
-// inspection. See HistoryQuery for the selection and its bounds.
-func (s *Store) History(q HistoryQuery) ([]HistoryEntry, error) {
+// inspection. See HistoryQuery for the selection and its bounds. ctx is
+// checked while History waits for entries still being written and every
+// few hundred entries read; when it ends History returns its error.
+func (s *Store) History(ctx context.Context, q HistoryQuery) ([]HistoryEntry, error) {
 	if s.hist == nil {
 		return nil, ErrNoHistory
+	}
+	if ctx == nil {
+		return nil, errNilContext
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -99,7 +108,7 @@ func (s *Store) History(q HistoryQuery) ([]HistoryEntry, error) {
 	default:
 		prefix = []byte{tagHistory}
 	}
-	if err := s.hist.flush(); err != nil {
+	if err := s.hist.flush(ctx); err != nil {
 		return nil, err
 	}
 	var out []HistoryEntry
@@ -109,7 +118,13 @@ func (s *Store) History(q HistoryQuery) ([]HistoryEntry, error) {
 			return err
 		}
 		defer it.Close()
+		read := 0
 		for it.SeekGE(binary.BigEndian.AppendUint64(append([]byte(nil), prefix...), q.After+1)); it.Valid() && len(out) < limit; it.Next() {
+			if read++; read%256 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
 			k := it.Key()
 			seq := binary.BigEndian.Uint64(k[len(k)-8:])
 			val, err := it.ValueAndErr()
@@ -141,7 +156,7 @@ func (s *Store) History(q HistoryQuery) ([]HistoryEntry, error) {
 	})
 	if err != nil {
 		var ce *CorruptError
-		if errors.As(err, &ce) || errors.Is(err, ErrClosed) {
+		if errors.As(err, &ce) || errors.Is(err, ErrClosed) || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 			return nil, err
 		}
 		return nil, s.engineError("reading history", err)

@@ -1,6 +1,7 @@
 package durable
 
 import (
+	"context"
 	"encoding/binary"
 	"time"
 
@@ -34,18 +35,28 @@ func (h *history) record(receiver acl.AgentID, m *acl.Message) {
 	}
 }
 
-// flush waits until every entry recorded before it is written.
-func (h *history) flush() error {
+// flush waits until every entry recorded before it is written, or until
+// ctx ends (the entries are written all the same).
+func (h *history) flush(ctx context.Context) error {
 	done := make(chan struct{})
 	h.s.mu.RLock()
 	if h.s.closed {
 		h.s.mu.RUnlock()
 		return ErrClosed
 	}
-	h.in <- histItem{done: done}
+	select {
+	case h.in <- histItem{done: done}:
+	case <-ctx.Done():
+		h.s.mu.RUnlock()
+		return ctx.Err()
+	}
 	h.s.mu.RUnlock()
-	<-done
-	return nil
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func (h *history) start() {
@@ -180,20 +191,35 @@ func (h *history) overLocked(now time.Time) bool {
 
 // PruneHistory applies the retention bounds now, exactly, rather than when
 // the writer next finds a bound passed by a tenth (or, with MaxAge, on its
-// periodic check).
-func (s *Store) PruneHistory() error {
+// periodic check). It returns ctx's error if ctx ends first; a pruning
+// already under way then finishes in the background (it is one writer's
+// job, in chunks, and leaves the history consistent either way).
+func (s *Store) PruneHistory(ctx context.Context) error {
 	if s.hist == nil {
 		return ErrNoHistory
 	}
-	if err := s.hist.flush(); err != nil {
+	if ctx == nil {
+		return errNilContext
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.hist.flush(ctx); err != nil {
 		return err
 	}
 	reply := make(chan error, 1)
 	select {
 	case s.hist.prunes <- reply:
-		return <-reply
 	case <-s.hist.done:
 		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

@@ -1,6 +1,7 @@
 package durable_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -105,24 +106,24 @@ func TestReopenDeadLettersSurvive(t *testing.T) {
 	dlq := s.DeadLetters()
 	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 3 {
-		require.NoError(t, dlq.Add(store.DeadLetter{ID: fmt.Sprint("d", i), Message: fullMessage(), Receiver: "b",
+		require.NoError(t, dlq.Add(context.Background(), store.DeadLetter{ID: fmt.Sprint("d", i), Message: fullMessage(), Receiver: "b",
 			Reason: "max attempts", Attempts: 5, LastError: "boom", At: at.Add(time.Duration(i) * time.Minute)}))
 	}
-	require.NoError(t, dlq.Add(store.DeadLetter{ID: "no message", Reason: "agent removed"}))
-	want, err := dlq.List()
+	require.NoError(t, dlq.Add(context.Background(), store.DeadLetter{ID: "no message", Reason: "agent removed"}))
+	want, err := dlq.List(context.Background())
 	require.NoError(t, err)
 
 	s = reopen(t, s)
-	got, err := s.DeadLetters().List()
+	got, err := s.DeadLetters().List(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, want, got)
-	n, err := s.DeadLetters().Remove("d1")
+	n, err := s.DeadLetters().Remove(context.Background(), "d1")
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	require.NoError(t, s.DeadLetters().Add(store.DeadLetter{ID: "d9"}))
+	require.NoError(t, s.DeadLetters().Add(context.Background(), store.DeadLetter{ID: "d9"}))
 
 	s = reopen(t, s)
-	got, err = s.DeadLetters().List()
+	got, err = s.DeadLetters().List(context.Background())
 	require.NoError(t, err)
 	var ids []string
 	for _, d := range got {
@@ -244,8 +245,8 @@ func TestUseAfterClose(t *testing.T) {
 	require.ErrorIs(t, q.Push(env("b", 0)), store.ErrClosed)
 	require.ErrorIs(t, q.Ack(e), store.ErrClosed)
 	require.ErrorIs(t, s.Sync(), store.ErrClosed)
-	require.ErrorIs(t, s.DeadLetters().Add(store.DeadLetter{ID: "x"}), store.ErrClosed)
-	_, err := s.DeadLetters().Remove("x")
+	require.ErrorIs(t, s.DeadLetters().Add(context.Background(), store.DeadLetter{ID: "x"}), store.ErrClosed)
+	_, err := s.DeadLetters().Remove(context.Background(), "x")
 	require.NoError(t, err, "nothing to remove: nothing to write")
 }
 
@@ -262,13 +263,13 @@ func TestSequenceNumbersAreNeverReused(t *testing.T) {
 		require.NoError(t, q.Ack(q.Pop()))
 		last = e.Seq
 	}
-	h, err := s.History(durable.HistoryQuery{})
+	h, err := s.History(context.Background(), durable.HistoryQuery{})
 	require.NoError(t, err)
 	require.Len(t, h, 3)
 	lastHist := h[2].Seq
 	clock.Add(2 * time.Hour)
-	require.NoError(t, s.PruneHistory())
-	h, err = s.History(durable.HistoryQuery{})
+	require.NoError(t, s.PruneHistory(context.Background()))
+	h, err = s.History(context.Background(), durable.HistoryQuery{})
 	require.NoError(t, err)
 	require.Empty(t, h)
 
@@ -278,7 +279,7 @@ func TestSequenceNumbersAreNeverReused(t *testing.T) {
 	e := env("y", 0)
 	require.NoError(t, q.Push(e))
 	assert.Greater(t, e.Seq, last, "even with no envelope left to remember it by")
-	h, err = s.History(durable.HistoryQuery{})
+	h, err = s.History(context.Background(), durable.HistoryQuery{})
 	require.NoError(t, err)
 	require.Len(t, h, 1)
 	assert.Greater(t, h[0].Seq, lastHist, "history cursors stay valid across restarts, even after pruning everything")

@@ -239,19 +239,19 @@ func deadLetters(t *testing.T, open Open) {
 	s := open(t)
 	dlq := s.DeadLetters()
 	assert.Equal(t, 0, dlq.Len())
-	list, err := dlq.List()
+	list, err := dlq.List(context.Background())
 	require.NoError(t, err)
 	assert.Empty(t, list)
 
 	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 4 {
-		require.NoError(t, dlq.Add(store.DeadLetter{
+		require.NoError(t, dlq.Add(context.Background(), store.DeadLetter{
 			ID: fmt.Sprint("d", i), Message: Env(fmt.Sprint(i), 0).Msg, Receiver: "r",
 			Reason: "max attempts", Attempts: i, LastError: "boom", At: at.Add(time.Duration(i) * time.Second),
 		}))
 	}
 	assert.Equal(t, 4, dlq.Len())
-	list, err = dlq.List()
+	list, err = dlq.List(context.Background())
 	require.NoError(t, err)
 	require.Len(t, list, 4)
 	for i, d := range list {
@@ -261,23 +261,34 @@ func deadLetters(t *testing.T, open Open) {
 		assert.Equal(t, at.Add(time.Duration(i)*time.Second), d.At)
 	}
 	list[0].Reason = "scribbled"
-	again, _ := dlq.List()
+	again, _ := dlq.List(context.Background())
 	assert.Equal(t, "max attempts", again[0].Reason, "List returns a copy")
 
-	n, err := dlq.Remove("d1", "nope", "d3")
+	n, err := dlq.Remove(context.Background(), "d1", "nope", "d3")
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
-	n, err = dlq.Remove("d1")
+	n, err = dlq.Remove(context.Background(), "d1")
 	require.NoError(t, err)
 	assert.Equal(t, 0, n, "already removed")
-	n, err = dlq.Remove()
+	n, err = dlq.Remove(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, 0, n)
-	list, _ = dlq.List()
+	list, _ = dlq.List(context.Background())
 	require.Len(t, list, 2)
 	assert.Equal(t, "d0", list[0].ID)
 	assert.Equal(t, "d2", list[1].ID)
 	assert.Equal(t, 2, dlq.Len())
+
+	// A context that has ended is refused before anything is done.
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = dlq.List(ended)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, dlq.Add(ended, store.DeadLetter{ID: "late"}), context.Canceled)
+	n, err = dlq.Remove(ended, "d0")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, n)
+	assert.Equal(t, 2, dlq.Len(), "nothing added or removed under an ended context")
 }
 
 // deadLetterIterator checks All, for a queue that implements
@@ -292,7 +303,7 @@ func deadLetterIterator(t *testing.T, open Open) {
 	}
 	n := store.DeadLetterPageSize*2 + 10
 	for i := range n {
-		require.NoError(t, s.DeadLetters().Add(store.DeadLetter{ID: fmt.Sprintf("d%04d", i), Receiver: "r"}))
+		require.NoError(t, s.DeadLetters().Add(context.Background(), store.DeadLetter{ID: fmt.Sprintf("d%04d", i), Receiver: "r"}))
 	}
 	ctx := context.Background()
 	var ids []string
@@ -300,7 +311,7 @@ func deadLetterIterator(t *testing.T, open Open) {
 		require.NoError(t, err)
 		ids = append(ids, d.ID)
 		if len(ids) == store.DeadLetterPageSize { // between pages: the next page starts after the last one seen
-			_, err := s.DeadLetters().Remove(fmt.Sprintf("d%04d", 0), fmt.Sprintf("d%04d", store.DeadLetterPageSize+1))
+			_, err := s.DeadLetters().Remove(context.Background(), fmt.Sprintf("d%04d", 0), fmt.Sprintf("d%04d", store.DeadLetterPageSize+1))
 			require.NoError(t, err)
 		}
 	}
@@ -329,12 +340,12 @@ func deadLetterIterator(t *testing.T, open Open) {
 
 func close(t *testing.T, open Open) {
 	s := open(t)
-	require.NoError(t, s.DeadLetters().Add(store.DeadLetter{ID: "kept"}))
+	require.NoError(t, s.DeadLetters().Add(context.Background(), store.DeadLetter{ID: "kept"}))
 	require.NoError(t, s.Close())
 	q, err := s.OpenQueue("late")
 	assert.ErrorIs(t, err, store.ErrClosed)
 	assert.Nil(t, q)
-	list, err := s.DeadLetters().List()
+	list, err := s.DeadLetters().List(context.Background())
 	require.NoError(t, err)
 	require.Len(t, list, 1, "dead letters stay readable after Close")
 	assert.Equal(t, "kept", list[0].ID)
