@@ -89,6 +89,7 @@ import (
 // process share nothing.
 type Runtime struct {
 	clock     clock.Clock
+	stamps    *stampClock // the clock's time for message stamps (stamp.go)
 	logger    *slog.Logger
 	store     store.Store
 	dlq       store.DeadLetterQueue
@@ -125,7 +126,8 @@ func New(opts ...Option) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{
-		clock: cfg.clock,
+		clock:  cfg.clock,
+		stamps: newStampClock(cfg.clock),
 
 		store:     cfg.store,
 		dlq:       cfg.store.DeadLetters(),

@@ -32,7 +32,7 @@ func (rt *Runtime) notifyFailure(from *agent, m *acl.Message, cause error) {
 	f.Language = "text/plain"
 	f.Content = []byte(truncateNotice(cause.Error()))
 	f.Priority = acl.PriorityHigh
-	f.CreatedAt = rt.clock.Now()
+	f.CreatedAt = rt.stamps.now()
 	f.ID = rt.ids.New(f.CreatedAt)
 	if err := from.deliverNotice(f); err != nil {
 		rt.logger.Warn("could not notify agent of a failed send", "agent", from.name(), "error", err, "cause", cause)
