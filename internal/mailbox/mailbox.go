@@ -57,15 +57,10 @@ const depthClosed int64 = 1 << 62
 
 // Mailbox is safe for concurrent use by many senders and its worker.
 type Mailbox struct {
-	// Written by senders, on every push.
+	// Written by senders.
 	head  atomic.Pointer[node] // newest arrival (mpsc.go)
 	depth atomic.Int64         // queued envelopes, arriving ones included; | depthClosed
 	state atomic.Uint32        // stRunning | stPaused | stClosed
-
-	// The fields below are the worker's, written on every take. Keeping
-	// them off the senders' cache line means a push does not wait for the
-	// line to come back from the worker's core after each take.
-	_ cacheLinePad
 
 	stub node  // the arrival queue's dummy
 	tail *node // oldest arrival; under mu
@@ -82,10 +77,6 @@ type Mailbox struct {
 	waiters  int           // senders blocked on space
 	inflight atomic.Int64  // taken by the worker and not yet Done or Released
 }
-
-// cacheLinePad separates fields written by different goroutines (two
-// cache lines: some CPUs fetch lines in adjacent pairs).
-type cacheLinePad [128]byte
 
 // closedChan is the always-closed channel returned when nothing is to be
 // waited for. It holds no state.
