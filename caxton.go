@@ -97,10 +97,11 @@ type Runtime struct {
 	validator acl.Validator
 	cfg       *config
 
-	shutdown shutdown // Close's state: closed, host calls, workers, base context
-	events   events   // lifecycle events: the hook and the watchers
-	logs     logBook  // each agent's recent log records
-	audit    auditLog // security records, chained
+	shutdown shutdown   // Close's state: closed, host calls, workers, base context
+	workers  workerPool // parked worker goroutines (workerpool.go)
+	events   events     // lifecycle events: the hook and the watchers
+	logs     logBook    // each agent's recent log records
+	audit    auditLog   // security records, chained
 
 	// registry: agents, inboxes and internal subscribers by name
 	regMu     sync.RWMutex
@@ -137,6 +138,7 @@ func New(opts ...Option) (*Runtime, error) {
 		endpoints: make(map[acl.AgentID]endpoint),
 	}
 	rt.shutdown.init()
+	rt.workers.init()
 	rt.events.init(cfg.onEvent)
 	rt.audit.init(cfg.auditBuffer, cfg.onAudit)
 	rt.logs.init(cfg.logBuffer, cfg.logLevel, cfg.clock.Now)

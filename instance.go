@@ -100,7 +100,7 @@ func (in *instance) load() int { return in.mb.Load() }
 // none is running.
 func (in *instance) launch() {
 	in.a.rt.shutdown.workerStarted()
-	go in.run()
+	in.a.rt.workers.run(in)
 }
 
 // call runs s's handler for one envelope, turning a panic into
