@@ -38,10 +38,10 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 	ctx := telemetry.Extract(rt.shutdown.base, e.Msg)
 	rt.tel.DeadLettered(ctx, a.name(), e.Msg, reason)
 	if err := rt.dlq.Add(d); err != nil {
-		in.logger.ErrorContext(ctx, "dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
+		in.log().ErrorContext(ctx, "dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
 		return
 	}
-	in.logger.WarnContext(ctx, "message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempt", e.Attempts, "last_error", d.LastError)
+	in.log().WarnContext(ctx, "message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempt", e.Attempts, "last_error", d.LastError)
 	rt.runDeadLetterHook(d)
 	rt.noticeDeadLetter(d)
 }

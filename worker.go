@@ -79,7 +79,7 @@ func (in *instance) run() {
 		if len(rest) > 0 { // stopped mid-way: put the rest back, in order
 			refused, err := in.mb.Release(rest)
 			if err != nil && !errors.Is(err, mailbox.ErrClosed) {
-				in.logger.Error("returning messages to the queue", "error", err)
+				in.log().Error("returning messages to the queue", "error", err)
 			}
 			reason := "agent removed"
 			if rt.shutdown.isClosed() {
@@ -93,7 +93,7 @@ func (in *instance) run() {
 			}
 			if len(refused) > 0 {
 				if err := in.mb.Ack(refused...); err != nil {
-					in.logger.Error("acknowledging dead-lettered messages", "error", err)
+					in.log().Error("acknowledging dead-lettered messages", "error", err)
 				}
 			}
 		}
@@ -199,12 +199,12 @@ func (in *instance) oneVersion(envs []*store.Envelope) []*store.Envelope {
 	for i, e := range envs[1:] {
 		if s, _ := in.slotFor(e.Msg); s != first {
 			if refused, err := in.mb.Release(envs[i+1:]); err != nil {
-				in.logger.Error("returning messages to the queue", "error", err)
+				in.log().Error("returning messages to the queue", "error", err)
 				for _, e := range refused {
 					in.a.rt.deadLetter(in.a, in, e, "agent removed", nil)
 				}
 				if err := in.mb.Ack(refused...); err != nil {
-					in.logger.Error("acknowledging dead-lettered messages", "error", err)
+					in.log().Error("acknowledging dead-lettered messages", "error", err)
 				}
 			}
 			return envs[:i+1]
@@ -303,7 +303,7 @@ func (in *instance) splitBatch(stop <-chan struct{}, envs []*store.Envelope, err
 	a.stats.failed.Add(1)
 	msg := err.Error()
 	a.lastErr.Store(&msg)
-	in.logger.Warn("batch failed; retrying its messages one by one", "error", err, "messages", len(envs))
+	in.log().Warn("batch failed; retrying its messages one by one", "error", err, "messages", len(envs))
 	var pe *PanicError
 	if (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && in.cur.v.owned() && !in.replaceHandler(stop, err) {
 		return envs
@@ -331,7 +331,7 @@ func (in *instance) emit(batch, out []*acl.Message, spans []otelrt.Span) {
 	from := originOf(in.a)
 	if limit := in.a.spec.Quota.OutboxPerBatch; limit > 0 && len(out) > limit {
 		qe := &QuotaError{Agent: in.a.name(), Quota: "outbox per batch", Limit: float64(limit)}
-		in.logger.Warn("outbox: messages over the quota refused", "sent", limit, "refused", len(out)-limit)
+		in.log().Warn("outbox: messages over the quota refused", "sent", limit, "refused", len(out)-limit)
 		if m := out[limit]; m != nil {
 			in.a.rt.quotaHit(in.a, m, qe) // the refuse answers the first message refused
 		} else {
@@ -341,7 +341,7 @@ func (in *instance) emit(batch, out []*acl.Message, spans []otelrt.Span) {
 	}
 	for _, m := range out {
 		if m == nil {
-			in.logger.Warn("outbox: nil message rejected")
+			in.log().Warn("outbox: nil message rejected")
 			continue
 		}
 		ctx := in.runCtx
@@ -351,9 +351,9 @@ func (in *instance) emit(batch, out []*acl.Message, spans []otelrt.Span) {
 		err := in.a.rt.send(ctx, m, from, nil)
 		switch {
 		case errors.Is(err, ErrForgedSender):
-			in.logger.Warn("outbox: forged sender rejected", "claimed", truncateNotice(string(m.Sender)))
+			in.log().Warn("outbox: forged sender rejected", "claimed", truncateNotice(string(m.Sender)))
 		case err != nil:
-			in.logger.Warn("outbox: send failed", "error", truncateNotice(err.Error()), "performative", m.Performative.String(), "receivers", len(m.Receivers))
+			in.log().Warn("outbox: send failed", "error", truncateNotice(err.Error()), "performative", m.Performative.String(), "receivers", len(m.Receivers))
 		}
 	}
 }
