@@ -241,7 +241,7 @@ func (rt *Runtime) notifyRefuse(from *agent, m *acl.Message, cause error) {
 	f.Language = "text/plain"
 	f.Content = []byte(truncateNotice(cause.Error()))
 	f.Priority = acl.PriorityHigh
-	f.CreatedAt = rt.clock.Now()
+	f.CreatedAt = rt.stamps.now()
 	f.ID = rt.ids.New(f.CreatedAt)
 	if err := from.deliverNotice(f); err != nil {
 		rt.logger.WarnContext(telemetry.Extract(rt.shutdown.base, m), "could not tell an agent its message was refused", "agent", from.name(), "message_id", m.ID, "error", err, "cause", cause)

@@ -89,6 +89,7 @@ import (
 // process share nothing.
 type Runtime struct {
 	clock     clock.Clock
+	stamps    *stampClock // the clock's time for message stamps (stamp.go)
 	logger    *slog.Logger
 	store     store.Store
 	dlq       store.DeadLetterQueue
@@ -96,10 +97,11 @@ type Runtime struct {
 	validator acl.Validator
 	cfg       *config
 
-	shutdown shutdown // Close's state: closed, host calls, workers, base context
-	events   events   // lifecycle events: the hook and the watchers
-	logs     logBook  // each agent's recent log records
-	audit    auditLog // security records, chained
+	shutdown shutdown   // Close's state: closed, host calls, workers, base context
+	workers  workerPool // parked worker goroutines (workerpool.go)
+	events   events     // lifecycle events: the hook and the watchers
+	logs     logBook    // each agent's recent log records
+	audit    auditLog   // security records, chained
 
 	// registry: agents, inboxes and internal subscribers by name
 	regMu     sync.RWMutex
@@ -125,7 +127,8 @@ func New(opts ...Option) (*Runtime, error) {
 		return nil, err
 	}
 	rt := &Runtime{
-		clock: cfg.clock,
+		clock:  cfg.clock,
+		stamps: newStampClock(cfg.clock),
 
 		store:     cfg.store,
 		dlq:       cfg.store.DeadLetters(),
@@ -135,6 +138,7 @@ func New(opts ...Option) (*Runtime, error) {
 		endpoints: make(map[acl.AgentID]endpoint),
 	}
 	rt.shutdown.init()
+	rt.workers.init()
 	rt.events.init(cfg.onEvent)
 	rt.audit.init(cfg.auditBuffer, cfg.onAudit)
 	rt.logs.init(cfg.logBuffer, cfg.logLevel, cfg.clock.Now)

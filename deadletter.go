@@ -40,10 +40,10 @@ func (rt *Runtime) deadLetter(a *agent, in *instance, e *store.Envelope, reason 
 	// Not cancelled with the runtime: a dead letter is the last place a
 	// message can go, and Close dead-letters what is left.
 	if err := rt.dlq.Add(context.WithoutCancel(ctx), d); err != nil {
-		in.logger.ErrorContext(ctx, "dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
+		in.log().ErrorContext(ctx, "dead-letter queue refused a message; it is lost", "error", err, "message_id", e.Msg.ID, "reason", reason)
 		return
 	}
-	in.logger.WarnContext(ctx, "message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempt", e.Attempts, "last_error", d.LastError)
+	in.log().WarnContext(ctx, "message dead-lettered", "message_id", e.Msg.ID, "reason", reason, "attempt", e.Attempts, "last_error", d.LastError)
 	rt.runDeadLetterHook(d)
 	rt.noticeDeadLetter(d)
 }

@@ -120,9 +120,9 @@ func (mc *MessageContext) Now() time.Time { return mc.rt.clock.Now() }
 // trace_id and span_id.
 func (mc *MessageContext) Logger() *slog.Logger {
 	if mc.msg == nil {
-		return mc.in.logger
+		return mc.in.log()
 	}
-	l := mc.in.logger.With("message_id", mc.msg.ID)
+	l := mc.in.log().With("message_id", mc.msg.ID)
 	if mc.rt.tel != nil && mc.ctx != nil {
 		l = telemetry.WithContext(l, mc.ctx)
 	}

@@ -17,7 +17,8 @@ import (
 // Ownership. At most one worker runs per instance (the mailbox guarantees
 // it), and the fields below are owned in one of three ways:
 //
-//   - fixed at spawn, read by anyone: a, replica, queue, mb, logger;
+//   - fixed at spawn, read by anyone: a, replica, queue, mb, logReplica (and
+//     logger, made once on first use);
 //   - the worker's alone while it runs: buf, acks, one, mc — and cur,
 //     replace and lazy, which the worker changes only when it replaces a broken
 //     handler (replaceHandler);
@@ -35,10 +36,13 @@ type instance struct {
 	replica int
 	queue   store.Queue
 	mb      *mailbox.Mailbox
-	logger  *slog.Logger
-	cur     *slot                // the handler messages go to: the current version's
-	next    atomic.Pointer[slot] // the new version's handler during an upgrade
-	buf     []*store.Envelope    // the worker's Take buffer
+	// logger is made on first use (log): most agents never log, and a
+	// logger carrying the agent's name is ~120 B and a tenth of a spawn.
+	logger     atomic.Pointer[slog.Logger]
+	logReplica bool                 // the logger names the replica too
+	cur        *slot                // the handler messages go to: the current version's
+	next       atomic.Pointer[slot] // the new version's handler during an upgrade
+	buf        []*store.Envelope    // the worker's Take buffer
 	// runCtx is what handlers get: cancelled when the runtime closes, and
 	// when a Stop or Remove gives up waiting for a handler to finish.
 	runCtx    context.Context
@@ -58,14 +62,28 @@ func newInstance(a *agent, replica int, q store.Queue) *instance {
 		a:       a,
 		replica: replica,
 		queue:   q,
-		logger:  a.rt.logger.With("agent", string(a.spec.Name)),
+		// Fixed now: Scale changes Replicas later.
+		logReplica: len(a.spec.Name) > 0 && a.spec.Replicas > 1,
 	}
 	in.mb = mailbox.New(q, a.spec.MailboxCapacity, in.launch)
-	if len(a.spec.Name) > 0 && a.spec.Replicas > 1 {
-		in.logger = in.logger.With("replica", replica)
-	}
 	in.mc.rt, in.mc.in = a.rt, in
 	return in
+}
+
+// log returns the instance's logger, which names the agent (and the
+// replica, if there are several).
+func (in *instance) log() *slog.Logger {
+	if l := in.logger.Load(); l != nil {
+		return l
+	}
+	l := in.a.rt.logger.With("agent", string(in.a.spec.Name))
+	if in.logReplica {
+		l = l.With("replica", in.replica)
+	}
+	if in.logger.CompareAndSwap(nil, l) {
+		return l
+	}
+	return in.logger.Load()
 }
 
 // makeHandler sets the instance's handler to the agent's current version's:
@@ -86,10 +104,10 @@ func (in *instance) makeHandler(ctx context.Context) error {
 func (in *instance) closeHandler() {
 	in.live.Store(nil)
 	in.wasm.Store(nil)
-	in.cur.close(in.logger)
+	in.cur.close(in.log())
 	in.cur = nil
 	if n := in.next.Swap(nil); n != nil {
-		n.close(in.logger)
+		n.close(in.log())
 	}
 }
 
@@ -100,7 +118,7 @@ func (in *instance) load() int { return in.mb.Load() }
 // none is running.
 func (in *instance) launch() {
 	in.a.rt.shutdown.workerStarted()
-	go in.run()
+	in.a.rt.workers.run(in)
 }
 
 // call runs s's handler for one envelope, turning a panic into
@@ -148,7 +166,7 @@ func (in *instance) flushAcks() {
 		return
 	}
 	if err := in.mb.Ack(in.acks...); err != nil {
-		in.logger.Error("acknowledging messages", "error", err)
+		in.log().Error("acknowledging messages", "error", err)
 	}
 	clear(in.acks)
 	in.acks = in.acks[:0]

@@ -33,7 +33,7 @@ func (rt *Runtime) notifyFailure(from *agent, m *acl.Message, cause error) {
 	f.Language = "text/plain"
 	f.Content = []byte(truncateNotice(cause.Error()))
 	f.Priority = acl.PriorityHigh
-	f.CreatedAt = rt.clock.Now()
+	f.CreatedAt = rt.stamps.now()
 	f.ID = rt.ids.New(f.CreatedAt)
 	if err := from.deliverNotice(f); err != nil {
 		rt.logger.WarnContext(telemetry.Extract(rt.shutdown.base, m), "could not notify agent of a failed send", "agent", from.name(), "message_id", m.ID, "error", err, "cause", cause)

@@ -210,7 +210,7 @@ func (in *instance) callNew(ctx context.Context, ro *rollout, s *slot, call func
 		ro.crashed(err)
 		in.replaceNext(ro, s)
 	}
-	in.logger.WarnContext(ctx, "the new version failed a message; the current one handles it", "new", ro.to.label, "error", err)
+	in.log().WarnContext(ctx, "the new version failed a message; the current one handles it", "new", ro.to.label, "error", err)
 	return call(in.cur)
 }
 
@@ -220,7 +220,7 @@ func (in *instance) replaceNext(ro *rollout, s *slot) {
 	if !s.v.owned() || !in.next.CompareAndSwap(s, nil) {
 		return // a shared handler has nothing to replace
 	}
-	s.close(in.logger)
+	s.close(in.log())
 	if ro.isGivenUp() {
 		return
 	}

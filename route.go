@@ -159,7 +159,7 @@ func (rt *Runtime) routeMessage(ctx context.Context, m *acl.Message, o origin, w
 		return err
 	}
 	if m.CreatedAt.IsZero() {
-		m.CreatedAt = rt.clock.Now()
+		m.CreatedAt = rt.stamps.now()
 	}
 	if m.ID.IsZero() {
 		m.ID = rt.ids.New(m.CreatedAt)

@@ -168,6 +168,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("caxton: close: handlers still running: %w", ctx.Err()))
 		}
 	}
+	rt.workers.close() // after the workers: none parks from now on
 	lost := 0
 	agents := rt.agentsSnapshot()
 	keep := rt.isDurable()

@@ -19,7 +19,7 @@ func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*st
 	a := in.a
 	msg := err.Error()
 	a.lastErr.Store(&msg)
-	in.logger.WarnContext(ctx, "handler failed", "error", err, "message_id", envs[0].Msg.ID, "attempt", envs[0].Attempts, "messages", len(envs))
+	in.log().WarnContext(ctx, "handler failed", "error", err, "message_id", envs[0].Msg.ID, "attempt", envs[0].Attempts, "messages", len(envs))
 	o := retry
 	var pe *PanicError
 	switch {
@@ -48,7 +48,7 @@ func (in *instance) failed(ctx context.Context, stop <-chan struct{}, envs []*st
 	notBefore := in.a.rt.clock.Now().Add(a.spec.Delivery.Backoff.Delay(envs[0].Attempts))
 	for _, e := range envs {
 		if rerr := in.mb.RetryAt(e, notBefore); rerr != nil {
-			in.logger.ErrorContext(ctx, "recording retry", "error", rerr, "message_id", e.Msg.ID)
+			in.log().ErrorContext(ctx, "recording retry", "error", rerr, "message_id", e.Msg.ID)
 		}
 	}
 	a.stats.retried.Add(uint64(len(envs)))
@@ -111,7 +111,7 @@ func (in *instance) replaceHandler(stop <-chan struct{}, cause error) bool {
 		in.replace++
 		a.stats.restarts.Add(1)
 		a.emit(EventRestarted, in.replica, cause.Error())
-		in.logger.Warn("replacing instance", "cause", cause, "replacement", in.replace)
+		in.log().Warn("replacing instance", "cause", cause, "replacement", in.replace)
 		if !a.rt.shutdown.isClosed() && !in.sleep(stop, pol.Backoff.Delay(in.replace)) {
 			return false
 		}

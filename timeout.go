@@ -39,7 +39,7 @@ func (in *instance) guard(ctx context.Context, s *slot, f func(context.Context) 
 	done := make(chan error, 1)
 	s.refs.Add(1)
 	go func() {
-		defer s.release(in.logger)
+		defer s.release(in.log())
 		done <- in.protect(func() error { return f(hctx) })
 	}()
 	t := in.a.rt.clock.NewTimer(d)
@@ -65,6 +65,6 @@ func (in *instance) guard(ctx context.Context, s *slot, f func(context.Context) 
 	}
 	cancel()
 	in.a.emit(EventHung, in.replica, fmt.Sprintf("still running after %v", d))
-	in.logger.ErrorContext(ctx, "handler hung: replacing the instance and retrying the message", "timeout", d)
+	in.log().ErrorContext(ctx, "handler hung: replacing the instance and retrying the message", "timeout", d)
 	return &HungError{Agent: string(in.a.name()), Replica: in.replica, Timeout: d}
 }

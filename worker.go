@@ -80,7 +80,7 @@ func (in *instance) run() {
 		if len(rest) > 0 { // stopped mid-way: put the rest back, in order
 			refused, err := in.mb.Release(rest)
 			if err != nil && !errors.Is(err, mailbox.ErrClosed) {
-				in.logger.Error("returning messages to the queue", "error", err)
+				in.log().Error("returning messages to the queue", "error", err)
 			}
 			reason := "agent removed"
 			if rt.shutdown.isClosed() {
@@ -94,7 +94,7 @@ func (in *instance) run() {
 			}
 			if len(refused) > 0 {
 				if err := in.mb.Ack(refused...); err != nil {
-					in.logger.Error("acknowledging dead-lettered messages", "error", err)
+					in.log().Error("acknowledging dead-lettered messages", "error", err)
 				}
 			}
 		}
@@ -200,12 +200,12 @@ func (in *instance) oneVersion(envs []*store.Envelope) []*store.Envelope {
 	for i, e := range envs[1:] {
 		if s, _ := in.slotFor(e.Msg); s != first {
 			if refused, err := in.mb.Release(envs[i+1:]); err != nil {
-				in.logger.Error("returning messages to the queue", "error", err)
+				in.log().Error("returning messages to the queue", "error", err)
 				for _, e := range refused {
 					in.a.rt.deadLetter(in.a, in, e, "agent removed", nil)
 				}
 				if err := in.mb.Ack(refused...); err != nil {
-					in.logger.Error("acknowledging dead-lettered messages", "error", err)
+					in.log().Error("acknowledging dead-lettered messages", "error", err)
 				}
 			}
 			return envs[:i+1]
@@ -306,7 +306,7 @@ func (in *instance) splitBatch(stop <-chan struct{}, envs []*store.Envelope, err
 	a.lastErr.Store(&msg)
 	// The first message's trace and id, as "handler failed" has them.
 	ctx := telemetry.Extract(in.a.rt.shutdown.base, envs[0].Msg)
-	in.logger.WarnContext(ctx, "batch failed; retrying its messages one by one", "error", err, "message_id", envs[0].Msg.ID, "messages", len(envs))
+	in.log().WarnContext(ctx, "batch failed; retrying its messages one by one", "error", err, "message_id", envs[0].Msg.ID, "messages", len(envs))
 	var pe *PanicError
 	if (errors.As(err, &pe) || errors.Is(err, ErrInstanceBroken)) && in.cur.v.owned() && !in.replaceHandler(stop, err) {
 		return envs
@@ -334,7 +334,7 @@ func (in *instance) emit(batch, out []*acl.Message, spans []otelrt.Span) {
 	from := originOf(in.a)
 	if limit := in.a.spec.Quota.OutboxPerBatch; limit > 0 && len(out) > limit {
 		qe := &QuotaError{Agent: in.a.name(), Quota: "outbox per batch", Limit: float64(limit)}
-		in.logger.Warn("outbox: messages over the quota refused", "sent", limit, "refused", len(out)-limit)
+		in.log().Warn("outbox: messages over the quota refused", "sent", limit, "refused", len(out)-limit)
 		if m := out[limit]; m != nil {
 			in.a.rt.quotaHit(in.a, m, qe) // the refuse answers the first message refused
 		} else {
@@ -344,7 +344,7 @@ func (in *instance) emit(batch, out []*acl.Message, spans []otelrt.Span) {
 	}
 	for _, m := range out {
 		if m == nil {
-			in.logger.Warn("outbox: nil message rejected")
+			in.log().Warn("outbox: nil message rejected")
 			continue
 		}
 		ctx := in.runCtx
@@ -354,9 +354,9 @@ func (in *instance) emit(batch, out []*acl.Message, spans []otelrt.Span) {
 		err := in.a.rt.send(ctx, m, from, nil)
 		switch {
 		case errors.Is(err, ErrForgedSender):
-			in.logger.WarnContext(ctx, "outbox: forged sender rejected", "claimed", truncateNotice(string(m.Sender)))
+			in.log().WarnContext(ctx, "outbox: forged sender rejected", "claimed", truncateNotice(string(m.Sender)))
 		case err != nil:
-			in.logger.WarnContext(ctx, "outbox: send failed", "error", truncateNotice(err.Error()), "performative", m.Performative.String(), "receivers", len(m.Receivers))
+			in.log().WarnContext(ctx, "outbox: send failed", "error", truncateNotice(err.Error()), "performative", m.Performative.String(), "receivers", len(m.Receivers))
 		}
 	}
 }

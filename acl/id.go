@@ -165,11 +165,10 @@ func (g *IDGenerator) New(t time.Time) MessageID {
 	g.pool.Put(r)
 	var u MessageID
 	ms := uint64(t.UnixMilli())
-	u[0], u[1], u[2], u[3], u[4], u[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-	u[6] = 0x70 | byte(hi&0x0f) // version 7, then 12 random bits (rand_a)
-	u[7] = byte(hi >> 8)
-	binary.BigEndian.PutUint64(u[8:], lo)
-	u[8] = 0x80 | (u[8] & 0x3f) // RFC 9562 variant, then 62 random bits (rand_b)
+	// 48 bits of milliseconds, version 7, then 12 random bits (rand_a)...
+	binary.BigEndian.PutUint64(u[:8], ms<<16|0x7000|(hi&0x0f)<<8|(hi>>8)&0xff)
+	// ...the RFC 9562 variant, then 62 random bits (rand_b).
+	binary.BigEndian.PutUint64(u[8:], 0x8000_0000_0000_0000|lo&0x3fff_ffff_ffff_ffff)
 	return u
 }
 

@@ -101,14 +101,8 @@ func (v Validator) Validate(m *Message) error {
 	if limit > 0 && len(m.Content) > limit {
 		return fieldErr("content", "%d bytes, the limit is %d", len(m.Content), limit)
 	}
-	for _, f := range [...]struct{ name, val string }{
-		{"language", m.Language}, {"encoding", m.Encoding}, {"ontology", m.Ontology},
-		{"protocol", m.Protocol}, {"conversation_id", m.ConversationID},
-		{"reply_with", m.ReplyWith}, {"in_reply_to", m.InReplyTo},
-	} {
-		if err := validateToken(f.name, f.val); err != nil {
-			return err
-		}
+	if err := validateTokens(m); err != nil {
+		return err
 	}
 	if !m.ReplyBy.IsZero() {
 		now := time.Now
@@ -122,6 +116,16 @@ func (v Validator) Validate(m *Message) error {
 	if !m.Priority.Valid() {
 		return fieldErr("priority", "invalid value %d", m.Priority)
 	}
+	if len(m.Params) > 0 || len(m.TraceContext) > 0 {
+		return validateMaps(m)
+	}
+	return nil
+}
+
+// validateMaps checks the user parameters and the trace context; most
+// messages have neither, and ranging over an empty map still costs an
+// iterator set-up, so Validate calls this only when there is something.
+func validateMaps(m *Message) error {
 	for k, val := range m.Params {
 		if err := validateParamKey(k); err != nil {
 			return err
@@ -133,6 +137,27 @@ func (v Validator) Validate(m *Message) error {
 	for k, val := range m.TraceContext {
 		if k == "" || len(k) > maxTokenLen || len(val) > 4*maxTokenLen {
 			return fieldErr("trace_context", "entry %q is empty or too long", truncate(k))
+		}
+	}
+	return nil
+}
+
+// validateTokens checks the free-form parameters in a fixed order (the
+// first bad one is named). Empty ones, the common case, cost a length test.
+func validateTokens(m *Message) error {
+	if len(m.Language)|len(m.Encoding)|len(m.Ontology)|len(m.Protocol)|len(m.ConversationID)|len(m.ReplyWith)|len(m.InReplyTo) == 0 {
+		return nil
+	}
+	for _, f := range [...]struct{ name, val string }{
+		{"language", m.Language}, {"encoding", m.Encoding}, {"ontology", m.Ontology},
+		{"protocol", m.Protocol}, {"conversation_id", m.ConversationID},
+		{"reply_with", m.ReplyWith}, {"in_reply_to", m.InReplyTo},
+	} {
+		if f.val == "" {
+			continue
+		}
+		if err := validateToken(f.name, f.val); err != nil {
+			return err
 		}
 	}
 	return nil

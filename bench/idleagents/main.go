@@ -1,11 +1,14 @@
 // Command idleagents measures the resident memory of many live, idle
-// WebAssembly agents: it spawns N copies of the C echo agent (each its own
-// instance and store), sends each one message so every instance has really
-// run, and reports the growth of the process's resident set. -wasm names
-// another agent: a module, or a JavaScript agent (a file ending in .js).
+// agents: it spawns N copies of the C echo agent (each its own instance and
+// store), sends each one message so every instance has really run, and
+// reports the growth of the process's resident set and Go heap, and the
+// spawn rate. -wasm names another agent: a module, or a JavaScript agent (a
+// file ending in .js). -native spawns native Go echo agents instead, the
+// million-agent row of the benchmarks:
 //
 //	go run ./bench/idleagents -n 10000
 //	go run ./bench/idleagents -n 1000 -wasm guest/js/agents/echo.js
+//	go run ./bench/idleagents -native -n 1000000
 package main
 
 import (
@@ -27,21 +30,40 @@ import (
 func main() {
 	n := flag.Int("n", 10000, "number of agents")
 	wasm := flag.String("wasm", "guest/c/agents/echo.wasm", "the agent to spawn: a module, or a script ending in .js")
+	native := flag.Bool("native", false, "spawn native Go echo agents instead of -wasm")
 	flag.Parse()
+	if *native {
+		*wasm = ""
+	}
 	if err := run(os.Stdout, *n, *wasm); err != nil {
 		fmt.Fprintln(os.Stderr, "idleagents:", err)
 		os.Exit(1)
 	}
 }
 
+// echo answers every message with an inform; one handler serves every
+// native agent, as a host would share one.
+var echo = caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+	return mc.Reply(ctx, acl.Inform, mc.Message().Content)
+})
+
+// run measures n agents of the module or script wasm, or native echo
+// agents if wasm is empty.
 func run(w io.Writer, n int, wasm string) error {
-	code, err := os.ReadFile(wasm)
-	if err != nil {
-		return err
-	}
-	spec := func() *caxton.WasmSpec { return &caxton.WasmSpec{Module: code} }
-	if strings.HasSuffix(wasm, ".js") {
-		spec = func() *caxton.WasmSpec { return &caxton.WasmSpec{JavaScript: string(code)} }
+	agent := func(name acl.AgentID) caxton.AgentSpec { return caxton.AgentSpec{Name: name, Handler: echo} }
+	if wasm != "" {
+		code, err := os.ReadFile(wasm)
+		if err != nil {
+			return err
+		}
+		agent = func(name acl.AgentID) caxton.AgentSpec {
+			return caxton.AgentSpec{Name: name, Wasm: &caxton.WasmSpec{Module: code}}
+		}
+		if strings.HasSuffix(wasm, ".js") {
+			agent = func(name acl.AgentID) caxton.AgentSpec {
+				return caxton.AgentSpec{Name: name, Wasm: &caxton.WasmSpec{JavaScript: string(code)}}
+			}
+		}
 	}
 	ctx := context.Background()
 	rt, err := caxton.New()
@@ -51,26 +73,34 @@ func run(w io.Writer, n int, wasm string) error {
 	defer rt.Close(ctx)
 	// Compile once and settle before the baseline, so the figure is the
 	// agents' own cost, not the engine's or the compiled code's.
-	if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "warmup", Wasm: spec()}); err != nil {
+	if err := rt.Spawn(ctx, agent("warmup")); err != nil {
 		return err
 	}
+	names := make([]acl.AgentID, n) // made before the baseline: the host's, not the agents' cost
+	for i := range names {
+		names[i] = acl.AgentID("agent-" + strconv.Itoa(i))
+	}
+	runtime.GC()
 	before, err := rss()
 	if err != nil {
 		return err
 	}
+	heapBefore := heapInUse()
 	start := time.Now()
 	for i := range n {
-		if err := rt.Spawn(ctx, caxton.AgentSpec{Name: acl.AgentID("agent-" + strconv.Itoa(i)), Wasm: spec()}); err != nil {
+		if err := rt.Spawn(ctx, agent(names[i])); err != nil {
 			return fmt.Errorf("spawn %d: %w", i, err)
 		}
 	}
 	spawned := time.Since(start)
+	runtime.GC()
+	heapSpawned := heapInUse()
 	sink, err := rt.NewInbox("sink")
 	if err != nil {
 		return err
 	}
 	for i := range n {
-		m := &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{acl.AgentID("agent-" + strconv.Itoa(i))}, ReplyTo: "sink", Content: []byte("ping")}
+		m := &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{names[i]}, ReplyTo: "sink", Content: []byte("ping")}
 		if err := rt.Send(ctx, m); err != nil {
 			return err
 		}
@@ -83,11 +113,22 @@ func run(w io.Writer, n int, wasm string) error {
 	if err != nil {
 		return err
 	}
+	heapAfter := heapInUse()
 	delta := after - before
-	fmt.Fprintf(w, "agents=%d spawn_total=%v spawn_each=%v rss_before=%.1fMiB rss_after=%.1fMiB rss_delta=%.1fMiB per_agent=%.1fKiB goroutines=%d\n",
-		n, spawned.Round(time.Millisecond), (spawned / time.Duration(max(n, 1))).Round(time.Microsecond),
-		mib(before), mib(after), mib(delta), float64(delta)/1024/float64(max(n, 1)), runtime.NumGoroutine())
+	per := func(b int64) float64 { return float64(b) / 1024 / float64(max(n, 1)) }
+	fmt.Fprintf(w, "agents=%d spawn_total=%v spawn_each=%v spawn_rate=%.0f/s rss_before=%.1fMiB rss_after=%.1fMiB rss_delta=%.1fMiB per_agent=%.2fKiB heap_per_agent_spawned=%.2fKiB heap_per_agent_after_message=%.2fKiB goroutines=%d\n",
+		n, spawned.Round(time.Millisecond), (spawned / time.Duration(max(n, 1))).Round(10*time.Nanosecond),
+		float64(n)/spawned.Seconds(), mib(before), mib(after), mib(delta), per(delta),
+		per(heapSpawned-heapBefore), per(heapAfter-heapBefore), runtime.NumGoroutine())
 	return nil
+}
+
+// heapInUse returns the bytes in in-use heap spans (after a GC: live
+// objects plus their spans' slack), stacks excluded.
+func heapInUse() int64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse)
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }

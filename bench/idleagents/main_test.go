@@ -14,3 +14,11 @@ func TestRunsWithAFewAgents(t *testing.T) {
 	assert.Contains(t, out.String(), "agents=50 ")
 	assert.Contains(t, out.String(), "rss_delta=")
 }
+
+func TestRunsWithAFewNativeAgents(t *testing.T) {
+	var out bytes.Buffer
+	require.NoError(t, run(&out, 50, ""))
+	assert.Contains(t, out.String(), "agents=50 ")
+	assert.Contains(t, out.String(), "heap_per_agent_spawned=")
+	assert.Contains(t, out.String(), "spawn_rate=")
+}

@@ -64,6 +64,7 @@ func BenchmarkOneToOne(b *testing.B) {
 		to := []acl.AgentID{"sink"}
 		b.ReportAllocs()
 		b.ResetTimer()
+		cpu := startCPU()
 		for i := 0; i < b.N; i++ {
 			if err := rt.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: to}); err != nil {
 				b.Fatal(err)
@@ -71,6 +72,7 @@ func BenchmarkOneToOne(b *testing.B) {
 		}
 		<-c.done
 		b.StopTimer()
+		cpu.report(b)
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	})
 	b.Run("protoactor", func(b *testing.B) {
@@ -85,11 +87,13 @@ func BenchmarkOneToOne(b *testing.B) {
 		to := []acl.AgentID{"sink"}
 		b.ReportAllocs()
 		b.ResetTimer()
+		cpu := startCPU()
 		for i := 0; i < b.N; i++ {
 			sys.Root.Send(pid, &payload{&acl.Message{Performative: acl.Inform, Receivers: to}})
 		}
 		<-c.done
 		b.StopTimer()
+		cpu.report(b)
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	})
 	b.Run("channel", func(b *testing.B) {
@@ -104,11 +108,13 @@ func BenchmarkOneToOne(b *testing.B) {
 		to := []acl.AgentID{"sink"}
 		b.ReportAllocs()
 		b.ResetTimer()
+		cpu := startCPU()
 		for i := 0; i < b.N; i++ {
 			ch <- &acl.Message{Performative: acl.Inform, Receivers: to}
 		}
 		<-c.done
 		b.StopTimer()
+		cpu.report(b)
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	})
 }

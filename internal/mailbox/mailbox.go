@@ -71,9 +71,9 @@ type Mailbox struct {
 	direct   bool              // senders push into q under mu (not a Volatile queue)
 	capacity int64
 	start    func()        // launches a worker; called without the lock held
-	stop     chan struct{} // closed by Pause: the worker should finish up
+	stop     chan struct{} // closed by Pause: the worker should finish up; nil until a worker asks (Stopping)
 	exited   chan struct{} // closed when the running worker exits; nil until asked for
-	space    chan struct{} // closed (and replaced) when space frees up
+	space    chan struct{} // closed when space frees up; made by the first waiter (nil until then: idle agents are many)
 	waiters  int           // senders blocked on space
 	inflight atomic.Int64  // taken by the worker and not yet Done or Released
 }
@@ -91,7 +91,7 @@ var closedChan = func() chan struct{} {
 // that runs the worker protocol: Take until empty, then Idle; on Stopping,
 // Release what is left and Exit.
 func New(q store.Queue, capacity int, start func()) *Mailbox {
-	m := &Mailbox{q: q, capacity: int64(capacity), start: start, stop: closedChan, space: make(chan struct{})}
+	m := &Mailbox{q: q, capacity: int64(capacity), start: start, stop: closedChan}
 	m.state.Store(stPaused)
 	m.head.Store(&m.stub)
 	m.tail = &m.stub
@@ -178,6 +178,9 @@ func (m *Mailbox) awaitSpaceLocked(ctx context.Context, abort <-chan struct{}) e
 		if !errors.Is(err, ErrFull) {
 			return err
 		}
+		if m.space == nil {
+			m.space = make(chan struct{})
+		}
 		space := m.space
 		m.waiters++
 		m.mu.Unlock()
@@ -248,9 +251,11 @@ func (m *Mailbox) wake() {
 }
 
 func (m *Mailbox) wakeWaitersLocked() {
-	if m.waiters > 0 {
+	// Nil: the waiters were woken already and not all have run yet; one
+	// that finds the box still full makes a fresh channel.
+	if m.waiters > 0 && m.space != nil {
 		close(m.space)
-		m.space = make(chan struct{})
+		m.space = nil
 	}
 }
 
@@ -263,11 +268,13 @@ func (m *Mailbox) Close() []*store.Envelope {
 	defer m.mu.Unlock()
 	if m.state.Load()&stClosed == 0 {
 		if old := m.state.Or(stClosed | stPaused); old&stPaused == 0 {
-			close(m.stop)
+			m.closeStopLocked()
 		}
 		m.depth.Or(depthClosed)
-		close(m.space)
-		m.space = make(chan struct{})
+		if m.space != nil {
+			close(m.space) // release blocked senders: they see the closed flag
+			m.space = nil
+		}
 	}
 	// Every slot reserved before the closed flag is an envelope in the
 	// store queue, linked, or about to be linked by a sender between its

@@ -86,7 +86,19 @@ func (m *Mailbox) retireLocked() {
 func (m *Mailbox) Stopping() <-chan struct{} {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.stop == nil { // made on demand: an idle agent's mailbox holds no channel
+		m.stop = make(chan struct{})
+	}
 	return m.stop
+}
+
+// closeStopLocked tells the running worker, if any, to stop: Stopping
+// returns a closed channel from now on.
+func (m *Mailbox) closeStopLocked() {
+	if m.stop != nil && m.stop != closedChan {
+		close(m.stop)
+	}
+	m.stop = closedChan
 }
 
 // Pause keeps workers from starting and asks the running one to stop. The
@@ -95,7 +107,7 @@ func (m *Mailbox) Pause() <-chan struct{} {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if old := m.state.Or(stPaused); old&stPaused == 0 {
-		close(m.stop)
+		m.closeStopLocked()
 	}
 	return m.exitedLocked()
 }
@@ -104,7 +116,7 @@ func (m *Mailbox) Pause() <-chan struct{} {
 func (m *Mailbox) Resume() {
 	m.mu.Lock()
 	if s := m.state.Load(); s&stPaused != 0 && s&stClosed == 0 {
-		m.stop = make(chan struct{})
+		m.stop = nil
 		m.state.And(^stPaused)
 	}
 	start := m.hasWorkLocked() && m.state.CompareAndSwap(0, stRunning)
