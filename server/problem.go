@@ -81,6 +81,9 @@ var (
 	ErrTooLarge = errors.New("server: request too large")
 	// ErrRateLimited: the caller sent too many requests. Answered 429.
 	ErrRateLimited = errors.New("server: rate limited")
+	// ErrUnsupportedMediaType: the body is in a form the route does not
+	// take (its Content-Type). Answered 415.
+	ErrUnsupportedMediaType = errors.New("server: unsupported media type")
 )
 
 // FieldError names the request field that is wrong and why. It wraps
@@ -128,6 +131,9 @@ func problemFor(err error, agent acl.AgentID) *Problem {
 	switch {
 	case errors.As(err, &fe) && errors.Is(err, ErrTooLarge):
 		set(http.StatusRequestEntityTooLarge, "too-large", "Request too large")
+		p.Field = fe.Field
+	case errors.As(err, &fe) && errors.Is(err, ErrUnsupportedMediaType):
+		set(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type")
 		p.Field = fe.Field
 	case errors.As(err, &fe):
 		set(http.StatusBadRequest, "invalid-field", "Invalid request field")
