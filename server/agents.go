@@ -202,6 +202,7 @@ func (s *Server) removeAgent(c *call) error {
 	if err := s.rt.Remove(c.r.Context(), c.agent); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
+	s.closeJoined(c.agent)
 	if s.state != nil {
 		if err := s.state.update(string(c.agent), func(*deployment) *deployment { return nil }); err != nil {
 			return err

@@ -46,6 +46,18 @@
 // representation (Content-Type: text/fipa-acl, FIPAContentType); a
 // request's reply comes in the FIPA form when the client accepts it.
 //
+// # WebSocket gateway
+//
+// GET /v1/agents/{name}/join upgrades to a WebSocket on which an outside
+// client is the agent {name} (operators, within their scope): it receives
+// the agent's messages and acknowledges each, and sends with {name} as
+// sender, stamped by the server (it cannot send as anyone else). The
+// agent is a native agent the server spawns, so its mailbox, retries and
+// dead letters are the runtime's: what the client has not acknowledged
+// stays queued while it is away (durably, with a durable store), a full
+// mailbox refuses senders, and a nack or a missed ack is retried, then
+// dead-lettered. Frames are JSON (WSFrame); see join.go for the protocol.
+//
 // # State
 //
 // With WithStateDir the server remembers its deployments — spec, module

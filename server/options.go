@@ -24,6 +24,8 @@ type config struct {
 	defTimeout    time.Duration
 	maxTimeout    time.Duration
 	logger        *slog.Logger
+	ackTimeout    time.Duration
+	pingInterval  time.Duration
 }
 
 // The defaults of the options.
@@ -33,16 +35,20 @@ const (
 	DefaultAuditBuffer    = 1024
 	DefaultRequestTimeout = 30 * time.Second
 	DefaultMaxTimeout     = 5 * time.Minute
+	DefaultAckTimeout     = 30 * time.Second
+	DefaultPingInterval   = 30 * time.Second
 )
 
 func defaultConfig() config {
 	return config{
-		auditBuffer: DefaultAuditBuffer,
-		maxBody:     DefaultMaxBodyBytes,
-		maxModule:   DefaultMaxModuleBytes,
-		defTimeout:  DefaultRequestTimeout,
-		maxTimeout:  DefaultMaxTimeout,
-		logger:      slog.New(slog.DiscardHandler),
+		auditBuffer:  DefaultAuditBuffer,
+		maxBody:      DefaultMaxBodyBytes,
+		maxModule:    DefaultMaxModuleBytes,
+		defTimeout:   DefaultRequestTimeout,
+		maxTimeout:   DefaultMaxTimeout,
+		logger:       slog.New(slog.DiscardHandler),
+		ackTimeout:   DefaultAckTimeout,
+		pingInterval: DefaultPingInterval,
 	}
 }
 
@@ -181,6 +187,21 @@ func WithLogger(l *slog.Logger) Option {
 			return fieldErr("WithLogger", "must not be nil")
 		}
 		c.logger = l
+		return nil
+	}
+}
+
+// WithJoinTimeouts sets how long a client joined over the WebSocket
+// gateway has to acknowledge a message (default 30s; after that the
+// delivery counts as a failed attempt and is retried) — also the bound on
+// writing a frame to it — and how often the server pings it to find a
+// connection that died without closing (default 30s).
+func WithJoinTimeouts(ack, ping time.Duration) Option {
+	return func(c *config) error {
+		if ack <= 0 || ping <= 0 {
+			return fieldErr("WithJoinTimeouts", "want positive durations, got %v and %v", ack, ping)
+		}
+		c.ackTimeout, c.pingInterval = ack, ping
 		return nil
 	}
 }

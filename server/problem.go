@@ -165,6 +165,8 @@ func problemFor(err error, agent acl.AgentID) *Problem {
 		set(http.StatusNotFound, "agent-not-found", "Agent not found")
 	case errors.Is(err, caxton.ErrDeadLetterNotFound):
 		set(http.StatusNotFound, "dead-letter-not-found", "Dead letter not found")
+	case errors.Is(err, ErrAlreadyJoined):
+		set(http.StatusConflict, "already-joined", "A client is already joined as the agent")
 	case errors.Is(err, caxton.ErrAgentExists):
 		set(http.StatusConflict, "agent-exists", "Agent already exists")
 	case errors.Is(err, caxton.ErrUpgradeInProgress):

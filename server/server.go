@@ -33,6 +33,7 @@ type Server struct {
 	closing atomic.Bool
 	drained chan struct{} // closed by Drain: streams end
 	drain   sync.Once
+	gw      gateway // the WebSocket gateway's agents (join.go)
 }
 
 // route is one operation of the API: the table is what the mux serves,
@@ -98,9 +99,10 @@ func (s *Server) Audit() []AuditRecord { return s.audit.records() }
 
 // Drain makes /readyz answer 503, so that a load balancer stops sending
 // new requests before the process shuts down, and ends the open event and
-// log streams (their clients reconnect elsewhere), so that
-// http.Server.Shutdown does not wait on them; other requests still
-// arriving are served.
+// log streams and the WebSocket gateway's connections (their clients
+// reconnect elsewhere; a joined client's undelivered messages stay
+// queued), so that http.Server.Shutdown does not wait on them; other
+// requests still arriving are served.
 func (s *Server) Drain() {
 	s.drain.Do(func() {
 		s.closing.Store(true)
@@ -125,6 +127,7 @@ func (s *Server) table() []route {
 		{"POST", "/v1/agents/{name}/scale", "scaleAgent", RoleOperator, 0, s.scaleAgent},
 		{"POST", "/v1/agents/{name}/upgrade", "upgradeAgent", RoleOperator, mod, s.upgradeAgent},
 		{"POST", "/v1/agents/{name}/rollback", "rollbackAgent", RoleOperator, 0, s.rollbackAgent},
+		{"GET", "/v1/agents/{name}/join", "joinAgent", RoleOperator, 0, s.joinAgent},
 		{"GET", "/v1/agents/{name}/logs", "agentLogs", RoleViewer, 0, s.agentLogs},
 		{"GET", "/v1/events", "events", RoleViewer, 0, s.events},
 		{"POST", "/v1/messages", "sendMessage", RoleOperator, 0, s.sendMessage},
