@@ -298,7 +298,8 @@ func (s *Server) joinAgent(c *call) error {
 	if exists {
 		err = s.rt.Start(ctx, c.agent)
 	} else {
-		err = s.rt.Spawn(ctx, caxton.AgentSpec{Name: c.agent, Version: ja.version, Handler: ja.handle(s.cfg.ackTimeout)})
+		err = s.rt.Spawn(ctx, caxton.AgentSpec{Name: c.agent, Version: ja.version, Handler: ja.handle(s.cfg.ackTimeout),
+			MailboxCapacity: s.cfg.joinMailbox, Overflow: caxton.OverflowReject})
 	}
 	ja.life.Unlock()
 	if err != nil {

@@ -227,3 +227,34 @@ func TestDrainEndsJoinedClients(t *testing.T) {
 	_, status := f.join("desk", operatorToken)
 	assert.Equal(t, http.StatusServiceUnavailable, status)
 }
+
+// TestJoinedClientPushesBack: a client that does not take its messages
+// fills its agent's bounded mailbox, and then senders are refused at once
+// (503), not held and not dropped; what was accepted is delivered when
+// the client acknowledges.
+func TestJoinedClientPushesBack(t *testing.T) {
+	f := newFixture(t, nil, server.WithJoinMailbox(2))
+	c, _ := f.join("slow", operatorToken)
+	send := func(s string) int {
+		status, _ := f.do("POST", "/v1/messages", operatorToken, `{"type":"inform","to":"slow","content":"`+s+`"}`)
+		return status
+	}
+	// One message is with the client (unacknowledged), two wait.
+	require.Equal(t, http.StatusAccepted, send("m1"))
+	first, m := c.receive()
+	assert.Equal(t, "m1", string(m.Content))
+	require.Equal(t, http.StatusAccepted, send("m2"))
+	require.Equal(t, http.StatusAccepted, send("m3"))
+	p := f.problem(http.StatusServiceUnavailable, "POST", "/v1/messages", operatorToken, `{"type":"inform","to":"slow","content":"m4"}`)
+	assert.Equal(t, "slow", p.Agent)
+
+	c.send(server.WSFrame{Type: server.FrameAck, Delivery: first.Delivery})
+	for _, want := range []string{"m2", "m3"} {
+		fr, m := c.receive()
+		assert.Equal(t, want, string(m.Content))
+		c.send(server.WSFrame{Type: server.FrameAck, Delivery: fr.Delivery})
+	}
+	require.Equal(t, http.StatusAccepted, send("m5"), "room again")
+	_, m = c.receive()
+	assert.Equal(t, "m5", string(m.Content))
+}

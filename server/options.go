@@ -26,6 +26,7 @@ type config struct {
 	logger        *slog.Logger
 	ackTimeout    time.Duration
 	pingInterval  time.Duration
+	joinMailbox   int
 }
 
 // The defaults of the options.
@@ -37,6 +38,7 @@ const (
 	DefaultMaxTimeout     = 5 * time.Minute
 	DefaultAckTimeout     = 30 * time.Second
 	DefaultPingInterval   = 30 * time.Second
+	DefaultJoinMailbox    = 1024
 )
 
 func defaultConfig() config {
@@ -49,6 +51,7 @@ func defaultConfig() config {
 		logger:       slog.New(slog.DiscardHandler),
 		ackTimeout:   DefaultAckTimeout,
 		pingInterval: DefaultPingInterval,
+		joinMailbox:  DefaultJoinMailbox,
 	}
 }
 
@@ -202,6 +205,21 @@ func WithJoinTimeouts(ack, ping time.Duration) Option {
 			return fieldErr("WithJoinTimeouts", "want positive durations, got %v and %v", ack, ping)
 		}
 		c.ackTimeout, c.pingInterval = ack, ping
+		return nil
+	}
+}
+
+// WithJoinMailbox bounds the mailbox of each agent a WebSocket client
+// joins as (default 1024). A full one refuses new messages at once
+// (caxton.ErrMailboxFull; 503 on HTTP) rather than holding senders until
+// the client comes back: a client that is slow or away pushes back on
+// its senders, and nothing is dropped.
+func WithJoinMailbox(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fieldErr("WithJoinMailbox", "must be positive, got %d", n)
+		}
+		c.joinMailbox = n
 		return nil
 	}
 }
