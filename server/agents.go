@@ -12,42 +12,6 @@ import (
 	"github.com/caxton-go/caxton/acl"
 )
 
-// AgentStatus is an agent as the API shows it: state, version, replicas,
-// queue depths, counters and health.
-type AgentStatus struct {
-	Name          string         `json:"name"`
-	State         string         `json:"state"`
-	Version       string         `json:"version"`
-	Previous      string         `json:"previous,omitempty"`
-	Replicas      int            `json:"replicas"`
-	QueueDepth    int            `json:"queue_depth"`
-	InFlight      int            `json:"in_flight"`
-	Processed     uint64         `json:"processed"`
-	Failed        uint64         `json:"failed"`
-	Retried       uint64         `json:"retried"`
-	DeadLettered  uint64         `json:"dead_lettered"`
-	Restarts      uint64         `json:"restarts"`
-	LastError     string         `json:"last_error,omitempty"`
-	Topics        []string       `json:"topics,omitempty"`
-	Capabilities  []string       `json:"capabilities,omitempty"`
-	Breaker       string         `json:"breaker"`
-	Health        string         `json:"health"`
-	HealthReasons []string       `json:"health_reasons,omitempty"`
-	Rollout       *RolloutStatus `json:"rollout,omitempty"`
-}
-
-// RolloutStatus is an upgrade in progress (caxton.Rollout).
-type RolloutStatus struct {
-	From      string `json:"from"`
-	To        string `json:"to"`
-	Strategy  string `json:"strategy"`
-	Share     int    `json:"share"`
-	Instances int    `json:"instances"`
-	Handled   uint64 `json:"handled"`
-	Failed    uint64 `json:"failed"`
-	Crashes   int    `json:"crashes"`
-}
-
 func statusOf(info caxton.AgentInfo, h caxton.AgentHealth) AgentStatus {
 	st := AgentStatus{
 		Name: string(info.Name), State: info.State.String(), Version: info.Version, Previous: info.Previous,
@@ -130,7 +94,7 @@ func (s *Server) deployAgent(c *call) error {
 // returned: an agent the next start would not know is not deployed.
 func (s *Server) Deploy(ctx context.Context, d DeploySpec, module []byte) (AgentStatus, error) {
 	d.ModuleBase64, d.Path = "", ""
-	spec, err := d.agentSpec(module)
+	spec, err := agentSpecOf(&d, module)
 	if err != nil {
 		return AgentStatus{}, err
 	}
@@ -262,11 +226,6 @@ func (s *Server) restartAgent(c *call) error {
 	return s.answer(c, false)
 }
 
-// ScaleSpec is the body of POST /v1/agents/{name}/scale.
-type ScaleSpec struct {
-	Replicas int `json:"replicas"`
-}
-
 func (s *Server) scaleAgent(c *call) error {
 	var sc ScaleSpec
 	if err := decodeJSON(c.r.Body, &sc); err != nil {
@@ -287,7 +246,7 @@ func (s *Server) upgradeAgent(c *call) error {
 	if err != nil {
 		return err
 	}
-	strategy, err := u.strategy()
+	strategy, err := strategyOf(&u)
 	if err != nil {
 		return err
 	}
@@ -300,7 +259,7 @@ func (s *Server) upgradeAgent(c *call) error {
 	if lim == nil && known {
 		lim = rec.Spec.Limits
 	}
-	limits, err := lim.limits()
+	limits, err := limitsOf(lim)
 	if err != nil {
 		return err
 	}
@@ -366,7 +325,7 @@ func (s *Server) Restore(ctx context.Context) error {
 		module, err := s.state.module(d.Module)
 		if err == nil {
 			var spec caxton.AgentSpec
-			if spec, err = d.Spec.agentSpec(module); err == nil {
+			if spec, err = agentSpecOf(&d.Spec, module); err == nil {
 				err = s.rt.Spawn(ctx, spec)
 			}
 		}

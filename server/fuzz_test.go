@@ -31,11 +31,11 @@ func FuzzDecodeSpecs(f *testing.F) {
 		}
 		var d DeploySpec
 		if decodeJSONBytes(b, &d) == nil {
-			_, _ = d.agentSpec([]byte("\x00asm"))
+			_, _ = agentSpecOf(&d, []byte("\x00asm"))
 		}
 		var u UpgradeSpec
 		if decodeJSONBytes(b, &u) == nil {
-			_, _ = u.strategy()
+			_, _ = strategyOf(&u)
 		}
 	})
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -78,11 +77,6 @@ func truncate(s string) string {
 	return s
 }
 
-// SendResult is the answer to POST /v1/messages.
-type SendResult struct {
-	ID string `json:"id"` // the message id the runtime stamped
-}
-
 func (s *Server) sendMessage(c *call) error {
 	m, err := c.readMessage()
 	if err != nil {
@@ -131,17 +125,6 @@ func (s *Server) request(c *call) error {
 	return nil
 }
 
-// DeadLetterView is a dead letter as the API shows it.
-type DeadLetterView struct {
-	ID        string          `json:"id"`
-	Receiver  string          `json:"receiver"`
-	Reason    string          `json:"reason"`
-	Attempts  int             `json:"attempts"`
-	LastError string          `json:"last_error,omitempty"`
-	At        time.Time       `json:"at"`
-	Message   json.RawMessage `json:"message"`
-}
-
 func (s *Server) visibleDeadLetters(c *call) ([]caxton.DeadLetter, error) {
 	all, err := s.rt.DeadLetters()
 	if err != nil {
@@ -172,18 +155,6 @@ func (s *Server) listDeadLetters(c *call) error {
 	}
 	writeJSON(c.w, http.StatusOK, out)
 	return nil
-}
-
-// DeadLetterIDs is the body of replay and purge: the dead letters to act
-// on, or all the caller may see when IDs is empty and All is true.
-type DeadLetterIDs struct {
-	IDs []string `json:"ids,omitempty"`
-	All bool     `json:"all,omitempty"`
-}
-
-// DeadLetterResult says how many dead letters an action took.
-type DeadLetterResult struct {
-	Count int `json:"count"`
 }
 
 // selectDeadLetters resolves a replay or purge body to ids the caller may
