@@ -2,9 +2,12 @@ package server
 
 import (
 	"log/slog"
+
 	"net/http"
 	"path/filepath"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Option configures a Server (New).
@@ -27,6 +30,7 @@ type config struct {
 	ackTimeout    time.Duration
 	pingInterval  time.Duration
 	joinMailbox   int
+	meters        metric.MeterProvider
 }
 
 // The defaults of the options.
@@ -220,6 +224,21 @@ func WithJoinMailbox(n int) Option {
 			return fieldErr("WithJoinMailbox", "must be positive, got %d", n)
 		}
 		c.joinMailbox = n
+		return nil
+	}
+}
+
+// WithMeterProvider records the server's own HTTP metrics to mp, in the
+// OpenTelemetry semantic conventions: http.server.request.duration (by
+// method, route pattern, status) and http.server.active_requests. Give it
+// the provider of NewPrometheus to serve them at /metrics beside the
+// runtime's.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) error {
+		if mp == nil {
+			return fieldErr("WithMeterProvider", "must not be nil")
+		}
+		c.meters = mp
 		return nil
 	}
 }

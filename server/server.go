@@ -33,7 +33,8 @@ type Server struct {
 	closing atomic.Bool
 	drained chan struct{} // closed by Drain: streams end
 	drain   sync.Once
-	gw      gateway // the WebSocket gateway's agents (join.go)
+	gw      gateway      // the WebSocket gateway's agents (join.go)
+	hm      *httpMetrics // nil without WithMeterProvider
 }
 
 // route is one operation of the API: the table is what the mux serves,
@@ -72,6 +73,13 @@ func New(rt *caxton.Runtime, opts ...Option) (*Server, error) {
 	}
 	s := &Server{rt: rt, cfg: cfg, mux: http.NewServeMux(), limits: map[string]*rate.Limiter{}, drained: make(chan struct{})}
 	s.audit = newAuditLog(cfg.auditBuffer, cfg.auditHook)
+	if cfg.meters != nil {
+		hm, err := newHTTPMetrics(cfg.meters)
+		if err != nil {
+			return nil, err
+		}
+		s.hm = hm
+	}
 	if cfg.stateDir != "" {
 		st, err := openDeployStore(cfg.stateDir)
 		if err != nil {
@@ -144,6 +152,8 @@ func (s *Server) table() []route {
 func (s *Server) serve(rt route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := &call{s: s, w: &statusWriter{ResponseWriter: w}, r: r}
+		done := s.hm.begin(r, rt.pattern)
+		defer func() { done(c.w.status()) }()
 		err := s.admit(c, rt)
 		denied := err != nil
 		if err == nil {

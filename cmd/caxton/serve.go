@@ -118,7 +118,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	var auditMu sync.Mutex
 	opts := []server.Option{
 		server.WithAuthenticator(auth), server.WithStateDir(filepath.Join(cfg.DataDir, "state")),
-		server.WithMetrics(metrics), server.WithLogger(logger),
+		server.WithMetrics(metrics), server.WithMeterProvider(mp), server.WithLogger(logger),
 		server.WithAuditHook(func(rec server.AuditRecord) {
 			b, _ := json.Marshal(rec)
 			auditMu.Lock()
