@@ -329,7 +329,11 @@ func (s *Server) Restore(ctx context.Context) error {
 				err = s.rt.Spawn(ctx, spec)
 			}
 		}
-		if err == nil && d.Stopped {
+		if err == nil && d.Previous != nil {
+			if perr := s.restorePrevious(ctx, &d, module); perr != nil {
+				errs = append(errs, fmt.Errorf("restore agent %q: its previous version %s (a rollback will not find it): %w", d.Spec.Name, d.Previous.Version, perr))
+			}
+		} else if err == nil && d.Stopped {
 			err = s.rt.Stop(ctx, acl.AgentID(d.Spec.Name))
 		}
 		if err != nil {
@@ -337,4 +341,45 @@ func (s *Server) Restore(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// restorePrevious gives a restored agent its previous version back, so
+// that a rollback after a restart returns to it as it would have before.
+// The runtime keeps one previous version, the one an upgrade replaced, so
+// the agent is stopped (it has run the current version since it was
+// spawned: no message goes to the previous one), "upgraded" to the
+// previous version and back to the current one while stopped — which
+// swaps code without running it — and started again unless it was
+// stopped.
+func (s *Server) restorePrevious(ctx context.Context, d *deployment, module []byte) error {
+	name := acl.AgentID(d.Spec.Name)
+	prevModule, err := s.state.module(d.Previous.Module)
+	if err != nil {
+		return err
+	}
+	prev := d.Spec
+	prev.Version = d.Previous.Version
+	prevSpec, err := agentSpecOf(&prev, prevModule)
+	if err != nil {
+		return err
+	}
+	curSpec, err := agentSpecOf(&d.Spec, module)
+	if err != nil {
+		return err
+	}
+	if err := s.rt.Stop(ctx, name); err != nil {
+		return err
+	}
+	err = s.rt.Upgrade(ctx, name, prevSpec, caxton.Strategy{})
+	if err == nil {
+		if err = s.rt.Upgrade(ctx, name, curSpec, caxton.Strategy{}); err != nil {
+			_ = s.rt.Rollback(ctx, name) // back to the current version
+		}
+	}
+	if !d.Stopped {
+		if serr := s.rt.Start(ctx, name); serr != nil {
+			return errors.Join(err, serr)
+		}
+	}
+	return err
 }

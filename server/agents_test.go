@@ -340,6 +340,20 @@ func TestStateSurvivesRestart(t *testing.T) {
 	assert.Equal(t, "v2", list[1].Version)
 	assert.Equal(t, 2, list[1].Replicas)
 	assert.Equal(t, "quote v2: 90 EUR", g.ask("quote", "price?"))
+	assert.Equal(t, "v1", list[1].Previous, "the previous version came back too")
+
+	// A rollback after the restart returns to v1, and is remembered.
+	var st server.AgentStatus
+	g.ok(http.StatusOK, &st, "POST", "/v1/agents/quote/rollback", operatorToken, nil)
+	assert.Equal(t, "v1", st.Version)
+	assert.Equal(t, "quote v1: 100 EUR", g.ask("quote", "price?"))
+	h := newFixture(t, nil, server.WithStateDir(state))
+	require.NoError(t, h.srv.Restore(t.Context()))
+	h.ok(http.StatusOK, &st, "GET", "/v1/agents/quote", viewerToken, nil)
+	assert.Equal(t, "v1", st.Version)
+	assert.Equal(t, "v2", st.Previous)
+	assert.Equal(t, "running", st.State)
+	assert.Equal(t, "quote v1: 100 EUR", h.ask("quote", "price?"))
 }
 
 func TestDeployJSONModuleIsBase64(t *testing.T) {
