@@ -14,11 +14,12 @@ func FuzzDecodeSpecs(f *testing.F) {
 		`{"name":"echo","replicas":2,"limits":{"batch_deadline":"1s"},"module_base64":"AGFzbQ=="}`,
 		`{"version":"v2","strategy":"canary","steps":[10,50],"rollback":{"max_latency":"1s"}}`,
 		`{"replicas":3}`, `{"ids":["a"],"all":false}`, `{"name":1}`, `[]`, `{"a":`, `{} {}`, `null`,
+		`{"type":"send","ref":"1","message":{"type":"inform","to":"a"}}`, `{"type":"ack","delivery":3}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		targets := []any{&DeploySpec{}, &UpgradeSpec{}, &ScaleSpec{}, &DeadLetterIDs{}}
+		targets := []any{&DeploySpec{}, &UpgradeSpec{}, &ScaleSpec{}, &DeadLetterIDs{}, &WSFrame{}}
 		for _, v := range targets {
 			err := decodeJSONBytes(b, v)
 			if err == nil {

@@ -29,9 +29,14 @@ type Session struct {
 	mu      sync.Mutex
 	seq     uint64
 	pending map[string]chan api.WSFrame // sends waiting for sent/error, by ref
-	inbox   chan Delivery
+	// inbox holds deliveries until Receive takes them. The reading loop
+	// never waits for Receive: a caller inside Send must still get its
+	// "sent" frame when a delivery came first. It stays small, as the
+	// server hands out one unacknowledged message per agent instance.
+	inbox   []Delivery
+	arrived chan struct{} // a token when inbox is not empty
 	done    chan struct{}
-	quit    chan struct{} // closed by Close: stop handing deliveries on
+	quit    chan struct{} // closed by Close: the read error that follows is ErrSessionClosed
 	once    sync.Once
 	err     error // why the session ended (read after done)
 }
@@ -66,7 +71,7 @@ func (c *Client) Join(ctx context.Context, name string) (*Session, error) {
 		}
 		return nil, &UnreachableError{err}
 	}
-	s := &Session{name: name, conn: conn, pending: map[string]chan api.WSFrame{}, inbox: make(chan Delivery), done: make(chan struct{}), quit: make(chan struct{})}
+	s := &Session{name: name, conn: conn, pending: map[string]chan api.WSFrame{}, arrived: make(chan struct{}, 1), done: make(chan struct{}), quit: make(chan struct{})}
 	f, err := s.read(ctx)
 	switch {
 	case err != nil:
@@ -121,11 +126,12 @@ func (s *Session) loop() {
 				_ = s.write(context.Background(), api.WSFrame{Type: api.FrameNack, Delivery: f.Delivery, Reason: merr.Error(), Permanent: true})
 				continue
 			}
+			s.mu.Lock()
+			s.inbox = append(s.inbox, Delivery{Message: m, ID: f.Delivery})
+			s.mu.Unlock()
 			select {
-			case s.inbox <- Delivery{Message: m, ID: f.Delivery}:
-			case <-s.quit:
-				err = ErrSessionClosed
-				return
+			case s.arrived <- struct{}{}:
+			default: // a token is already there
 			}
 		case api.FrameSent, api.FrameError:
 			s.mu.Lock()
@@ -145,13 +151,29 @@ func (s *Session) Name() string { return s.name }
 // Receive returns the next message for the agent, waiting until one
 // comes, ctx ends, or the session ends (then its error).
 func (s *Session) Receive(ctx context.Context) (Delivery, error) {
-	select {
-	case d := <-s.inbox:
-		return d, nil
-	case <-s.done:
-		return Delivery{}, s.Err()
-	case <-ctx.Done():
-		return Delivery{}, ctx.Err()
+	for {
+		s.mu.Lock()
+		if len(s.inbox) > 0 {
+			d := s.inbox[0]
+			s.inbox = s.inbox[1:]
+			more := len(s.inbox) > 0
+			s.mu.Unlock()
+			if more {
+				select {
+				case s.arrived <- struct{}{}:
+				default:
+				}
+			}
+			return d, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.arrived:
+		case <-s.done:
+			return Delivery{}, s.Err()
+		case <-ctx.Done():
+			return Delivery{}, ctx.Err()
+		}
 	}
 }
 
