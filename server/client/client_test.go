@@ -162,6 +162,22 @@ func TestClientEventsAndSession(t *testing.T) {
 	assert.Equal(t, acl.AgentID("desk"), d.Message.Sender)
 	require.NoError(t, s.Ack(ctx, d))
 
+	// Sends do not wait for Receive: deliveries arriving meanwhile are
+	// kept (a client that sends several messages before reading must not
+	// deadlock), and come in order.
+	for i := range 5 {
+		m := acl.New(acl.Inform, "desk")
+		m.Content = []byte{'0' + byte(i)}
+		_, err := s.Send(ctx, m)
+		require.NoError(t, err)
+	}
+	for i := range 5 {
+		d, err := s.Receive(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, string([]byte{'0' + byte(i)}), string(d.Message.Content))
+		require.NoError(t, s.Ack(ctx, d))
+	}
+
 	forged := acl.New(acl.Inform, "desk")
 	forged.Sender = "alice"
 	_, err = s.Send(ctx, forged)
