@@ -43,7 +43,6 @@ var errClientGone = errors.New("server: the joined client disconnected")
 type gateway struct {
 	mu     sync.Mutex
 	agents map[acl.AgentID]*joinedAgent
-	conns  sync.WaitGroup
 }
 
 // joinedAgent is an agent the gateway spawned, and its current client.
@@ -230,8 +229,6 @@ func (s *Server) joinAgent(c *call) error {
 	}
 	sess.conn = conn
 	conn.SetReadLimit(s.cfg.maxBody)
-	s.gw.conns.Add(1)
-	defer s.gw.conns.Done()
 	// The connection outlives the request's context only as long as the
 	// client stays; Drain ends it.
 	ctx, cancel := context.WithCancel(c.r.Context())
