@@ -20,6 +20,8 @@ require (
 	golang.org/x/time v0.16.0
 )
 
+require github.com/coder/websocket v1.8.14
+
 require (
 	github.com/DataDog/zstd v1.5.7 // indirect
 	github.com/RaduBerinde/axisds v0.1.0 // indirect

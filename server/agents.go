@@ -12,42 +12,6 @@ import (
 	"github.com/caxton-go/caxton/acl"
 )
 
-// AgentStatus is an agent as the API shows it: state, version, replicas,
-// queue depths, counters and health.
-type AgentStatus struct {
-	Name          string         `json:"name"`
-	State         string         `json:"state"`
-	Version       string         `json:"version"`
-	Previous      string         `json:"previous,omitempty"`
-	Replicas      int            `json:"replicas"`
-	QueueDepth    int            `json:"queue_depth"`
-	InFlight      int            `json:"in_flight"`
-	Processed     uint64         `json:"processed"`
-	Failed        uint64         `json:"failed"`
-	Retried       uint64         `json:"retried"`
-	DeadLettered  uint64         `json:"dead_lettered"`
-	Restarts      uint64         `json:"restarts"`
-	LastError     string         `json:"last_error,omitempty"`
-	Topics        []string       `json:"topics,omitempty"`
-	Capabilities  []string       `json:"capabilities,omitempty"`
-	Breaker       string         `json:"breaker"`
-	Health        string         `json:"health"`
-	HealthReasons []string       `json:"health_reasons,omitempty"`
-	Rollout       *RolloutStatus `json:"rollout,omitempty"`
-}
-
-// RolloutStatus is an upgrade in progress (caxton.Rollout).
-type RolloutStatus struct {
-	From      string `json:"from"`
-	To        string `json:"to"`
-	Strategy  string `json:"strategy"`
-	Share     int    `json:"share"`
-	Instances int    `json:"instances"`
-	Handled   uint64 `json:"handled"`
-	Failed    uint64 `json:"failed"`
-	Crashes   int    `json:"crashes"`
-}
-
 func statusOf(info caxton.AgentInfo, h caxton.AgentHealth) AgentStatus {
 	st := AgentStatus{
 		Name: string(info.Name), State: info.State.String(), Version: info.Version, Previous: info.Previous,
@@ -130,7 +94,7 @@ func (s *Server) deployAgent(c *call) error {
 // returned: an agent the next start would not know is not deployed.
 func (s *Server) Deploy(ctx context.Context, d DeploySpec, module []byte) (AgentStatus, error) {
 	d.ModuleBase64, d.Path = "", ""
-	spec, err := d.agentSpec(module)
+	spec, err := agentSpecOf(&d, module)
 	if err != nil {
 		return AgentStatus{}, err
 	}
@@ -202,6 +166,7 @@ func (s *Server) removeAgent(c *call) error {
 	if err := s.rt.Remove(c.r.Context(), c.agent); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
+	s.closeJoined(c.agent)
 	if s.state != nil {
 		if err := s.state.update(string(c.agent), func(*deployment) *deployment { return nil }); err != nil {
 			return err
@@ -261,11 +226,6 @@ func (s *Server) restartAgent(c *call) error {
 	return s.answer(c, false)
 }
 
-// ScaleSpec is the body of POST /v1/agents/{name}/scale.
-type ScaleSpec struct {
-	Replicas int `json:"replicas"`
-}
-
 func (s *Server) scaleAgent(c *call) error {
 	var sc ScaleSpec
 	if err := decodeJSON(c.r.Body, &sc); err != nil {
@@ -286,7 +246,7 @@ func (s *Server) upgradeAgent(c *call) error {
 	if err != nil {
 		return err
 	}
-	strategy, err := u.strategy()
+	strategy, err := strategyOf(&u)
 	if err != nil {
 		return err
 	}
@@ -299,7 +259,7 @@ func (s *Server) upgradeAgent(c *call) error {
 	if lim == nil && known {
 		lim = rec.Spec.Limits
 	}
-	limits, err := lim.limits()
+	limits, err := limitsOf(lim)
 	if err != nil {
 		return err
 	}
@@ -365,11 +325,15 @@ func (s *Server) Restore(ctx context.Context) error {
 		module, err := s.state.module(d.Module)
 		if err == nil {
 			var spec caxton.AgentSpec
-			if spec, err = d.Spec.agentSpec(module); err == nil {
+			if spec, err = agentSpecOf(&d.Spec, module); err == nil {
 				err = s.rt.Spawn(ctx, spec)
 			}
 		}
-		if err == nil && d.Stopped {
+		if err == nil && d.Previous != nil {
+			if perr := s.restorePrevious(ctx, &d, module); perr != nil {
+				errs = append(errs, fmt.Errorf("restore agent %q: its previous version %s (a rollback will not find it): %w", d.Spec.Name, d.Previous.Version, perr))
+			}
+		} else if err == nil && d.Stopped {
 			err = s.rt.Stop(ctx, acl.AgentID(d.Spec.Name))
 		}
 		if err != nil {
@@ -377,4 +341,45 @@ func (s *Server) Restore(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// restorePrevious gives a restored agent its previous version back, so
+// that a rollback after a restart returns to it as it would have before.
+// The runtime keeps one previous version, the one an upgrade replaced, so
+// the agent is stopped (it has run the current version since it was
+// spawned: no message goes to the previous one), "upgraded" to the
+// previous version and back to the current one while stopped — which
+// swaps code without running it — and started again unless it was
+// stopped.
+func (s *Server) restorePrevious(ctx context.Context, d *deployment, module []byte) error {
+	name := acl.AgentID(d.Spec.Name)
+	prevModule, err := s.state.module(d.Previous.Module)
+	if err != nil {
+		return err
+	}
+	prev := d.Spec
+	prev.Version = d.Previous.Version
+	prevSpec, err := agentSpecOf(&prev, prevModule)
+	if err != nil {
+		return err
+	}
+	curSpec, err := agentSpecOf(&d.Spec, module)
+	if err != nil {
+		return err
+	}
+	if err := s.rt.Stop(ctx, name); err != nil {
+		return err
+	}
+	err = s.rt.Upgrade(ctx, name, prevSpec, caxton.Strategy{})
+	if err == nil {
+		if err = s.rt.Upgrade(ctx, name, curSpec, caxton.Strategy{}); err != nil {
+			_ = s.rt.Rollback(ctx, name) // back to the current version
+		}
+	}
+	if !d.Stopped {
+		if serr := s.rt.Start(ctx, name); serr != nil {
+			return errors.Join(err, serr)
+		}
+	}
+	return err
 }

@@ -293,13 +293,21 @@ func TestMetricsThroughPrometheusExporter(t *testing.T) {
 	mp, h, err := server.NewPrometheus()
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	f := newFixture(t, []caxton.Option{caxton.WithMeterProvider(mp)}, server.WithMetrics(h))
+	f := newFixture(t, []caxton.Option{caxton.WithMeterProvider(mp)}, server.WithMetrics(h), server.WithMeterProvider(mp))
 	f.deploy("echo", echoWasm, nil)
 	f.ask("echo", "x")
+	f.problem(http.StatusNotFound, "GET", "/v1/agents/nobody", viewerToken, nil)
 	status, body := f.do("GET", "/metrics", viewerToken, nil)
 	require.Equal(t, http.StatusOK, status)
 	assert.Contains(t, string(body), "caxton_agent_up")
 	assert.Contains(t, string(body), "# TYPE")
+	// The server's own HTTP metrics, in the semantic conventions: by route
+	// pattern (not path), method and status.
+	text := string(body)
+	assert.Regexp(t, `http_server_request_duration_seconds_count\{[^}]*http_request_method="POST"[^}]*http_response_status_code="201"[^}]*http_route="/v1/agents"[^}]*\} 1`, text)
+	assert.Regexp(t, `http_server_request_duration_seconds_count\{[^}]*http_response_status_code="404"[^}]*http_route="/v1/agents/\{name\}"`, text)
+	assert.NotContains(t, text, "nobody", "paths do not become labels")
+	assert.Contains(t, text, "http_server_active_requests")
 	f.problem(http.StatusUnauthorized, "GET", "/metrics", "", nil)
 }
 
@@ -332,6 +340,20 @@ func TestStateSurvivesRestart(t *testing.T) {
 	assert.Equal(t, "v2", list[1].Version)
 	assert.Equal(t, 2, list[1].Replicas)
 	assert.Equal(t, "quote v2: 90 EUR", g.ask("quote", "price?"))
+	assert.Equal(t, "v1", list[1].Previous, "the previous version came back too")
+
+	// A rollback after the restart returns to v1, and is remembered.
+	var st server.AgentStatus
+	g.ok(http.StatusOK, &st, "POST", "/v1/agents/quote/rollback", operatorToken, nil)
+	assert.Equal(t, "v1", st.Version)
+	assert.Equal(t, "quote v1: 100 EUR", g.ask("quote", "price?"))
+	h := newFixture(t, nil, server.WithStateDir(state))
+	require.NoError(t, h.srv.Restore(t.Context()))
+	h.ok(http.StatusOK, &st, "GET", "/v1/agents/quote", viewerToken, nil)
+	assert.Equal(t, "v1", st.Version)
+	assert.Equal(t, "v2", st.Previous)
+	assert.Equal(t, "running", st.State)
+	assert.Equal(t, "quote v1: 100 EUR", h.ask("quote", "price?"))
 }
 
 func TestDeployJSONModuleIsBase64(t *testing.T) {

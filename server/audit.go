@@ -2,35 +2,7 @@ package server
 
 import (
 	"sync"
-	"time"
 )
-
-// Outcome is how an audited call ended.
-type Outcome string
-
-// The outcomes of audited calls.
-const (
-	OutcomeOK     Outcome = "ok"     // the action was carried out
-	OutcomeFailed Outcome = "failed" // the action was allowed and failed (Status and Detail say why)
-	OutcomeDenied Outcome = "denied" // the caller was refused: unidentified, not allowed or over its rate
-)
-
-// AuditRecord is one audited call: every management action (anything
-// that is not a read) and every refused call, who made it, what, when and
-// how it ended.
-type AuditRecord struct {
-	Time    time.Time `json:"time"`
-	Subject string    `json:"subject"` // who ("" when the caller could not be identified)
-	Role    string    `json:"role,omitempty"`
-	Remote  string    `json:"remote"` // the client's address
-	Method  string    `json:"method"`
-	Path    string    `json:"path"`
-	Action  string    `json:"action"` // the route's operation, e.g. "scaleAgent"
-	Agent   string    `json:"agent,omitempty"`
-	Outcome Outcome   `json:"outcome"`
-	Status  int       `json:"status"`
-	Detail  string    `json:"detail,omitempty"`
-}
 
 // auditLog keeps the recent records and hands each to the hook.
 type auditLog struct {

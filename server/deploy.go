@@ -16,58 +16,6 @@ import (
 	"github.com/caxton-go/caxton/sandbox"
 )
 
-// DeploySpec is what POST /v1/agents deploys: a WebAssembly agent and its
-// settings. The module comes as module_base64, as a path under the
-// server's module directory (WithModuleDir), or — in a multipart/form-data
-// upload — as the part named "module" beside this spec in the part named
-// "spec". Zero fields take the runtime's defaults.
-type DeploySpec struct {
-	Name            string      `json:"name"`
-	Version         string      `json:"version,omitempty"`
-	Replicas        int         `json:"replicas,omitempty"`
-	MinReplicas     int         `json:"min_replicas,omitempty"`
-	MaxReplicas     int         `json:"max_replicas,omitempty"`
-	MailboxCapacity int         `json:"mailbox_capacity,omitempty"`
-	BatchSize       int         `json:"batch_size,omitempty"`
-	MaxAttempts     int         `json:"max_attempts,omitempty"`
-	Topics          []string    `json:"topics,omitempty"`
-	Capabilities    []string    `json:"capabilities,omitempty"`
-	Limits          *LimitsSpec `json:"limits,omitempty"`
-	ModuleBase64    string      `json:"module_base64,omitempty"` // standard base64, padded
-	Path            string      `json:"path,omitempty"`
-}
-
-// LimitsSpec bounds each instance of a wasm agent (sandbox.Limits).
-type LimitsSpec struct {
-	MaxMemoryBytes int64  `json:"max_memory_bytes,omitempty"`
-	BatchDeadline  string `json:"batch_deadline,omitempty"` // a duration, "1s"
-	FuelPerBatch   uint64 `json:"fuel_per_batch,omitempty"`
-}
-
-// UpgradeSpec is what POST /v1/agents/{name}/upgrade moves an agent to: a
-// new module (sent as in DeploySpec), its version label, and the strategy.
-type UpgradeSpec struct {
-	Version      string        `json:"version,omitempty"`
-	Strategy     string        `json:"strategy,omitempty"` // blue-green (default), canary, rolling
-	Steps        []int         `json:"steps,omitempty"`    // a canary's shares, in percent
-	StepEvery    string        `json:"step_every,omitempty"`
-	Watch        string        `json:"watch,omitempty"`
-	Drain        string        `json:"drain,omitempty"`
-	Rollback     *RollbackSpec `json:"rollback,omitempty"`
-	Limits       *LimitsSpec   `json:"limits,omitempty"`
-	ModuleBase64 string        `json:"module_base64,omitempty"`
-	Path         string        `json:"path,omitempty"`
-}
-
-// RollbackSpec is when an upgrade is rolled back automatically
-// (caxton.RollbackPolicy).
-type RollbackSpec struct {
-	MaxCrashes   int     `json:"max_crashes,omitempty"`
-	MaxErrorRate float64 `json:"max_error_rate,omitempty"`
-	MaxLatency   string  `json:"max_latency,omitempty"`
-	MinMessages  int     `json:"min_messages,omitempty"`
-}
-
 // wasmMagic starts every WebAssembly binary module.
 var wasmMagic = []byte("\x00asm")
 
@@ -206,8 +154,8 @@ func (s *Server) readModuleFile(p string) ([]byte, error) {
 	return readBounded(f, s.cfg.maxModule, "path")
 }
 
-// limits converts a LimitsSpec.
-func (l *LimitsSpec) limits() (sandbox.Limits, error) {
+// limitsOf converts a LimitsSpec.
+func limitsOf(l *LimitsSpec) (sandbox.Limits, error) {
 	if l == nil {
 		return sandbox.Limits{}, nil
 	}
@@ -221,12 +169,12 @@ func (l *LimitsSpec) limits() (sandbox.Limits, error) {
 	return sandbox.Limits{MaxMemory: l.MaxMemoryBytes, BatchDeadline: d, FuelPerBatch: l.FuelPerBatch}, nil
 }
 
-// agentSpec builds the runtime's spec of a deployment.
-func (d *DeploySpec) agentSpec(module []byte) (caxton.AgentSpec, error) {
+// agentSpecOf builds the runtime's spec of a deployment.
+func agentSpecOf(d *DeploySpec, module []byte) (caxton.AgentSpec, error) {
 	if d.Name == "" {
 		return caxton.AgentSpec{}, fieldErr("name", "must not be empty")
 	}
-	lim, err := d.Limits.limits()
+	lim, err := limitsOf(d.Limits)
 	if err != nil {
 		return caxton.AgentSpec{}, err
 	}
@@ -244,8 +192,8 @@ func (d *DeploySpec) agentSpec(module []byte) (caxton.AgentSpec, error) {
 	}, nil
 }
 
-// strategy converts an UpgradeSpec's strategy.
-func (u *UpgradeSpec) strategy() (caxton.Strategy, error) {
+// strategyOf converts an UpgradeSpec's strategy.
+func strategyOf(u *UpgradeSpec) (caxton.Strategy, error) {
 	var st caxton.Strategy
 	switch strings.ToLower(u.Strategy) {
 	case "", "blue-green", "bluegreen":

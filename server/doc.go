@@ -37,8 +37,26 @@
 // field or the agent; a module that is not wasm, or does not compile or
 // start, is refused with 400 or 422 and the server goes on serving.
 //
-// Messages from the API come from the runtime's host inbox: a client does
-// not choose the sender (a message naming one is refused).
+// Messages from the API come from the runtime's host inbox, or from the
+// caller itself when the message names its subject as sender: a client
+// never speaks as an agent or another client (such a message is refused).
+// Message bodies may be the acl package's strict JSON, the architecture
+// documents' shapes as written (object-valued content; the simplified
+// {"type", "from", "to", ...} form), or the FIPA ACL string
+// representation (Content-Type: text/fipa-acl, FIPAContentType); a
+// request's reply comes in the FIPA form when the client accepts it.
+//
+// # WebSocket gateway
+//
+// GET /v1/agents/{name}/join upgrades to a WebSocket on which an outside
+// client is the agent {name} (operators, within their scope): it receives
+// the agent's messages and acknowledges each, and sends with {name} as
+// sender, stamped by the server (it cannot send as anyone else). The
+// agent is a native agent the server spawns, so its mailbox, retries and
+// dead letters are the runtime's: what the client has not acknowledged
+// stays queued while it is away (durably, with a durable store), a full
+// mailbox refuses senders, and a nack or a missed ack is retried, then
+// dead-lettered. Frames are JSON (WSFrame); see join.go for the protocol.
 //
 // # State
 //

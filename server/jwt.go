@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto"
 	"crypto/ed25519"
 	"crypto/rsa"
@@ -90,7 +91,10 @@ func ParseJWKS(b []byte) (*KeySet, error) {
 // default) a role name, and the agents claim ("agents"), if present, the
 // agents the token is scoped to. "exp" is required.
 type JWTConfig struct {
+	// Keys are the signing keys (a JWKS file: ParseJWKS) — or, instead,
+	// Remote: a JWKS URL, refreshed when keys rotate (NewRemoteJWKS).
 	Keys        *KeySet
+	Remote      *RemoteJWKS
 	Issuer      string        // if set, "iss" must equal it
 	Audience    string        // if set, "aud" must contain it
 	RoleClaim   string        // default "role"
@@ -109,8 +113,11 @@ const maxJWT = 8 << 10
 // HS256 with a public key as secret): a header whose "alg" does not match
 // its key is refused.
 func JWT(cfg JWTConfig) (Authenticator, error) {
-	if cfg.Keys == nil || len(cfg.Keys.keys) == 0 {
-		return nil, fieldErr("Keys", "required")
+	switch {
+	case cfg.Keys != nil && cfg.Remote != nil:
+		return nil, fieldErr("Keys", "give Keys or Remote, not both")
+	case cfg.Remote == nil && (cfg.Keys == nil || len(cfg.Keys.keys) == 0):
+		return nil, fieldErr("Keys", "required (or Remote)")
 	}
 	if cfg.RoleClaim == "" {
 		cfg.RoleClaim = "role"
@@ -126,7 +133,7 @@ func JWT(cfg JWTConfig) (Authenticator, error) {
 		if !ok {
 			return Identity{}, fmt.Errorf("%w: no bearer token (send Authorization: Bearer <jwt>)", ErrUnauthorized)
 		}
-		id, err := cfg.verify(tok)
+		id, err := cfg.verify(r.Context(), tok)
 		if err != nil {
 			return Identity{}, fmt.Errorf("%w: %v", ErrUnauthorized, err)
 		}
@@ -135,7 +142,7 @@ func JWT(cfg JWTConfig) (Authenticator, error) {
 }
 
 // verify checks a compact JWS and maps its claims.
-func (cfg *JWTConfig) verify(tok string) (Identity, error) {
+func (cfg *JWTConfig) verify(ctx context.Context, tok string) (Identity, error) {
 	if len(tok) > maxJWT {
 		return Identity{}, fmt.Errorf("token over %d bytes", maxJWT)
 	}
@@ -153,7 +160,13 @@ func (cfg *JWTConfig) verify(tok string) (Identity, error) {
 	if len(hdr.Crit) > 0 {
 		return Identity{}, fmt.Errorf("header: unsupported critical extensions %q", hdr.Crit)
 	}
-	key, ok := cfg.Keys.keys[hdr.Kid]
+	var key crypto.PublicKey
+	var ok bool
+	if cfg.Remote != nil {
+		key, ok = cfg.Remote.key(ctx, hdr.Kid)
+	} else {
+		key, ok = cfg.Keys.keys[hdr.Kid]
+	}
 	if !ok {
 		return Identity{}, fmt.Errorf("unknown key %q", hdr.Kid)
 	}

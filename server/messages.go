@@ -1,26 +1,34 @@
 package server
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/acl/fipastring"
 )
 
-// readMessage decodes an ACL message (the acl package's strict JSON
-// shape) from the body and checks that the caller may send it: the server
-// sends it from the runtime's host inbox, so the sender is not the
-// client's to choose, and a scoped caller may address only its agents.
+// readMessage decodes a message from the body — JSON in the acl
+// package's shape or the simplified one (wire.go), or the FIPA string
+// representation by Content-Type — and checks that the caller may send
+// it. Messages from the API come from the runtime's host inbox unless
+// they name the caller itself as sender: a client speaks as itself or as
+// the server, never as an agent or another client. A scoped caller may
+// address only its agents.
 func (c *call) readMessage() (*acl.Message, error) {
+	mt, err := messageMediaType(c.r)
+	if err != nil {
+		return nil, err
+	}
 	b, err := readBounded(c.r.Body, c.s.cfg.maxBody, "body")
 	if err != nil {
 		return nil, err
 	}
-	m, err := decodeMessage(b)
+	m, err := decodeMessage(mt, b, c.id.Subject)
 	if err != nil {
 		return nil, err
 	}
@@ -35,15 +43,16 @@ func (c *call) readMessage() (*acl.Message, error) {
 	return m, nil
 }
 
-// decodeMessage is the API's message decoder: acl.Unmarshal, then the
-// server's own rules.
-func decodeMessage(b []byte) (*acl.Message, error) {
-	m, err := acl.Unmarshal(b)
+// decodeMessage is the API's message decoder: the form's codec, then the
+// server's own rules. self is whom the caller may send as ("" for no one
+// but the server).
+func decodeMessage(mt string, b []byte, self string) (*acl.Message, error) {
+	m, err := decodeMessageAs(mt, b)
 	if err != nil {
 		return nil, err
 	}
-	if m.Sender != "" {
-		return nil, &acl.FieldError{Field: "sender", Reason: "is set by the server (messages from the API come from the host inbox)"}
+	if m.Sender != "" && (self == "" || string(m.Sender) != self) {
+		return nil, &acl.FieldError{Field: senderField(mt, b), Reason: fmt.Sprintf("%q is not yours to send as: leave it out (the server sends) or name yourself", truncate(string(m.Sender)))}
 	}
 	if len(m.Receivers) == 0 {
 		return nil, &acl.FieldError{Field: "receiver", Reason: "at least one receiver is required"}
@@ -51,9 +60,21 @@ func decodeMessage(b []byte) (*acl.Message, error) {
 	return m, nil
 }
 
-// SendResult is the answer to POST /v1/messages.
-type SendResult struct {
-	ID string `json:"id"` // the message id the runtime stamped
+// senderField is the name the client gave the sender: "from" in the
+// simplified form.
+func senderField(mt string, b []byte) string {
+	if mt == "application/json" && !bytes.Contains(b, []byte(`"sender"`)) && bytes.Contains(b, []byte(`"from"`)) {
+		return "from"
+	}
+	return "sender"
+}
+
+// truncate shortens a client's value quoted back in an error.
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 func (s *Server) sendMessage(c *call) error {
@@ -90,25 +111,18 @@ func (s *Server) request(c *call) error {
 	if err != nil {
 		return err
 	}
-	b, err := acl.Marshal(reply)
+	ct, enc := "application/json", acl.Marshal
+	if wantsFIPA(c.r) {
+		ct, enc = FIPAContentType, fipastring.Marshal
+	}
+	b, err := enc(reply)
 	if err != nil {
 		return err
 	}
-	c.w.Header().Set("Content-Type", "application/json")
+	c.w.Header().Set("Content-Type", ct)
 	c.w.WriteHeader(http.StatusOK)
 	_, _ = c.w.Write(append(b, '\n'))
 	return nil
-}
-
-// DeadLetterView is a dead letter as the API shows it.
-type DeadLetterView struct {
-	ID        string          `json:"id"`
-	Receiver  string          `json:"receiver"`
-	Reason    string          `json:"reason"`
-	Attempts  int             `json:"attempts"`
-	LastError string          `json:"last_error,omitempty"`
-	At        time.Time       `json:"at"`
-	Message   json.RawMessage `json:"message"`
 }
 
 func (s *Server) visibleDeadLetters(c *call) ([]caxton.DeadLetter, error) {
@@ -141,18 +155,6 @@ func (s *Server) listDeadLetters(c *call) error {
 	}
 	writeJSON(c.w, http.StatusOK, out)
 	return nil
-}
-
-// DeadLetterIDs is the body of replay and purge: the dead letters to act
-// on, or all the caller may see when IDs is empty and All is true.
-type DeadLetterIDs struct {
-	IDs []string `json:"ids,omitempty"`
-	All bool     `json:"all,omitempty"`
-}
-
-// DeadLetterResult says how many dead letters an action took.
-type DeadLetterResult struct {
-	Count int `json:"count"`
 }
 
 // selectDeadLetters resolves a replay or purge body to ids the caller may

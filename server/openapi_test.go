@@ -79,7 +79,7 @@ func TestOpenAPISchemasMatchTypes(t *testing.T) {
 		"DeploySpec": DeploySpec{}, "LimitsSpec": LimitsSpec{}, "UpgradeSpec": UpgradeSpec{},
 		"RollbackSpec": RollbackSpec{}, "ScaleSpec": ScaleSpec{}, "SendResult": SendResult{},
 		"DeadLetterView": DeadLetterView{}, "DeadLetterIDs": DeadLetterIDs{}, "DeadLetterResult": DeadLetterResult{},
-		"LogView": LogView{}, "EventView": EventView{}, "AuditRecord": AuditRecord{},
+		"LogView": LogView{}, "EventView": EventView{}, "AuditRecord": AuditRecord{}, "WSFrame": WSFrame{},
 	}
 	// Schemas of values that are not a Go struct of this package: the ACL
 	// message (the acl package's codec, tested there) and the probes'

@@ -2,9 +2,12 @@ package server
 
 import (
 	"log/slog"
+
 	"net/http"
 	"path/filepath"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Option configures a Server (New).
@@ -24,6 +27,10 @@ type config struct {
 	defTimeout    time.Duration
 	maxTimeout    time.Duration
 	logger        *slog.Logger
+	ackTimeout    time.Duration
+	pingInterval  time.Duration
+	joinMailbox   int
+	meters        metric.MeterProvider
 }
 
 // The defaults of the options.
@@ -33,16 +40,22 @@ const (
 	DefaultAuditBuffer    = 1024
 	DefaultRequestTimeout = 30 * time.Second
 	DefaultMaxTimeout     = 5 * time.Minute
+	DefaultAckTimeout     = 30 * time.Second
+	DefaultPingInterval   = 30 * time.Second
+	DefaultJoinMailbox    = 1024
 )
 
 func defaultConfig() config {
 	return config{
-		auditBuffer: DefaultAuditBuffer,
-		maxBody:     DefaultMaxBodyBytes,
-		maxModule:   DefaultMaxModuleBytes,
-		defTimeout:  DefaultRequestTimeout,
-		maxTimeout:  DefaultMaxTimeout,
-		logger:      slog.New(slog.DiscardHandler),
+		auditBuffer:  DefaultAuditBuffer,
+		maxBody:      DefaultMaxBodyBytes,
+		maxModule:    DefaultMaxModuleBytes,
+		defTimeout:   DefaultRequestTimeout,
+		maxTimeout:   DefaultMaxTimeout,
+		logger:       slog.New(slog.DiscardHandler),
+		ackTimeout:   DefaultAckTimeout,
+		pingInterval: DefaultPingInterval,
+		joinMailbox:  DefaultJoinMailbox,
 	}
 }
 
@@ -181,6 +194,51 @@ func WithLogger(l *slog.Logger) Option {
 			return fieldErr("WithLogger", "must not be nil")
 		}
 		c.logger = l
+		return nil
+	}
+}
+
+// WithJoinTimeouts sets how long a client joined over the WebSocket
+// gateway has to acknowledge a message (default 30s; after that the
+// delivery counts as a failed attempt and is retried) — also the bound on
+// writing a frame to it — and how often the server pings it to find a
+// connection that died without closing (default 30s).
+func WithJoinTimeouts(ack, ping time.Duration) Option {
+	return func(c *config) error {
+		if ack <= 0 || ping <= 0 {
+			return fieldErr("WithJoinTimeouts", "want positive durations, got %v and %v", ack, ping)
+		}
+		c.ackTimeout, c.pingInterval = ack, ping
+		return nil
+	}
+}
+
+// WithJoinMailbox bounds the mailbox of each agent a WebSocket client
+// joins as (default 1024). A full one refuses new messages at once
+// (caxton.ErrMailboxFull; 503 on HTTP) rather than holding senders until
+// the client comes back: a client that is slow or away pushes back on
+// its senders, and nothing is dropped.
+func WithJoinMailbox(n int) Option {
+	return func(c *config) error {
+		if n <= 0 {
+			return fieldErr("WithJoinMailbox", "must be positive, got %d", n)
+		}
+		c.joinMailbox = n
+		return nil
+	}
+}
+
+// WithMeterProvider records the server's own HTTP metrics to mp, in the
+// OpenTelemetry semantic conventions: http.server.request.duration (by
+// method, route pattern, status) and http.server.active_requests. Give it
+// the provider of NewPrometheus to serve them at /metrics beside the
+// runtime's.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return func(c *config) error {
+		if mp == nil {
+			return fieldErr("WithMeterProvider", "must not be nil")
+		}
+		c.meters = mp
 		return nil
 	}
 }

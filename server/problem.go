@@ -12,77 +12,6 @@ import (
 	"github.com/caxton-go/caxton/sandbox"
 )
 
-// ProblemContentType is the media type of RFC 9457 problem details.
-const ProblemContentType = "application/problem+json"
-
-// ProblemTypeBase prefixes the type URI of every problem the API answers,
-// so that a client can branch on the kind of failure ("…/not-found",
-// "…/invalid-field") without parsing the title.
-const ProblemTypeBase = "https://caxton.dev/problems/"
-
-// Problem is an error answer as RFC 9457 problem details. Besides the
-// standard members it names the request field (Field) or the agent
-// (Agent) that the problem is about, so a script or a person can tell
-// what to fix without reading prose. It implements error, so a client
-// (the caxton CLI) returns the server's answer as it came.
-type Problem struct {
-	Type     string `json:"type"`
-	Title    string `json:"title"`
-	Status   int    `json:"status"`
-	Detail   string `json:"detail,omitempty"`
-	Instance string `json:"instance,omitempty"`
-	// Field is the request field (JSON name, query parameter or form part)
-	// that is wrong.
-	Field string `json:"field,omitempty"`
-	// Agent is the agent the problem is about.
-	Agent string `json:"agent,omitempty"`
-	// DeadLetter is the id of the dead letter a failed request became, for
-	// a replay.
-	DeadLetter string `json:"dead_letter,omitempty"`
-}
-
-// Error implements error.
-func (p *Problem) Error() string {
-	s := fmt.Sprintf("%d %s", p.Status, p.Title)
-	if p.Detail != "" {
-		s += ": " + p.Detail
-	}
-	return s
-}
-
-// Is makes errors.Is(p, ErrUnauthorized) and errors.Is(p, ErrForbidden)
-// hold for the answers to refused calls, on the client side too.
-func (p *Problem) Is(target error) bool {
-	switch target {
-	case ErrUnauthorized:
-		return p.Status == http.StatusUnauthorized
-	case ErrForbidden:
-		return p.Status == http.StatusForbidden
-	case ErrNotFound:
-		return p.Status == http.StatusNotFound
-	}
-	return false
-}
-
-// Sentinel errors of the management API. Handlers' failures that are not
-// the runtime's (whose sentinels are in package caxton) wrap one of these.
-var (
-	// ErrUnauthorized: the caller could not be identified (no or a bad
-	// credential). Answered 401.
-	ErrUnauthorized = errors.New("server: unauthorized")
-	// ErrForbidden: the caller is known and may not do this (its role is
-	// too low, or the agent is outside its scope). Answered 403.
-	ErrForbidden = errors.New("server: forbidden")
-	// ErrBadRequest: the request is malformed; see *FieldError. Answered 400.
-	ErrBadRequest = errors.New("server: bad request")
-	// ErrNotFound: no such route or resource. Answered 404.
-	ErrNotFound = errors.New("server: not found")
-	// ErrTooLarge: the request body is over the limit. Answered 413.
-	ErrTooLarge = errors.New("server: request too large")
-	// ErrRateLimited: the caller sent too many requests. Answered 429.
-	ErrRateLimited = errors.New("server: rate limited")
-)
-
 // FieldError names the request field that is wrong and why. It wraps
 // ErrBadRequest (or ErrTooLarge for a body or module over its limit).
 type FieldError struct {
@@ -129,6 +58,9 @@ func problemFor(err error, agent acl.AgentID) *Problem {
 	case errors.As(err, &fe) && errors.Is(err, ErrTooLarge):
 		set(http.StatusRequestEntityTooLarge, "too-large", "Request too large")
 		p.Field = fe.Field
+	case errors.As(err, &fe) && errors.Is(err, ErrUnsupportedMediaType):
+		set(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type")
+		p.Field = fe.Field
 	case errors.As(err, &fe):
 		set(http.StatusBadRequest, "invalid-field", "Invalid request field")
 		p.Field = fe.Field
@@ -159,6 +91,8 @@ func problemFor(err error, agent acl.AgentID) *Problem {
 		set(http.StatusNotFound, "agent-not-found", "Agent not found")
 	case errors.Is(err, caxton.ErrDeadLetterNotFound):
 		set(http.StatusNotFound, "dead-letter-not-found", "Dead letter not found")
+	case errors.Is(err, ErrAlreadyJoined):
+		set(http.StatusConflict, "already-joined", "A client is already joined as the agent")
 	case errors.Is(err, caxton.ErrAgentExists):
 		set(http.StatusConflict, "agent-exists", "Agent already exists")
 	case errors.Is(err, caxton.ErrUpgradeInProgress):

@@ -33,6 +33,8 @@ type Server struct {
 	closing atomic.Bool
 	drained chan struct{} // closed by Drain: streams end
 	drain   sync.Once
+	gw      gateway      // the WebSocket gateway's agents (join.go)
+	hm      *httpMetrics // nil without WithMeterProvider
 }
 
 // route is one operation of the API: the table is what the mux serves,
@@ -71,6 +73,13 @@ func New(rt *caxton.Runtime, opts ...Option) (*Server, error) {
 	}
 	s := &Server{rt: rt, cfg: cfg, mux: http.NewServeMux(), limits: map[string]*rate.Limiter{}, drained: make(chan struct{})}
 	s.audit = newAuditLog(cfg.auditBuffer, cfg.auditHook)
+	if cfg.meters != nil {
+		hm, err := newHTTPMetrics(cfg.meters)
+		if err != nil {
+			return nil, err
+		}
+		s.hm = hm
+	}
 	if cfg.stateDir != "" {
 		st, err := openDeployStore(cfg.stateDir)
 		if err != nil {
@@ -98,9 +107,10 @@ func (s *Server) Audit() []AuditRecord { return s.audit.records() }
 
 // Drain makes /readyz answer 503, so that a load balancer stops sending
 // new requests before the process shuts down, and ends the open event and
-// log streams (their clients reconnect elsewhere), so that
-// http.Server.Shutdown does not wait on them; other requests still
-// arriving are served.
+// log streams and the WebSocket gateway's connections (their clients
+// reconnect elsewhere; a joined client's undelivered messages stay
+// queued), so that http.Server.Shutdown does not wait on them; other
+// requests still arriving are served.
 func (s *Server) Drain() {
 	s.drain.Do(func() {
 		s.closing.Store(true)
@@ -125,6 +135,7 @@ func (s *Server) table() []route {
 		{"POST", "/v1/agents/{name}/scale", "scaleAgent", RoleOperator, 0, s.scaleAgent},
 		{"POST", "/v1/agents/{name}/upgrade", "upgradeAgent", RoleOperator, mod, s.upgradeAgent},
 		{"POST", "/v1/agents/{name}/rollback", "rollbackAgent", RoleOperator, 0, s.rollbackAgent},
+		{"GET", "/v1/agents/{name}/join", "joinAgent", RoleOperator, 0, s.joinAgent},
 		{"GET", "/v1/agents/{name}/logs", "agentLogs", RoleViewer, 0, s.agentLogs},
 		{"GET", "/v1/events", "events", RoleViewer, 0, s.events},
 		{"POST", "/v1/messages", "sendMessage", RoleOperator, 0, s.sendMessage},
@@ -141,6 +152,8 @@ func (s *Server) table() []route {
 func (s *Server) serve(rt route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		c := &call{s: s, w: &statusWriter{ResponseWriter: w}, r: r}
+		done := s.hm.begin(r, rt.pattern)
+		defer func() { done(c.w.status()) }()
 		err := s.admit(c, rt)
 		denied := err != nil
 		if err == nil {

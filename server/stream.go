@@ -11,27 +11,6 @@ import (
 	"github.com/caxton-go/caxton/acl"
 )
 
-// LogView is one log record of an agent as the API shows it.
-type LogView struct {
-	Time    time.Time         `json:"time"`
-	Level   string            `json:"level"`
-	Agent   string            `json:"agent"`
-	Message string            `json:"message"`
-	Attrs   map[string]string `json:"attrs,omitempty"`
-}
-
-// EventView is one lifecycle event as the API shows it.
-type EventView struct {
-	Seq     uint64    `json:"seq"`
-	Kind    string    `json:"kind"`
-	Agent   string    `json:"agent"`
-	At      time.Time `json:"at"`
-	Replica int       `json:"replica"`
-	Version string    `json:"version,omitempty"`
-	Detail  string    `json:"detail,omitempty"`
-	Missed  uint64    `json:"missed,omitempty"`
-}
-
 func logView(r caxton.LogRecord) LogView {
 	v := LogView{Time: r.Time, Level: r.Level.String(), Agent: string(r.Agent), Message: r.Message}
 	if len(r.Attrs) > 0 {

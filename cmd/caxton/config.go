@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -37,9 +38,12 @@ type Config struct {
 	// Tokens are the static bearer tokens and their roles.
 	Tokens []server.Token `yaml:"tokens"`
 	// JWT accepts bearer JWTs (EdDSA or RS256) signed by the keys of a
-	// JWKS file, beside or instead of static tokens.
+	// JWKS file, or of a JWKS URL (an identity provider's; fetched again
+	// when a token names a new key, at most every 30s, and hourly), beside
+	// or instead of static tokens.
 	JWT *struct {
 		JWKSFile    string        `yaml:"jwks_file"`
+		JWKSURL     string        `yaml:"jwks_url"`
 		Issuer      string        `yaml:"issuer"`
 		Audience    string        `yaml:"audience"`
 		RoleClaim   string        `yaml:"role_claim"`
@@ -89,8 +93,8 @@ func loadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("%s: data_dir: required", path)
 	case len(c.Tokens) == 0 && c.JWT == nil:
 		return nil, fmt.Errorf("%s: tokens or jwt: at least one is required (the API refuses every call without one)", path)
-	case c.JWT != nil && c.JWT.JWKSFile == "":
-		return nil, fmt.Errorf("%s: jwt.jwks_file: required", path)
+	case c.JWT != nil && (c.JWT.JWKSFile == "") == (c.JWT.JWKSURL == ""):
+		return nil, fmt.Errorf("%s: jwt: give jwks_file or jwks_url (one of them)", path)
 	case c.TLS != nil && (c.TLS.Cert == "" || c.TLS.Key == ""):
 		return nil, errors.New(path + ": tls: cert and key are both required")
 	}
@@ -99,7 +103,7 @@ func loadConfig(path string) (*Config, error) {
 
 // authenticator builds the API's authenticator from the static tokens and
 // the JWT settings.
-func (c *Config) authenticator() (server.Authenticator, error) {
+func (c *Config) authenticator(ctx context.Context) (server.Authenticator, error) {
 	var static, jwt server.Authenticator
 	var err error
 	if len(c.Tokens) > 0 {
@@ -108,15 +112,22 @@ func (c *Config) authenticator() (server.Authenticator, error) {
 		}
 	}
 	if j := c.JWT; j != nil {
-		b, err := os.ReadFile(j.JWKSFile)
-		if err != nil {
-			return nil, fmt.Errorf("jwt.jwks_file: %w", err)
+		var keys *server.KeySet
+		var remote *server.RemoteJWKS
+		if j.JWKSURL != "" {
+			if remote, err = server.NewRemoteJWKS(ctx, j.JWKSURL); err != nil {
+				return nil, fmt.Errorf("jwt.jwks_url: %w", err)
+			}
+		} else {
+			b, err := os.ReadFile(j.JWKSFile)
+			if err != nil {
+				return nil, fmt.Errorf("jwt.jwks_file: %w", err)
+			}
+			if keys, err = server.ParseJWKS(b); err != nil {
+				return nil, fmt.Errorf("jwt.jwks_file %s: %w", j.JWKSFile, err)
+			}
 		}
-		keys, err := server.ParseJWKS(b)
-		if err != nil {
-			return nil, fmt.Errorf("jwt.jwks_file %s: %w", j.JWKSFile, err)
-		}
-		if jwt, err = server.JWT(server.JWTConfig{Keys: keys, Issuer: j.Issuer, Audience: j.Audience,
+		if jwt, err = server.JWT(server.JWTConfig{Keys: keys, Remote: remote, Issuer: j.Issuer, Audience: j.Audience,
 			RoleClaim: j.RoleClaim, AgentsClaim: j.AgentsClaim, Leeway: j.Leeway}); err != nil {
 			return nil, err
 		}

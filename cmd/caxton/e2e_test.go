@@ -266,6 +266,36 @@ tokens:
 	_, code = cli(t, bin, d, e2eAdmin, "scale", "echo")
 	assert.Equal(t, exitUsage, code)
 
+	// The WebSocket gateway, through `caxton join`: the CLI joins as
+	// "desk", gets a message sent to it, sends a request as itself (a line
+	// of its stdin, in the simplified JSON form) and gets echo's reply.
+	// Away, messages to desk wait; the next join gets them.
+	j := startJoin(t, bin, d, "desk", "2")
+	must(t, bin, d, "send", "desk", "hello desk")
+	_, err = io.WriteString(j.stdin, `{"type":"request","to":"echo","content":{"q":"from desk"},"reply_with":"r1"}`+"\n")
+	require.NoError(t, err)
+	msgs := j.wait(t)
+	require.Len(t, msgs, 2)
+	bySender := map[string]map[string]any{}
+	for _, m := range msgs {
+		bySender[m["sender"].(string)] = m
+	}
+	require.Contains(t, bySender, "host", "%v", msgs)
+	require.Contains(t, bySender, "echo", "%v", msgs)
+	assert.Equal(t, "hello desk", bySender["host"]["content"])
+	assert.JSONEq(t, `{"q":"from desk"}`, bySender["echo"]["content"].(string), "echo's reply to desk")
+	assert.Equal(t, "r1", bySender["echo"]["in_reply_to"])
+	assert.Equal(t, "stopped", agentJSON(t, bin, d, "desk").State, "away: stopped, its mailbox kept")
+	must(t, bin, d, "send", "desk", "while you were out")
+	j = startJoin(t, bin, d, "desk", "1")
+	msgs = j.wait(t)
+	require.Len(t, msgs, 1)
+	assert.Equal(t, "while you were out", msgs[0]["content"])
+	_, code = cli(t, bin, d, e2eViewer, "join", "desk", "--count", "1")
+	assert.Equal(t, exitDenied, code, "viewers do not join")
+	_, code = cli(t, bin, d, e2eAdmin, "join", "echo", "--count", "1")
+	assert.Equal(t, exitConflict, code, "a deployed agent's name is taken")
+
 	// Messages for a stopped agent wait on disk; a dead letter too. Then
 	// kill -9, restart: agents, versions, replicas, the queue and the dead
 	// letter are all there.
@@ -336,7 +366,9 @@ func TestHelpAndUsage(t *testing.T) {
 
 	for _, tc := range []struct{ yaml, want string }{
 		{"data_dir: x\n", "tokens or jwt"},
-		{"data_dir: x\njwt: {issuer: i}\n", "jwt.jwks_file"},
+		{"data_dir: x\njwt: {issuer: i}\n", "jwks_file or jwks_url"},
+		{"data_dir: x\njwt: {jwks_file: k.json, jwks_url: \"https://idp/jwks\"}\n", "jwks_file or jwks_url"},
+		{"data_dir: x\njwt: {jwks_url: \"http://idp.example/jwks\"}\n", "jwt.jwks_url"},
 		{"tokens: [{token: abcdefghijklmnopq, subject: a, role: admin}]\n", "data_dir"},
 		{"data_dir: x\ntokens: [{token: short, subject: a, role: admin}]\n", "tokens[0].token"},
 		{"data_dir: x\ntokens: [{token: abcdefghijklmnopq, subject: a, role: root}]\n", "root"},
@@ -346,4 +378,74 @@ func TestHelpAndUsage(t *testing.T) {
 		assert.Equalf(t, exitUsage, run(t.Context(), []string{"serve", "--config", bad}, &out, &errb), "%s", tc.yaml)
 		assert.Containsf(t, errb.String(), tc.want, "%s", tc.yaml)
 	}
+}
+
+// joinProc is a running `caxton join NAME --json`.
+type joinProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	out   *bytes.Buffer
+	errb  *lockedWriter
+}
+
+// startJoin runs `caxton join name --count n --json` and returns once it
+// has joined.
+func startJoin(t *testing.T, bin string, d *daemon, name, n string) *joinProc {
+	t.Helper()
+	cmd := exec.Command(bin, "join", name, "--count", n, "--json")
+	cmd.Env = append(os.Environ(), "CAXTON_SERVER="+d.addr, "CAXTON_TOKEN="+e2eAdmin)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	j := &joinProc{cmd: cmd, stdin: stdin, out: &bytes.Buffer{}, errb: &lockedWriter{w: &bytes.Buffer{}}}
+	cmd.Stdout = j.out
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	joined := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			_, _ = j.errb.Write(append(sc.Bytes(), '\n'))
+			if strings.HasPrefix(sc.Text(), "caxton: joined as ") {
+				close(joined)
+			}
+		}
+	}()
+	select {
+	case <-joined:
+	case <-time.After(2 * time.Minute): // a safety net
+		t.Fatalf("caxton join did not join: %s", j.errb.w)
+	}
+	return j
+}
+
+// wait waits for the join to leave (its count reached) and returns the
+// messages it printed.
+func (j *joinProc) wait(t *testing.T) []map[string]any {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- j.cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "%s", j.errb.w)
+	case <-time.After(2 * time.Minute): // a safety net
+		t.Fatalf("caxton join did not finish: %s", j.errb.w)
+	}
+	_ = j.stdin.Close()
+	var msgs []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(j.out.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), "%s", line)
+		msgs = append(msgs, m)
+	}
+	return msgs
 }

@@ -19,6 +19,7 @@ import (
 	"os"
 
 	"github.com/caxton-go/caxton/server"
+	"github.com/caxton-go/caxton/server/client"
 )
 
 // Exit codes scripts can rely on.
@@ -112,7 +113,7 @@ func usageErr(err error) error {
 func exitCode(err error) int {
 	var p *server.Problem
 	var ue *usageError
-	var unr *unreachableError
+	var unr *client.UnreachableError
 	switch {
 	case errors.Is(err, errHelp):
 		return exitOK

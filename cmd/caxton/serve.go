@@ -46,6 +46,7 @@ Example caxton.yaml:
     - {token: "another-long-secret", subject: ci, role: operator, agents: [billing]}
   # mcp: true                     # the MCP face at /mcp, same tokens (unscoped operators, admins)
   # jwt: {jwks_file: keys.json, issuer: "https://idp", audience: caxton}  # EdDSA/RS256; claims sub, exp, role, agents
+  # jwt: {jwks_url: "https://idp/.well-known/jwks.json"}   # or the provider's keys by URL, following rotation
   # tls: {cert: cert.pem, key: key.pem}
   # rate_limit: {per_second: 50, burst: 100}
 `
@@ -81,7 +82,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	auth, err := cfg.authenticator() // before anything is created: a bad config changes nothing
+	auth, err := cfg.authenticator(ctx) // before anything is created: a bad config changes nothing
 	if err != nil {
 		return usageErr(err)
 	}
@@ -117,7 +118,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	var auditMu sync.Mutex
 	opts := []server.Option{
 		server.WithAuthenticator(auth), server.WithStateDir(filepath.Join(cfg.DataDir, "state")),
-		server.WithMetrics(metrics), server.WithLogger(logger),
+		server.WithMetrics(metrics), server.WithMeterProvider(mp), server.WithLogger(logger),
 		server.WithAuditHook(func(rec server.AuditRecord) {
 			b, _ := json.Marshal(rec)
 			auditMu.Lock()

@@ -8,9 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -18,6 +16,7 @@ import (
 	"time"
 
 	"github.com/caxton-go/caxton/server"
+	"github.com/caxton-go/caxton/server/client"
 )
 
 // verb is one CLI verb over the API.
@@ -32,7 +31,7 @@ type verb struct {
 // env is what a verb runs with.
 type env struct {
 	ctx  context.Context
-	c    *client
+	c    *client.Client
 	json bool
 	out  io.Writer
 	err  io.Writer
@@ -57,6 +56,7 @@ func init() {
 		"request":  {"NAME CONTENT", "Send a request and print the reply's content (or --message FILE).", 0, 2, sendFlags(true)},
 		"dlq":      {"list | replay ID...|--all | purge ID...|--all", "List, replay or purge dead letters.", 1, -1, dlqFlags},
 		"events":   {"", "Print lifecycle events as they happen (Ctrl-C to stop).", 0, 0, eventsFlags},
+		"join":     {"NAME", "Join the bus as agent NAME (WebSocket gateway): print each message it gets, acknowledging it, and send each line of stdin (a JSON message) as NAME.", 1, 1, joinFlags},
 	}
 }
 
@@ -95,7 +95,11 @@ func runVerb(ctx context.Context, name string, v verb, args []string, stdout, st
 	if *token == "" {
 		*token = os.Getenv("CAXTON_TOKEN")
 	}
-	e := &env{ctx: ctx, c: &client{base: *srv, token: *token, hc: &http.Client{Timeout: *timeout}}, json: *asJSON, out: stdout, err: stderr}
+	c, err := client.New(*srv, client.WithToken(*token), client.WithHTTPClient(&http.Client{Timeout: *timeout}))
+	if err != nil {
+		return usageErr(err)
+	}
+	e := &env{ctx: ctx, c: c, json: *asJSON, out: stdout, err: stderr}
 	return do(e, pos)
 }
 
@@ -104,10 +108,6 @@ func envOr(k, def string) string {
 		return v
 	}
 	return def
-}
-
-func agentPath(name string, rest ...string) string {
-	return "/v1/agents/" + url.PathEscape(name) + strings.Join(rest, "")
 }
 
 // show prints v as JSON (--json) or with the table printer.
@@ -173,46 +173,14 @@ func deployFlags(fs *flag.FlagSet) func(*env, []string) error {
 				fmt.Fprintf(e.err, "deploying %s (%s on the server)…\n", spec.Name, spec.Path)
 			}
 		}
-		body, ct, err := uploadBody(spec, module)
+		st, err := e.c.Deploy(e.ctx, spec, module)
 		if err != nil {
-			return err
-		}
-		var st server.AgentStatus
-		if err := e.c.do(e.ctx, "POST", "/v1/agents", body, ct, &st); err != nil {
 			return err
 		}
 		return e.show(st, func() {
 			fmt.Fprintf(e.out, "deployed %s %s: %s, %d replica(s)\n", st.Name, st.Version, st.State, st.Replicas)
 		})
 	}
-}
-
-// uploadBody is a multipart body with the spec and the module, or the
-// spec alone as JSON (a path on the server).
-func uploadBody(spec any, module []byte) (io.Reader, string, error) {
-	j, err := json.Marshal(spec)
-	if err != nil {
-		return nil, "", err
-	}
-	if module == nil {
-		return bytes.NewReader(j), "application/json", nil
-	}
-	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
-	if err := mw.WriteField("spec", string(j)); err != nil {
-		return nil, "", err
-	}
-	part, err := mw.CreateFormFile("module", "module.wasm")
-	if err != nil {
-		return nil, "", err
-	}
-	if _, err := part.Write(module); err != nil {
-		return nil, "", err
-	}
-	if err := mw.Close(); err != nil {
-		return nil, "", err
-	}
-	return &b, mw.FormDataContentType(), nil
 }
 
 func size(n int) string {
@@ -224,8 +192,8 @@ func size(n int) string {
 
 func listFlags(fs *flag.FlagSet) func(*env, []string) error {
 	return func(e *env, _ []string) error {
-		var list []server.AgentStatus
-		if err := e.c.do(e.ctx, "GET", "/v1/agents", nil, "", &list); err != nil {
+		list, err := e.c.Agents(e.ctx)
+		if err != nil {
 			return err
 		}
 		return e.show(list, func() { agentTable(e.out, list) })
@@ -234,8 +202,8 @@ func listFlags(fs *flag.FlagSet) func(*env, []string) error {
 
 func statusFlags(fs *flag.FlagSet) func(*env, []string) error {
 	return func(e *env, args []string) error {
-		var st server.AgentStatus
-		if err := e.c.do(e.ctx, "GET", agentPath(args[0]), nil, "", &st); err != nil {
+		st, err := e.c.Agent(e.ctx, args[0])
+		if err != nil {
 			return err
 		}
 		return e.show(st, func() { agentDetail(e.out, st) })
@@ -246,10 +214,6 @@ func logsFlags(fs *flag.FlagSet) func(*env, []string) error {
 	since := fs.String("since", "", "records from this long ago (\"1h\") or this RFC 3339 time")
 	follow := fs.Bool("follow", false, "keep streaming new records")
 	return func(e *env, args []string) error {
-		q := url.Values{}
-		if *since != "" {
-			q.Set("since", *since)
-		}
 		print := func(l server.LogView) error {
 			if e.json {
 				return json.NewEncoder(e.out).Encode(l)
@@ -258,26 +222,10 @@ func logsFlags(fs *flag.FlagSet) func(*env, []string) error {
 			return nil
 		}
 		if *follow {
-			q.Set("follow", "true")
-			c := *e.c
-			hc := *c.hc
-			hc.Timeout = 0
-			c.hc = &hc
-			return c.stream(e.ctx, agentPath(args[0], "/logs?", q.Encode()), nil, func(event string, data []byte) error {
-				if event == "error" {
-					var p server.Problem
-					_ = json.Unmarshal(data, &p)
-					return &p
-				}
-				var l server.LogView
-				if err := json.Unmarshal(data, &l); err != nil {
-					return err
-				}
-				return print(l)
-			})
+			return e.c.FollowLogs(e.ctx, args[0], *since, print)
 		}
-		var recs []server.LogView
-		if err := e.c.do(e.ctx, "GET", agentPath(args[0], "/logs?", q.Encode()), nil, "", &recs); err != nil {
+		recs, err := e.c.Logs(e.ctx, args[0], *since)
+		if err != nil {
 			return err
 		}
 		if e.json {
@@ -296,8 +244,8 @@ func scaleFlags(fs *flag.FlagSet) func(*env, []string) error {
 		if *replicas < 1 {
 			return usageErr(errors.New("scale: --replicas N (N ≥ 1) is required"))
 		}
-		var st server.AgentStatus
-		if err := e.c.do(e.ctx, "POST", agentPath(args[0], "/scale"), server.ScaleSpec{Replicas: *replicas}, "", &st); err != nil {
+		st, err := e.c.Scale(e.ctx, args[0], *replicas)
+		if err != nil {
 			return err
 		}
 		return e.show(st, func() { fmt.Fprintf(e.out, "%s: %d replica(s)\n", st.Name, st.Replicas) })
@@ -337,26 +285,15 @@ func upgradeFlags(fs *flag.FlagSet) func(*env, []string) error {
 				return usageErr(err)
 			}
 		}
-		body, ct, err := uploadBody(u, module)
-		if err != nil {
-			return err
-		}
 		// Progress: the agent's lifecycle events while the upgrade runs.
 		sctx, stop := context.WithCancel(e.ctx)
 		defer stop()
 		if !e.json {
 			fmt.Fprintf(e.err, "upgrading %s (%s)…\n", args[0], *strategy)
-			c := *e.c
-			hc := *c.hc
-			hc.Timeout = 0
-			c.hc = &hc
 			ready, opened := make(chan struct{}), make(chan struct{})
 			go func() {
-				_ = c.stream(sctx, "/v1/events?agent="+url.QueryEscape(args[0]), func() { close(opened) }, func(event string, data []byte) error {
-					var ev server.EventView
-					if json.Unmarshal(data, &ev) == nil {
-						fmt.Fprintf(e.err, "  %s %s %s\n", ev.At.Format("15:04:05.000"), ev.Kind, ev.Detail)
-					}
+				_ = e.c.Events(sctx, args[0], func() { close(opened) }, func(ev server.EventView) error {
+					fmt.Fprintf(e.err, "  %s %s %s\n", ev.At.Format("15:04:05.000"), ev.Kind, ev.Detail)
 					return nil
 				})
 				close(ready)
@@ -364,8 +301,8 @@ func upgradeFlags(fs *flag.FlagSet) func(*env, []string) error {
 			<-opened // watching before the upgrade begins: no event is missed
 			defer func() { stop(); <-ready }()
 		}
-		var st server.AgentStatus
-		if err := e.c.do(e.ctx, "POST", agentPath(args[0], "/upgrade"), body, ct, &st); err != nil {
+		st, err := e.c.Upgrade(e.ctx, args[0], u, module)
+		if err != nil {
 			return err
 		}
 		return e.show(st, func() { fmt.Fprintf(e.out, "%s: now %s (previous %s)\n", st.Name, st.Version, st.Previous) })
@@ -376,8 +313,10 @@ func upgradeFlags(fs *flag.FlagSet) func(*env, []string) error {
 func simple(action string) func(fs *flag.FlagSet) func(*env, []string) error {
 	return func(fs *flag.FlagSet) func(*env, []string) error {
 		return func(e *env, args []string) error {
-			var st server.AgentStatus
-			if err := e.c.do(e.ctx, "POST", agentPath(args[0], "/"+action), nil, "", &st); err != nil {
+			call := map[string]func(context.Context, string) (server.AgentStatus, error){
+				"start": e.c.Start, "restart": e.c.Restart, "rollback": e.c.Rollback}[action]
+			st, err := call(e.ctx, args[0])
+			if err != nil {
 				return err
 			}
 			return e.show(st, func() { fmt.Fprintf(e.out, "%s: %s, version %s\n", st.Name, st.State, st.Version) })
@@ -388,12 +327,8 @@ func simple(action string) func(fs *flag.FlagSet) func(*env, []string) error {
 func stopFlags(fs *flag.FlagSet) func(*env, []string) error {
 	force := fs.Bool("force", false, "stop at once, cancelling the message being handled")
 	return func(e *env, args []string) error {
-		p := agentPath(args[0], "/stop")
-		if *force {
-			p += "?force=true"
-		}
-		var st server.AgentStatus
-		if err := e.c.do(e.ctx, "POST", p, nil, "", &st); err != nil {
+		st, err := e.c.Stop(e.ctx, args[0], *force)
+		if err != nil {
 			return err
 		}
 		return e.show(st, func() { fmt.Fprintf(e.out, "%s: %s\n", st.Name, st.State) })
@@ -402,7 +337,7 @@ func stopFlags(fs *flag.FlagSet) func(*env, []string) error {
 
 func removeFlags(fs *flag.FlagSet) func(*env, []string) error {
 	return func(e *env, args []string) error {
-		if err := e.c.do(e.ctx, "DELETE", agentPath(args[0]), nil, "", nil); err != nil {
+		if err := e.c.Remove(e.ctx, args[0]); err != nil {
 			return err
 		}
 		if !e.json {
@@ -422,32 +357,45 @@ func sendFlags(isRequest bool) func(fs *flag.FlagSet) func(*env, []string) error
 		msgFile := fs.String("message", "", "an ACL message as JSON (instead of NAME CONTENT)")
 		timeout := fs.String("timeout", "", "how long to wait for the reply (request; default the server's 30s)")
 		return func(e *env, args []string) error {
-			var body any
+			var body []byte
+			ct := "application/json"
 			switch {
 			case *msgFile != "" && len(args) == 0:
 				b, err := os.ReadFile(*msgFile)
 				if err != nil {
 					return usageErr(err)
 				}
-				body = bytes.NewReader(b)
+				body = b
+				if bytes.HasPrefix(bytes.TrimSpace(b), []byte("(")) {
+					ct = server.FIPAContentType // the FIPA ACL string form
+				}
 			case *msgFile == "" && len(args) == 2:
-				body = map[string]string{"performative": *perf, "receiver": args[0], "content": args[1]}
+				b, err := json.Marshal(map[string]string{"performative": *perf, "receiver": args[0], "content": args[1]})
+				if err != nil {
+					return err
+				}
+				body = b
 			default:
 				return usageErr(errors.New("give NAME CONTENT or --message FILE"))
 			}
 			if !isRequest {
-				var res server.SendResult
-				if err := e.c.do(e.ctx, "POST", "/v1/messages", body, "application/json", &res); err != nil {
+				id, err := e.c.SendRaw(e.ctx, ct, body)
+				if err != nil {
 					return err
 				}
+				res := server.SendResult{ID: id}
 				return e.show(res, func() { fmt.Fprintf(e.out, "sent %s\n", res.ID) })
 			}
-			p := "/v1/requests"
+			var wait time.Duration
 			if *timeout != "" {
-				p += "?timeout=" + url.QueryEscape(*timeout)
+				d, err := time.ParseDuration(*timeout)
+				if err != nil || d <= 0 {
+					return usageErr(fmt.Errorf("--timeout: want a duration such as 5s, got %q", *timeout))
+				}
+				wait = d
 			}
-			var raw json.RawMessage
-			if err := e.c.do(e.ctx, "POST", p, body, "application/json", &raw); err != nil {
+			raw, err := e.c.RequestRaw(e.ctx, ct, body, wait)
+			if err != nil {
 				return err
 			}
 			if e.json {
@@ -480,8 +428,8 @@ func dlqFlags(fs *flag.FlagSet) func(*env, []string) error {
 			if len(ids) > 0 || *all {
 				return usageErr(errors.New("dlq list takes no arguments"))
 			}
-			var dls []server.DeadLetterView
-			if err := e.c.do(e.ctx, "GET", "/v1/deadletters", nil, "", &dls); err != nil {
+			dls, err := e.c.DeadLetters(e.ctx)
+			if err != nil {
 				return err
 			}
 			return e.show(dls, func() { deadLetterTable(e.out, dls) })
@@ -489,10 +437,15 @@ func dlqFlags(fs *flag.FlagSet) func(*env, []string) error {
 			if (len(ids) > 0) == *all {
 				return usageErr(fmt.Errorf("dlq %s: give dead-letter ids or --all", sub))
 			}
-			var res server.DeadLetterResult
-			if err := e.c.do(e.ctx, "POST", "/v1/deadletters/"+sub, server.DeadLetterIDs{IDs: ids, All: *all}, "", &res); err != nil {
+			act := e.c.ReplayDeadLetters
+			if sub == "purge" {
+				act = e.c.PurgeDeadLetters
+			}
+			n, err := act(e.ctx, server.DeadLetterIDs{IDs: ids, All: *all})
+			if err != nil {
 				return err
 			}
+			res := server.DeadLetterResult{Count: n}
 			past := map[string]string{"replay": "replayed", "purge": "purged"}[sub]
 			return e.show(res, func() { fmt.Fprintf(e.out, "%s %d dead letter(s)\n", past, res.Count) })
 		default:
@@ -504,22 +457,9 @@ func dlqFlags(fs *flag.FlagSet) func(*env, []string) error {
 func eventsFlags(fs *flag.FlagSet) func(*env, []string) error {
 	agent := fs.String("agent", "", "only this agent's events")
 	return func(e *env, _ []string) error {
-		p := "/v1/events"
-		if *agent != "" {
-			p += "?agent=" + url.QueryEscape(*agent)
-		}
-		c := *e.c
-		hc := *c.hc
-		hc.Timeout = 0
-		c.hc = &hc
-		return c.stream(e.ctx, p, nil, func(_ string, data []byte) error {
+		return e.c.Events(e.ctx, *agent, nil, func(ev server.EventView) error {
 			if e.json {
-				_, err := fmt.Fprintf(e.out, "%s\n", data)
-				return err
-			}
-			var ev server.EventView
-			if err := json.Unmarshal(data, &ev); err != nil {
-				return err
+				return json.NewEncoder(e.out).Encode(ev)
 			}
 			fmt.Fprintf(e.out, "%s %s %s %s %s\n", ev.At.Format(time.RFC3339), ev.Agent, ev.Kind, ev.Version, ev.Detail)
 			return nil
