@@ -2,10 +2,12 @@
 // WebAssembly agents: it spawns N copies of the C echo agent (each its own
 // instance and store), sends each one message so every instance has really
 // run, and reports the growth of the process's resident set. -wasm names
-// another agent: a module, or a JavaScript agent (a file ending in .js).
+// another agent: a module, a JavaScript agent (a file ending in .js) or a
+// Python agent (.py).
 //
 //	go run ./bench/idleagents -n 10000
 //	go run ./bench/idleagents -n 1000 -wasm guest/js/agents/echo.js
+//	go run ./bench/idleagents -n 200 -wasm guest/python/agents/echo.py
 package main
 
 import (
@@ -26,7 +28,7 @@ import (
 
 func main() {
 	n := flag.Int("n", 10000, "number of agents")
-	wasm := flag.String("wasm", "guest/c/agents/echo.wasm", "the agent to spawn: a module, or a script ending in .js")
+	wasm := flag.String("wasm", "guest/c/agents/echo.wasm", "the agent to spawn: a module, or a script ending in .js or .py")
 	flag.Parse()
 	if err := run(os.Stdout, *n, *wasm); err != nil {
 		fmt.Fprintln(os.Stderr, "idleagents:", err)
@@ -40,8 +42,11 @@ func run(w io.Writer, n int, wasm string) error {
 		return err
 	}
 	spec := func() *caxton.WasmSpec { return &caxton.WasmSpec{Module: code} }
-	if strings.HasSuffix(wasm, ".js") {
+	switch {
+	case strings.HasSuffix(wasm, ".js"):
 		spec = func() *caxton.WasmSpec { return &caxton.WasmSpec{JavaScript: string(code)} }
+	case strings.HasSuffix(wasm, ".py"):
+		spec = func() *caxton.WasmSpec { return &caxton.WasmSpec{Python: string(code)} }
 	}
 	ctx := context.Background()
 	rt, err := caxton.New()

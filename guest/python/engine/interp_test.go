@@ -78,3 +78,13 @@ def handle(msg, ctx):
 }
 
 func errPermanentForTest() error { return guest.ErrPermanent }
+
+// BenchmarkLoad is an instance's start-up work on the host: a fresh
+// interpreter, the prelude and the echo script.
+func BenchmarkLoad(b *testing.B) {
+	for b.Loop() {
+		if _, err := load("def handle(msg, ctx):\n    ctx.reply('inform', msg.text)\n"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
