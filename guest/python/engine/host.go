@@ -225,6 +225,14 @@ func setField(m *acl.Message, k string, v py.Object) error {
 		if n != 0 {
 			m.ReplyBy = time.Unix(0, int64(n)).UTC()
 		}
+	case "reply_by":
+		f, err := py.MakeFloat(v)
+		if err != nil {
+			return py.ExceptionNewf(py.TypeError, "message field reply_by must be seconds since the epoch, not %s", v.Type().Name)
+		}
+		if s := float64(f.(py.Float)); s != 0 {
+			m.ReplyBy = time.Unix(0, int64(s*1e9)).UTC()
+		}
 	case "params", "trace":
 		sd, ok := v.(py.StringDict)
 		if !ok {
@@ -259,4 +267,4 @@ func setField(m *acl.Message, k string, v py.Object) error {
 }
 
 const fieldNames = "performative, receivers, reply_to, language, encoding, ontology, protocol, " +
-	"conversation_id, reply_with, in_reply_to, reply_by_nanos, priority, params, trace, content"
+	"conversation_id, reply_with, in_reply_to, reply_by (seconds), reply_by_nanos, priority, params, trace, content"

@@ -38,10 +38,11 @@ type host interface {
 
 // interp is one agent: its script loaded in a fresh interpreter.
 type interp struct {
-	ctx      *pyContext
-	globals  py.StringDict
-	dispatch py.Object // the prelude's _dispatch(fields)
-	host     host      // the current handler call's, nil between calls
+	ctx     *pyContext
+	globals py.StringDict
+	message *py.Type // the prelude's Message class
+	context *py.Type // the prelude's Context class
+	host    host     // the current handler call's, nil between calls
 }
 
 // load makes an interpreter, runs the prelude and then script in its
@@ -66,7 +67,12 @@ func load(script string) (*interp, error) {
 	if err := in.run(prelude, "<caxton prelude>"); err != nil {
 		return nil, fmt.Errorf("prelude: %w", err)
 	}
-	in.dispatch = in.globals["_dispatch"]
+	var ok1, ok2 bool
+	in.message, ok1 = in.globals["Message"].(*py.Type)
+	in.context, ok2 = in.globals["Context"].(*py.Type)
+	if !ok1 || !ok2 {
+		return nil, errors.New("prelude: Message and Context must be classes")
+	}
 	if err := in.run(script, "agent.py"); err != nil {
 		return nil, err
 	}
@@ -92,7 +98,14 @@ func (in *interp) run(src, name string) error {
 func (in *interp) handle(m *acl.Message, h host) error {
 	in.host = h
 	defer func() { in.host = nil }()
-	_, err := py.Call(in.dispatch, py.Tuple{messageFields(m)}, nil)
+	// The message and its context are made here rather than by Python
+	// constructors: filling an instance's dict directly costs a fraction of
+	// twenty setattr calls, and this runs for every message.
+	msg := in.message.Alloc()
+	msg.Dict = messageFields(m)
+	ctx := in.context.Alloc()
+	ctx.Dict["_msg"] = msg
+	_, err := py.Call(in.globals["handle"], py.Tuple{msg, ctx}, nil)
 	if err == nil {
 		return nil
 	}
@@ -148,6 +161,8 @@ func messageFields(m *acl.Message) py.StringDict {
 		"trace":            stringMap(m.TraceContext),
 		"created_at_nanos": nanos(m.CreatedAt),
 		"reply_by_nanos":   nanos(m.ReplyBy),
+		"created_at":       seconds(m.CreatedAt),
+		"reply_by":         seconds(m.ReplyBy),
 	}
 	id := ""
 	if !m.ID.IsZero() {
@@ -173,6 +188,13 @@ func stringMap(m map[string]string) py.StringDict {
 		d[k] = py.String(v)
 	}
 	return d
+}
+
+func seconds(t time.Time) py.Object {
+	if t.IsZero() {
+		return py.None
+	}
+	return py.Float(float64(t.UnixNano()) / 1e9)
 }
 
 func nanos(t time.Time) py.Object {

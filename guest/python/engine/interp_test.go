@@ -88,3 +88,40 @@ func BenchmarkLoad(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHandle is one echo message on the host, without the sandbox.
+func BenchmarkHandle(b *testing.B) {
+	in, err := load("def handle(msg, ctx):\n    ctx.reply('inform', msg.text)\n")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := request("x")
+	h := &fakeHost{}
+	for b.Loop() {
+		h.sent = h.sent[:0]
+		if err := in.handle(m, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// msg.content is parsed when read: content that is not the JSON its
+// language says fails only a handler that reads it.
+func TestContentIsParsedWhenRead(t *testing.T) {
+	in := mustLoad(t, "def handle(msg, ctx):\n    ctx.reply('inform', msg.text)\n")
+	h := &fakeHost{}
+	require.NoError(t, in.handle(request("not json"), h))
+	assert.Equal(t, "not json", string(h.sent[0].Content))
+
+	in = mustLoad(t, "def handle(msg, ctx):\n    ctx.reply('inform', msg.content['a'])\n")
+	require.NoError(t, in.handle(request(`{"a":"b"}`), h))
+	assert.Equal(t, "b", string(h.sent[1].Content))
+	err := in.handle(request("not json"), h)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ValueError: invalid JSON")
+
+	in = mustLoad(t, "def handle(msg, ctx):\n    ctx.reply('inform', msg.nope)\n")
+	err = in.handle(request("{}"), h)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "AttributeError")
+}

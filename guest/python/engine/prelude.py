@@ -43,24 +43,22 @@ def _text(args):
 
 class Message:
     """An ACL message: its fields as attributes; text, bytes and content
-    hold the content (see the README)."""
+    hold the content (see the README). The engine makes these in Go, with
+    the fields already in the instance's dict."""
 
-    def __init__(self, fields):
-        for k, v in fields.items():
-            setattr(self, k, v)
-        self.content = self.text
+    def __getattr__(self, name):
+        # content is computed when first read, as JavaScript's getter is:
+        # content that is not JSON fails only the handler that reads it.
+        if name != "content":
+            raise AttributeError("'Message' object has no attribute '" + name + "'")
         if self.bytes is not None:
-            self.content = self.bytes
+            c = self.bytes
         elif self.language == "json" or self.language == "application/json":
-            self.content = _json_loads(self.text)
-        if self.created_at_nanos:
-            self.created_at = self.created_at_nanos / 1e9
+            c = _json_loads(self.text)
         else:
-            self.created_at = None
-        if self.reply_by_nanos:
-            self.reply_by = self.reply_by_nanos / 1e9
-        else:
-            self.reply_by = None
+            c = self.text
+        self.content = c
+        return c
 
     def json(self):
         """The content parsed as JSON, whatever the language says."""
@@ -72,38 +70,19 @@ class Message:
         return "<Message " + self.performative + " from " + self.sender + ">"
 
 
-_FIELDS = ["performative", "receivers", "reply_to", "language", "encoding", "ontology",
-           "protocol", "conversation_id", "reply_with", "in_reply_to", "reply_by_nanos",
-           "priority", "params", "trace", "content"]
-
-
-def _outgoing(fields):
-    f = {}
-    for k, v in fields.items():
-        if k == "reply_by":
-            if v is not None:
-                f["reply_by_nanos"] = int(v * 1e9)
-            continue
-        f[k] = v
-    return f
-
-
 class Context:
     """What handle gets beside the message: sending, logging, the clock
-    and tools. Sends leave when handle returns; if it raises, none do."""
-
-    def __init__(self, msg):
-        self._msg = msg
+    and tools. Sends leave when handle returns; if it raises, none do.
+    The engine makes one per message, with _msg set to the message."""
 
     def send(self, fields=None, **kw):
         """Sends a message: a dict of fields, or the fields as keywords."""
         f = {}
         if fields is not None:
-            for k, v in fields.items():
-                f[k] = v
-        for k, v in kw.items():
-            f[k] = v
-        _host_send(_outgoing(f))
+            f.update(fields)
+        if kw:
+            f.update(kw)
+        _host_send(f)
 
     def reply(self, performative, content=None, fields=None, **kw):
         """Answers the message being handled (see reply_to)."""
@@ -124,11 +103,10 @@ class Context:
              "protocol": msg.protocol, "language": msg.language, "encoding": msg.encoding,
              "ontology": msg.ontology}
         if fields is not None:
-            for k, v in fields.items():
-                f[k] = v
-        for k, v in kw.items():
-            f[k] = v
-        _host_send(_outgoing(f))
+            f.update(fields)
+        if kw:
+            f.update(kw)
+        _host_send(f)
 
     def log(self, *args):
         """Logs at info level; arguments that are not str are written as JSON (dict, list) or str()."""
@@ -254,11 +232,6 @@ class _Caxton:
 
 
 caxton = _Caxton()
-
-
-def _dispatch(fields):
-    msg = Message(fields)
-    handle(msg, Context(msg))
 
 
 def _loaded():
