@@ -24,8 +24,14 @@ import (
 // message).
 const importable = "json, math, string, time"
 
+// prelude is the agent API's source; the engine runs it compiled ahead of
+// time (preludeCode, generated from it by the test in prelude_gen_test.go).
+//
+//go:generate go test -run TestPreludeCodeIsCurrent -update .
 //go:embed prelude.py
 var prelude string
+
+const preludeFile = "<caxton prelude>"
 
 // host is what a handler call reaches: *guest.Context in the guest, a
 // fake in the tests.
@@ -64,8 +70,8 @@ func load(script string) (*interp, error) {
 	for _, t := range exceptionTypes {
 		in.globals[t.Name] = t
 	}
-	if err := in.run(prelude, "<caxton prelude>"); err != nil {
-		return nil, fmt.Errorf("prelude: %w", err)
+	if _, err := in.ctx.RunCode(preludeCode(), in.globals, in.globals, nil); err != nil {
+		return nil, fmt.Errorf("prelude: %w", pyError(err))
 	}
 	var ok1, ok2 bool
 	in.message, ok1 = in.globals["Message"].(*py.Type)
