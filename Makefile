@@ -10,12 +10,13 @@
 #   make rust-guests   only the Rust guests (needs rustc 1.63, see guest/rust/Makefile)
 #   make as-guests     only the AssemblyScript guests (needs node; see guest/assemblyscript/Makefile)
 #   make js-engine     the JavaScript engine guest (clang-14 and npm, see guest/js/README.md)
+#   make py-engine     the Python engine guest (needs only Go, see guest/python/README.md)
 #   make check-guests  check them all, rebuilding where the toolchain is here
 
 GO ?= go
 
-.PHONY: guests go-guests c-guests rust-guests as-guests js-engine check-guests
-guests: go-guests c-guests rust-guests as-guests js-engine
+.PHONY: guests go-guests c-guests rust-guests as-guests js-engine py-engine check-guests
+guests: go-guests c-guests rust-guests as-guests js-engine py-engine
 
 go-guests:
 	$(GO) generate -run caxton-guest ./examples/...
@@ -33,6 +34,9 @@ as-guests:
 
 js-engine:
 	$(MAKE) -B -C guest/js/engine
+
+py-engine:
+	$(GO) generate -run caxton-guest ./guest/python
 
 check-guests:
 	$(GO) run ./cmd/caxton-guest check -rebuild .

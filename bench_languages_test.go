@@ -11,6 +11,7 @@ import (
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/guest/js"
+	"github.com/caxton-go/caxton/guest/python"
 	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/sandbox"
 )
@@ -28,20 +29,24 @@ func langEchoes(b *testing.B) []langEcho {
 	c := mustRead(b, "guest/c/agents/echo.wasm")
 	goEcho := testguest.Build(b, "echo")
 	script := mustRead(b, "guest/js/agents/echo.js")
+	pyScript := mustRead(b, "guest/python/agents/echo.py")
 	return []langEcho{
 		{"c", func() *caxton.WasmSpec { return &caxton.WasmSpec{Module: c} }, c, nil},
 		{"go", func() *caxton.WasmSpec { return &caxton.WasmSpec{Module: goEcho} }, goEcho, nil},
 		{"js", func() *caxton.WasmSpec { return &caxton.WasmSpec{JavaScript: string(script)} }, js.Engine(), script},
+		{"python", func() *caxton.WasmSpec { return &caxton.WasmSpec{Python: string(pyScript)} }, python.Engine(), pyScript},
 	}
 }
 
 // BenchmarkLanguages compares the guest languages' echo agents in one run:
 // start (Runtime.Spawn of one more agent, its module compiled before: for
-// JavaScript this includes loading the engine's prelude and the script),
+// JavaScript and Python this includes loading the engine's prelude and
+// the script),
 // request → reply through the runtime, and the amortised cost of a message
 // in a batch of 256 handed to one instance (the sandbox alone). Latencies
 // report p50, p99 and the mean. Resident memory per idle agent is
-// bench/idleagents's (-wasm guest/js/agents/echo.js for JavaScript).
+// bench/idleagents's (-wasm guest/js/agents/echo.js for JavaScript,
+// guest/python/agents/echo.py for Python).
 func BenchmarkLanguages(b *testing.B) {
 	for _, l := range langEchoes(b) {
 		b.Run(l.name+"/start", func(b *testing.B) {

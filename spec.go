@@ -89,18 +89,27 @@ type AgentSpec struct {
 // handed to each instance at start-up. A script that does not load fails
 // Spawn with a *sandbox.Error of KindInitFailed carrying the interpreter's
 // message.
+//
+// Python agents are scripts too, run the same way by the Python engine
+// guest (gpython, a Python 3.4 interpreter written in Go: package
+// guest/python, whose README says exactly which language subset agents
+// get); a script that does not load fails Spawn with a *sandbox.Error of
+// KindInitFailed carrying the interpreter's message and traceback.
 type WasmSpec struct {
 	Module []byte // the guest in the binary format (a .wasm file's contents)
 	WAT    string // or the guest in the WebAssembly text format
 	// File is a path to the guest: WebAssembly text if the name ends in
-	// .wat, a JavaScript agent if .js (a script, not an ES module), the binary
-	// format otherwise.
+	// .wat, a JavaScript agent if .js (a script, not an ES module), a
+	// Python agent if .py, the binary format otherwise.
 	File string
 	// JavaScript is the agent as a script defining handle(msg, ctx)
 	// (guest/js/README.md).
 	JavaScript string
-	Limits     sandbox.Limits // resource limits per instance (zero fields: defaults)
-	Grants     sandbox.Grants // WASI capabilities (zero: none)
+	// Python is the agent as a script defining handle(msg, ctx)
+	// (guest/python/README.md).
+	Python string
+	Limits sandbox.Limits // resource limits per instance (zero fields: defaults)
+	Grants sandbox.Grants // WASI capabilities (zero: none)
 	// Reload, for development, polls File this often on the runtime's
 	// clock and upgrades the agent (blue-green) whenever its contents
 	// change; a change that does not compile or start is rolled back and

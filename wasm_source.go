@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/caxton-go/caxton/guest/js"
+	"github.com/caxton-go/caxton/guest/python"
 )
 
 // wasmSource is what a WasmSpec asks the sandbox to run: a module, in the
@@ -14,20 +15,20 @@ import (
 type wasmSource struct {
 	code []byte
 	text bool   // code is WebAssembly text
-	init []byte // the script of a JavaScript agent
+	init []byte // the script of a JavaScript or Python agent
 }
 
 // source resolves a WasmSpec to what to compile and what to hand each
 // instance, naming the field that is wrong.
 func (w *WasmSpec) source() (wasmSource, error) {
 	set := 0
-	for _, isSet := range []bool{len(w.Module) > 0, w.WAT != "", w.File != "", w.JavaScript != ""} {
+	for _, isSet := range []bool{len(w.Module) > 0, w.WAT != "", w.File != "", w.JavaScript != "", w.Python != ""} {
 		if isSet {
 			set++
 		}
 	}
 	if set != 1 {
-		return wasmSource{}, specErr("Wasm", "set exactly one of Module, WAT, File and JavaScript")
+		return wasmSource{}, specErr("Wasm", "set exactly one of Module, WAT, File, JavaScript and Python")
 	}
 	switch {
 	case len(w.Module) > 0:
@@ -36,6 +37,8 @@ func (w *WasmSpec) source() (wasmSource, error) {
 		return wasmSource{code: []byte(w.WAT), text: true}, nil
 	case w.JavaScript != "":
 		return wasmSource{code: js.Engine(), init: []byte(w.JavaScript)}, nil
+	case w.Python != "":
+		return wasmSource{code: python.Engine(), init: []byte(w.Python)}, nil
 	}
 	b, err := os.ReadFile(w.File)
 	if err != nil {
@@ -49,6 +52,11 @@ func (w *WasmSpec) source() (wasmSource, error) {
 			return wasmSource{}, specErr("Wasm.File", "%s is empty", w.File)
 		}
 		return wasmSource{code: js.Engine(), init: b}, nil
+	case ".py":
+		if len(b) == 0 {
+			return wasmSource{}, specErr("Wasm.File", "%s is empty", w.File)
+		}
+		return wasmSource{code: python.Engine(), init: b}, nil
 	}
 	return wasmSource{code: b}, nil
 }
@@ -65,6 +73,8 @@ func (w *WasmSpec) fromContents(contents []byte) *WasmSpec {
 		c.WAT = string(contents)
 	case ".js":
 		c.JavaScript = string(contents)
+	case ".py":
+		c.Python = string(contents)
 	default:
 		c.Module = contents
 	}

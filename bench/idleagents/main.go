@@ -2,12 +2,13 @@
 // agents: it spawns N copies of the C echo agent (each its own instance and
 // store), sends each one message so every instance has really run, and
 // reports the growth of the process's resident set and Go heap, and the
-// spawn rate. -wasm names another agent: a module, or a JavaScript agent (a
-// file ending in .js). -native spawns native Go echo agents instead, the
-// million-agent row of the benchmarks:
+// spawn rate. -wasm names another agent: a module, a JavaScript agent (a
+// file ending in .js) or a Python agent (.py). -native spawns native Go echo
+// agents instead, the million-agent row of the benchmarks:
 //
 //	go run ./bench/idleagents -n 10000
 //	go run ./bench/idleagents -n 1000 -wasm guest/js/agents/echo.js
+//	go run ./bench/idleagents -n 200 -wasm guest/python/agents/echo.py
 //	go run ./bench/idleagents -native -n 1000000
 package main
 
@@ -29,7 +30,7 @@ import (
 
 func main() {
 	n := flag.Int("n", 10000, "number of agents")
-	wasm := flag.String("wasm", "guest/c/agents/echo.wasm", "the agent to spawn: a module, or a script ending in .js")
+	wasm := flag.String("wasm", "guest/c/agents/echo.wasm", "the agent to spawn: a module, or a script ending in .js or .py")
 	native := flag.Bool("native", false, "spawn native Go echo agents instead of -wasm")
 	flag.Parse()
 	if *native {
@@ -59,9 +60,14 @@ func run(w io.Writer, n int, wasm string) error {
 		agent = func(name acl.AgentID) caxton.AgentSpec {
 			return caxton.AgentSpec{Name: name, Wasm: &caxton.WasmSpec{Module: code}}
 		}
-		if strings.HasSuffix(wasm, ".js") {
+		switch {
+		case strings.HasSuffix(wasm, ".js"):
 			agent = func(name acl.AgentID) caxton.AgentSpec {
 				return caxton.AgentSpec{Name: name, Wasm: &caxton.WasmSpec{JavaScript: string(code)}}
+			}
+		case strings.HasSuffix(wasm, ".py"):
+			agent = func(name acl.AgentID) caxton.AgentSpec {
+				return caxton.AgentSpec{Name: name, Wasm: &caxton.WasmSpec{Python: string(code)}}
 			}
 		}
 	}

@@ -1,7 +1,8 @@
-// Command polyglot runs one conversation among agents written in four
-// languages: Go (a native handler and a sandboxed Go guest), C and
-// JavaScript (both sandboxed). A customer auctions a job with Contract Net
-// to bidders in Go, Go-in-the-sandbox and JavaScript; the winner does it;
+// Command polyglot runs one conversation among agents written in six
+// languages: Go (a native handler and a sandboxed Go guest), C, Rust,
+// JavaScript and Python (all sandboxed). A customer auctions a job with
+// Contract Net to bidders in Go, Go-in-the-sandbox, Rust, JavaScript and
+// Python; the winner does it;
 // then a JavaScript clerk files the result with a C worker and a C counter
 // and answers the customer. Every step is one conversation, and the output
 // shows who said what.
@@ -9,7 +10,10 @@
 //	go run ./examples/polyglot
 //
 // Run it from the repository: the guests are the checked-in example agents
-// (guest/c/agents, guest/js/agents, examples/marketplace/bidder).
+// (guest/c/agents, guest/js/agents, guest/python/agents, guest/rust/agents,
+// examples/marketplace/bidder). Compiled guests are kept in a cache
+// directory under the system's temporary directory, so the second run
+// starts at once (the Python engine is a 10 MB module).
 package main
 
 import (
@@ -103,11 +107,13 @@ func goBidder(out *transcript, rate float64, rejected chan<- struct{}) *contract
 const conversation = "order-7"
 
 func run(w io.Writer) error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// Two minutes: a first run compiles every guest, on a loaded machine
+	// tens of seconds.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	out := &transcript{w: w}
 
-	rt, err := caxton.New()
+	rt, err := caxton.New(caxton.WithSandboxCacheDir(filepath.Join(os.TempDir(), "caxton-polyglot-cwasm")))
 	if err != nil {
 		return err
 	}
@@ -117,6 +123,7 @@ func run(w io.Writer) error {
 	for _, rel := range []string{
 		"guest/c/agents/worker.wasm", "guest/c/agents/counter.wasm",
 		"guest/js/agents/bidder.js", "examples/marketplace/bidder/bidder.wasm", "guest/rust/agents/bidder.wasm",
+		"guest/python/agents/bidder.py",
 	} {
 		if paths[rel], err = repoFile(rel); err != nil {
 			return err
@@ -140,7 +147,9 @@ func run(w io.Writer) error {
 		// Rust, built with the Rust SDK (guest/rust).
 		{Name: "rust", Capabilities: bidders, Wasm: &caxton.WasmSpec{File: paths["guest/rust/agents/bidder.wasm"],
 			Grants: sandbox.Grants{Env: map[string]string{"RATE": "0.9"}}}},
-		// Python: not yet (issue 17: no CPython for WASI is reachable here).
+		// Python, in the sandbox's gpython (guest/python).
+		{Name: "python", Capabilities: bidders, Wasm: &caxton.WasmSpec{File: paths["guest/python/agents/bidder.py"],
+			Grants: sandbox.Grants{Env: map[string]string{"RATE": "1.1"}}}},
 
 		// The clerk (JavaScript) and the C agents it works with.
 		{Name: "js-clerk", Wasm: &caxton.WasmSpec{JavaScript: clerkJS}},
@@ -205,6 +214,6 @@ func run(w io.Writer) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	out.say("customer", "done: one conversation (%s), agents in Go, Go in the sandbox, Rust, JavaScript and C", conversation)
+	out.say("customer", "done: one conversation (%s), agents in Go, Go in the sandbox, Rust, JavaScript, Python and C", conversation)
 	return nil
 }

@@ -20,12 +20,13 @@ func TestPolyglot(t *testing.T) {
 		"go-wasm:       proposes 14.40",
 		"js:            proposes 9.00",
 		"rust:          proposes 10.80",
+		"python:        proposes 13.20",
 		"js:            won and reports: quarterly-report: 12 units done by a JavaScript agent for 9.00",
 		"go:            my 12.00 bid was rejected: another proposal was chosen",
 		`js-clerk:      inform {"ticket":1,"filed":"done:quarterly-report: 12 units done by a JavaScript agent for 9.00"}`,
-		"customer:      done: one conversation (order-7), agents in Go, Go in the sandbox, Rust, JavaScript and C",
+		"customer:      done: one conversation (order-7), agents in Go, Go in the sandbox, Rust, JavaScript, Python and C",
 	} {
 		assert.Contains(t, out, want)
 	}
-	assert.Equal(t, 10, strings.Count(out, "\n"), out)
+	assert.Equal(t, 11, strings.Count(out, "\n"), out)
 }

@@ -19,8 +19,8 @@
 //
 // An Agent returns the caxton.WasmSpec to deploy; the suite adds the
 // limits, grants and tools a behaviour needs, so a language whose agents
-// are not plain modules fits the same table: JavaScript agents are
-// scripts (Script), run by the engine guest.
+// are not plain modules fits the same table: JavaScript and Python agents
+// are scripts (Script, PythonScript), run by their engine guests.
 package conformance
 
 import (
@@ -95,6 +95,15 @@ func Languages() []Language {
 			Probe:   Script("guest/js/agents/probe.js"),
 			Bidder:  Script("guest/js/agents/bidder.js"),
 		},
+		{
+			Name:    "python",
+			Echo:    PythonScript("guest/python/agents/echo.py"),
+			Counter: PythonScript("guest/python/agents/counter.py"),
+			Worker:  PythonScript("guest/python/agents/worker.py"),
+			Mirror:  PythonScript("guest/python/agents/mirror.py"),
+			Probe:   PythonScript("guest/python/agents/probe.py"),
+			Bidder:  PythonScript("guest/python/agents/bidder.py"),
+		},
 	}
 }
 
@@ -109,6 +118,20 @@ func Script(path string) Agent {
 			tb.Fatalf("conformance: %v", err)
 		}
 		return caxton.WasmSpec{JavaScript: string(b)}
+	}
+}
+
+// PythonScript is a Python agent checked in as a script (run by the
+// Python engine guest, see WasmSpec.Python): path is slash-separated,
+// relative to the module root.
+func PythonScript(path string) Agent {
+	return func(tb testing.TB) caxton.WasmSpec {
+		tb.Helper()
+		b, err := os.ReadFile(filepath.Join(testguest.ModuleRoot(), filepath.FromSlash(path)))
+		if err != nil {
+			tb.Fatalf("conformance: %v", err)
+		}
+		return caxton.WasmSpec{Python: string(b)}
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
 	"github.com/caxton-go/caxton/contractnet"
+	"github.com/caxton-go/caxton/guest/js"
+	"github.com/caxton-go/caxton/guest/python"
 	"github.com/caxton-go/caxton/internal/conformance"
 	"github.com/caxton-go/caxton/protocol"
 	"github.com/caxton-go/caxton/sandbox"
@@ -55,8 +57,13 @@ func spawn(t *testing.T, rt *caxtontest.Runtime, lang conformance.Language, role
 	t.Helper()
 	require.NotNil(t, agent, "language %s has no %s agent", lang.Name, role)
 	w := agent(t)
-	if len(w.Module) > 0 {
+	switch {
+	case len(w.Module) > 0:
 		precompile(t, w.Module)
+	case w.JavaScript != "":
+		precompile(t, js.Engine())
+	case w.Python != "":
+		precompile(t, python.Engine())
 	}
 	spec := caxton.AgentSpec{Name: name, Wasm: &w}
 	if edit != nil {
