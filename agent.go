@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/mailbox"
@@ -55,6 +56,9 @@ type AgentInfo struct {
 	Rollout      *Rollout // the upgrade in progress, if any
 	Breaker      BreakerState
 	QuotaHits    uint64 // sends refused by the agent's Quota
+	// CPUTime is the CPU time the agent's handler calls used, over all
+	// replicas, when AgentSpec.MeasureCPU is set (zero otherwise).
+	CPUTime time.Duration
 }
 
 // agent is a registered agent: its spec, its instances and their mailboxes
@@ -86,6 +90,7 @@ type agentStats struct {
 	processed, failed, retried, deadLettered, restarts atomic.Uint64
 	busyNanos, timed                                   atomic.Uint64 // handling time, when measured (autoscale on latency)
 	quotaHits                                          atomic.Uint64
+	cpuNanos                                           atomic.Int64 // handler CPU time (AgentSpec.MeasureCPU)
 }
 
 func (a *agent) name() acl.AgentID { return a.spec.Name }
@@ -122,6 +127,7 @@ func (a *agent) info() AgentInfo {
 		Version:      a.version().label,
 		Breaker:      a.brk.state(),
 		QuotaHits:    a.stats.quotaHits.Load(),
+		CPUTime:      time.Duration(a.stats.cpuNanos.Load()),
 	}
 	if ro := a.ro.Load(); ro != nil {
 		inf.Rollout = ro.progress()

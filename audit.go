@@ -21,10 +21,11 @@ const (
 	AuditQuota                            // a quota hit: send rate, bytes, outbox, agents or instances
 	AuditTool                             // a tool call the agent's grant does not allow
 	AuditDeadLetters                      // dead letters replayed or purged
+	AuditRetention                        // an AuditSink's retention is about to remove old records (a checkpoint; see AuditRetainer)
 )
 
 var auditNames = [...]string{AuditLifecycle: "lifecycle", AuditDenied: "denied", AuditForged: "forged sender",
-	AuditQuota: "quota", AuditTool: "tool denied", AuditDeadLetters: "dead letters"}
+	AuditQuota: "quota", AuditTool: "tool denied", AuditDeadLetters: "dead letters", AuditRetention: "retention"}
 
 func (k AuditKind) String() string {
 	if int(k) < len(auditNames) && auditNames[k] != "" {
@@ -33,21 +34,41 @@ func (k AuditKind) String() string {
 	return fmt.Sprintf("AuditKind(%d)", uint8(k))
 }
 
+// MarshalText writes the kind's name ("lifecycle", "denied", ...), so a
+// stored trail reads as words.
+func (k AuditKind) MarshalText() ([]byte, error) {
+	if int(k) < len(auditNames) && auditNames[k] != "" {
+		return []byte(auditNames[k]), nil
+	}
+	return nil, fmt.Errorf("caxton: unknown audit kind %d", uint8(k))
+}
+
+// UnmarshalText reads a name MarshalText wrote.
+func (k *AuditKind) UnmarshalText(b []byte) error {
+	for i, n := range auditNames {
+		if n != "" && n == string(b) {
+			*k = AuditKind(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("caxton: unknown audit kind %q", b)
+}
+
 // AuditRecord is one security event. Records are chained: Hash covers the
 // record's fields and Prev, the previous record's Hash, so VerifyAudit
 // detects a record deleted, inserted or edited.
 type AuditRecord struct {
-	Seq     uint64    // increasing per runtime, from 1
-	At      time.Time // by the runtime's clock
-	Kind    AuditKind
-	Subject string // who: "agent:billing", "identity:alice", "inbox:gateway", "host"
-	Action  string // what: "send request", "subscribe", "scale", "replay", ...
-	Target  string // to or on what: an agent, a topic, dead-letter ids
-	Allowed bool   // whether it went ahead
-	Reason  string // why it was refused, or a detail
-	TraceID string // the trace of the context it happened in, if any
-	Prev    string // hex SHA-256 of the previous record ("" for the first)
-	Hash    string // hex SHA-256 of this record
+	Seq     uint64    `json:"seq"` // increasing, from 1 (with an AuditSink, continuing the sink's trail across restarts)
+	At      time.Time `json:"at"`  // by the runtime's clock
+	Kind    AuditKind `json:"kind"`
+	Subject string    `json:"subject"`            // who: "agent:billing", "identity:alice", "inbox:gateway", "host"
+	Action  string    `json:"action"`             // what: "send request", "subscribe", "scale", "replay", ...
+	Target  string    `json:"target,omitempty"`   // to or on what: an agent, a topic, dead-letter ids
+	Allowed bool      `json:"allowed"`            // whether it went ahead
+	Reason  string    `json:"reason,omitempty"`   // why it was refused, or a detail
+	TraceID string    `json:"trace_id,omitempty"` // the trace of the context it happened in, if any
+	Prev    string    `json:"prev,omitempty"`     // hex SHA-256 of the previous record ("" for the first)
+	Hash    string    `json:"hash"`               // hex SHA-256 of this record
 }
 
 // digest is the record's hash over its fields and Prev.
@@ -120,7 +141,8 @@ func VerifyAudit(records []AuditRecord) error {
 const DefaultAuditBuffer = 4096
 
 // auditLog chains records, keeps the recent ones and hands each to the
-// hook. Recording takes one lock; the hook runs outside it, in order.
+// hook and the sink. Recording takes one lock; the hook and the sink run
+// outside it, in order.
 type auditLog struct {
 	mu   sync.Mutex
 	hook func(AuditRecord)
@@ -129,7 +151,11 @@ type auditLog struct {
 	full bool
 	seq  uint64
 	last string // the last record's hash
-	hmu  sync.Mutex
+
+	hmu      sync.Mutex    // held while a record reaches the hook and sink: they see chain order
+	sink     AuditSink     // nil without WithAuditSink
+	retainer AuditRetainer // sink, when it removes old records
+	onErr    func(error)   // reports a sink's failure (the runtime's logger)
 }
 
 func (l *auditLog) init(size int, hook func(AuditRecord)) {
@@ -137,10 +163,19 @@ func (l *auditLog) init(size int, hook func(AuditRecord)) {
 	l.hook = hook
 }
 
-// record stamps r (sequence, time, chain) and keeps it.
+// record stamps r (sequence, time, chain) and keeps it; with a retaining
+// sink, it then applies the sink's retention behind a checkpoint record.
 func (l *auditLog) record(r AuditRecord, now time.Time) {
-	l.hmu.Lock() // hooks see records in chain order
+	l.hmu.Lock() // hooks and the sink see records in chain order
 	defer l.hmu.Unlock()
+	l.add(r, now)
+	if l.retainer != nil {
+		l.retain(now)
+	}
+}
+
+// add chains r and hands it on; the caller holds hmu.
+func (l *auditLog) add(r AuditRecord, now time.Time) {
 	l.mu.Lock()
 	l.seq++
 	r.Seq, r.At, r.Prev = l.seq, now, l.last
@@ -154,6 +189,11 @@ func (l *auditLog) record(r AuditRecord, now time.Time) {
 	l.mu.Unlock()
 	if l.hook != nil {
 		l.hook(r)
+	}
+	if l.sink != nil {
+		if err := l.sink.Append(r); err != nil {
+			l.onErr(fmt.Errorf("caxton: audit sink: appending record %d: %w", r.Seq, err))
+		}
 	}
 }
 

@@ -95,3 +95,45 @@ func BenchmarkRequestBesideAttacker(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkOneToOneMeasureCPU is BenchmarkOneToOne with the receiver's
+// CPU time measured (AgentSpec.MeasureCPU), beside the same without, in
+// one run: the cost of CPU accounting per handler call, at its worst (a
+// handler that does nothing).
+func BenchmarkOneToOneMeasureCPU(b *testing.B) {
+	for _, measure := range []bool{false, true} {
+		b.Run(fmt.Sprintf("measure=%v", measure), func(b *testing.B) {
+			rt := newBenchRuntime(b)
+			done := make(chan struct{})
+			ctx := context.Background()
+			if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "sink", MeasureCPU: measure, Handler: countingAgent(int64(b.N), done)}); err != nil {
+				b.Fatal(err)
+			}
+			to := []acl.AgentID{"sink"}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := rt.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: to}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			<-done
+		})
+	}
+}
+
+// BenchmarkRequestReplyMeasureCPU is BenchmarkRequestReply with the
+// responder's CPU time measured, beside the same without: one message per
+// batch, so the thread CPU clock is read around every message — the
+// accounting's worst case per message.
+func BenchmarkRequestReplyMeasureCPU(b *testing.B) {
+	for _, measure := range []bool{false, true} {
+		b.Run(fmt.Sprintf("measure=%v", measure), func(b *testing.B) {
+			rt := newBenchRuntime(b)
+			if err := rt.Spawn(context.Background(), caxton.AgentSpec{Name: "echo", MeasureCPU: measure, Handler: echo()}); err != nil {
+				b.Fatal(err)
+			}
+			benchRequests(b, rt, "echo", nil)
+		})
+	}
+}

@@ -143,6 +143,12 @@ func New(opts ...Option) (*Runtime, error) {
 	rt.audit.init(cfg.auditBuffer, cfg.onAudit)
 	rt.logs.init(cfg.logBuffer, cfg.logLevel, cfg.clock.Now)
 	rt.logger = slog.New(&bookHandler{book: &rt.logs, next: telemetry.LogHandler(cfg.logger.Handler())})
+	if cfg.auditSink != nil {
+		if err := rt.audit.attachSink(cfg.auditSink, func(err error) { rt.logger.Error(err.Error()) }); err != nil {
+			rt.shutdown.cancel()
+			return nil, err
+		}
+	}
 	rt.bus.init()
 	rt.reqs.init(cfg.lateRetention, cfg.onLateReply, cfg.clock.Now)
 	rt.loadOffline()

@@ -131,6 +131,9 @@ func (in *instance) call(ctx context.Context, s *slot, e *store.Envelope) error 
 		mc := &MessageContext{rt: in.a.rt, in: in, msg: e.Msg, attempt: e.Attempts, ver: s.v}
 		return in.guard(ctx, s, func(ctx context.Context) error {
 			mc.ctx = ctx
+			if in.a.spec.MeasureCPU {
+				return in.cpuTimed(ctx, func() error { return s.h.HandleMessage(ctx, mc) })
+			}
 			return s.h.HandleMessage(ctx, mc)
 		})
 	}
@@ -142,7 +145,12 @@ func (in *instance) call(ctx context.Context, s *slot, e *store.Envelope) error 
 
 func (in *instance) callBatch(ctx context.Context, s *slot, b *Batch) error {
 	if in.a.spec.Delivery.Timeout > 0 {
-		return in.guard(ctx, s, func(ctx context.Context) error { return s.batch.HandleBatch(ctx, b) })
+		return in.guard(ctx, s, func(ctx context.Context) error {
+			if in.a.spec.MeasureCPU {
+				return in.cpuTimed(ctx, func() error { return s.batch.HandleBatch(ctx, b) })
+			}
+			return s.batch.HandleBatch(ctx, b)
+		})
 	}
 	return in.protect(func() error { return s.batch.HandleBatch(ctx, b) })
 }

@@ -37,6 +37,7 @@ type config struct {
 	authorizer    Authorizer
 	onAudit       func(AuditRecord)
 	auditBuffer   int
+	auditSink     AuditSink
 	maxAgents     int
 	maxInstances  int
 

@@ -126,13 +126,22 @@ func (rt *Runtime) checkQuota(a *agent, m *acl.Message) error {
 // bounded: one per second per agent, carrying the count of hits so far
 // (AgentInfo.QuotaHits counts every one).
 func (rt *Runtime) quotaHit(a *agent, m *acl.Message, qe *QuotaError) {
+	rt.quotaHitAs(a, "send", targetsOf(m), m, qe, "")
+}
+
+// quotaHitAs is quotaHit for any action; detail, if any, follows the
+// error in the audit record.
+func (rt *Runtime) quotaHitAs(a *agent, action, target string, m *acl.Message, qe *QuotaError, detail string) {
 	hits := a.stats.quotaHits.Add(1)
 	now := rt.clock.Now()
 	last := a.quotaAudited.Load()
 	if now.UnixNano()-last < int64(time.Second) && last != 0 || !a.quotaAudited.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
-	rt.auditf(AuditQuota, "agent:"+string(a.name()), "send", targetsOf(m), false, fmt.Sprintf("%s (%d hits so far)", qe.Error(), hits), "")
+	if detail != "" {
+		detail = ": " + detail
+	}
+	rt.auditf(AuditQuota, "agent:"+string(a.name()), action, target, false, fmt.Sprintf("%s%s (%d hits so far)", qe.Error(), detail, hits), "")
 	if m != nil {
 		rt.notifyRefuse(a, m, qe)
 	}

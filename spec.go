@@ -66,6 +66,17 @@ type AgentSpec struct {
 	Roles []string
 	// Quota limits what the agent may send (rate, bytes, outbox per batch).
 	Quota Quota
+	// MeasureCPU accounts the CPU time the agent's handler calls use
+	// (AgentInfo.CPUTime and the caxton.handler.cpu_time metric), so a
+	// native handler's cost can be attributed as a wasm guest's fuel is.
+	// Go cannot tell a goroutine's CPU time, so the agent's worker keeps
+	// its OS thread while it runs and reads the thread's CPU clock around
+	// each batch of messages it takes (Linux only; Spawn refuses it
+	// elsewhere). The clock is a system call (~4 µs on a loaded VM), paid
+	// per batch rather than per message, and a handler that blocks pays a
+	// thread hand-off when it wakes, so it is off by default. The time
+	// includes the worker's own work on the batch (acknowledgements).
+	MeasureCPU bool
 	// Lazy defers making the agent's handlers (a wasm guest's instances)
 	// until an instance's first message, so agents declared in thousands
 	// cost nothing until used. Spawn still compiles a wasm module.
@@ -278,6 +289,9 @@ func (s AgentSpec) withDefaults() (AgentSpec, error) {
 	}
 	if s.Breaker, err = s.Breaker.withDefaults(); err != nil {
 		return s, err
+	}
+	if s.MeasureCPU && !cpuClockWorks {
+		return s, specErr("MeasureCPU", "thread CPU clocks are not supported on this platform")
 	}
 	if s.Quota, err = s.Quota.withDefaults(); err != nil {
 		return s, err

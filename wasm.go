@@ -64,6 +64,10 @@ func (rt *Runtime) wasmFactory(ctx context.Context, name acl.AgentID, w *WasmSpe
 	if err != nil {
 		return nil, specErr("Wasm.Limits", "%v", err)
 	}
+	quotas, err := newDirQuotas(w.Grants.Dirs)
+	if err != nil {
+		return nil, err
+	}
 	eng, err := rt.sandboxEngine()
 	if err != nil {
 		return nil, forAgent(name, err) // sandbox.ErrNoCgo in a build without cgo
@@ -90,7 +94,7 @@ func (rt *Runtime) wasmFactory(ctx context.Context, name acl.AgentID, w *WasmSpe
 		if err != nil {
 			return nil, err
 		}
-		return &wasmHandler{inst: inst}, nil
+		return &wasmHandler{inst: inst, rt: rt, name: name, quotas: quotas}, nil
 	}, nil
 }
 
@@ -112,7 +116,10 @@ func forAgent(name acl.AgentID, err error) error {
 
 // wasmHandler adapts a sandbox instance to the BatchHandler seam.
 type wasmHandler struct {
-	inst *sandbox.Instance
+	inst   *sandbox.Instance
+	rt     *Runtime
+	name   acl.AgentID
+	quotas *dirQuotas // nil without byte quotas on granted directories
 }
 
 // HandleMessage is HandleBatch of one message; the runtime uses HandleBatch.
@@ -151,7 +158,13 @@ func (h *wasmHandler) HandleBatch(ctx context.Context, b *Batch) error {
 			return nil
 		}
 	}
+	if de := h.quotas.before(); de != nil {
+		return Permanent(h.quotaHit(de))
+	}
 	out, err := h.inst.Handle(ctx, msgs)
+	if de := h.quotas.after(); de != nil {
+		h.quotaHit(de) // this batch went ahead; the next is refused
+	}
 	if err != nil {
 		var se *sandbox.Error
 		switch {

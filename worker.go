@@ -24,6 +24,15 @@ func (in *instance) run() {
 		in.buf = make([]*store.Envelope, min(in.a.spec.BatchSize, in.a.spec.MailboxCapacity))
 	}
 	buf := in.buf
+	// AgentSpec.MeasureCPU: the worker keeps its OS thread, so the thread's
+	// CPU clock, read around each batch it takes, is this agent's alone.
+	// (With a delivery timeout each call runs on a goroutine of its own and
+	// is measured there: see cpuTimed.)
+	measure := in.a.spec.MeasureCPU && in.a.spec.Delivery.Timeout == 0
+	if measure {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 	if in.lazy { // AgentSpec.Lazy: the first message makes the handler
 		in.lazy = false
 		if err := in.makeHandler(in.runCtx); err != nil && !in.replaceHandler(stop, err) {
@@ -52,6 +61,10 @@ func (in *instance) run() {
 			}
 			continue
 		}
+		var cpu0 time.Duration
+		if measure {
+			cpu0 = threadCPUTime()
+		}
 		var rest []*store.Envelope
 		if in.cur != nil && in.cur.batch != nil {
 			envs = in.oneVersion(envs)
@@ -76,6 +89,9 @@ func (in *instance) run() {
 			rest = nil
 		}
 		in.flushAcks()
+		if measure {
+			in.chargeCPU(in.runCtx, threadCPUTime()-cpu0)
+		}
 		in.mb.Done(len(envs) - len(rest))
 		if len(rest) > 0 { // stopped mid-way: put the rest back, in order
 			refused, err := in.mb.Release(rest)

@@ -37,7 +37,7 @@ func TestPrometheusNamesAreTheDocumentedOnes(t *testing.T) {
 			}
 			return mc.Reply(ctx, acl.Inform, []byte("paid"))
 		})})
-	rt.MustSpawn(caxton.AgentSpec{Name: "broken", Delivery: caxton.DeliveryPolicy{MaxAttempts: 1},
+	rt.MustSpawn(caxton.AgentSpec{Name: "broken", Delivery: caxton.DeliveryPolicy{MaxAttempts: 1}, MeasureCPU: true,
 		Handler: caxton.HandlerFunc(func(context.Context, *caxton.MessageContext) error { return errors.New("always") })})
 	rt.MustSpawn(caxton.AgentSpec{Name: "guest", Wasm: &caxton.WasmSpec{WAT: testguest.WATNop}})
 
@@ -75,6 +75,7 @@ func TestPrometheusNamesAreTheDocumentedOnes(t *testing.T) {
 		"# TYPE caxton_instances_live gauge",
 		"# TYPE caxton_sandbox_memory_usage_bytes gauge",
 		"# TYPE caxton_sandbox_fuel_consumed_total counter",
+		"# TYPE caxton_handler_cpu_time_seconds_total counter",
 		`messaging_destination_name="billing"`,
 		`messaging_operation_name="process"`,
 		`messaging_system="caxton"`,

@@ -90,4 +90,10 @@ type DirGrant struct {
 	HostPath  string // directory on the host
 	GuestPath string // where the guest sees it, e.g. "/data"
 	Writable  bool   // false: read-only
+	// MaxBytes, for a writable grant, bounds what the directory may hold
+	// (0: no bound). WASI writes go straight to the host's file system, so
+	// the host enforcing it (the caxton runtime) measures the directory
+	// after each batch and refuses the agent's batches while it is over;
+	// see caxton's AgentSpec.Wasm.
+	MaxBytes int64
 }

@@ -74,6 +74,7 @@
 //	caxton.instances.live               gauge {instance}    live handler instances        caxton_instances_live
 //	caxton.sandbox.memory.usage         gauge By            wasm linear memory            caxton_sandbox_memory_usage_bytes
 //	caxton.sandbox.fuel.consumed        counter {fuel}      wasm fuel                     caxton_sandbox_fuel_consumed_total
+//	caxton.handler.cpu_time             counter s           handler CPU (MeasureCPU)      caxton_handler_cpu_time_seconds_total
 //	caxton.agent.up                     gauge               1 running, else 0 (caxton.state) caxton_agent_up
 //	caxton.circuit.open                 gauge               1 while the breaker is open   caxton_circuit_open
 //	caxton.instances.restarts           counter {instance}  instances replaced            caxton_instances_restarts_total

@@ -69,6 +69,7 @@ const (
 	MetricInstances    = "caxton.instances.live"              // gauge {instance}: live handler instances, per agent
 	MetricMemory       = "caxton.sandbox.memory.usage"        // gauge By: wasm linear memory, per agent
 	MetricFuel         = "caxton.sandbox.fuel.consumed"       // counter {fuel}: wasm fuel, per agent
+	MetricCPUTime      = "caxton.handler.cpu_time"            // counter s: CPU time of handler calls, per agent (AgentSpec.MeasureCPU)
 	MetricUp           = "caxton.agent.up"                    // gauge: 1 running, 0 stopped or failed, per agent and caxton.state
 	MetricCircuitOpen  = "caxton.circuit.open"                // gauge: 1 while the agent's breaker is open
 	MetricRestarts     = "caxton.instances.restarts"          // counter {instance}: instances replaced, per agent

@@ -39,6 +39,7 @@ type Telemetry struct {
 
 	sent, consumed, retried, deadLettered, fuel, denied metric.Int64Counter
 	duration                                            metric.Float64Histogram
+	cpu                                                 metric.Float64Counter
 
 	sets  sync.Map // attrKey → *attrSet (cached, so measuring allocates nothing)
 	names sync.Map // acl.AgentID → *spanNames
@@ -115,6 +116,11 @@ func New(cfg Config) (*Telemetry, error) {
 	t.duration, err = t.meter.Float64Histogram(telemetry.MetricDuration, metric.WithUnit("s"),
 		metric.WithDescription("Duration of one handler call (one batch for wasm agents)"),
 		metric.WithExplicitBucketBoundaries(telemetry.DurationBuckets...))
+	if err != nil {
+		return nil, err
+	}
+	t.cpu, err = t.meter.Float64Counter(telemetry.MetricCPUTime, metric.WithUnit("s"),
+		metric.WithDescription("CPU time of handler calls, for agents that measure it (AgentSpec.MeasureCPU)"))
 	if err != nil {
 		return nil, err
 	}

@@ -199,6 +199,14 @@ func (t *Telemetry) DeadLettered(ctx context.Context, agent acl.AgentID, m *acl.
 	}
 }
 
+// CPUTime counts CPU time agent's handler calls used.
+func (t *Telemetry) CPUTime(ctx context.Context, agent acl.AgentID, d time.Duration) {
+	if t == nil {
+		return
+	}
+	t.cpu.Add(ctx, d.Seconds(), t.attrs(attrKey{dest: agent}).add...)
+}
+
 // Fuel counts wasm fuel consumed by an agent.
 func (t *Telemetry) Fuel(ctx context.Context, agent acl.AgentID, fuel uint64) {
 	if t == nil || fuel == 0 {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+
+	"github.com/caxton-go/caxton"
 )
 
 // Identity is who an Authenticator says the caller of the HTTP face is.
@@ -17,6 +19,12 @@ type Identity struct {
 	// whose request opened it; another subject's requests on it are
 	// refused.
 	Subject string
+	// Roles are the caller's roles as the runtime's authorizer knows them
+	// (caxton.Identity.Roles): the face passes Subject and Roles to the
+	// runtime with every call it makes for this caller, so lifecycle
+	// operations (replaying dead letters) are decided and audited as the
+	// caller's, not the host's.
+	Roles []string
 	// Attributes carries whatever else the authenticator knows (roles, a
 	// tenant, when the credential expires). The server face passes it on
 	// and does not read it.
@@ -51,7 +59,10 @@ func IdentityFrom(ctx context.Context) (id Identity, ok bool) {
 	return id, ok
 }
 
-// withIdentity returns ctx carrying id, for IdentityFrom.
+// withIdentity returns ctx carrying id, for IdentityFrom, and the same
+// caller as a caxton.Identity, so that the runtime's authorizer decides —
+// and its audit trail records — what the tools do on the caller's behalf.
 func withIdentity(ctx context.Context, id Identity) context.Context {
+	ctx = caxton.WithIdentity(ctx, caxton.Identity{Name: id.Subject, Roles: id.Roles})
 	return context.WithValue(ctx, identityKey{}, id)
 }

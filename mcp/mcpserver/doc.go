@@ -49,7 +49,11 @@
 // identifies the caller of every request (401 or 403 if it cannot): a
 // session belongs to the subject that opened it, each tool call is logged
 // with it on the runtime's logger, and the tools' handling reads it with
-// IdentityFrom — the seam for deciding what a caller may do. Sessions idle
+// IdentityFrom. The face also passes the caller to the runtime
+// (caxton.WithIdentity, with Identity.Roles), so the runtime's authorizer
+// (caxton.WithAuthorizer) decides the lifecycle operations a tool performs
+// — replay_dead_letters — and the audit trail records them as the
+// caller's. Sessions idle
 // for WithSessionTimeout (30 minutes) are closed, and a new session beyond
 // WithMaxSessions (1000) is refused with 503, so clients that vanish
 // without ending their session cannot exhaust the server. A client that
