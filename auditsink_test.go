@@ -66,7 +66,7 @@ func (m *memTrail) Remove(seq uint64) error {
 func purges(t *testing.T, rt *caxtontest.Runtime, n int) {
 	t.Helper()
 	for range n {
-		_, err := rt.PurgeDeadLetters()
+		_, err := rt.PurgeDeadLetters(caxtontest.Context(t))
 		require.NoError(t, err)
 	}
 }

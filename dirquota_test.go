@@ -44,7 +44,7 @@ func TestGrantedDirectoryByteQuota(t *testing.T) {
 	_, err = os.Stat(filepath.Join(rw, "d"))
 	assert.True(t, errors.Is(err, os.ErrNotExist), "the refused batch never ran")
 
-	dead, err := rt.DeadLetters()
+	dead, err := rt.DeadLetters(caxtontest.Context(t))
 	require.NoError(t, err)
 	require.Len(t, dead, 1)
 	assert.Contains(t, dead[0].LastError, `agent "writer": directory bytes /rw quota of 12288 exceeded`)

@@ -22,7 +22,7 @@ func pyRuntime(t *testing.T, opts ...caxton.Option) *caxtontest.Runtime {
 	t.Helper()
 	e, err := sandbox.NewEngine(sandbox.WithCacheDir(moduleCache))
 	require.NoError(t, err)
-	_, err = e.Compile(python.Engine())
+	_, err = e.Compile(t.Context(), python.Engine())
 	require.NoError(t, err)
 	require.NoError(t, e.Close())
 	return caxtontest.NewRuntime(t, append([]caxton.Option{cachedModules()}, opts...)...)

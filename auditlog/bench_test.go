@@ -42,7 +42,7 @@ func BenchmarkAuditedEvent(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := rt.PurgeDeadLetters(); err != nil {
+				if _, err := rt.PurgeDeadLetters(context.Background()); err != nil {
 					b.Fatal(fmt.Sprint(err))
 				}
 			}

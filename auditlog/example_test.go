@@ -25,7 +25,7 @@ func Example() {
 		if err != nil {
 			panic(err)
 		}
-		rt.PurgeDeadLetters() // audited: a host operation
+		rt.PurgeDeadLetters(context.Background()) // audited: a host operation
 		rt.Close(context.Background())
 		trail.Close()
 	}

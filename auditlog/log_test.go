@@ -27,7 +27,7 @@ func session(t *testing.T, dir string, fc *clock.Fake, n int, opts ...auditlog.O
 	rt, err := caxton.New(caxton.WithClock(fc), caxton.WithAuditSink(trail))
 	require.NoError(t, err)
 	for i := range n {
-		_, err := rt.PurgeDeadLetters()
+		_, err := rt.PurgeDeadLetters(t.Context())
 		require.NoError(t, err, "event %d", i)
 		fc.Advance(time.Second)
 	}
@@ -200,7 +200,7 @@ func TestOneWriterAndInOrder(t *testing.T) {
 
 	rt, err := caxton.New(caxton.WithAuditSink(trail))
 	require.NoError(t, err)
-	_, err = rt.PurgeDeadLetters()
+	_, err = rt.PurgeDeadLetters(t.Context())
 	require.NoError(t, err)
 	require.NoError(t, rt.Close(context.Background()))
 

@@ -47,7 +47,7 @@ func TestHTTPPassesTheCallersIdentityToTheRuntime(t *testing.T) {
 	m.Content = []byte("debit 12")
 	require.NoError(t, rt.Send(caxtontest.Context(t), m))
 	rt.AwaitDeadLetters(1)
-	dl, err := rt.DeadLetters()
+	dl, err := rt.DeadLetters(caxtontest.Context(t))
 	require.NoError(t, err)
 	require.Len(t, dl, 1)
 
@@ -75,7 +75,7 @@ func TestHTTPPassesTheCallersIdentityToTheRuntime(t *testing.T) {
 	out := replay("bob")
 	assert.Equal(t, true, out["isError"], "%v", out)
 	assert.Contains(t, fmt.Sprint(out), "only operators replay dead letters")
-	left, err := rt.DeadLetters()
+	left, err := rt.DeadLetters(caxtontest.Context(t))
 	require.NoError(t, err)
 	assert.Len(t, left, 1)
 
