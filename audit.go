@@ -1,6 +1,7 @@
 package caxton
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -22,10 +23,11 @@ const (
 	AuditTool                             // a tool call the agent's grant does not allow
 	AuditDeadLetters                      // dead letters replayed or purged
 	AuditRetention                        // an AuditSink's retention is about to remove old records (a checkpoint; see AuditRetainer)
+	AuditCall                             // a call an outside party made through a face the host serves (RecordCall)
 )
 
 var auditNames = [...]string{AuditLifecycle: "lifecycle", AuditDenied: "denied", AuditForged: "forged sender",
-	AuditQuota: "quota", AuditTool: "tool denied", AuditDeadLetters: "dead letters", AuditRetention: "retention"}
+	AuditQuota: "quota", AuditTool: "tool denied", AuditDeadLetters: "dead letters", AuditRetention: "retention", AuditCall: "call"}
 
 func (k AuditKind) String() string {
 	if int(k) < len(auditNames) && auditNames[k] != "" {
@@ -231,6 +233,28 @@ func WithAuditBuffer(n int) Option {
 // Audit returns the recent security records, oldest first; VerifyAudit
 // checks them.
 func (rt *Runtime) Audit() []AuditRecord { return rt.audit.snapshot() }
+
+// RecordCall adds an AuditCall record for an operation an outside party
+// asked for through a face the host serves over the network or a pipe
+// (package mcp/mcpserver records every tool call with it, package server
+// every management call it audits): the caller is the Identity in ctx
+// ("identity:alice"), or "identity" alone for a caller not identified;
+// action names the operation ("mcp send_message"), target what it was on,
+// and outcome is nil when the call succeeded or what went wrong. The
+// operations the call then makes on the runtime are recorded as usual
+// (lifecycle, dead letters, denied sends), so the trail shows both the call
+// and its effects.
+func (rt *Runtime) RecordCall(ctx context.Context, action, target string, outcome error) {
+	sub := Subject{Kind: SubjectIdentity}
+	if id, ok := IdentityFrom(ctx); ok {
+		sub.Name, sub.Roles = id.Name, id.Roles
+	}
+	reason := ""
+	if outcome != nil {
+		reason = outcome.Error()
+	}
+	rt.auditf(AuditCall, sub.String(), action, target, outcome == nil, reason, traceID(ctx))
+}
 
 // auditf records a security event.
 func (rt *Runtime) auditf(kind AuditKind, subject, action, target string, allowed bool, reason string, traceID string) {

@@ -60,6 +60,18 @@ func TestEveryRouteRefusesWithoutToken(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 2*n, denied, "every refused call is audited")
+	// The runtime's own trail has each refused call too, as an unidentified
+	// caller's, so one verified chain holds what the API was asked.
+	refused := 0
+	for _, a := range f.rt.Audit() {
+		if a.Kind == caxton.AuditCall && !a.Allowed {
+			refused++
+			assert.Equal(t, "identity", a.Subject)
+			assert.True(t, strings.HasPrefix(a.Action, "http "), a.Action)
+		}
+	}
+	assert.Equal(t, 2*n, refused)
+	require.NoError(t, caxton.VerifyAudit(f.rt.Audit()))
 }
 
 func TestViewersCannotMutate(t *testing.T) {
@@ -80,6 +92,21 @@ func TestViewersCannotMutate(t *testing.T) {
 	f.ok(http.StatusOK, &st, "GET", "/v1/agents/echo", viewerToken, nil)
 	assert.Equal(t, "running", st.State)
 	assert.Equal(t, uint64(0), st.Processed)
+	// In the runtime's trail: the viewer's refused calls under its name, and
+	// the deployment that was allowed.
+	var victor, allowed int
+	for _, a := range f.rt.Audit() {
+		switch {
+		case a.Kind != caxton.AuditCall:
+		case strings.HasPrefix(a.Subject, "identity:victor"):
+			victor++
+			assert.False(t, a.Allowed, "%+v", a)
+		case a.Allowed && a.Target == "echo":
+			allowed++
+		}
+	}
+	assert.Positive(t, victor)
+	assert.Positive(t, allowed, "the deployment")
 }
 
 func TestScopedTokensSeeOnlyTheirAgents(t *testing.T) {

@@ -197,6 +197,16 @@ func (s *Server) serve(rt route) http.HandlerFunc {
 				}
 			}
 			s.audit.add(rec)
+			// The runtime's one trail has the call too, beside its effects.
+			ctx := c.r.Context()
+			if _, ok := caxton.IdentityFrom(ctx); !ok && c.id.Subject != "" {
+				ctx = caxton.WithIdentity(ctx, caxton.Identity{Name: c.id.Subject, Roles: []string{c.id.Role.String()}})
+			}
+			var outcome error
+			if p != nil {
+				outcome = p
+			}
+			s.rt.RecordCall(ctx, "http "+rt.op, string(c.agent), outcome)
 		}
 	}
 }

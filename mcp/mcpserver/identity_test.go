@@ -100,5 +100,22 @@ func TestHTTPPassesTheCallersIdentityToTheRuntime(t *testing.T) {
 	assert.False(t, replays[0].Allowed)
 	assert.Equal(t, "identity:alice", replays[1].Subject)
 	assert.True(t, replays[1].Allowed)
+
+	// The calls themselves are in the trail too, as the caller's, with
+	// their outcome (the runtime's own records above are their effects).
+	var calls []caxton.AuditRecord
+	for _, r := range rt.Audit() {
+		if r.Kind == caxton.AuditCall {
+			calls = append(calls, r)
+		}
+	}
+	require.Len(t, calls, 2)
+	assert.Equal(t, "identity:bob", calls[0].Subject)
+	assert.Equal(t, "mcp replay_dead_letters", calls[0].Action)
+	assert.False(t, calls[0].Allowed)
+	assert.Contains(t, calls[0].Reason, "could not be replayed")
+	assert.Equal(t, "identity:alice", calls[1].Subject)
+	assert.True(t, calls[1].Allowed)
+	assert.Empty(t, calls[1].Reason)
 	require.NoError(t, caxton.VerifyAudit(rt.Audit()))
 }

@@ -192,7 +192,7 @@ func (f *face) newSDKServer() (*sdk.Server, error) {
 			return nil, fmt.Errorf("mcpserver: tool %s: %w", name, err)
 		}
 	}
-	s.AddReceivingMiddleware(faceLogCalls(f.rt.Logger()), faceCheckArguments(inputs))
+	s.AddReceivingMiddleware(faceLogCalls(f.rt), faceCheckArguments(inputs))
 	return s, nil
 }
 
