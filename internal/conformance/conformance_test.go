@@ -31,8 +31,11 @@ import (
 
 // moduleCache is where the suite's runtimes share compiled guests, so that
 // a cold compile of a large module on a busy machine is not charged to a
-// Spawn bounded by caxtontest.DefaultTimeout.
-var moduleCache = filepath.Join(os.TempDir(), "caxton-conformance-cwasm")
+// Spawn bounded by caxtontest.DefaultTimeout. It is the root package's
+// test cache: what one test binary compiled (the Python and JavaScript
+// engines take tens of seconds cold), the other loads — the cache's files
+// are written atomically and sealed, so two processes may share it.
+var moduleCache = filepath.Join(os.TempDir(), "caxton-test-cwasm")
 
 var (
 	compiledMu sync.Mutex
