@@ -120,24 +120,12 @@ func BenchmarkCrossNodeSend(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
 		})
 		b.Run("raw-jetstream-"+mode.name, func(b *testing.B) {
-			c := benchNATS(b)
-			url := strings.Join(c.URLs(), ",")
-			pub, err := nats.Connect(url)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer pub.Close()
-			sub, err := nats.Connect(url)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer sub.Close()
+			pub, sub := rawClients(b)
 			var jsOpts []jetstream.JetStreamOpt
 			if mode.async > 0 {
 				jsOpts = append(jsOpts, jetstream.WithPublishAsyncMaxPending(mode.async))
 			}
-			js, _ := jetstream.New(pub, jsOpts...)
-			jsSub, _ := jetstream.New(sub)
+			js, jsSub := rawJetStream(b, pub, jsOpts...), rawJetStream(b, sub)
 			ctx := context.Background()
 			s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.*"},
 				Storage: jetstream.FileStorage, Retention: jetstream.WorkQueuePolicy, Replicas: 3})
@@ -212,19 +200,9 @@ func BenchmarkCrossNodeRequest(b *testing.B) {
 	// the floor of Caxton's design: the request through an R3 JetStream
 	// queue, acked after the answer, the answer over core NATS
 	b.Run("raw-jetstream", func(b *testing.B) {
-		url := strings.Join(benchNATS(b).URLs(), ",")
-		req, err := nats.Connect(url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer req.Close()
-		resp, err := nats.Connect(url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Close()
+		req, resp := rawClients(b)
 		ctx := context.Background()
-		js, _ := jetstream.New(req)
+		js := rawJetStream(b, req)
 		s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.*"},
 			Storage: jetstream.FileStorage, Retention: jetstream.WorkQueuePolicy, Replicas: 3})
 		if err != nil {
@@ -234,7 +212,7 @@ func BenchmarkCrossNodeRequest(b *testing.B) {
 			AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: DefaultMaxAckPending, Replicas: 3}); err != nil {
 			b.Fatal(err)
 		}
-		jsResp, _ := jetstream.New(resp)
+		jsResp := rawJetStream(b, resp)
 		cons, err := jsResp.Consumer(ctx, "RAW", "echo")
 		if err != nil {
 			b.Fatal(err)
@@ -271,17 +249,7 @@ func BenchmarkCrossNodeRequest(b *testing.B) {
 		latencies(b, ds)
 	})
 	b.Run("raw-nats", func(b *testing.B) {
-		url := strings.Join(benchNATS(b).URLs(), ",")
-		req, err := nats.Connect(url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer req.Close()
-		resp, err := nats.Connect(url)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer resp.Close()
+		req, resp := rawClients(b)
 		if _, err := resp.Subscribe("echo", func(m *nats.Msg) { _ = m.Respond(fmt.Appendf(nil, "echo: %s", m.Data)) }); err != nil {
 			b.Fatal(err)
 		}
@@ -307,4 +275,30 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
+}
+
+// rawClients connects two plain NATS clients (one sending, one receiving)
+// to the benchmarks' cluster, closed when b ends: the raw baselines.
+func rawClients(b *testing.B) (a, c *nats.Conn) {
+	b.Helper()
+	url := strings.Join(benchNATS(b).URLs(), ",")
+	conn := func() *nats.Conn {
+		nc, err := nats.Connect(url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(nc.Close)
+		return nc
+	}
+	return conn(), conn()
+}
+
+// rawJetStream is nc's JetStream handle, or the benchmark's end.
+func rawJetStream(b *testing.B, nc *nats.Conn, opts ...jetstream.JetStreamOpt) jetstream.JetStream {
+	b.Helper()
+	js, err := jetstream.New(nc, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return js
 }
