@@ -63,7 +63,7 @@ func BenchmarkLanguages(b *testing.B) {
 						_ = rt.Close(ctx)
 					}
 					var err error
-					if rt, err = caxton.New(caxton.WithSandboxCacheDir(moduleCache)); err != nil {
+					if rt, err = caxton.New(caxton.WithSandboxCacheDir(moduleCache), caxton.WithJavaScript(js.Engine()), caxton.WithPython(python.Engine())); err != nil {
 						b.Fatal(err)
 					}
 					if err := rt.Spawn(ctx, caxton.AgentSpec{Name: "warm", Wasm: l.spec()}); err != nil {

@@ -39,5 +39,13 @@ func TestRootImportStaysLight(t *testing.T) {
 	// program importing caxton (BENCHMARKS.md, "First run").
 	out, err = exec.Command(goBin, "list", "-deps", "github.com/caxton-go/caxton").CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	require.NotContains(t, strings.Fields(string(out)), "net/http", "the root package must not compile net/http")
+	deps := strings.Fields(string(out))
+	require.NotContains(t, deps, "net/http", "the root package must not compile net/http")
+
+	// The script engines (10 MB for Python) are opted into with
+	// WithJavaScript/WithPython: a program without scripts does not embed
+	// them.
+	for _, engine := range []string{"github.com/caxton-go/caxton/guest/js", "github.com/caxton-go/caxton/guest/python"} {
+		require.NotContains(t, deps, engine, "the root package must not embed a script engine")
+	}
 }

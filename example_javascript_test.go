@@ -6,13 +6,14 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/guest/js"
 )
 
 // A JavaScript agent is a script, run inside the sandbox like any
-// WebAssembly guest. JSON content arrives as objects and leaves as JSON.
+// WebAssembly guest by the engine the runtime was given (package guest/js). JSON content arrives as objects and leaves as JSON.
 func ExampleWasmSpec_javaScript() {
 	ctx := context.Background()
-	rt, err := caxton.New()
+	rt, err := caxton.New(caxton.WithJavaScript(js.Engine()))
 	if err != nil {
 		panic(err)
 	}

@@ -8,15 +8,19 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/guest/python"
 )
 
 // A Python agent is a script, run inside the sandbox like any WebAssembly
-// guest. JSON content arrives as dicts and leaves as JSON. The Python
-// engine is a 10 MB module: a module cache directory makes its compile
-// once per machine rather than once per process.
+// guest. JSON content arrives as dicts and leaves as JSON. The runtime runs
+// Python given the engine (package guest/python), a 10 MB module: a module
+// cache directory makes its compile once per machine rather than once per
+// process.
 func ExampleWasmSpec_python() {
 	ctx := context.Background()
-	rt, err := caxton.New(caxton.WithSandboxCacheDir(filepath.Join(os.TempDir(), "caxton-example-cwasm")))
+	rt, err := caxton.New(
+		caxton.WithPython(python.Engine()),
+		caxton.WithSandboxCacheDir(filepath.Join(os.TempDir(), "caxton-cwasm")))
 	if err != nil {
 		panic(err)
 	}

@@ -27,6 +27,7 @@ type config struct {
 	systemName    acl.AgentID
 	inboxCapacity int
 	sandboxOpts   []sandbox.EngineOption
+	engines       scriptEngines
 	onDeadLetter  func(DeadLetter)
 	onLateReply   func(LateReply)
 	onEvent       func(Event)

@@ -86,7 +86,7 @@ type AgentSpec struct {
 // WasmSpec makes an agent a WebAssembly guest (Guest ABI v1, see
 // sandbox/ABI.md). Set it in AgentSpec.Wasm instead of a handler: every
 // replica, and every replacement after a crash, is a fresh instance in its
-// own store. Set exactly one of Module, WAT, File and JavaScript.
+// own store. Set exactly one of Module, WAT, File, JavaScript and Python.
 //
 // Text is compiled only when asked for (WAT, or a File named *.wat), so
 // bytes that are not a module are reported as such, not as a syntax error.
@@ -96,16 +96,17 @@ type AgentSpec struct {
 //
 // JavaScript agents are scripts, deployed like modules: the runtime runs
 // each in an interpreter guest inside the sandbox (QuickJS, package
-// guest/js) with the same limits, grants and tools as any guest, the script
-// handed to each instance at start-up. A script that does not load fails
-// Spawn with a *sandbox.Error of KindInitFailed carrying the interpreter's
-// message.
+// guest/js, given to the runtime with WithJavaScript) with the same limits,
+// grants and tools as any guest, the script handed to each instance at
+// start-up. A script that does not load fails Spawn with a *sandbox.Error
+// of KindInitFailed carrying the interpreter's message.
 //
 // Python agents are scripts too, run the same way by the Python engine
 // guest (gpython, a Python 3.4 interpreter written in Go: package
 // guest/python, whose README says exactly which language subset agents
-// get); a script that does not load fails Spawn with a *sandbox.Error of
-// KindInitFailed carrying the interpreter's message and traceback.
+// get; given to the runtime with WithPython); a script that does not load
+// fails Spawn with a *sandbox.Error of KindInitFailed carrying the
+// interpreter's message and traceback.
 type WasmSpec struct {
 	Module []byte // the guest in the binary format (a .wasm file's contents)
 	WAT    string // or the guest in the WebAssembly text format

@@ -53,7 +53,7 @@ func (rt *Runtime) closeSandbox() error {
 // the compilation (see sandbox.Engine.Compile: a compilation cut short goes
 // on in the background and fills the cache).
 func (rt *Runtime) wasmFactory(ctx context.Context, name acl.AgentID, w *WasmSpec, grant tool.Grant) (func(context.Context, InstanceInfo) (Handler, error), error) {
-	src, err := w.source()
+	src, err := w.source(rt.cfg.engines)
 	if err != nil {
 		return nil, err
 	}

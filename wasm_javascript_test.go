@@ -31,7 +31,7 @@ func jsRuntime(t *testing.T, opts ...caxton.Option) *caxtontest.Runtime {
 	_, err = e.Compile(context.Background(), js.Engine())
 	require.NoError(t, err)
 	require.NoError(t, e.Close())
-	return caxtontest.NewRuntime(t, append([]caxton.Option{cachedModules()}, opts...)...)
+	return caxtontest.NewRuntime(t, append([]caxton.Option{cachedModules(), caxton.WithJavaScript(js.Engine())}, opts...)...)
 }
 
 // The example JavaScript agents (guest/js/agents) are scripts, deployed

@@ -25,7 +25,7 @@ func pyRuntime(t *testing.T, opts ...caxton.Option) *caxtontest.Runtime {
 	_, err = e.Compile(t.Context(), python.Engine())
 	require.NoError(t, err)
 	require.NoError(t, e.Close())
-	return caxtontest.NewRuntime(t, append([]caxton.Option{cachedModules()}, opts...)...)
+	return caxtontest.NewRuntime(t, append([]caxton.Option{cachedModules(), caxton.WithPython(python.Engine())}, opts...)...)
 }
 
 // The example Python agents (guest/python/agents) are scripts, deployed

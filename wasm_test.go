@@ -22,7 +22,7 @@ import (
 // moduleCache is where the tests' runtimes share compiled guests (a Go
 // guest takes 1-2 s to compile, more on a busy machine, and ~0.5 ms to load
 // from the cache).
-var moduleCache = filepath.Join(os.TempDir(), "caxton-test-cwasm")
+var moduleCache = filepath.Join(os.TempDir(), "caxton-cwasm")
 
 func cachedModules() caxton.Option { return caxton.WithSandboxCacheDir(moduleCache) }
 

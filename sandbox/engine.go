@@ -50,16 +50,27 @@ type Engine struct {
 // EngineOption configures NewEngine.
 type EngineOption func(*Engine) error
 
-// WithCacheDir keeps compiled modules in dir (created if missing), so a
-// large guest (a Go guest takes 1-2 s to compile) compiles once per machine
-// rather than once per process. A corrupt or incompatible file is
-// recompiled and replaced, never fatal.
+// WithCacheDir keeps compiled modules in dir (created if missing, readable
+// only by this user), so a large guest (a Go guest takes 1-2 s to compile,
+// the Python engine tens of seconds) compiles once per machine rather than
+// once per process. Processes sharing dir compile each module once between
+// them: on a miss the first compiles while the others wait for its
+// artifact (on unix; a lock file KEY.cwasm.lock stays beside each
+// artifact). A corrupt or incompatible file is recompiled and replaced,
+// never fatal.
+//
+// Loading a compiled module runs its machine code, so dir must be as
+// trusted as the program's binary: a directory that belongs to another
+// user or that others can write to is refused with ErrUnsafeCacheDir.
 func WithCacheDir(dir string) EngineOption {
 	return func(e *Engine) error {
 		if dir == "" {
 			return errors.New("sandbox: WithCacheDir: empty directory")
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("sandbox: WithCacheDir: %w", err)
+		}
+		if err := checkCacheDir(dir); err != nil {
 			return fmt.Errorf("sandbox: WithCacheDir: %w", err)
 		}
 		e.cacheDir = dir
@@ -323,12 +334,15 @@ func (e *Engine) load(key [32]byte, wasm []byte) (*wasmtime.Module, error) {
 		return e.compile(wasm)
 	}
 	path := filepath.Join(e.cacheDir, hex.EncodeToString(key[:])+".cwasm")
-	if blob, err := os.ReadFile(path); err == nil {
-		mod, err := e.deserialize(blob)
-		if err == nil {
+	if mod, ok := e.cached(path, false); ok {
+		return mod, nil
+	}
+	if unlock, ok := lockCompile(path+".lock", compileLockWait); ok {
+		defer unlock()
+		// Another process may have compiled it while this one waited.
+		if mod, ok := e.cached(path, true); ok {
 			return mod, nil
 		}
-		e.logger.Warn("sandbox: cached module unusable; recompiling", "path", path, "error", err)
 	}
 	mod, err := e.compile(wasm)
 	if err != nil {
@@ -340,6 +354,28 @@ func (e *Engine) load(key [32]byte, wasm []byte) (*wasmtime.Module, error) {
 		e.logger.Warn("sandbox: cannot write module cache", "path", path, "error", err)
 	}
 	return mod, nil
+}
+
+// compileLockWait bounds the wait for another process compiling the same
+// module into a shared cache (a cold compile of a 10 MB guest takes tens
+// of seconds on a busy machine); past it this process compiles too.
+const compileLockWait = 3 * time.Minute
+
+// cached loads the artifact at path, if there is a usable one. An unusable
+// one is logged (it is then recompiled and replaced) unless quiet.
+func (e *Engine) cached(path string, quiet bool) (*wasmtime.Module, bool) {
+	blob, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	mod, err := e.deserialize(blob)
+	if err != nil {
+		if !quiet {
+			e.logger.Warn("sandbox: cached module unusable; recompiling", "path", path, "error", err)
+		}
+		return nil, false
+	}
+	return mod, true
 }
 
 // Cached artifacts are sealed with a magic string, the payload length and a

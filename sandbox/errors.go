@@ -154,3 +154,8 @@ func truncateLog(s string) string {
 	}
 	return s
 }
+
+// ErrUnsafeCacheDir is returned (wrapped) by WithCacheDir for a directory
+// another user could write to: loading a compiled module runs its machine
+// code, so such a directory would let that user run code in this process.
+var ErrUnsafeCacheDir = errors.New("sandbox: unsafe cache directory")

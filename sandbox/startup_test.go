@@ -73,7 +73,7 @@ func TestInstantiateWithAnEndedContext(t *testing.T) {
 
 func TestCommandModulesAreRefusedWithBuildAdvice(t *testing.T) {
 	// The tests' shared artifact cache: a Go guest takes seconds to compile.
-	e := newEngine(t, sandbox.WithCacheDir(filepath.Join(os.TempDir(), "caxton-test-cwasm")))
+	e := newEngine(t, sandbox.WithCacheDir(filepath.Join(os.TempDir(), "caxton-cwasm")))
 	guests := map[string]func(t *testing.T) []byte{
 		"wat": func(t *testing.T) []byte {
 			return testguest.WATBinary(t, testguest.WATGuest(`(func (export "_start"))`, `(i64.const 0)`))

@@ -26,6 +26,8 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/guest/js"
+	"github.com/caxton-go/caxton/guest/python"
 )
 
 func main() {
@@ -72,7 +74,7 @@ func run(w io.Writer, n int, wasm string) error {
 		}
 	}
 	ctx := context.Background()
-	rt, err := caxton.New()
+	rt, err := caxton.New(caxton.WithJavaScript(js.Engine()), caxton.WithPython(python.Engine()))
 	if err != nil {
 		return err
 	}

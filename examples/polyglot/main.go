@@ -32,6 +32,8 @@ import (
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/contractnet"
 	"github.com/caxton-go/caxton/examples/marketplace/task"
+	"github.com/caxton-go/caxton/guest/js"
+	"github.com/caxton-go/caxton/guest/python"
 	"github.com/caxton-go/caxton/protocol"
 	"github.com/caxton-go/caxton/sandbox"
 )
@@ -113,7 +115,9 @@ func run(w io.Writer) error {
 	defer cancel()
 	out := &transcript{w: w}
 
-	rt, err := caxton.New(caxton.WithSandboxCacheDir(filepath.Join(os.TempDir(), "caxton-polyglot-cwasm")))
+	rt, err := caxton.New(
+		caxton.WithSandboxCacheDir(filepath.Join(os.TempDir(), "caxton-cwasm")),
+		caxton.WithJavaScript(js.Engine()), caxton.WithPython(python.Engine()))
 	if err != nil {
 		return err
 	}

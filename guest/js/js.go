@@ -2,7 +2,8 @@
 // runs an agent's script inside the sandbox, and its documentation (the
 // agent API is in README.md beside this file).
 //
-// A JavaScript agent is a script, deployed like a module:
+// A JavaScript agent is a script, deployed like a module (on a runtime
+// given this engine, see below):
 //
 //	caxton.AgentSpec{Name: "echo", Wasm: &caxton.WasmSpec{JavaScript: src}}
 //	caxton.AgentSpec{Name: "echo", Wasm: &caxton.WasmSpec{File: "agents/echo.js"}}
@@ -23,9 +24,13 @@
 // (sandbox/ABI.md, "Init data"), compiled once per instance at start-up, so
 // a script that does not load fails Spawn with the engine's message.
 //
-// The runtime uses this package itself; import it only to get the engine
-// module (for example to pre-compile it, or to spawn it through the
-// sandbox package directly).
+// A runtime runs JavaScript agents only when given this engine, so that programs
+// without them neither carry nor compile it:
+//
+//	rt, err := caxton.New(caxton.WithJavaScript(js.Engine()))
+//
+// The engine can also be pre-compiled, or spawned through the sandbox
+// package directly.
 package js
 
 import _ "embed"

@@ -3,7 +3,8 @@
 // agent API and the exact language subset are in README.md beside this
 // file).
 //
-// A Python agent is a script, deployed like a module:
+// A Python agent is a script, deployed like a module (on a runtime given
+// this engine, see below):
 //
 //	caxton.AgentSpec{Name: "echo", Wasm: &caxton.WasmSpec{Python: src}}
 //	caxton.AgentSpec{Name: "echo", Wasm: &caxton.WasmSpec{File: "agents/echo.py"}}
@@ -25,9 +26,13 @@
 // compiled once per instance at start-up, so a script that does not load
 // fails Spawn with the interpreter's message.
 //
-// The runtime uses this package itself; import it only to get the engine
-// module (for example to pre-compile it, or to spawn it through the
-// sandbox package directly).
+// A runtime runs Python agents only when given this engine, so that programs
+// without them neither carry nor compile it:
+//
+//	rt, err := caxton.New(caxton.WithPython(python.Engine()))
+//
+// The engine can also be pre-compiled, or spawned through the sandbox
+// package directly.
 package python
 
 import _ "embed"

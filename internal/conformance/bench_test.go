@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caxton-go/caxton/guest/js"
+	"github.com/caxton-go/caxton/guest/python"
 	"github.com/caxton-go/caxton/internal/sandboxbench"
 
 	"github.com/caxton-go/caxton"
@@ -116,7 +118,7 @@ func benchBatch(b *testing.B, m *sandbox.Module) {
 
 func benchRequestReply(b *testing.B, w caxton.WasmSpec) {
 	ctx := context.Background()
-	rt, err := caxton.New(caxton.WithSandboxCacheDir(moduleCache))
+	rt, err := caxton.New(caxton.WithSandboxCacheDir(moduleCache), caxton.WithJavaScript(js.Engine()), caxton.WithPython(python.Engine()))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -35,7 +35,7 @@ import (
 // test cache: what one test binary compiled (the Python and JavaScript
 // engines take tens of seconds cold), the other loads — the cache's files
 // are written atomically and sealed, so two processes may share it.
-var moduleCache = filepath.Join(os.TempDir(), "caxton-test-cwasm")
+var moduleCache = filepath.Join(os.TempDir(), "caxton-cwasm")
 
 var (
 	compiledMu sync.Mutex
@@ -52,7 +52,7 @@ func forEach(t *testing.T, test func(t *testing.T, lang conformance.Language)) {
 // newRuntime is a test runtime whose wasm modules are compiled once per
 // machine (in moduleCache), with extra options.
 func newRuntime(t *testing.T, opts ...caxton.Option) *caxtontest.Runtime {
-	return caxtontest.NewRuntime(t, append([]caxton.Option{caxton.WithSandboxCacheDir(moduleCache)}, opts...)...)
+	return caxtontest.NewRuntime(t, append([]caxton.Option{caxton.WithSandboxCacheDir(moduleCache), caxton.WithJavaScript(js.Engine()), caxton.WithPython(python.Engine())}, opts...)...)
 }
 
 // spawn deploys the role's agent as name, after edit adjusts its spec.
