@@ -18,9 +18,13 @@ import (
 // process.
 func ExampleWasmSpec_python() {
 	ctx := context.Background()
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		panic(err)
+	}
 	rt, err := caxton.New(
 		caxton.WithPython(python.Engine()),
-		caxton.WithSandboxCacheDir(filepath.Join(os.TempDir(), "caxton-cwasm")))
+		caxton.WithSandboxCacheDir(filepath.Join(cache, "caxton", "modules")))
 	if err != nil {
 		panic(err)
 	}

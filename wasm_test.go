@@ -5,7 +5,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
+	"github.com/caxton-go/caxton/internal/testenv"
 	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/stretchr/testify/assert"
@@ -22,7 +22,7 @@ import (
 // moduleCache is where the tests' runtimes share compiled guests (a Go
 // guest takes 1-2 s to compile, more on a busy machine, and ~0.5 ms to load
 // from the cache).
-var moduleCache = filepath.Join(os.TempDir(), "caxton-cwasm")
+var moduleCache = testenv.ModuleCache()
 
 func cachedModules() caxton.Option { return caxton.WithSandboxCacheDir(moduleCache) }
 

@@ -2,11 +2,10 @@ package sandbox_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/caxton-go/caxton/internal/testenv"
 	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/stretchr/testify/assert"
@@ -73,7 +72,7 @@ func TestInstantiateWithAnEndedContext(t *testing.T) {
 
 func TestCommandModulesAreRefusedWithBuildAdvice(t *testing.T) {
 	// The tests' shared artifact cache: a Go guest takes seconds to compile.
-	e := newEngine(t, sandbox.WithCacheDir(filepath.Join(os.TempDir(), "caxton-cwasm")))
+	e := newEngine(t, sandbox.WithCacheDir(testenv.ModuleCache()))
 	guests := map[string]func(t *testing.T) []byte{
 		"wat": func(t *testing.T) []byte {
 			return testguest.WATBinary(t, testguest.WATGuest(`(func (export "_start"))`, `(i64.const 0)`))

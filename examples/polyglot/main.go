@@ -11,9 +11,9 @@
 //
 // Run it from the repository: the guests are the checked-in example agents
 // (guest/c/agents, guest/js/agents, guest/python/agents, guest/rust/agents,
-// examples/marketplace/bidder). Compiled guests are kept in a cache
-// directory under the system's temporary directory, so the second run
-// starts at once (the Python engine is a 10 MB module).
+// examples/marketplace/bidder). Compiled guests are kept in the user's
+// cache directory (caxton/modules), so the second run starts at once (the
+// Python engine is a 10 MB module).
 package main
 
 import (
@@ -115,8 +115,12 @@ func run(w io.Writer) error {
 	defer cancel()
 	out := &transcript{w: w}
 
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return err
+	}
 	rt, err := caxton.New(
-		caxton.WithSandboxCacheDir(filepath.Join(os.TempDir(), "caxton-cwasm")),
+		caxton.WithSandboxCacheDir(filepath.Join(cache, "caxton", "modules")),
 		caxton.WithJavaScript(js.Engine()), caxton.WithPython(python.Engine()))
 	if err != nil {
 		return err

@@ -6,8 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +20,7 @@ import (
 	"github.com/caxton-go/caxton/guest/js"
 	"github.com/caxton-go/caxton/guest/python"
 	"github.com/caxton-go/caxton/internal/conformance"
+	"github.com/caxton-go/caxton/internal/testenv"
 	"github.com/caxton-go/caxton/protocol"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/tool"
@@ -35,7 +34,7 @@ import (
 // test cache: what one test binary compiled (the Python and JavaScript
 // engines take tens of seconds cold), the other loads — the cache's files
 // are written atomically and sealed, so two processes may share it.
-var moduleCache = filepath.Join(os.TempDir(), "caxton-cwasm")
+var moduleCache = testenv.ModuleCache()
 
 var (
 	compiledMu sync.Mutex
