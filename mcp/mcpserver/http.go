@@ -122,6 +122,11 @@ func (h *httpFace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusForbidden)
 			return
 		case err != nil:
+			challenge := h.cfg.challenge
+			if challenge == "" {
+				challenge = `Bearer realm="caxton"`
+			}
+			w.Header().Set("WWW-Authenticate", challenge)
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		case id.Subject == "":

@@ -49,6 +49,7 @@ type rawResponse struct {
 	status  int
 	body    string
 	session string
+	header  http.Header
 	msg     map[string]any
 }
 
@@ -73,7 +74,7 @@ func (c *rawHTTP) do(method, body string, kv ...string) rawResponse {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(c.t, err)
-	out := rawResponse{status: resp.StatusCode, body: string(b), session: resp.Header.Get("Mcp-Session-Id")}
+	out := rawResponse{status: resp.StatusCode, body: string(b), session: resp.Header.Get("Mcp-Session-Id"), header: resp.Header}
 	data := b
 	if i := bytes.Index(b, []byte("data: ")); i >= 0 { // an event stream: its first message
 		data, _, _ = bytes.Cut(b[i+len("data: "):], []byte("\n"))
@@ -280,6 +281,22 @@ func (l *logRecords) toolCalls() []map[string]string {
 // TestHTTPAuthenticator: the authenticator refuses callers it cannot
 // identify (401) or that may not come in (403), a session stays with the
 // caller that opened it, and every tool call is logged with its caller.
+// A server using MCP's OAuth flow points clients at its protected resource
+// metadata in the 401's challenge.
+func TestHTTPAuthChallenge(t *testing.T) {
+	rt := caxtontest.NewRuntime(t)
+	const challenge = `Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"`
+	h, err := mcpserver.HTTPHandler(rt.Runtime,
+		mcpserver.WithAuthenticator(func(*http.Request) (mcpserver.Identity, error) {
+			return mcpserver.Identity{}, errors.New("no token")
+		}),
+		mcpserver.WithAuthChallenge(challenge))
+	require.NoError(t, err)
+	res := newRawHTTP(t, h).initialize("2025-06-18")
+	assert.Equal(t, http.StatusUnauthorized, res.status)
+	assert.Equal(t, challenge, res.header.Get("WWW-Authenticate"))
+}
+
 func TestHTTPAuthenticator(t *testing.T) {
 	logs := &logRecords{}
 	rt := caxtontest.NewRuntime(t, caxton.WithLogger(slog.New(logs)))
@@ -322,6 +339,9 @@ func TestHTTPAuthenticator(t *testing.T) {
 			res := c.initialize("2025-06-18", "Authorization", tc.token)
 			assert.Equal(t, tc.status, res.status)
 			assert.Contains(t, res.body, tc.want)
+			if tc.status == http.StatusUnauthorized { // RFC 9110: a 401 says how to authenticate
+				assert.Equal(t, `Bearer realm="caxton"`, res.header.Get("WWW-Authenticate"))
+			}
 		})
 	}
 

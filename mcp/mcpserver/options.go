@@ -39,6 +39,7 @@ type faceConfig struct {
 	origins           []string
 	anyOrigin         bool
 	authenticate      Authenticator
+	challenge         string // WWW-Authenticate on a 401 ("": the default)
 }
 
 // WithName sets the implementation name the server reports to clients
@@ -138,6 +139,16 @@ func WithAllowedOrigins(origins ...string) Option {
 // can reach it, as the caller of its tools.
 func WithAuthenticator(a Authenticator) Option {
 	return func(c *faceConfig) { c.authenticate = a }
+}
+
+// WithAuthChallenge sets the WWW-Authenticate challenge HTTPHandler sends
+// with a 401 (RFC 9110 requires one; clients read from it how to
+// authenticate). The default, `Bearer realm="caxton"`, suits bearer
+// tokens; a server using MCP's OAuth flow points clients at its protected
+// resource metadata instead, for example
+// `Bearer resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"`.
+func WithAuthChallenge(challenge string) Option {
+	return func(c *faceConfig) { c.challenge = challenge }
 }
 
 // WithTools registers only the named tools (the Tool* constants): for
