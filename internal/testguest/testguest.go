@@ -7,6 +7,7 @@
 package testguest
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,17 +24,37 @@ var mu sync.Mutex // one build at a time within a test binary: they share the go
 // sandbox/testdata/goguests/<name> of this module, failing t on error.
 func Build(t testing.TB, name string) []byte {
 	t.Helper()
+	b, err := build(t.Context(), name)
+	if err != nil {
+		t.Fatalf("testguest: %v", err)
+	}
+	return b
+}
+
+func build(ctx context.Context, name string) ([]byte, error) {
 	var opts []gobuild.Option
 	if dir, err := gobuild.DefaultCacheDir(); err == nil {
 		opts = append(opts, gobuild.WithCache(dir))
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	b, err := gobuild.Build(t.Context(), filepath.Join(ModuleRoot(), "sandbox", "testdata", "goguests", name), opts...)
-	if err != nil {
-		t.Fatalf("testguest: %v", err)
-	}
-	return b
+	return gobuild.Build(ctx, filepath.Join(ModuleRoot(), "sandbox", "testdata", "goguests", name), opts...)
+}
+
+// Prebuild builds the named guests in the background, one after another,
+// and hands each one built to then (to compile it into a module cache, say)
+// — for a TestMain, so that a cold first build (15 s or more: the wasip1
+// runtime and the SDK) overlaps the tests that need no guest. A test's
+// Build of a guest being prebuilt waits for it and finds it cached. Errors
+// are left for Build to report in the test that needs the guest.
+func Prebuild(then func(code []byte), names ...string) {
+	go func() {
+		for _, name := range names {
+			if b, err := build(context.Background(), name); err == nil && then != nil {
+				then(b)
+			}
+		}
+	}()
 }
 
 // BuildCommand builds the Go guest sandbox/testdata/goguests/<name>
