@@ -74,12 +74,12 @@ func (ob *outbox) next(maxBytes int) []outItem {
 // flush sends ob's queue as frames until it is empty.
 func (n *Node) flush(ob *outbox) {
 	defer n.flushers.Done()
-	subject := n.lay.agentSubject(ob.to)
 	for {
 		items := ob.next(n.cfg.maxBytes)
 		if items == nil {
 			return
 		}
+		subject := n.lay.mailSubject(n.dir.home(ob.to), ob.to) // per frame: the agent may have moved
 		ms := make([]*acl.Message, len(items))
 		for i, it := range items {
 			ms[i] = it.m
