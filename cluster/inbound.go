@@ -288,7 +288,7 @@ func (h *hosted) receive(msg jetstream.Msg) {
 			continue
 		}
 		n.replies.note(m, o.node)
-		err := n.link.Deliver(h.ctx, m, h.name, f.settle)
+		err := n.link.Deliver(h.ctx, m, h.name, f.settle, f.giveBack)
 		if err == nil {
 			continue
 		}
@@ -317,6 +317,14 @@ type frame struct {
 	msg     jetstream.Msg
 	pending atomic.Int64
 	again   atomic.Bool
+}
+
+// giveBack settles a message the runtime hands back (its agent removed
+// here, or the runtime closing with it still queued): the frame comes
+// again, to another replica or a later Spawn.
+func (f *frame) giveBack() {
+	f.again.Store(true)
+	f.settle()
 }
 
 func (f *frame) settle() {
@@ -364,7 +372,8 @@ func (n *Node) extendInFlight() {
 }
 
 // receiveDirect handles a message on the node's own subject: a reply or
-// notice for a local inbox or waiting Request.
+// notice for a local inbox or waiting Request, or (WithDirectRequests) a
+// Request's message for an agent hosted here.
 func (n *Node) receiveDirect(msg *nats.Msg) {
 	o, rej, err := open(msg.Subject, msg.Header, msg.Data, n.cfg.maxBytes, n.dir.keyOf)
 	if err != nil { // a reply whose key cannot be fetched now: its Request ends at its deadline
@@ -382,13 +391,18 @@ func (n *Node) receiveDirect(msg *nats.Msg) {
 		}
 		n.replies.note(m, o.node)
 		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.sendTimeout)
-		err := n.link.Deliver(ctx, m, o.to, nil)
+		err := n.link.Deliver(ctx, m, o.to, nil, nil)
+		if errors.Is(err, caxton.ErrAgentNotFound) {
+			if _, agent := n.dir.lookup(o.to); agent { // a direct request for an agent that moved: its queue takes it
+				err = n.publishAgent(ctx, m, o.to)
+			}
+		}
 		cancel()
 		if err != nil {
 			if errors.Is(err, acl.ErrInvalid) {
 				n.reject(Rejection{At: time.Now(), Subject: msg.Subject, Node: o.node, Reason: "invalid message: " + err.Error(), Size: len(msg.Data)})
 			}
-			n.link.DeadLetter(m, o.to, "undeliverable reply from another node", err)
+			n.link.DeadLetter(m, o.to, "undeliverable direct message from another node", err)
 		}
 	}
 }

@@ -24,6 +24,7 @@ type config struct {
 	maxAckPending int
 	asyncWindow   int // 0: every send waits for its PubAck
 	dedup         bool
+	direct        bool // WithDirectRequests
 	key           ed25519.PrivateKey
 	logger        *slog.Logger
 	onReject      func(Rejection)
@@ -215,6 +216,24 @@ func WithAsyncPublish(window int) Option {
 func WithDeduplication() Option {
 	return func(c *config) error {
 		c.dedup = true
+		return nil
+	}
+}
+
+// WithDirectRequests sends the message of a Request waiting for its reply
+// (Runtime.Request, an inbox's or an agent's) to another node over core
+// NATS, signed as ever, straight to the node hosting the receiver, instead
+// of through its JetStream queue: one network round trip instead of a
+// replicated write, a pull and a replicated ack (see BENCHMARKS.md,
+// "Request latency"). The price is the request message's guarantee: it is
+// delivered at most once — lost with a node or a connection, the Request
+// ends at its deadline (or at once with a failure notice if no node can
+// take it) — and it may overtake messages its sender sent the receiver
+// before it through the queue. Once queued on the receiving node, retries
+// and dead-lettering are the local ones. Plain sends are unaffected.
+func WithDirectRequests() Option {
+	return func(c *config) error {
+		c.direct = true
 		return nil
 	}
 }
