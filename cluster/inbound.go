@@ -29,7 +29,7 @@ type hosted struct {
 	mu       sync.Mutex
 	queue    []jetstream.Msg             // taken from the node's consumer, for the worker
 	stopped  bool                        // Release or Close: nothing queues any more
-	inFlight map[jetstream.Msg]time.Time // taken, not yet acknowledged: since when
+	inFlight map[jetstream.Msg]time.Time // taken (queued for the worker or in the mailbox), not yet acknowledged: since when
 }
 
 // Claim implements caxton.Cluster: the name must be free in the cluster,
@@ -90,7 +90,9 @@ func (n *Node) unhost(h *hosted) {
 	h.stop()
 }
 
-// push queues a frame for h's worker, unless h is stopped.
+// push queues a frame for h's worker, unless h is stopped. From now on
+// it is in flight: a worker behind a slow agent must not let it be given
+// to another node (extendInFlight).
 func (h *hosted) push(msg jetstream.Msg) bool {
 	h.mu.Lock()
 	if h.stopped {
@@ -98,6 +100,7 @@ func (h *hosted) push(msg jetstream.Msg) bool {
 		return false
 	}
 	h.queue = append(h.queue, msg)
+	h.inFlight[msg] = time.Now()
 	h.mu.Unlock()
 	select {
 	case h.wake <- struct{}{}:
@@ -141,6 +144,9 @@ func (h *hosted) stop() {
 	h.stopped = true
 	q := h.queue
 	h.queue = nil
+	for _, msg := range q {
+		delete(h.inFlight, msg)
+	}
 	h.mu.Unlock()
 	h.cancel()
 	<-h.done
@@ -189,7 +195,7 @@ func (n *Node) elsewhere(origin string, msg jetstream.Msg) {
 		target = parkNode
 	}
 	if target == "" || target == origin {
-		_ = msg.NakWithDelay(n.retryDelay(msg))
+		_ = msg.NakWithDelay(n.retryDelay(msg, origin == parkNode))
 		return
 	}
 	if err := n.forward(msg, target, o.to); err != nil {
@@ -203,13 +209,19 @@ func (n *Node) elsewhere(origin string, msg jetstream.Msg) {
 }
 
 // retryDelay is how long a frame waiting for its agent stays away: from
-// 100 ms, doubling with each delivery, up to 5 s (or the ack wait).
-func (n *Node) retryDelay(msg jetstream.Msg) time.Duration {
+// 100 ms, doubling with each delivery, up to 5 s — 30 s in the park, whose
+// frames may wait for a Spawn that never comes (each return costs a
+// redelivery).
+func (n *Node) retryDelay(msg jetstream.Msg, parked bool) time.Duration {
 	k := uint64(1)
 	if md, err := msg.Metadata(); err == nil {
 		k = max(md.NumDelivered, 1)
 	}
-	return min(100*time.Millisecond<<min(k-1, 6), 5*time.Second, n.cfg.ackWait)
+	limit := 5 * time.Second
+	if parked {
+		limit = 30 * time.Second
+	}
+	return min(100*time.Millisecond<<min(k-1, 9), limit)
 }
 
 // forward publishes a frame, unchanged, to node's subject for to. The
@@ -260,21 +272,23 @@ func (n *Node) openMail(msg jetstream.Msg) (opened, *Rejection, error) {
 func (h *hosted) receive(msg jetstream.Msg) {
 	n := h.n
 	o, rej, err := n.openMail(msg)
+	if err == nil && rej == nil && o.to != h.name {
+		rej = &Rejection{Subject: msg.Subject(), Node: o.node, Reason: fmt.Sprintf("receiver %q does not match the queue of %q", o.to, h.name), Size: len(msg.Data())}
+	}
+	if err != nil || rej != nil {
+		h.mu.Lock()
+		delete(h.inFlight, msg)
+		h.mu.Unlock()
+	}
 	if err != nil { // the key could not be fetched: NATS is away; try again later
 		_ = msg.NakWithDelay(time.Second)
 		return
-	}
-	if rej == nil && o.to != h.name {
-		rej = &Rejection{Subject: msg.Subject(), Node: o.node, Reason: fmt.Sprintf("receiver %q does not match the queue of %q", o.to, h.name), Size: len(msg.Data())}
 	}
 	if rej != nil {
 		n.reject(*rej)
 		_ = msg.Term() // never again: no node would accept it
 		return
 	}
-	h.mu.Lock()
-	h.inFlight[msg] = time.Now()
-	h.mu.Unlock()
 	f := &frame{h: h, msg: msg}
 	f.pending.Store(int64(len(o.msgs)) + 1) // + this loop's own
 	for _, m := range o.msgs {

@@ -39,7 +39,7 @@ const (
 	DefaultAckWait       = 30 * time.Second
 	DefaultSendTimeout   = 5 * time.Second
 	DefaultMaxBytes      = 1 << 20 // the NATS server's default max_payload
-	DefaultMaxAckPending = 1024
+	DefaultMaxAckPending = 4096
 )
 
 // WithURLs sets the NATS servers to connect to (nats://host:port, or
@@ -172,10 +172,11 @@ func WithMaxMessageBytes(n int) Option {
 	}
 }
 
-// WithMaxAckPending bounds the frames of one agent (each up to 256
-// messages sent together) that JetStream hands a node before they are
-// acknowledged (default 1024), the window that keeps a slow agent from
-// being flooded; the agent's mailbox bounds what it takes beyond that.
+// WithMaxAckPending bounds the frames (each up to 256 messages for one
+// agent) that JetStream hands a node's consumer before they are
+// acknowledged (default 4096): the node's window over all the agents it
+// hosts, which bounds what a node holds in memory; a slow agent's frames
+// stay in it until handled, so one agent can use the whole window.
 func WithMaxAckPending(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
