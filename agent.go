@@ -254,6 +254,11 @@ func (a *agent) closeMailboxes(reason string, keep bool) int {
 			continue
 		}
 		for _, e := range rest {
+			if e.OnReturn != nil { // from another node: its transport takes it back
+				e.OnReturn()
+				e.OnAck = nil
+				continue
+			}
 			a.rt.deadLetter(a, in, e, reason, nil)
 			n++
 		}

@@ -95,6 +95,10 @@ func (l *ClusterLink) SystemName() acl.AgentID { return l.rt.cfg.systemName }
 // good — handled, or dead-lettered with the local record — which is when
 // the cluster acknowledges it to the sender's transport; for an inbox, or
 // a reply a waiting Request takes, it is called before Deliver returns.
+// onReturn (may be nil) is called instead of onAck if m is still queued
+// when the agent is removed here or the runtime closes: the cluster hands
+// it back to its transport (another replica, or the agent's next Spawn,
+// takes it) rather than the local dead letters.
 // Deliver blocks while the agent's mailbox is full (ctx bounds it), which
 // is the cluster's backpressure. m must be valid and carry its id and
 // creation time: it was stamped on the sending node. to need not be among
@@ -102,7 +106,7 @@ func (l *ClusterLink) SystemName() acl.AgentID { return l.rt.cfg.systemName }
 //
 // Errors: ErrAgentNotFound (nobody here has that name), ErrAgentFailed,
 // ErrMailboxFull (OverflowReject), ErrClosed, or m's validation error.
-func (l *ClusterLink) Deliver(ctx context.Context, m *acl.Message, to acl.AgentID, onAck func()) error {
+func (l *ClusterLink) Deliver(ctx context.Context, m *acl.Message, to acl.AgentID, onAck, onReturn func()) error {
 	rt := l.rt
 	if ctx == nil {
 		return errNilContext
@@ -148,7 +152,22 @@ func (l *ClusterLink) Deliver(ctx context.Context, m *acl.Message, to acl.AgentI
 	if a.state() == StateFailed && !rt.isDurable() {
 		return ErrAgentFailed
 	}
-	return a.push(ctx, store.Envelope{Msg: m, Receiver: to, Enqueued: m.CreatedAt, OnAck: onAck}, rt.shutdown.closing, true)
+	return a.push(ctx, store.Envelope{Msg: m, Receiver: to, Enqueued: m.CreatedAt, OnAck: onAck, OnReturn: onReturn}, rt.shutdown.closing, true)
+}
+
+// Awaited reports whether m is the message of a Request waiting here for
+// its reply (the runtime's, an inbox's or an agent's): a cluster may carry
+// such a message on a faster path that is not durable, since a lost one
+// ends its Request at the deadline (package cluster's WithDirectRequests).
+func (l *ClusterLink) Awaited(m *acl.Message) bool {
+	r := &l.rt.reqs
+	if m == nil || m.ReplyWith == "" || r.waiting.Load() == 0 {
+		return false
+	}
+	r.mu.Lock()
+	w := r.byReplyWith[m.ReplyWith]
+	r.mu.Unlock()
+	return w != nil
 }
 
 // DeadLetter records a message the cluster could not deliver to receiver

@@ -24,8 +24,11 @@ import (
 // send-to-handler latency. "caxton" runs three runtimes (async publish,
 // window 4096) with CAXTON_BENCH_AGENTS agents each; "raw-jetstream" runs
 // the same traffic through nats.go alone (async publish to one subject
-// per agent of a work-queue stream, one durable consumer per node acking
-// each message), the peer for the ratio. One iteration each:
+// per agent of a work-queue stream, one durable consumer per agent acking
+// each message: Caxton's design before consumers per node), and
+// "raw-jetstream-per-node" the same with one durable consumer per node
+// filtered to its agents' subjects (Caxton's design now), the peers for
+// the ratio. One iteration each:
 //
 //	CAXTON_BENCH_RATE=50000 CAXTON_BENCH_SECONDS=60 go test -run '^$' \
 //	  -bench Cluster3NodeSustained -benchtime 1x -timeout 30m ./cluster/
@@ -33,7 +36,8 @@ func BenchmarkCluster3NodeSustained(b *testing.B) {
 	rate, secs := envInt("CAXTON_BENCH_RATE", 1000), envInt("CAXTON_BENCH_SECONDS", 10)
 	agents := envInt("CAXTON_BENCH_AGENTS", 1)
 	b.Run("caxton", func(b *testing.B) { sustainCaxton(b, rate, secs, agents) })
-	b.Run("raw-jetstream", func(b *testing.B) { sustainRaw(b, rate, secs, agents) })
+	b.Run("raw-jetstream", func(b *testing.B) { sustainRaw(b, rate, secs, agents, false) })
+	b.Run("raw-jetstream-per-node", func(b *testing.B) { sustainRaw(b, rate, secs, agents, true) })
 }
 
 const sustainNodes = 3
@@ -148,7 +152,7 @@ func sustainCaxton(b *testing.B, rate, secs, agents int) {
 	})
 }
 
-func sustainRaw(b *testing.B, rate, secs, agents int) {
+func sustainRaw(b *testing.B, rate, secs, agents int, perNode bool) {
 	c := benchNATS(b)
 	ctx := context.Background()
 	got := &arrivals{seen: map[uint64]bool{}}
@@ -169,27 +173,37 @@ func sustainRaw(b *testing.B, rate, secs, agents int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for i := range sustainNodes {
-		for a := range agents {
-			name := fmt.Sprintf("sink-%d-%d", i, a)
-			if _, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: name, FilterSubject: "raw." + name,
-				AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: DefaultMaxAckPending, Replicas: 3}); err != nil {
-				b.Fatal(err)
-			}
-			cons, err := jss[i].Consumer(ctx, "RAW", name)
-			if err != nil {
-				b.Fatal(err)
-			}
-			cc, err := cons.Consume(func(m jetstream.Msg) {
-				d := m.Data()
-				got.add(binary.LittleEndian.Uint64(d), time.Since(time.Unix(0, int64(binary.LittleEndian.Uint64(d[8:])))))
-				_ = m.Ack()
-			}, jetstream.PullMaxMessages(512))
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(cc.Stop)
+	consume := func(i int, name, filter string) {
+		if _, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: name, FilterSubject: filter,
+			AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: DefaultMaxAckPending, Replicas: 3}); err != nil {
+			b.Fatal(err)
 		}
+		cons, err := jss[i].Consumer(ctx, "RAW", name)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cc, err := cons.Consume(func(m jetstream.Msg) {
+			d := m.Data()
+			got.add(binary.LittleEndian.Uint64(d), time.Since(time.Unix(0, int64(binary.LittleEndian.Uint64(d[8:])))))
+			_ = m.Ack()
+		}, jetstream.PullMaxMessages(512))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(cc.Stop)
+	}
+	subject := func(node, a int) string { return fmt.Sprintf("raw.sink-%d-%d", node, a) }
+	for i := range sustainNodes {
+		if perNode {
+			consume(i, fmt.Sprint("node-", i), fmt.Sprintf("raw.%d.*", i))
+			continue
+		}
+		for a := range agents {
+			consume(i, fmt.Sprintf("sink-%d-%d", i, a), subject(i, a))
+		}
+	}
+	if perNode {
+		subject = func(node, a int) string { return fmt.Sprintf("raw.%d.sink-%d", node, a) }
 	}
 	payload := make([]byte, 16, 192) // about a signed Caxton message's size on the wire
 	payload = payload[:cap(payload)]
@@ -199,7 +213,7 @@ func sustainRaw(b *testing.B, rate, secs, agents int) {
 		p = binary.LittleEndian.AppendUint64(p, uint64(time.Now().UnixNano()))
 		p = append(p, payload[16:]...)
 		for {
-			_, err := jss[node].PublishAsync(fmt.Sprintf("raw.sink-%d-%d", to, a), p)
+			_, err := jss[node].PublishAsync(subject(to, a), p)
 			if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 				return err
 			}

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -178,96 +180,140 @@ func latencies(b *testing.B, ds []time.Duration) {
 	b.ReportMetric(us(sum/time.Duration(len(ds))), "mean-µs")
 }
 
+// BenchmarkCrossNodeRequest: a Request from one node to an echo agent on
+// another, one at a time. "caxton" sends the request through the agent's
+// JetStream queue (the default); "caxton-direct" with WithDirectRequests
+// over core NATS; "raw-nats" is nats.go's request/reply (the goal's
+// yardstick), "raw-jetstream" the durable design's floor. Where the time
+// goes: caxton-direct minus raw-nats is Caxton's layer (two signatures
+// and verifications, see BenchmarkSealOpen, and the runtime's routing,
+// mailbox and handler); caxton minus caxton-direct is the JetStream write,
+// the consumer's delivery and the ack.
+//
+//	go test -run '^$' -bench 'CrossNodeRequest|SealOpen' -benchtime 5000x ./cluster/
 func BenchmarkCrossNodeRequest(b *testing.B) {
-	b.Run("caxton", func(b *testing.B) {
-		a, z := benchNodes(b, benchNATS(b))
-		ctx := context.Background()
-		if err := z.Spawn(ctx, caxton.AgentSpec{Name: "echo", Handler: caxton.HandlerFunc(echo)}); err != nil {
-			b.Fatal(err)
-		}
-		ds := make([]time.Duration, 0, b.N)
-		b.ResetTimer()
-		for range b.N {
-			start := time.Now()
-			if _, err := a.Request(ctx, &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"echo"}, Content: benchPayload}); err != nil {
-				b.Fatal(err)
-			}
-			ds = append(ds, time.Since(start))
-		}
-		b.StopTimer()
-		latencies(b, ds)
-	})
-	// the floor of Caxton's design: the request through an R3 JetStream
-	// queue, acked after the answer, the answer over core NATS
-	b.Run("raw-jetstream", func(b *testing.B) {
-		req, resp := rawClients(b)
-		ctx := context.Background()
-		js := rawJetStream(b, req)
-		s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.*"},
-			Storage: jetstream.FileStorage, Retention: jetstream.WorkQueuePolicy, Replicas: 3})
+	for _, mode := range []struct {
+		name string
+		opts []Option
+	}{{"caxton", nil}, {"caxton-direct", []Option{WithDirectRequests()}}} {
+		b.Run(mode.name, func(b *testing.B) { benchRequest(b, mode.opts...) })
+	}
+	b.Run("raw-jetstream", benchRawJetStreamRequest)
+	b.Run("raw-nats", benchRawNATSRequest)
+}
+
+// BenchmarkSealOpen is one side of a one-message frame's authenticity:
+// encode and sign it (seal), then verify and decode it (open); a
+// cross-node request and its reply pay it twice.
+func BenchmarkSealOpen(b *testing.B) {
+	_, key, _ := ed25519.GenerateKey(rand.Reader)
+	pub := key.Public().(ed25519.PublicKey)
+	m := acl.New(acl.Request, "echo")
+	m.Sender, m.Content, m.ID, m.CreatedAt, m.ReplyWith = "host", benchPayload, acl.NewID(), time.Now(), "r1"
+	keyOf := func(string, string) (ed25519.PublicKey, error) { return pub, nil }
+	b.ReportAllocs()
+	for b.Loop() {
+		msg, err := seal("caxton.caxton.node.n1", "n0", key, "echo", []*acl.Message{m}, DefaultMaxBytes)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "echo", FilterSubject: "raw.echo",
-			AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: DefaultMaxAckPending, Replicas: 3}); err != nil {
+		if _, rej, err := open(msg.Subject, msg.Header, msg.Data, DefaultMaxBytes, keyOf); err != nil || rej != nil {
+			b.Fatal(err, rej)
+		}
+	}
+}
+
+func benchRequest(b *testing.B, opts ...Option) {
+	a, z := benchNodes(b, benchNATS(b), opts...)
+	ctx := context.Background()
+	if err := z.Spawn(ctx, caxton.AgentSpec{Name: "echo", Handler: caxton.HandlerFunc(echo)}); err != nil {
+		b.Fatal(err)
+	}
+	ds := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if _, err := a.Request(ctx, &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"echo"}, Content: benchPayload}); err != nil {
 			b.Fatal(err)
 		}
-		jsResp := rawJetStream(b, resp)
-		cons, err := jsResp.Consumer(ctx, "RAW", "echo")
-		if err != nil {
+		ds = append(ds, time.Since(start))
+	}
+	b.StopTimer()
+	latencies(b, ds)
+}
+
+// benchRawJetStreamRequest is the floor of Caxton's durable design: the
+// request through an R3 JetStream queue, acked after the answer, the
+// answer over core NATS.
+func benchRawJetStreamRequest(b *testing.B) {
+	req, resp := rawClients(b)
+	ctx := context.Background()
+	js := rawJetStream(b, req)
+	s, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "RAW", Subjects: []string{"raw.*"},
+		Storage: jetstream.FileStorage, Retention: jetstream.WorkQueuePolicy, Replicas: 3})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.CreateConsumer(ctx, jetstream.ConsumerConfig{Durable: "echo", FilterSubject: "raw.echo",
+		AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: DefaultMaxAckPending, Replicas: 3}); err != nil {
+		b.Fatal(err)
+	}
+	jsResp := rawJetStream(b, resp)
+	cons, err := jsResp.Consumer(ctx, "RAW", "echo")
+	if err != nil {
+		b.Fatal(err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		_ = resp.Publish(m.Headers().Get("Reply-Inbox"), fmt.Appendf(nil, "echo: %s", m.Data()))
+		_ = m.Ack()
+	}, jetstream.PullMaxMessages(512))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cc.Stop()
+	inbox := nats.NewInbox()
+	answers, err := req.SubscribeSync(inbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		m := nats.NewMsg("raw.echo")
+		m.Data = benchPayload
+		m.Header.Set("Reply-Inbox", inbox)
+		if _, err := js.PublishMsg(ctx, m); err != nil {
 			b.Fatal(err)
 		}
-		cc, err := cons.Consume(func(m jetstream.Msg) {
-			_ = resp.Publish(m.Headers().Get("Reply-Inbox"), fmt.Appendf(nil, "echo: %s", m.Data()))
-			_ = m.Ack()
-		}, jetstream.PullMaxMessages(512))
-		if err != nil {
+		if _, err := answers.NextMsg(5 * time.Second); err != nil {
 			b.Fatal(err)
 		}
-		defer cc.Stop()
-		inbox := nats.NewInbox()
-		answers, err := req.SubscribeSync(inbox)
-		if err != nil {
+		ds = append(ds, time.Since(start))
+	}
+	b.StopTimer()
+	latencies(b, ds)
+}
+
+func benchRawNATSRequest(b *testing.B) {
+	req, resp := rawClients(b)
+	if _, err := resp.Subscribe("echo", func(m *nats.Msg) { _ = m.Respond(fmt.Appendf(nil, "echo: %s", m.Data)) }); err != nil {
+		b.Fatal(err)
+	}
+	if err := resp.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	ds := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		if _, err := req.Request("echo", benchPayload, 5*time.Second); err != nil {
 			b.Fatal(err)
 		}
-		ds := make([]time.Duration, 0, b.N)
-		b.ResetTimer()
-		for range b.N {
-			start := time.Now()
-			m := nats.NewMsg("raw.echo")
-			m.Data = benchPayload
-			m.Header.Set("Reply-Inbox", inbox)
-			if _, err := js.PublishMsg(ctx, m); err != nil {
-				b.Fatal(err)
-			}
-			if _, err := answers.NextMsg(5 * time.Second); err != nil {
-				b.Fatal(err)
-			}
-			ds = append(ds, time.Since(start))
-		}
-		b.StopTimer()
-		latencies(b, ds)
-	})
-	b.Run("raw-nats", func(b *testing.B) {
-		req, resp := rawClients(b)
-		if _, err := resp.Subscribe("echo", func(m *nats.Msg) { _ = m.Respond(fmt.Appendf(nil, "echo: %s", m.Data)) }); err != nil {
-			b.Fatal(err)
-		}
-		if err := resp.Flush(); err != nil {
-			b.Fatal(err)
-		}
-		ds := make([]time.Duration, 0, b.N)
-		b.ResetTimer()
-		for range b.N {
-			start := time.Now()
-			if _, err := req.Request("echo", benchPayload, 5*time.Second); err != nil {
-				b.Fatal(err)
-			}
-			ds = append(ds, time.Since(start))
-		}
-		b.StopTimer()
-		latencies(b, ds)
-	})
+		ds = append(ds, time.Since(start))
+	}
+	b.StopTimer()
+	latencies(b, ds)
 }
 
 func envInt(name string, def int) int {

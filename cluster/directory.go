@@ -39,7 +39,7 @@ type NodeRecord struct {
 // AgentRecord is an agent's directory entry (bucket
 // CAXTON_<cluster>_AGENTS, key = the agent's name as a token). It lives
 // until the agent is removed: while no live node hosts it, messages for it
-// wait in its JetStream queue for the next Spawn, anywhere.
+// wait in JetStream for the next Spawn, anywhere.
 type AgentRecord struct {
 	Name acl.AgentID `json:"name"`
 	// Fingerprint identifies "the same agent": kind, wasm module hash,

@@ -10,10 +10,14 @@
 //
 // What the cluster keeps in NATS (see docs/design.md for the reasons):
 //
-//   - stream CAXTON_<cluster>_MAIL, subjects caxton.<cluster>.agent.<name>:
-//     each agent's queue, consumed through one durable consumer shared by
-//     its replicas on every node. A message is acknowledged when its
-//     handler succeeded (or it was dead-lettered after the agent's
+//   - stream CAXTON_<cluster>_MAIL, subjects
+//     caxton.<cluster>.mail.<node>.<agent>: the mail of each agent on each
+//     node hosting it, consumed through one durable consumer per node
+//     (however many agents it hosts). A sending node picks one of the
+//     agent's live nodes by rendezvous hashing, so its messages to that
+//     agent stay in order; a node routes frames for agents it does not
+//     host on (forwarded, signature intact). A message is acknowledged when
+//     its handler succeeded (or it was dead-lettered after the agent's
 //     retries), so delivery across nodes is at-least-once, ordered per
 //     sender and receiver.
 //   - caxton.<cluster>.node.<node>: replies and notices for inboxes and
@@ -27,9 +31,12 @@
 // while one frame is being stored is the next (group commit), so a loaded
 // node pays JetStream's write and a signature once for many messages.
 //
-// When a node dies its agents' mail waits in JetStream; spawning the agent
-// on another node (once the dead node's lease ended) takes the queue over,
-// by the host or by a placement hook (WithPlacement).
+// When a node dies its agents' mail waits in JetStream, where a surviving
+// node adopts the dead node's consumer; spawning the agent on another node
+// (once the dead node's lease ended), by the host or by a placement hook
+// (WithPlacement), brings that mail to it. Mail of agents no node hosts
+// waits in a park (caxton.<cluster>.mail.~.<agent>) for a Spawn.
+// WithDirectRequests sends a waiting Request's message over core NATS.
 // Every message between nodes is signed by the sending node and verified
 // by the receiver; anything else is rejected and recorded (Rejections).
 //

@@ -70,6 +70,11 @@ func TestOrderPerSenderAcrossNodes(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			assert.Empty(t, disorder)
+			eventually(t, func() bool {
+				k := 0
+				tc.nodes[0].outboxes.m.Range(func(any, any) bool { k++; return true })
+				return k == 0
+			}, "the idle outbox dropped")
 		})
 	}
 }

@@ -76,15 +76,58 @@ func newLayout(cluster string) layout {
 	}
 }
 
-// agentSubject is where messages for an agent are published.
-func (l layout) agentSubject(name acl.AgentID) string { return l.prefix + ".agent." + token(name) }
+// parkNode stands for "no node" in a mail subject: messages for an agent
+// that no node hosts (its nodes closed and withdrew) wait there. It is not
+// a valid node name ('~' is outside validToken), so no node owns it.
+const parkNode = "~"
 
-// agentSubjects is the stream's subject filter.
-func (l layout) agentSubjects() string { return l.prefix + ".agent.*" }
+// mailSubject is where messages for an agent hosted on node are published:
+// "<prefix>.mail.<node>.<agent token>". Each node consumes its own
+// "<prefix>.mail.<node>.*" (one durable consumer per node, not per agent).
+func (l layout) mailSubject(node string, name acl.AgentID) string {
+	return l.prefix + ".mail." + node + "." + token(name)
+}
+
+// mailSubjects is the stream's subject filter.
+func (l layout) mailSubjects() string { return l.prefix + ".mail.>" }
+
+// nodeMail is the filter of node's consumer.
+func (l layout) nodeMail(node string) string { return l.prefix + ".mail." + node + ".*" }
+
+// mailParts splits a mail subject into its node and agent token.
+func (l layout) mailParts(subject string) (node, tok string, ok bool) {
+	rest, found := strings.CutPrefix(subject, l.prefix+".mail.")
+	if !found {
+		return "", "", false
+	}
+	node, tok, ok = strings.Cut(rest, ".")
+	if !ok || node == "" || tok == "" || strings.Contains(tok, ".") {
+		return "", "", false
+	}
+	return node, tok, true
+}
 
 // nodeSubject is a node's own subject: replies and notices for its inboxes.
 func (l layout) nodeSubject(node string) string { return l.prefix + ".node." + node }
 
-// consumer is the durable consumer of an agent's queue, shared by its
-// replicas on every node.
-func consumerName(name acl.AgentID) string { return "agent_" + token(name) }
+// nodeConsumer is the durable consumer of node's mail subjects; the park's
+// is "park". A node consumes its own; a dead node's (and the park's) is
+// adopted by one live node (see adopt.go).
+func nodeConsumer(node string) string {
+	if node == parkNode {
+		return "park"
+	}
+	return "node_" + node
+}
+
+// consumerNode is nodeConsumer's inverse ("" for other consumers).
+func consumerNode(consumer string) string {
+	if consumer == "park" {
+		return parkNode
+	}
+	node, ok := strings.CutPrefix(consumer, "node_")
+	if !ok || !validToken(node) {
+		return ""
+	}
+	return node
+}

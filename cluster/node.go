@@ -20,8 +20,9 @@ import (
 )
 
 // Node is one runtime's membership of a cluster: its NATS connection, its
-// lease and key in the directory, the JetStream consumers of the agents it
-// hosts, and the reply routes back to nodes that sent it requests. It
+// lease and key in the directory, its JetStream mail consumer (one per
+// node, whatever the number of agents it hosts), and the reply routes back
+// to nodes that sent it requests. It
 // implements caxton.Cluster; give it to caxton.WithCluster, and the
 // runtime owns and closes it.
 type Node struct {
@@ -51,6 +52,12 @@ type Node struct {
 	placing map[acl.AgentID]bool // orphans the placement hook is spawning here
 	sub     *nats.Subscription
 
+	stream      jetstream.Stream
+	mail        jetstream.ConsumeContext            // this node's own mail consumer
+	amu         sync.Mutex                          // guards adopted, adoptClosed
+	adopted     map[string]jetstream.ConsumeContext // other nodes' (and the park's) mail this node serves
+	adoptClosed bool
+
 	outMu     sync.RWMutex // read-held to queue a message; Close sets outClosed under it, after which nothing queues
 	outClosed bool
 	outboxes  outboxes        // by receiver (outbox.go)
@@ -79,7 +86,7 @@ func New(name string, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{name: name, cfg: cfg, lay: newLayout(cfg.cluster), key: cfg.key, hosted: map[acl.AgentID]*hosted{},
-		placing: map[acl.AgentID]bool{}, done: make(chan struct{}), up: make(chan struct{}), started: time.Now()}
+		placing: map[acl.AgentID]bool{}, adopted: map[string]jetstream.ConsumeContext{}, done: make(chan struct{}), up: make(chan struct{}), started: time.Now()}
 	n.ctx, n.stop = context.WithCancel(context.Background())
 	n.logger = cfg.logger
 	if n.logger == nil {
@@ -227,10 +234,10 @@ func (n *Node) setup() error {
 			n.replicas = 3
 		}
 	}
-	if _, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	if n.stream, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        n.lay.stream,
-		Description: "Caxton agents' mail: one subject and one durable consumer per agent",
-		Subjects:    []string{n.lay.agentSubjects()},
+		Description: "Caxton agents' mail: a subject per hosting node and agent, a durable consumer per node",
+		Subjects:    []string{n.lay.mailSubjects()},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Replicas:    n.replicas,
@@ -266,10 +273,21 @@ func (n *Node) setup() error {
 			return configErr("name", "node %q is already in the cluster (its lease is current); names must be unique", n.name)
 		}
 	}
+	for _, node := range []string{n.name, parkNode} {
+		cfg := n.mailConsumer(node)
+		if _, err := kvTry(ctx, func(ctx context.Context) (jetstream.Consumer, error) {
+			return n.js.CreateOrUpdateConsumer(ctx, n.lay.stream, cfg)
+		}); err != nil {
+			return fmt.Errorf("cluster: creating the mail consumer %s: %w", cfg.Durable, err)
+		}
+	}
 	if err := n.beat(ctx); err != nil {
 		return fmt.Errorf("cluster: taking the node lease: %w", err)
 	}
-	return n.dir.watch(ctx)
+	if err := n.dir.watch(ctx); err != nil {
+		return err
+	}
+	return n.dir.withdrawStale(ctx)
 }
 
 func (n *Node) asyncOpts() []jetstream.JetStreamOpt {
@@ -304,6 +322,13 @@ func (n *Node) Attach(link *caxton.ClusterLink) error {
 		return err
 	}
 	n.sub = sub
+	cons, err := n.js.Consumer(n.ctx, n.lay.stream, nodeConsumer(n.name))
+	if err != nil {
+		return fmt.Errorf("cluster: the node's mail consumer: %w", err)
+	}
+	if n.mail, err = n.consume(cons, n.name); err != nil {
+		return fmt.Errorf("cluster: consuming the node's mail: %w", err)
+	}
 	if n.cfg.asyncWindow > 0 {
 		n.acks = make(chan pendingAck, n.cfg.asyncWindow)
 		n.window = make(chan struct{}, n.cfg.asyncWindow)
@@ -336,6 +361,7 @@ func (n *Node) heartbeat() {
 		n.syncPlacements(ctx)
 		n.dir.sweepLeases(ctx)
 		n.extendInFlight()
+		n.adopt(ctx)
 		cancel()
 	}
 }
@@ -365,7 +391,8 @@ func (n *Node) syncPlacements(ctx context.Context) {
 // Close implements caxton.Cluster: the runtime calls it after its agents
 // drained. The node stops consuming, withdraws its placements (entries of
 // agents hosted nowhere else stay, so their messages wait in JetStream for
-// the next Spawn), ends its lease and closes the connection.
+// the next Spawn: a live node adopts this node's mail once its lease is
+// gone), ends its lease and closes the connection.
 func (n *Node) Close(ctx context.Context) error {
 	if !n.closed.CompareAndSwap(false, true) {
 		return nil
@@ -376,9 +403,13 @@ func (n *Node) Close(ctx context.Context) error {
 		hs = append(hs, h)
 	}
 	n.hmu.Unlock()
+	if n.mail != nil {
+		n.mail.Stop()
+	}
+	n.stopAdopted()
 	var errs []error
 	for _, h := range hs {
-		h.stopConsuming()
+		n.unhost(h)
 		if err := n.dir.update(ctx, h.name, false, func(*Placement) bool { return false }); err != nil {
 			errs = append(errs, fmt.Errorf("withdrawing %q from the directory: %w", h.name, err))
 		}

@@ -24,6 +24,7 @@ type config struct {
 	maxAckPending int
 	asyncWindow   int // 0: every send waits for its PubAck
 	dedup         bool
+	direct        bool // WithDirectRequests
 	key           ed25519.PrivateKey
 	logger        *slog.Logger
 	onReject      func(Rejection)
@@ -38,7 +39,7 @@ const (
 	DefaultAckWait       = 30 * time.Second
 	DefaultSendTimeout   = 5 * time.Second
 	DefaultMaxBytes      = 1 << 20 // the NATS server's default max_payload
-	DefaultMaxAckPending = 1024
+	DefaultMaxAckPending = 4096
 )
 
 // WithURLs sets the NATS servers to connect to (nats://host:port, or
@@ -171,10 +172,11 @@ func WithMaxMessageBytes(n int) Option {
 	}
 }
 
-// WithMaxAckPending bounds the frames of one agent (each up to 256
-// messages sent together) that JetStream hands a node before they are
-// acknowledged (default 1024), the window that keeps a slow agent from
-// being flooded; the agent's mailbox bounds what it takes beyond that.
+// WithMaxAckPending bounds the frames (each up to 256 messages for one
+// agent) that JetStream hands a node's consumer before they are
+// acknowledged (default 4096): the node's window over all the agents it
+// hosts, which bounds what a node holds in memory; a slow agent's frames
+// stay in it until handled, so one agent can use the whole window.
 func WithMaxAckPending(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
@@ -215,6 +217,24 @@ func WithAsyncPublish(window int) Option {
 func WithDeduplication() Option {
 	return func(c *config) error {
 		c.dedup = true
+		return nil
+	}
+}
+
+// WithDirectRequests sends the message of a Request waiting for its reply
+// (Runtime.Request, an inbox's or an agent's) to another node over core
+// NATS, signed as ever, straight to the node hosting the receiver, instead
+// of through its JetStream queue: one network round trip instead of a
+// replicated write, a pull and a replicated ack (see BENCHMARKS.md,
+// "Request latency"). The price is the request message's guarantee: it is
+// delivered at most once — lost with a node or a connection, the Request
+// ends at its deadline (or at once with a failure notice if no node can
+// take it) — and it may overtake messages its sender sent the receiver
+// before it through the queue. Once queued on the receiving node, retries
+// and dead-lettering are the local ones. Plain sends are unaffected.
+func WithDirectRequests() Option {
+	return func(c *config) error {
+		c.direct = true
 		return nil
 	}
 }

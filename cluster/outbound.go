@@ -24,6 +24,11 @@ type agentDest struct {
 func (d agentDest) Name() acl.AgentID { return d.name }
 
 func (d agentDest) Deliver(ctx context.Context, m *acl.Message) error {
+	if d.n.cfg.direct && d.n.link.Awaited(m) {
+		if node := d.n.dir.home(d.name); node != parkNode {
+			return d.n.publishDirect(ctx, m, node, d.name)
+		}
+	}
 	return d.n.publishAgent(ctx, m, d.name)
 }
 
@@ -203,7 +208,9 @@ func (n *Node) settleAsync(items []outItem, to acl.AgentID, err error) {
 // publishDirect sends m to an inbox on node over core NATS (see
 // docs/design.md: an inbox is in memory on its node, so a durable queue in
 // front of it would add a replicated write without making the delivery
-// durable; a reply lost with its node ends the Request at its deadline).
+// durable; a reply lost with its node ends the Request at its deadline),
+// or, with WithDirectRequests, a waiting Request's message to the node
+// hosting its receiver.
 func (n *Node) publishDirect(ctx context.Context, m *acl.Message, node string, to acl.AgentID) error {
 	if n.closed.Load() {
 		return ErrClosed

@@ -19,6 +19,7 @@ type outbox struct {
 	mu    sync.Mutex
 	queue []outItem
 	busy  bool // a flusher is running
+	gone  bool // emptied and dropped from the map: queue on a new one
 }
 
 // outItem is one queued message.
@@ -38,6 +39,11 @@ func (n *Node) enqueue(to acl.AgentID, it outItem) error {
 	}
 	ob := n.outboxes.get(to)
 	ob.mu.Lock()
+	for ob.gone { // its flusher just emptied it and dropped it from the map
+		ob.mu.Unlock()
+		ob = n.outboxes.get(to)
+		ob.mu.Lock()
+	}
 	ob.queue = append(ob.queue, it)
 	start := !ob.busy
 	ob.busy = true
@@ -50,13 +56,17 @@ func (n *Node) enqueue(to acl.AgentID, it outItem) error {
 }
 
 // next takes the next frame's items off the queue, or reports that it is
-// empty (and the flusher ends).
-func (ob *outbox) next(maxBytes int) []outItem {
+// empty: the flusher ends and the outbox leaves the map (a node that sent
+// to many agents once keeps no outbox for each), and a send queueing on it
+// meanwhile takes a new one.
+func (ob *outbox) next(maxBytes int, all *outboxes) []outItem {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
 	if len(ob.queue) == 0 {
 		ob.busy = false
+		ob.gone = true
 		ob.queue = nil // let a burst's backing array go
+		all.m.CompareAndDelete(ob.to, ob)
 		return nil
 	}
 	size, k := frameOverhead, 0
@@ -74,12 +84,12 @@ func (ob *outbox) next(maxBytes int) []outItem {
 // flush sends ob's queue as frames until it is empty.
 func (n *Node) flush(ob *outbox) {
 	defer n.flushers.Done()
-	subject := n.lay.agentSubject(ob.to)
 	for {
-		items := ob.next(n.cfg.maxBytes)
+		items := ob.next(n.cfg.maxBytes, &n.outboxes)
 		if items == nil {
 			return
 		}
+		subject := n.lay.mailSubject(n.dir.home(ob.to), ob.to) // per frame: the agent may have moved
 		ms := make([]*acl.Message, len(items))
 		for i, it := range items {
 			ms[i] = it.m
@@ -108,8 +118,8 @@ func (n *Node) flush(ob *outbox) {
 	}
 }
 
-// outboxes maps receivers to their outboxes. Entries stay (one small
-// struct per remote agent this node ever sent to).
+// outboxes maps receivers to their outboxes while they have something
+// queued or being sent.
 type outboxes struct {
 	m sync.Map // acl.AgentID → *outbox
 }

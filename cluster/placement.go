@@ -86,17 +86,24 @@ func (n *Node) Orphans() []Orphan {
 // chosen reports whether this node is the one that places name: the live
 // node with a placement hook whose hash with name is highest.
 func (n *Node) chosen(name acl.AgentID, candidates []string) bool {
+	return rendezvous(token(name), candidates) == n.name
+}
+
+// rendezvous picks one of candidates for key: the one whose FNV-64a hash
+// with key is highest (ties to the smaller name), so every node picks the
+// same from the same candidates, and removing one moves only its keys.
+func rendezvous(key string, candidates []string) string {
 	best, bestScore := "", uint64(0)
 	for _, node := range candidates {
 		h := fnv.New64a()
-		h.Write([]byte(token(name)))
+		h.Write([]byte(key))
 		h.Write([]byte{0})
 		h.Write([]byte(node))
 		if s := h.Sum64(); best == "" || s > bestScore || s == bestScore && node < best {
 			best, bestScore = node, s
 		}
 	}
-	return best == n.name
+	return best
 }
 
 // placeLoop looks for orphans every third of the lease (a node's death is

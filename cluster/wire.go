@@ -17,6 +17,10 @@ const (
 	hdrTo   = "Caxton-To"   // the receiver this copy is for
 	hdrSig  = "Caxton-Sig"  // base64url Ed25519 signature over the canonical bytes
 	hdrKey  = "Caxton-Key"  // which of the node's keys signed (keyID)
+	// hdrSubject is the mail subject a forwarded frame was signed for (a
+	// node passing on a frame for an agent that moved keeps the sender's
+	// signature; see Node.forward).
+	hdrSubject = "Caxton-Subject"
 )
 
 // sigDomain separates these signatures from anything else a key might sign.

@@ -34,7 +34,7 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 	js, err := jetstream.New(raw)
 	require.NoError(t, err)
 	lay, n1 := tc.nodes[0].lay, tc.nodes[1]
-	subject := lay.agentSubject("vault")
+	subject := lay.mailSubject("n0", "vault")
 	msg := func(sender acl.AgentID, content string) *acl.Message {
 		m := acl.New(acl.Inform, "vault")
 		m.Sender, m.Content, m.ID, m.CreatedAt = sender, []byte(content), acl.NewID(), time.Now()

@@ -34,6 +34,13 @@ type Envelope struct {
 	// (package cluster acks a JetStream message there). Stores do not
 	// persist it; an envelope recovered after a restart has none.
 	OnAck func()
+	// OnReturn, if set, is called instead of dead-lettering when the
+	// envelope is still queued as its agent is removed or its runtime
+	// closes: the remote sender's transport takes it back (package cluster
+	// negatively acknowledges the JetStream message, so another replica of
+	// the agent, or its next Spawn, gets it). OnAck is then not called.
+	// Stores do not persist it.
+	OnReturn func()
 }
 
 // Store opens per-receiver queues and holds dead letters.
