@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "py/objint.h"
 #include "py/objstr.h"
 #include "py/runtime.h"
+#include "py/runtime0.h"
 
 #include "caxton.h"
 #include "engine.h"
@@ -27,12 +29,20 @@ static int64_t field_int(qstr field, mp_obj_t v) {
 	if (!mp_obj_is_integer(v))
 		nlr_raise(mp_obj_new_exception_msg_varg(&mp_type_TypeError,
 		    "message field %q must be an int, not %s", field, mp_obj_get_type_str(v)));
-	long long n;
 	if (MP_OBJ_IS_SMALL_INT(v))
-		n = MP_OBJ_SMALL_INT_VALUE(v);
-	else
-		n = (long long)mp_obj_get_float(v);
-	return n;
+		return MP_OBJ_SMALL_INT_VALUE(v);
+	/* A big int: its low 64 bits, two's complement, after a range check
+	 * (nanoseconds since 1970 fit until 2262). */
+	if (mp_binary_op(MP_BINARY_OP_LESS, v, mp_obj_new_int_from_ll(INT64_MIN)) == mp_const_true ||
+	    mp_binary_op(MP_BINARY_OP_MORE, v, mp_obj_new_int_from_ll(INT64_MAX)) == mp_const_true)
+		nlr_raise(mp_obj_new_exception_msg_varg(&mp_type_OverflowError,
+		    "message field %q is out of range", field));
+	uint8_t b[8];
+	mp_obj_int_to_bytes_impl(v, false, sizeof b, b);
+	uint64_t u = 0;
+	for (int i = 7; i >= 0; i--)
+		u = u << 8 | b[i];
+	return (int64_t)u;
 }
 
 static caxton_kv *string_pairs(qstr field, mp_obj_t v, uint32_t *count) {
