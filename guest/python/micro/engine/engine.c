@@ -36,6 +36,9 @@
  * GC_THRESHOLD bytes allocated, so an idle agent holds its live objects
  * plus at most that much garbage. A script that needs more than the heap
  * fails as running out of memory does (see handle_run). */
+/* The modules an agent can import (mpconfigport.h). */
+#define IMPORTABLE "json, math, collections"
+
 #define HEAP_MAX (8 * 1024 * 1024)
 #define HEAP_MIN (256 * 1024)
 #define GC_THRESHOLD (128 * 1024)
@@ -68,9 +71,12 @@ mp_lexer_t *mp_lexer_new_from_file(const char *filename) {
 	mp_raise_OSError(MP_ENOENT);
 }
 
+/* mp_import_stat is asked only for modules that are not built in: there
+ * is no file system, so the import fails here, saying what can be
+ * imported (as the gpython engine says it). */
 mp_import_stat_t mp_import_stat(const char *path) {
-	(void)path;
-	return MP_IMPORT_STAT_NO_EXIST;
+	nlr_raise(mp_obj_new_exception_msg_varg(&mp_type_ImportError,
+	    "no module named \"%s\" (an agent imports only the engine's modules: %s)", path, IMPORTABLE));
 }
 
 /* exc_text formats an exception as Python prints it, traceback first. */
