@@ -37,7 +37,7 @@
  * plus at most that much garbage. A script that needs more than the heap
  * fails as running out of memory does (see handle_run). */
 /* The modules an agent can import (mpconfigport.h). */
-#define IMPORTABLE "json, math, collections"
+#define IMPORTABLE "json, math, time, collections"
 
 #define HEAP_MAX (8 * 1024 * 1024)
 #define HEAP_MIN (256 * 1024)
@@ -75,6 +75,10 @@ mp_lexer_t *mp_lexer_new_from_file(const char *filename) {
  * is no file system, so the import fails here, saying what can be
  * imported (as the gpython engine says it). */
 mp_import_stat_t mp_import_stat(const char *path) {
+	/* MicroPython looks for a package, then a file, before its weak link
+	 * from collections to ucollections. */
+	if (strcmp(path, "collections") == 0 || strcmp(path, "collections.py") == 0)
+		return MP_IMPORT_STAT_NO_EXIST;
 	nlr_raise(mp_obj_new_exception_msg_varg(&mp_type_ImportError,
 	    "no module named \"%s\" (an agent imports only the engine's modules: %s)", path, IMPORTABLE));
 }

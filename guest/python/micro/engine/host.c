@@ -255,3 +255,19 @@ const mp_obj_module_t caxton_json_module = {
 	.base = {&mp_type_module},
 	.globals = (mp_obj_dict_t *)&json_globals,
 };
+
+/* The time module: time() is the runtime's clock in seconds (a float), as
+ * ctx.now() is, so tests that fake the clock fake it too. */
+static mp_obj_t time_time(void) { return mp_obj_new_float((mp_float_t)caxton_now() / 1e9); }
+static MP_DEFINE_CONST_FUN_OBJ_0(time_time_obj, time_time);
+
+static const mp_rom_map_elem_t time_globals_table[] = {
+	{MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_time)},
+	{MP_ROM_QSTR(MP_QSTR_time), MP_ROM_PTR(&time_time_obj)},
+};
+static MP_DEFINE_CONST_DICT(time_globals, time_globals_table);
+
+const mp_obj_module_t caxton_time_module = {
+	.base = {&mp_type_module},
+	.globals = (mp_obj_dict_t *)&time_globals,
+};

@@ -17,7 +17,7 @@
 #define MICROPY_ERROR_REPORTING     (MICROPY_ERROR_REPORTING_DETAILED)
 #define MICROPY_LONGINT_IMPL        (MICROPY_LONGINT_IMPL_MPZ)
 #define MICROPY_FLOAT_IMPL          (MICROPY_FLOAT_IMPL_DOUBLE)
-#define MICROPY_PY_BUILTINS_COMPLEX (0)
+#define MICROPY_PY_BUILTINS_COMPLEX (1)
 #define MICROPY_CPYTHON_COMPAT      (1)
 #define MICROPY_PY_BUILTINS_STR_UNICODE (1)
 #define MICROPY_PY_BUILTINS_BYTEARRAY (1)
@@ -34,6 +34,7 @@
 #define MICROPY_PY_ARRAY            (0)
 #define MICROPY_PY_ATTRTUPLE        (1)
 #define MICROPY_PY_COLLECTIONS      (1)
+#define MICROPY_PY_COLLECTIONS_ORDEREDDICT (1)
 #define MICROPY_PY_MATH             (1)
 #define MICROPY_PY_IO               (0)
 #define MICROPY_PY_STRUCT           (0)
@@ -61,8 +62,14 @@ typedef long mp_off_t;
 #define MP_PLAT_PRINT_STRN(str, len) mp_hal_stdout_tx_strn_cooked(str, len)
 #define MP_STATE_PORT MP_STATE_VM
 
-// Modules an agent can import beyond MicroPython's own (math,
-// collections): json (host.c).
+// Modules an agent can import beyond MicroPython's own math and
+// collections (MicroPython's ucollections under its CPython name): json
+// and time (host.c).
 extern const struct _mp_obj_module_t caxton_json_module;
+extern const struct _mp_obj_module_t caxton_time_module;
 #define MICROPY_PORT_BUILTIN_MODULES \
-    { MP_ROM_QSTR(MP_QSTR_json), MP_ROM_PTR(&caxton_json_module) },
+    { MP_ROM_QSTR(MP_QSTR_json), MP_ROM_PTR(&caxton_json_module) }, \
+    { MP_ROM_QSTR(MP_QSTR_time), MP_ROM_PTR(&caxton_time_module) },
+#define MICROPY_MODULE_WEAK_LINKS   (1)
+#define MICROPY_PORT_BUILTIN_MODULE_WEAK_LINKS \
+    { MP_ROM_QSTR(MP_QSTR_collections), MP_ROM_PTR(&mp_module_collections) },
