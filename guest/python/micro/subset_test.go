@@ -31,7 +31,7 @@ func TestLanguageSubsetWorks(t *testing.T) {
 		{"sorted key", `y = sorted([3, 1, 2], key=lambda v: -v)`, `[3, 2, 1]`},
 		{"slicing", `y = [[1, 2, 3][1:], "abc"[1:], b"ab"[0]]`, `[[2, 3], 'bc', 97]`},
 		{"json", "import json\ny = json.loads(json.dumps({'a': [1, 2.5, None, True]}))", `{'a': [1, 2.5, None, True]}`},
-		{"modules", "import math, time, collections\ny = [math.floor(1.5), time.time() > 0, list(collections.OrderedDict([('b', 1), ('a', 2)]).keys())]", `[1, True, ['b', 'a']]`},
+		{"modules", "import math, time, collections\nP = collections.namedtuple('P', ['x', 'y'])\ny = [math.floor(1.5), time.time() > 0, list(collections.OrderedDict([('b', 1), ('a', 2)]).keys()), P(1, 2).y]", `[1, True, ['b', 'a'], 2]`},
 	}
 	mod, err := module()
 	require.NoError(t, err)
