@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/guest/python/micro"
@@ -14,6 +15,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// roomy gives start-up and every batch a deadline that only a hung guest
+// meets, even on a loaded machine (the default is 1 s).
+var roomy = sandbox.Limits{BatchDeadline: time.Minute}
 
 // module is the engine compiled once for every test.
 var module = sync.OnceValues(func() (*sandbox.Module, error) {
@@ -31,8 +36,9 @@ func start(t *testing.T, script string) *sandbox.Instance {
 	mod, err := module()
 	require.NoError(t, err)
 	in, err := mod.Instantiate(t.Context(), sandbox.InstanceConfig{
-		Agent: "py",
-		Init:  []byte(script),
+		Agent:  "py",
+		Limits: roomy,
+		Init:   []byte(script),
 		Tools: func(_ context.Context, name string, _ []byte) (tool.Status, []byte) {
 			if name == "add" {
 				return tool.StatusOK, []byte("3")
@@ -154,7 +160,7 @@ func TestScriptsThatDoNotLoadFailWithTheirError(t *testing.T) {
 	require.NoError(t, err)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := mod.Instantiate(t.Context(), sandbox.InstanceConfig{Agent: "py", Init: []byte(tt.script)})
+			_, err := mod.Instantiate(t.Context(), sandbox.InstanceConfig{Agent: "py", Limits: roomy, Init: []byte(tt.script)})
 			var se *sandbox.Error
 			require.ErrorAs(t, err, &se)
 			assert.Equal(t, sandbox.KindInitFailed, se.Kind)

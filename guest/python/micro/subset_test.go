@@ -37,7 +37,7 @@ func TestLanguageSubsetWorks(t *testing.T) {
 	require.NoError(t, err)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in, err := mod.Instantiate(t.Context(), sandbox.InstanceConfig{Agent: "py",
+			in, err := mod.Instantiate(t.Context(), sandbox.InstanceConfig{Agent: "py", Limits: roomy,
 				Init: []byte(tt.src + "\ndef handle(m, c):\n    c.reply('inform', repr(y))\n")})
 			require.NoError(t, err)
 			defer in.Close()
@@ -60,7 +60,7 @@ func TestLanguageSubsetLimits(t *testing.T) {
 	require.NoError(t, err)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := mod.Instantiate(t.Context(), sandbox.InstanceConfig{Agent: "py",
+			_, err := mod.Instantiate(t.Context(), sandbox.InstanceConfig{Agent: "py", Limits: roomy,
 				Init: []byte(tt.src + "\ndef handle(m, c):\n    pass\n")})
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.want)
