@@ -11,12 +11,13 @@
 #   make as-guests     only the AssemblyScript guests (needs node; see guest/assemblyscript/Makefile)
 #   make js-engine     the JavaScript engine guest (clang-14 and npm, see guest/js/README.md)
 #   make py-engine     the Python engine guest (needs only Go, see guest/python/README.md)
+#   make py-micro      the micro Python engine guest (clang-14, binaryen, curl; guest/python/micro/README.md)
 #   make check-guests  check them all, rebuilding where the toolchain is here
 
 GO ?= go
 
-.PHONY: guests go-guests c-guests rust-guests as-guests js-engine py-engine check-guests
-guests: go-guests c-guests rust-guests as-guests js-engine py-engine
+.PHONY: guests go-guests c-guests rust-guests as-guests js-engine py-engine py-micro check-guests
+guests: go-guests c-guests rust-guests as-guests js-engine py-engine py-micro
 
 go-guests:
 	$(GO) generate -run caxton-guest ./examples/...
@@ -37,6 +38,9 @@ js-engine:
 
 py-engine:
 	$(GO) generate -run caxton-guest ./guest/python
+
+py-micro:
+	$(MAKE) -B -C guest/python/micro/engine
 
 check-guests:
 	$(GO) run ./cmd/caxton-guest check -rebuild .

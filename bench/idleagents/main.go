@@ -2,7 +2,14 @@
 // agents: it spawns N copies of the C echo agent (each its own instance and
 // store), sends each one message so every instance has really run, and
 // reports the growth of the process's resident set and Go heap, and the
-// spawn rate. -wasm names another agent: a module, a JavaScript agent (a
+// spawn rate. Beside the resident set it reports, where Linux gives
+// /proc/self/smaps_rollup, the proportional set (pss) and the private
+// pages: wasmtime maps a module's data segments copy-on-write from one
+// shared image, so a page every instance reads but none writes is resident
+// in each instance's mapping (the resident set counts it once per agent)
+// while the machine holds it once. private_per_agent is what one more
+// agent costs the machine; pss_per_agent adds its share of the shared
+// pages. -wasm names another agent: a module, a JavaScript agent (a
 // file ending in .js) or a Python agent (.py). -native spawns native Go echo
 // agents instead, the million-agent row of the benchmarks:
 //
@@ -15,6 +22,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -89,7 +97,7 @@ func run(w io.Writer, n int, wasm string) error {
 		names[i] = acl.AgentID("agent-" + strconv.Itoa(i))
 	}
 	runtime.GC()
-	before, err := rss()
+	before, err := readMemory()
 	if err != nil {
 		return err
 	}
@@ -117,17 +125,21 @@ func run(w io.Writer, n int, wasm string) error {
 		}
 	}
 	runtime.GC()
-	after, err := rss()
+	after, err := readMemory()
 	if err != nil {
 		return err
 	}
 	heapAfter := heapInUse()
-	delta := after - before
+	delta := after.rss - before.rss
 	per := func(b int64) float64 { return float64(b) / 1024 / float64(max(n, 1)) }
 	fmt.Fprintf(w, "agents=%d spawn_total=%v spawn_each=%v spawn_rate=%.0f/s rss_before=%.1fMiB rss_after=%.1fMiB rss_delta=%.1fMiB per_agent=%.2fKiB heap_per_agent_spawned=%.2fKiB heap_per_agent_after_message=%.2fKiB goroutines=%d\n",
 		n, spawned.Round(time.Millisecond), (spawned / time.Duration(max(n, 1))).Round(10*time.Nanosecond),
-		float64(n)/spawned.Seconds(), mib(before), mib(after), mib(delta), per(delta),
+		float64(n)/spawned.Seconds(), mib(before.rss), mib(after.rss), mib(delta), per(delta),
 		per(heapSpawned-heapBefore), per(heapAfter-heapBefore), runtime.NumGoroutine())
+	if before.shares && after.shares {
+		fmt.Fprintf(w, "pss_per_agent=%.2fKiB private_per_agent=%.2fKiB shared_per_agent=%.2fKiB\n",
+			per(after.pss-before.pss), per(after.private-before.private), per(after.shared-before.shared))
+	}
 	return nil
 }
 
@@ -140,6 +152,69 @@ func heapInUse() int64 {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// memory is the process's memory, in bytes: the resident set, and where
+// the kernel says (shares) its proportional set and its private and shared
+// resident pages.
+type memory struct {
+	rss, pss, private, shared int64
+	shares                    bool
+}
+
+// readMemory reads /proc/self/smaps_rollup (Linux 4.14 and later), or
+// only the resident set from /proc/self/status where there is no rollup.
+func readMemory() (memory, error) {
+	f, err := os.Open("/proc/self/smaps_rollup")
+	if err != nil {
+		r, err := rss()
+		return memory{rss: r}, err
+	}
+	defer f.Close()
+	m, err := parseRollup(f)
+	if err != nil {
+		return memory{}, fmt.Errorf("/proc/self/smaps_rollup: %w", err)
+	}
+	return m, nil
+}
+
+// parseRollup reads the fields of smaps_rollup that memory carries; Rss
+// and Pss must be there.
+func parseRollup(r io.Reader) (memory, error) {
+	var m memory
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) != 3 || fields[2] != "kB" {
+			continue
+		}
+		kb, err := strconv.ParseInt(fields[1], 10, 64)
+		if err != nil {
+			return memory{}, fmt.Errorf("%s: %w", fields[0], err)
+		}
+		b := kb * 1024
+		key := strings.TrimSuffix(fields[0], ":")
+		seen[key] = true
+		switch key {
+		case "Rss":
+			m.rss = b
+		case "Pss":
+			m.pss = b
+		case "Private_Clean", "Private_Dirty":
+			m.private += b
+		case "Shared_Clean", "Shared_Dirty":
+			m.shared += b
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return memory{}, err
+	}
+	if !seen["Rss"] || !seen["Pss"] {
+		return memory{}, errors.New("no Rss or Pss line")
+	}
+	m.shares = true
+	return m, nil
+}
 
 // rss reads the resident set size from /proc/self/status (Linux).
 func rss() (int64, error) {
