@@ -10,14 +10,13 @@
 #   make rust-guests   only the Rust guests (needs rustc 1.63, see guest/rust/Makefile)
 #   make as-guests     only the AssemblyScript guests (needs node; see guest/assemblyscript/Makefile)
 #   make js-engine     the JavaScript engine guest (clang-14 and npm, see guest/js/README.md)
-#   make py-engine     the Python engine guest (needs only Go, see guest/python/README.md)
-#   make py-micro      the micro Python engine guest (clang-14, binaryen, curl; guest/python/micro/README.md)
+#   make py-engine     the Python engine guest, MicroPython (clang-14, binaryen, curl; guest/python/micro/README.md)
 #   make check-guests  check them all, rebuilding where the toolchain is here
 
 GO ?= go
 
-.PHONY: guests go-guests c-guests rust-guests as-guests js-engine py-engine py-micro check-guests
-guests: go-guests c-guests rust-guests as-guests js-engine py-engine py-micro
+.PHONY: guests go-guests c-guests rust-guests as-guests js-engine py-engine check-guests
+guests: go-guests c-guests rust-guests as-guests js-engine py-engine
 
 go-guests:
 	$(GO) generate -run caxton-guest ./examples/...
@@ -37,9 +36,6 @@ js-engine:
 	$(MAKE) -B -C guest/js/engine
 
 py-engine:
-	$(GO) generate -run caxton-guest ./guest/python
-
-py-micro:
 	$(MAKE) -B -C guest/python/micro/engine
 
 check-guests:

@@ -42,7 +42,7 @@ func TestRootImportStaysLight(t *testing.T) {
 	deps := strings.Fields(string(out))
 	require.NotContains(t, deps, "net/http", "the root package must not compile net/http")
 
-	// The script engines (10 MB for Python) are opted into with
+	// The script engines (1.3 MB together) are opted into with
 	// WithJavaScript/WithPython: a program without scripts does not embed
 	// them.
 	for _, engine := range []string{"github.com/caxton-go/caxton/guest/js", "github.com/caxton-go/caxton/guest/python"} {

@@ -13,9 +13,8 @@ import (
 
 // A Python agent is a script, run inside the sandbox like any WebAssembly
 // guest. JSON content arrives as dicts and leaves as JSON. The runtime runs
-// Python given the engine (package guest/python), a 10 MB module: a module
-// cache directory makes its compile once per machine rather than once per
-// process.
+// Python given the engine (package guest/python); a module cache directory
+// makes compiling it once per machine rather than once per process.
 func ExampleWasmSpec_python() {
 	ctx := context.Background()
 	cache, err := os.UserCacheDir()

@@ -18,9 +18,9 @@ var goGuests = []string{"echo", "counter", "worker", "blocker", "toolcaller", "w
 // TestMain starts the wasm tests' cold-cache work in the background before
 // the tests run: building the Go guests (the first build compiles the
 // wasip1 runtime and the SDK, 15 s or more) and compiling them and the
-// script engines into the shared module cache (the Python engine takes
-// tens of seconds of CPU). On a fresh machine that overlaps the tests that
-// need none of it, instead of stalling the first test that does; a test
+// script engines into the shared module cache. On a fresh machine that
+// overlaps the tests that need none of it, instead of stalling the first
+// test that does; a test
 // that gets there first waits for the work in progress (testguest's lock,
 // the module cache's compile lock) rather than doing it twice. Only a full
 // run does this: a run of chosen tests (-run), benchmarks or -short pays

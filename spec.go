@@ -102,9 +102,9 @@ type AgentSpec struct {
 // of KindInitFailed carrying the interpreter's message.
 //
 // Python agents are scripts too, run the same way by the Python engine
-// guest (gpython, a Python 3.4 interpreter written in Go: package
-// guest/python, whose README says exactly which language subset agents
-// get; given to the runtime with WithPython); a script that does not load
+// guest (MicroPython's core built for WASI: package guest/python, whose
+// README says exactly which language subset agents get; given to the
+// runtime with WithPython); a script that does not load
 // fails Spawn with a *sandbox.Error of KindInitFailed carrying the
 // interpreter's message and traceback.
 type WasmSpec struct {

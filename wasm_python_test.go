@@ -16,8 +16,8 @@ import (
 )
 
 // pyRuntime is a test runtime whose module cache already holds the Python
-// engine: a cold compile of its 10 MB on a busy machine takes tens of
-// seconds, which could use up Spawn's test context.
+// engine: a cold compile on a busy machine could use up Spawn's test
+// context.
 func pyRuntime(t *testing.T, opts ...caxton.Option) *caxtontest.Runtime {
 	t.Helper()
 	e, err := sandbox.NewEngine(sandbox.WithCacheDir(moduleCache))

@@ -35,8 +35,8 @@ func WithJavaScript(engine []byte) Option {
 //	rt, err := caxton.New(caxton.WithPython(python.Engine()))
 //
 // The engine is opted into rather than built in so that a program that runs
-// no Python neither carries it (about 10 MB) nor pays for compiling it (tens
-// of seconds of CPU on first use, before the sandbox's cache holds it).
+// no Python neither carries it (0.5 MB) nor pays for compiling it (about a
+// second of CPU on first use, before the sandbox's cache holds it).
 // Without it, spawning a Python agent fails with a *SpecError naming the
 // field and this option. The bytes are not copied: do not modify them.
 func WithPython(engine []byte) Option {

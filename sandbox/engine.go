@@ -52,7 +52,7 @@ type EngineOption func(*Engine) error
 
 // WithCacheDir keeps compiled modules in dir (created if missing, readable
 // only by this user), so a large guest (a Go guest takes 1-2 s to compile,
-// the Python engine tens of seconds) compiles once per machine rather than
+// a language engine seconds) compiles once per machine rather than
 // once per process. Processes sharing dir compile each module once between
 // them: on a miss the first compiles while the others wait for its
 // artifact (on unix; a lock file KEY.cwasm.lock stays beside each
@@ -357,7 +357,7 @@ func (e *Engine) load(key [32]byte, wasm []byte) (*wasmtime.Module, error) {
 }
 
 // compileLockWait bounds the wait for another process compiling the same
-// module into a shared cache (a cold compile of a 10 MB guest takes tens
+// module into a shared cache (a cold compile of a large guest takes tens
 // of seconds on a busy machine); past it this process compiles too.
 const compileLockWait = 3 * time.Minute
 

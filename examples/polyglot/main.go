@@ -13,7 +13,7 @@
 // (guest/c/agents, guest/js/agents, guest/python/agents, guest/rust/agents,
 // examples/marketplace/bidder). Compiled guests are kept in the user's
 // cache directory (caxton/modules), so the second run starts at once (the
-// Python engine is a 10 MB module).
+// Go guests take seconds to compile).
 package main
 
 import (
@@ -155,7 +155,7 @@ func run(w io.Writer) error {
 		// Rust, built with the Rust SDK (guest/rust).
 		{Name: "rust", Capabilities: bidders, Wasm: &caxton.WasmSpec{File: paths["guest/rust/agents/bidder.wasm"],
 			Grants: sandbox.Grants{Env: map[string]string{"RATE": "0.9"}}}},
-		// Python, in the sandbox's gpython (guest/python).
+		// Python, in the sandbox's MicroPython (guest/python).
 		{Name: "python", Capabilities: bidders, Wasm: &caxton.WasmSpec{File: paths["guest/python/agents/bidder.py"],
 			Grants: sandbox.Grants{Env: map[string]string{"RATE": "1.1"}}}},
 

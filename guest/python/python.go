@@ -15,12 +15,12 @@
 //	    ctx.log("echoing", msg.text)
 //	    ctx.reply("inform", msg.text)
 //
-// The runtime runs it in gpython (github.com/go-python/gpython v0.2.0, a
-// Python 3.4 interpreter written in Go; no CPython for WASI can be had from
-// the registries this project builds from) compiled with the Go guest SDK
-// into a WebAssembly guest (engine/), checked in with its provenance
-// (engine/pyengine.wasm.sum). Every instance of the agent is a fresh
-// sandbox instance of that engine, with the agent's limits (memory, batch
+// The runtime runs it in MicroPython 1.9.2's core (C, built for WASI with
+// clang-14 and wasi-libc from Debian's sources: package guest/python/micro,
+// whose README says how its language differs from CPython's) compiled to a
+// WebAssembly guest of 0.5 MB, checked in with its provenance. Every
+// instance of the agent is a fresh sandbox instance of that engine (an idle
+// one holds about 250 KiB), with the agent's limits (memory, batch
 // deadline, fuel), its tool grant and no WASI capabilities unless granted;
 // the script is the instance's init data (sandbox/ABI.md, "Init data"),
 // compiled once per instance at start-up, so a script that does not load
@@ -35,13 +35,9 @@
 // package directly.
 package python
 
-import _ "embed"
-
-//go:generate go run github.com/caxton-go/caxton/cmd/caxton-guest build -o engine/pyengine.wasm ./engine
-
-//go:embed engine/pyengine.wasm
-var engine []byte
+import "github.com/caxton-go/caxton/guest/python/micro"
 
 // Engine returns the Python engine guest module (Guest ABI v1 with the
-// caxton_init export). The bytes are shared: do not modify them.
-func Engine() []byte { return engine }
+// caxton_init export): micro.Engine(). The bytes are shared: do not modify
+// them.
+func Engine() []byte { return micro.Engine() }

@@ -9,7 +9,7 @@ import (
 // ModuleCache is the directory the tests' sandboxes share compiled guests
 // in (sandbox.WithCacheDir): the user's cache directory, like Go's build
 // cache, so a guest compiles once per machine and user rather than once per
-// test binary (the Python engine takes tens of seconds cold). The sandbox
+// test binary (a Go guest takes seconds cold). The sandbox
 // refuses a cache another user can write to, so a directory in a shared
 // /tmp would have to carry the user's id; without a user cache directory
 // (no $HOME) it does.

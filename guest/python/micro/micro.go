@@ -1,14 +1,14 @@
-// Package micro is the micro Python engine: MicroPython's core (1.9.2, a
-// Python 3.4 subset in C, from Debian's firmware-microbit-micropython
-// source package, pinned by hash in engine/micropython.lock) built with clang-14
-// and wasi-libc into a WebAssembly guest, micropython.wasm, checked in
-// with its provenance (engine/micropython.wasm.sum; make -C guest/python/micro/engine
-// rebuilds it).
+// Package micro is the Python engine (python.Engine returns it):
+// MicroPython's core (1.9.2, a Python 3.4 subset in C, from Debian's
+// firmware-microbit-micropython source package, pinned by hash in
+// engine/micropython.lock) built with clang-14 and wasi-libc into a
+// WebAssembly guest, micropython.wasm, checked in with its provenance
+// (engine/micropython.wasm.sum; make py-engine rebuilds it).
 //
-// It runs the same agent API as the gpython engine (../README.md, the
-// prelude in prelude.py) in a fraction of the memory: an idle agent holds
-// about 150 KiB against gpython's 3.5 MiB, because there is no Go runtime
-// in the guest (BENCHMARKS.md, "Python engines"). Its language is
+// It runs the agent API of package python (../README.md, the prelude in
+// engine/prelude.py). An idle agent holds about 250 KiB, against the 3.5
+// MiB of the gpython engine it replaced, because there is no Go runtime in
+// the guest (BENCHMARKS.md, "Python engines"). Its language is
 // MicroPython's (README.md in this directory says how it differs).
 //
 // WebAssembly without the exception-handling proposal cannot unwind its
