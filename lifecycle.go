@@ -224,9 +224,7 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 			}
 		}()
 	}
-	rt.regMu.Lock()
-	delete(rt.endpoints, a.name())
-	rt.regMu.Unlock()
+	rt.unregister(a)
 	rt.bus.unsubscribeAll(a)
 	rt.bus.removeRulesFor(a.name())
 	rt.release(ctx, a)

@@ -22,20 +22,30 @@ func (rt *Runtime) register(ep endpoint) error {
 	if name == rt.cfg.systemName {
 		return fmt.Errorf("%w: %q is the runtime's system name", ErrAgentExists, name)
 	}
-	rt.regMu.Lock()
-	defer rt.regMu.Unlock()
-	if _, ok := rt.endpoints[name]; ok {
+	if _, loaded := rt.endpoints.LoadOrStore(name, ep); loaded {
 		return fmt.Errorf("%w: %q", ErrAgentExists, name)
 	}
-	rt.endpoints[name] = ep
 	return nil
 }
 
+// unregister removes ep's name if it still names ep.
+func (rt *Runtime) unregister(ep endpoint) {
+	rt.endpoints.CompareAndDelete(ep.name(), ep)
+}
+
 func (rt *Runtime) lookup(name acl.AgentID) (endpoint, bool) {
-	rt.regMu.RLock()
-	ep, ok := rt.endpoints[name]
-	rt.regMu.RUnlock()
-	return ep, ok
+	v, ok := rt.endpoints.Load(name)
+	if !ok {
+		return nil, false
+	}
+	return v.(endpoint), true
+}
+
+// rangeEndpoints calls f for every registered endpoint, in no order, until
+// f returns false. Registrations and removals meanwhile may or may not be
+// seen (as sync.Map.Range).
+func (rt *Runtime) rangeEndpoints(f func(endpoint) bool) {
+	rt.endpoints.Range(func(_, v any) bool { return f(v.(endpoint)) })
 }
 
 // agent finds a user-visible agent for a host call: ErrClosed after Close,
@@ -53,14 +63,13 @@ func (rt *Runtime) agent(name acl.AgentID) (*agent, error) {
 }
 
 func (rt *Runtime) agentsSnapshot() []*agent {
-	rt.regMu.RLock()
-	defer rt.regMu.RUnlock()
-	out := make([]*agent, 0, len(rt.endpoints))
-	for _, ep := range rt.endpoints {
+	var out []*agent
+	rt.rangeEndpoints(func(ep endpoint) bool {
 		if a, ok := ep.(*agent); ok {
 			out = append(out, a)
 		}
-	}
+		return true
+	})
 	return out
 }
 

@@ -209,13 +209,12 @@ func (rt *Runtime) Close(ctx context.Context) error {
 			}
 		}()
 	}
-	rt.regMu.RLock()
-	for _, ep := range rt.endpoints {
+	rt.rangeEndpoints(func(ep endpoint) bool {
 		if ib, ok := ep.(*Inbox); ok {
 			ib.markClosed()
 		}
-	}
-	rt.regMu.RUnlock()
+		return true
+	})
 	if lost > 0 {
 		rt.logger.Warn("messages still queued at close were dead-lettered", "count", lost)
 	}
