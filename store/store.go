@@ -124,9 +124,7 @@ type AsyncPusher interface {
 // lock-free arrival queue and the worker moves arrivals into the Queue in
 // batches, instead of every sender taking the queue's lock. A queue that
 // does not implement it (or returns false) receives every envelope before
-// Push returns. The mailbox also reuses a Volatile queue's envelopes once
-// they are acknowledged (their storage, not their messages), so such a
-// queue must not keep or read an envelope after its Ack.
+// Push returns.
 type Volatile interface {
 	Volatile() bool
 }

@@ -131,8 +131,9 @@ func (m *Mailbox) reserve(force bool) error {
 // for ctx to end, or for abort to close (ErrAborted; nil never closes);
 // otherwise it returns ErrFull at once. It starts a worker if none runs.
 func (m *Mailbox) Push(ctx context.Context, e store.Envelope, block bool, abort <-chan struct{}) error {
+	n := &node{env: e}
 	if m.direct {
-		return m.pushDirect(ctx, m.newNode(&e), false, block, abort)
+		return m.pushDirect(ctx, n, false, block, abort)
 	}
 	err := m.reserve(false)
 	if errors.Is(err, ErrFull) && block {
@@ -141,7 +142,7 @@ func (m *Mailbox) Push(ctx context.Context, e store.Envelope, block bool, abort 
 	if err != nil {
 		return err
 	}
-	m.pushNode(m.newNode(&e)) // after the reservation: a refused send takes no node
+	m.pushNode(n)
 	m.wake()
 	return nil
 }
@@ -150,13 +151,14 @@ func (m *Mailbox) Push(ctx context.Context, e store.Envelope, block bool, abort 
 // it must not lose and cannot block on, such as a failure notice to an agent
 // whose own handler is the one sending.
 func (m *Mailbox) PushForce(e store.Envelope) error {
+	n := &node{env: e}
 	if m.direct {
-		return m.pushDirect(context.Background(), m.newNode(&e), true, false, nil)
+		return m.pushDirect(context.Background(), n, true, false, nil)
 	}
 	if err := m.reserve(true); err != nil {
 		return err
 	}
-	m.pushNode(m.newNode(&e))
+	m.pushNode(n)
 	m.wake()
 	return nil
 }

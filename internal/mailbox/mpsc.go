@@ -1,54 +1,17 @@
 package mailbox
 
 import (
-	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/caxton-go/caxton/store"
 )
 
 // node is one queued envelope on its way from a sender to the worker. The
-// envelope lives inside the node, so a send needs one node for both, and
+// envelope lives inside the node, so a send allocates once for both, and
 // the store queue is handed &node.env.
 type node struct {
 	next atomic.Pointer[node]
 	env  store.Envelope
-}
-
-// freeNodes recycles the nodes of in-memory mailboxes. A node is an
-// allocation per message, and with the garbage collection it brings it was
-// a fifth of a send's CPU; a node goes back here when its envelope is
-// acknowledged (Ack), the one moment no one can hold it any more (see
-// Ack). It holds no state of any mailbox or runtime: only free memory,
-// zeroed, so it keeps no message alive (the same pattern as fmt's printer
-// pool). Nodes of durable queues are never recycled: a durable queue may
-// keep the envelope's pointer.
-var freeNodes = sync.Pool{New: func() any { return new(node) }}
-
-// newNode returns a node holding e, recycled if the mailbox recycles.
-func (m *Mailbox) newNode(e *store.Envelope) *node {
-	if m.direct {
-		return &node{env: *e}
-	}
-	n := freeNodes.Get().(*node)
-	n.env = *e
-	return n
-}
-
-// freeNode recycles n, a node of an in-memory mailbox that no queue and no
-// goroutine holds any more.
-func freeNode(n *node) {
-	n.env = store.Envelope{}
-	n.next.Store(nil)
-	freeNodes.Put(n)
-}
-
-// nodeOf returns the node holding e. e must be &n.env of a node: every
-// envelope an in-memory mailbox's Take returns is one (a durable queue's
-// Pop returns envelopes of its own).
-func nodeOf(e *store.Envelope) *node {
-	return (*node)(unsafe.Add(unsafe.Pointer(e), -int(unsafe.Offsetof(node{}.env))))
 }
 
 // The arrival queue is Dmitry Vyukov's intrusive multi-producer,

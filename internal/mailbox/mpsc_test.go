@@ -33,7 +33,6 @@ func mbRunWorker(m *mailbox.Mailbox, mu *sync.Mutex, got *[]string) {
 			*got = append(*got, string(e.Msg.Content))
 		}
 		mu.Unlock()
-		_ = m.Ack(es...) // recycles the envelopes: the senders reuse them
 		m.Done(len(es))
 	}
 }

@@ -149,27 +149,22 @@ func (m *Mailbox) Done(n int) { m.inflight.Add(int64(-n)) }
 
 // Ack tells the store that in-flight envelopes are done with, then calls
 // their OnAck hooks (outside the lock: a hook may do I/O).
-//
-// Ack ends the caller's hold on es: an in-memory mailbox recycles their
-// storage for later messages, so the caller must not read or keep an
-// acknowledged envelope (the messages they carry stay valid: only the
-// envelopes are reused), and must acknowledge each envelope once. es must
-// be envelopes this mailbox's Take or Close returned.
 func (m *Mailbox) Ack(es ...*store.Envelope) error {
-	var errs []error
 	m.mu.Lock()
+	var errs []error
+	hooks := false
 	for _, e := range es {
 		if err := m.q.Ack(e); err != nil {
 			errs = append(errs, err)
 		}
+		hooks = hooks || e.OnAck != nil
 	}
 	m.mu.Unlock()
-	for _, e := range es {
-		if e.OnAck != nil {
-			e.OnAck()
-		}
-		if !m.direct { // a durable queue's envelopes are its own, not nodes
-			freeNode(nodeOf(e))
+	if hooks {
+		for _, e := range es {
+			if e.OnAck != nil {
+				e.OnAck()
+			}
 		}
 	}
 	return errors.Join(errs...)
