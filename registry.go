@@ -22,15 +22,22 @@ func (rt *Runtime) register(ep endpoint) error {
 	if name == rt.cfg.systemName {
 		return fmt.Errorf("%w: %q is the runtime's system name", ErrAgentExists, name)
 	}
-	if _, loaded := rt.endpoints.LoadOrStore(name, ep); loaded {
+	if _, loaded := rt.endpoints.LoadOrStore(name, &registered{ep}); loaded {
 		return fmt.Errorf("%w: %q", ErrAgentExists, name)
 	}
 	return nil
 }
 
+// registered is the registry's value: a pointer to a concrete type, so a
+// lookup asserts it with one comparison (an interface held in an any
+// would need the runtime's itab lookup on every send).
+type registered struct{ ep endpoint }
+
 // unregister removes ep's name if it still names ep.
 func (rt *Runtime) unregister(ep endpoint) {
-	rt.endpoints.CompareAndDelete(ep.name(), ep)
+	if v, ok := rt.endpoints.Load(ep.name()); ok && v.(*registered).ep == ep {
+		rt.endpoints.CompareAndDelete(ep.name(), v)
+	}
 }
 
 func (rt *Runtime) lookup(name acl.AgentID) (endpoint, bool) {
@@ -38,14 +45,14 @@ func (rt *Runtime) lookup(name acl.AgentID) (endpoint, bool) {
 	if !ok {
 		return nil, false
 	}
-	return v.(endpoint), true
+	return v.(*registered).ep, true
 }
 
 // rangeEndpoints calls f for every registered endpoint, in no order, until
 // f returns false. Registrations and removals meanwhile may or may not be
 // seen (as sync.Map.Range).
 func (rt *Runtime) rangeEndpoints(f func(endpoint) bool) {
-	rt.endpoints.Range(func(_, v any) bool { return f(v.(endpoint)) })
+	rt.endpoints.Range(func(_, v any) bool { return f(v.(*registered).ep) })
 }
 
 // agent finds a user-visible agent for a host call: ErrClosed after Close,
