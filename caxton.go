@@ -104,11 +104,8 @@ type Runtime struct {
 	audit    auditLog   // security records, chained
 
 	// registry: agents, inboxes and internal subscribers by name
-	// (acl.AgentID → endpoint). Every send looks its receivers up here, so
-	// reads take no lock: a read-write mutex costs each send two atomic
-	// read-modify-writes on one cache line that all senders share.
-	endpoints sync.Map
-	regMu     sync.RWMutex // guards offline
+	regMu     sync.RWMutex
+	endpoints map[acl.AgentID]endpoint
 	subSeq    atomic.Uint64
 
 	bus   routing
@@ -138,6 +135,7 @@ func New(opts ...Option) (*Runtime, error) {
 		ids:       acl.NewIDGenerator(),
 		validator: acl.Validator{MaxContentSize: cfg.maxContent, Now: cfg.clock.Now, SkipReceiverNames: true},
 		cfg:       cfg,
+		endpoints: make(map[acl.AgentID]endpoint),
 	}
 	rt.shutdown.init()
 	rt.workers.init()

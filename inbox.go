@@ -136,7 +136,11 @@ func (ib *Inbox) Close() error {
 	if ib == ib.rt.inbox {
 		return fmt.Errorf("caxton: the default host inbox %q closes with the runtime", ib.id)
 	}
-	ib.rt.unregister(ib)
+	ib.rt.regMu.Lock()
+	if ib.rt.endpoints[ib.id] == endpoint(ib) {
+		delete(ib.rt.endpoints, ib.id)
+	}
+	ib.rt.regMu.Unlock()
 	ib.rt.bus.unsubscribeAll(ib)
 	ib.rt.bus.removeRulesFor(ib.id)
 	ib.markClosed()

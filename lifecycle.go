@@ -224,7 +224,9 @@ func (rt *Runtime) remove(ctx context.Context, a *agent) error {
 			}
 		}()
 	}
-	rt.unregister(a)
+	rt.regMu.Lock()
+	delete(rt.endpoints, a.name())
+	rt.regMu.Unlock()
 	rt.bus.unsubscribeAll(a)
 	rt.bus.removeRulesFor(a.name())
 	rt.release(ctx, a)

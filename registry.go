@@ -22,37 +22,20 @@ func (rt *Runtime) register(ep endpoint) error {
 	if name == rt.cfg.systemName {
 		return fmt.Errorf("%w: %q is the runtime's system name", ErrAgentExists, name)
 	}
-	if _, loaded := rt.endpoints.LoadOrStore(name, &registered{ep}); loaded {
+	rt.regMu.Lock()
+	defer rt.regMu.Unlock()
+	if _, ok := rt.endpoints[name]; ok {
 		return fmt.Errorf("%w: %q", ErrAgentExists, name)
 	}
+	rt.endpoints[name] = ep
 	return nil
 }
 
-// registered is the registry's value: a pointer to a concrete type, so a
-// lookup asserts it with one comparison (an interface held in an any
-// would need the runtime's itab lookup on every send).
-type registered struct{ ep endpoint }
-
-// unregister removes ep's name if it still names ep.
-func (rt *Runtime) unregister(ep endpoint) {
-	if v, ok := rt.endpoints.Load(ep.name()); ok && v.(*registered).ep == ep {
-		rt.endpoints.CompareAndDelete(ep.name(), v)
-	}
-}
-
 func (rt *Runtime) lookup(name acl.AgentID) (endpoint, bool) {
-	v, ok := rt.endpoints.Load(name)
-	if !ok {
-		return nil, false
-	}
-	return v.(*registered).ep, true
-}
-
-// rangeEndpoints calls f for every registered endpoint, in no order, until
-// f returns false. Registrations and removals meanwhile may or may not be
-// seen (as sync.Map.Range).
-func (rt *Runtime) rangeEndpoints(f func(endpoint) bool) {
-	rt.endpoints.Range(func(_, v any) bool { return f(v.(*registered).ep) })
+	rt.regMu.RLock()
+	ep, ok := rt.endpoints[name]
+	rt.regMu.RUnlock()
+	return ep, ok
 }
 
 // agent finds a user-visible agent for a host call: ErrClosed after Close,
@@ -70,13 +53,14 @@ func (rt *Runtime) agent(name acl.AgentID) (*agent, error) {
 }
 
 func (rt *Runtime) agentsSnapshot() []*agent {
-	var out []*agent
-	rt.rangeEndpoints(func(ep endpoint) bool {
+	rt.regMu.RLock()
+	defer rt.regMu.RUnlock()
+	out := make([]*agent, 0, len(rt.endpoints))
+	for _, ep := range rt.endpoints {
 		if a, ok := ep.(*agent); ok {
 			out = append(out, a)
 		}
-		return true
-	})
+	}
 	return out
 }
 

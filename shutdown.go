@@ -209,12 +209,13 @@ func (rt *Runtime) Close(ctx context.Context) error {
 			}
 		}()
 	}
-	rt.rangeEndpoints(func(ep endpoint) bool {
+	rt.regMu.RLock()
+	for _, ep := range rt.endpoints {
 		if ib, ok := ep.(*Inbox); ok {
 			ib.markClosed()
 		}
-		return true
-	})
+	}
+	rt.regMu.RUnlock()
 	if lost > 0 {
 		rt.logger.Warn("messages still queued at close were dead-lettered", "count", lost)
 	}
