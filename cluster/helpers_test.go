@@ -43,7 +43,8 @@ func newTestCluster(t *testing.T, servers, runtimes int, opts ...Option) *testCl
 // join starts runtime i (a new one, or one replacing a crashed node).
 func (tc *testCluster) join(i int, opts ...Option) {
 	tc.t.Helper()
-	base := []Option{WithURLs(tc.nats.URLs()...), WithLease(1500 * time.Millisecond), WithAckWait(2 * time.Second)}
+	base := []Option{WithURLs(tc.nats.URLs()...), WithLease(1500 * time.Millisecond), WithAckWait(2 * time.Second),
+		WithConnectWait(time.Minute)} // a just-formed cluster on a loaded machine
 	n, err := New(nodeName(i), append(base, opts...)...)
 	require.NoError(tc.t, err)
 	rtOpts := []caxton.Option{caxton.WithCluster(n)}

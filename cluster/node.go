@@ -225,7 +225,7 @@ func (n *Node) setup() error {
 	if n.js, err = jetstream.New(n.nc, n.asyncOpts()...); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(n.ctx, max(n.cfg.sendTimeout, 10*time.Second))
+	ctx, cancel := context.WithTimeout(n.ctx, max(n.cfg.sendTimeout, n.cfg.connectWait, 10*time.Second))
 	defer cancel()
 	n.replicas = n.cfg.replicas
 	if n.replicas == 0 {

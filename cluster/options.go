@@ -147,7 +147,10 @@ func WithSendTimeout(d time.Duration) Option {
 }
 
 // WithConnectWait makes New retry an unreachable NATS for up to d instead
-// of failing at once (default 0: fail at once with *UnavailableError).
+// of failing at once (default 0: fail at once with *UnavailableError). It
+// also bounds New's wait for JetStream to make the stream and buckets
+// (at least 10 s, or WithSendTimeout's if longer): a NATS cluster that has
+// just formed, on a busy machine, can take longer to elect their leaders.
 func WithConnectWait(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
