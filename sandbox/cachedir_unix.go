@@ -17,12 +17,9 @@ import (
 // else, a directory left group-writable). The checksum on each artifact
 // guards against corruption, not against that.
 func checkCacheDir(dir string) error {
-	fi, err := os.Stat(dir)
+	fi, err := statDir(dir)
 	if err != nil {
 		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a directory", dir)
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
 		return fmt.Errorf("%w: %s belongs to user %d, not to this process's user %d (compiled modules in it run with this process's rights)",

@@ -111,27 +111,26 @@ func Languages() []Language {
 // guest, see WasmSpec.JavaScript): path is slash-separated, relative to
 // the module root.
 func Script(path string) Agent {
-	return func(tb testing.TB) caxton.WasmSpec {
-		tb.Helper()
-		b, err := os.ReadFile(filepath.Join(testguest.ModuleRoot(), filepath.FromSlash(path)))
-		if err != nil {
-			tb.Fatalf("conformance: %v", err)
-		}
-		return caxton.WasmSpec{JavaScript: string(b)}
-	}
+	return script(path, func(src string) caxton.WasmSpec { return caxton.WasmSpec{JavaScript: src} })
 }
 
 // PythonScript is a Python agent checked in as a script (run by the
 // Python engine guest, see WasmSpec.Python): path is slash-separated,
 // relative to the module root.
 func PythonScript(path string) Agent {
+	return script(path, func(src string) caxton.WasmSpec { return caxton.WasmSpec{Python: src} })
+}
+
+// script reads the script at path (relative to the module root) when the
+// agent is wanted and deploys it as spec says.
+func script(path string, spec func(src string) caxton.WasmSpec) Agent {
 	return func(tb testing.TB) caxton.WasmSpec {
 		tb.Helper()
 		b, err := os.ReadFile(filepath.Join(testguest.ModuleRoot(), filepath.FromSlash(path)))
 		if err != nil {
 			tb.Fatalf("conformance: %v", err)
 		}
-		return caxton.WasmSpec{Python: string(b)}
+		return spec(string(b))
 	}
 }
 
