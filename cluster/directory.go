@@ -606,7 +606,20 @@ func kvTry[T any](ctx context.Context, f func(context.Context) (T, error)) (T, e
 	}
 }
 
-// transient reports whether a NATS error may go away by itself.
+// transient reports whether a NATS error may go away by itself: a lost
+// answer, or JetStream saying its cluster is not ready yet (forming, a
+// leader election, a server restarting).
 func transient(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeNoPeers || apiErr.ErrorCode == errCodeClusterNotAvailable) {
+		return true
+	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders)
 }
+
+// JetStream API error codes nats.go has no names for: "no suitable peers
+// for placement" and "JetStream system temporarily unavailable".
+const (
+	errCodeNoPeers             jetstream.ErrorCode = 10005
+	errCodeClusterNotAvailable jetstream.ErrorCode = 10008
+)

@@ -234,30 +234,37 @@ func (n *Node) setup() error {
 			n.replicas = 3
 		}
 	}
-	if n.stream, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        n.lay.stream,
-		Description: "Caxton agents' mail: a subject per hosting node and agent, a durable consumer per node",
-		Subjects:    []string{n.lay.mailSubjects()},
-		Retention:   jetstream.WorkQueuePolicy,
-		Storage:     jetstream.FileStorage,
-		Replicas:    n.replicas,
-		MaxMsgSize:  int32(min(n.cfg.maxBytes+4096, 1<<30)),
-		Duplicates:  2 * time.Minute,
+	// Creating them retries while the NATS cluster is still forming (or a
+	// server is restarting): JetStream then answers "no suitable peers" or
+	// "temporarily unavailable" for a while, bounded by ctx.
+	if n.stream, err = kvTry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
+		return n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:        n.lay.stream,
+			Description: "Caxton agents' mail: a subject per hosting node and agent, a durable consumer per node",
+			Subjects:    []string{n.lay.mailSubjects()},
+			Storage:     jetstream.FileStorage,
+			Replicas:    n.replicas,
+			MaxMsgSize:  int32(min(n.cfg.maxBytes+4096, 1<<30)),
+			Duplicates:  2 * time.Minute,
+		})
 	}); err != nil {
 		return fmt.Errorf("cluster: creating the mail stream %s: %w", n.lay.stream, err)
 	}
-	nodes, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	bucket := func(cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+		return kvTry(ctx, func(ctx context.Context) (jetstream.KeyValue, error) { return n.js.CreateOrUpdateKeyValue(ctx, cfg) })
+	}
+	nodes, err := bucket(jetstream.KeyValueConfig{
 		Bucket: n.lay.nodesKV, Description: "Caxton node leases and keys", TTL: n.cfg.lease,
 		LimitMarkerTTL: n.cfg.lease, Replicas: n.replicas, Storage: jetstream.FileStorage})
 	if err != nil {
 		return fmt.Errorf("cluster: creating the node bucket %s: %w", n.lay.nodesKV, err)
 	}
-	agents, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	agents, err := bucket(jetstream.KeyValueConfig{
 		Bucket: n.lay.agentKV, Description: "Caxton agent directory", Replicas: n.replicas, Storage: jetstream.FileStorage})
 	if err != nil {
 		return fmt.Errorf("cluster: creating the directory bucket %s: %w", n.lay.agentKV, err)
 	}
-	keys, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	keys, err := bucket(jetstream.KeyValueConfig{
 		Bucket: n.lay.keysKV, Description: "Caxton node keys (they outlive leases: a dead node's messages stay verifiable)",
 		Replicas: n.replicas, Storage: jetstream.FileStorage})
 	if err != nil {

@@ -2,11 +2,15 @@ package cluster
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,4 +53,25 @@ func TestNATSOutage(t *testing.T) {
 	assert.Equal(t, 1, remote.seen["before"])
 	assert.Zero(t, remote.seen["during"], "a send that failed was not delivered")
 	assert.GreaterOrEqual(t, remote.seen["after"], 1)
+}
+
+// A NATS cluster still forming (or a server restarting) refuses to place a
+// replicated stream for a while: setup and the directory retry those
+// answers within their bound; answers that will not change are not retried.
+func TestTransientErrors(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&jetstream.APIError{Code: 500, ErrorCode: errCodeNoPeers, Description: "no suitable peers for placement, peer offline"}, true},
+		{fmt.Errorf("creating: %w", &jetstream.APIError{Code: 503, ErrorCode: errCodeClusterNotAvailable}), true},
+		{nats.ErrTimeout, true},
+		{nats.ErrNoResponders, true},
+		{context.DeadlineExceeded, true},
+		{&jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeBadRequest}, false},
+		{&jetstream.APIError{Code: 400, ErrorCode: jetstream.JSErrCodeStreamNameInUse}, false},
+		{errors.New("something else"), false},
+	} {
+		assert.Equal(t, c.want, transient(c.err), "%v", c.err)
+	}
 }

@@ -185,17 +185,25 @@ func (c *Cluster) ready() bool {
 	if len(c.servers) == 1 {
 		return c.servers[0] != nil && c.servers[0].JetStreamEnabled()
 	}
-	leader := false
+	running := 0
+	var leader *server.Server
 	for _, s := range c.servers {
 		if s == nil {
 			continue
 		}
+		running++
 		if !s.JetStreamIsCurrent() {
 			return false
 		}
-		leader = leader || s.JetStreamIsLeader()
+		if s.JetStreamIsLeader() {
+			leader = s
+		}
 	}
-	return leader
+	// The leader places streams only on peers it has heard from (online,
+	// JetStream on, statistics received): until it has heard from every
+	// running server, a replicated stream is refused with "no suitable
+	// peers for placement".
+	return leader != nil && len(leader.JetStreamClusterPeers()) >= running
 }
 
 // URLs returns the client URLs of all servers (running or not), for
