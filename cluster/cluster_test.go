@@ -36,6 +36,7 @@ func echo(ctx context.Context, mc *caxton.MessageContext) error {
 }
 
 func TestAcrossNodes(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 3, 3)
 	ctx := testCtx(t)
 	heard := make(chan string, 16)
@@ -103,6 +104,7 @@ func TestAcrossNodes(t *testing.T) {
 }
 
 func TestContractNetAcrossNodes(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 3, 3)
 	ctx := testCtx(t)
 	for i, rt := range tc.rts {
@@ -137,6 +139,7 @@ func TestContractNetAcrossNodes(t *testing.T) {
 }
 
 func TestNamesAreUniqueAcrossNodes(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 2)
 	ctx := testCtx(t)
 	h := caxton.HandlerFunc(echo)
@@ -206,6 +209,7 @@ func (c *counter) distinct() int {
 }
 
 func TestReplicasShareTheQueue(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 3)
 	ctx := testCtx(t)
 	c := newCounter()
@@ -223,6 +227,7 @@ func TestReplicasShareTheQueue(t *testing.T) {
 }
 
 func TestFailoverTakesOverTheQueue(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 3)
 	ctx := testCtx(t)
 	gate := make(chan struct{})
@@ -257,6 +262,7 @@ func TestFailoverTakesOverTheQueue(t *testing.T) {
 }
 
 func TestRequestToADeadNodeEndsAtItsDeadline(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 2)
 	ctx := testCtx(t)
 	require.NoError(t, tc.rts[1].Spawn(ctx, caxton.AgentSpec{Name: "gone", Handler: caxton.HandlerFunc(echo)}))

@@ -22,6 +22,7 @@ import (
 // kind (messages n1 had taken but not acknowledged). 3,000 messages by
 // default, 100,000 with CAXTON_TEST_LONG=1.
 func TestStreamSurvivesANodeAndANATSServerDying(t *testing.T) {
+	t.Parallel()
 	n := 3000
 	if testenv.Long() {
 		n = 100_000

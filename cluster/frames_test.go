@@ -17,6 +17,7 @@ import (
 // order sent, though many senders share the outbox and its frames, with
 // synchronous and asynchronous publishing.
 func TestOrderPerSenderAcrossNodes(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []struct {
 		name string
 		opts []Option

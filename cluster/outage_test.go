@@ -19,6 +19,7 @@ import (
 // and fails with *UnavailableError; when NATS is back, sends resume and
 // what was queued before the outage arrives.
 func TestNATSOutage(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 2, WithSendTimeout(300*time.Millisecond))
 	ctx := testCtx(t)
 	remote, local := newCounter(), newCounter()
@@ -59,6 +60,7 @@ func TestNATSOutage(t *testing.T) {
 // replicated stream for a while: setup and the directory retry those
 // answers within their bound; answers that will not change are not retried.
 func TestTransientErrors(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		err  error
 		want bool

@@ -24,6 +24,7 @@ import (
 // waits there, and the subscriber spawned again on a survivor gets it,
 // once.
 func TestTopicReachesARemoteDurableQueue(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 3, 3)
 	ctx := testCtx(t)
 	heard := make(chan string, 8)
@@ -71,6 +72,7 @@ func receive(t *testing.T, ctx context.Context, ch <-chan string) string {
 // another, and wasm Contract Net bidders on two nodes compete with a
 // native one on a third: the sandbox path and the cluster path compose.
 func TestWasmAgentsAcrossNodes(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 3, 3)
 	ctx := testCtx(t)
 	agents := filepath.Join(testguest.ModuleRoot(), "guest", "c", "agents")
@@ -117,6 +119,7 @@ func TestWasmAgentsAcrossNodes(t *testing.T) {
 // matching message sent through that node also reaches the target's
 // queue; an unknown target is refused as locally.
 func TestContentRulesAcrossNodes(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 2)
 	ctx := testCtx(t)
 	audited := make(chan string, 8)

@@ -25,6 +25,7 @@ func lastSeq(t *testing.T, n *Node) uint64 {
 // stream stores nothing), the reply comes back, and a plain Send still
 // goes through JetStream.
 func TestDirectRequests(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 2, WithDirectRequests())
 	ctx := testCtx(t)
 	require.NoError(t, tc.rts[1].Spawn(ctx, caxton.AgentSpec{Name: "echo", Handler: caxton.HandlerFunc(echo)}))
@@ -50,6 +51,7 @@ func TestDirectRequests(t *testing.T) {
 // A direct request that reaches a node no longer hosting its receiver is
 // handed to the receiver's queue, and answered from where it moved.
 func TestDirectRequestToAnAgentThatMoved(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 3, WithDirectRequests())
 	ctx := testCtx(t)
 	require.NoError(t, tc.rts[1].Spawn(ctx, caxton.AgentSpec{Name: "echo", Handler: caxton.HandlerFunc(echo)}))
@@ -68,6 +70,7 @@ func TestDirectRequestToAnAgentThatMoved(t *testing.T) {
 // node's consumer is served by a survivor, which hands its frames to the
 // agent's new node.
 func TestOneConsumerPerNode(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 3)
 	ctx := testCtx(t)
 	c := newCounter()
@@ -108,6 +111,7 @@ func TestOneConsumerPerNode(t *testing.T) {
 // frames that node held, and those that reach it afterwards, to the other
 // replica: nothing is dead-lettered, nothing lost.
 func TestRemovingAReplicaHandsItsMailOver(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 3)
 	ctx := testCtx(t)
 	c := newCounter()

@@ -18,6 +18,7 @@ import (
 // hashing), which takes over their queues: nothing sent before or after
 // the death is lost, and no survivor adds a second replica.
 func TestPlacementHookTakesOverADeadNodesAgents(t *testing.T) {
+	t.Parallel()
 	const agents, perAgent = 6, 50
 	c := newCounter()
 	var mu sync.Mutex
@@ -96,6 +97,7 @@ func TestPlacementHookTakesOverADeadNodesAgents(t *testing.T) {
 }
 
 func TestWithPlacementRefusesNil(t *testing.T) {
+	t.Parallel()
 	_, err := New("n", WithURLs("nats://127.0.0.1:1"), WithPlacement(nil))
 	require.ErrorIs(t, err, ErrInvalidConfig)
 	var ce *ConfigError

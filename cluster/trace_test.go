@@ -17,6 +17,7 @@ import (
 // A conversation over three nodes, each with its own tracer provider, is
 // one trace: the trace context travels in the signed message.
 func TestOneTraceAcrossThreeNodes(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 0)
 	rec := tracetest.NewSpanRecorder()
 	tc.rtOpts = func(int) []caxton.Option {

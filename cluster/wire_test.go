@@ -22,6 +22,7 @@ import (
 // Messages from a misbehaving client on the cluster's subjects are
 // refused and recorded, never delivered, and never stop the node.
 func TestHostileWireMessagesAreRejected(t *testing.T) {
+	t.Parallel()
 	tc := newTestCluster(t, 1, 2, WithMaxMessageBytes(4096))
 	ctx := testCtx(t)
 	c := newCounter()
@@ -159,6 +160,7 @@ func sign(key ed25519.PrivateKey, subject, node, to string, data []byte) string 
 }
 
 func TestUnreachableNATS(t *testing.T) {
+	t.Parallel()
 	_, err := New("n0", WithURLs("nats://127.0.0.1:1"))
 	var ue *UnavailableError
 	require.ErrorAs(t, err, &ue)
@@ -172,6 +174,7 @@ func TestUnreachableNATS(t *testing.T) {
 }
 
 func TestBadConfig(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name  string
 		node  string
@@ -196,6 +199,7 @@ func TestBadConfig(t *testing.T) {
 }
 
 func TestTokenIsInjective(t *testing.T) {
+	t.Parallel()
 	names := []acl.AgentID{"a", "a.b", "a=2Eb", "a_b", "a-b", "x@y:z/w", "A"}
 	seen := map[string]acl.AgentID{}
 	for _, n := range names {

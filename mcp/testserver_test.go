@@ -159,7 +159,7 @@ func newTestServer(calls *atomic.Int64, withDie bool) *sdk.Server {
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(5 * time.Second):
+		case <-time.After(1 * time.Second):
 			return text("woke up"), nil
 		}
 	})

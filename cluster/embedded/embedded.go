@@ -84,8 +84,14 @@ func Start(ctx context.Context, n int, opts ...Option) (*Cluster, error) {
 		}
 		c.cfg.dir, c.ownDir = dir, true
 	}
+	// Ports are reserved and released just before the servers bind them
+	// (JetStream's cluster needs its routes known before a server starts):
+	// in this process, one Start at a time does that, so that parallel tests
+	// cannot be handed each other's released ports.
+	reserving.Lock()
 	ports, err := freePorts(2 * n)
 	if err != nil {
+		reserving.Unlock()
 		c.cleanup()
 		return nil, err
 	}
@@ -114,16 +120,22 @@ func Start(ctx context.Context, n int, opts ...Option) (*Cluster, error) {
 	c.servers = make([]*server.Server, n)
 	for i := range n {
 		if err := c.start(i); err != nil {
+			reserving.Unlock()
 			c.Close()
 			return nil, err
 		}
 	}
+	reserving.Unlock() // every port is bound now
 	if err := c.WaitReady(ctx); err != nil {
 		c.Close()
 		return nil, err
 	}
 	return c, nil
 }
+
+// reserving serializes Start's reserve-then-bind of ports within the
+// process (the one package-level variable: the port space is the process's).
+var reserving sync.Mutex
 
 // freePorts reserves n loopback ports (they are released just before the
 // servers bind them: a restarted server gets its old port back).

@@ -1,3 +1,7 @@
+//go:build examples
+
+// Run with go test -tags examples ./examples/... (CI does; see the README).
+
 package main
 
 import (
