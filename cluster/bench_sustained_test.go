@@ -31,7 +31,7 @@ import (
 // the ratio. One iteration each:
 //
 //	CAXTON_BENCH_RATE=50000 CAXTON_BENCH_SECONDS=60 go test -run '^$' \
-//	  -bench Cluster3NodeSustained -benchtime 1x -timeout 30m ./cluster/
+//	  -bench Cluster3NodeSustained -benchtime 1x -timeout 30m .   (in cluster/)
 func BenchmarkCluster3NodeSustained(b *testing.B) {
 	rate, secs := envInt("CAXTON_BENCH_RATE", 1000), envInt("CAXTON_BENCH_SECONDS", 10)
 	agents := envInt("CAXTON_BENCH_AGENTS", 1)

@@ -27,7 +27,7 @@ import (
 // their ratio is the cost of Caxton's layer: signing, encoding, the
 // directory, the agent's mailbox and ack-after-handler.
 //
-//	go test -run '^$' -bench CrossNode -benchtime 20000x ./cluster/
+//	go test -run '^$' -bench CrossNode -benchtime 20000x .   (in cluster/, a module of its own)
 
 const benchSenders = 16 // concurrent senders: a sync publish waits one R3 round trip
 
@@ -190,7 +190,7 @@ func latencies(b *testing.B, ds []time.Duration) {
 // mailbox and handler); caxton minus caxton-direct is the JetStream write,
 // the consumer's delivery and the ack.
 //
-//	go test -run '^$' -bench 'CrossNodeRequest|SealOpen' -benchtime 5000x ./cluster/
+//	go test -run '^$' -bench 'CrossNodeRequest|SealOpen' -benchtime 5000x .   (in cluster/)
 func BenchmarkCrossNodeRequest(b *testing.B) {
 	for _, mode := range []struct {
 		name string

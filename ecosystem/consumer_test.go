@@ -30,6 +30,9 @@ import (
 var consumers = []struct {
 	name    string
 	imports string
+	// modules: the repository's modules the consumer requires besides the
+	// root one, by directory (nested modules, such as cluster).
+	modules []string
 	// build: the third-party modules in go.mod (all of them).
 	build []string
 	// sums: the third-party modules allowed in go.sum besides build, and why.
@@ -58,6 +61,7 @@ var consumers = []struct {
 			"go.opentelemetry.io/otel/exporters/prometheus",
 		},
 		notInGraph: []string{
+			"github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go", // cluster is a module of its own
 			"google.golang.org/grpc",
 			"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp",
 			"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp",
@@ -67,6 +71,7 @@ var consumers = []struct {
 	{
 		name:    "cluster",
 		imports: "github.com/caxton-go/caxton/cluster",
+		modules: []string{"cluster"},
 		build: []string{
 			"github.com/bytecodealliance/wasmtime-go/v39",
 			"github.com/cespare/xxhash/v2",
@@ -168,6 +173,10 @@ func TestConsumersSeeOnlyTheDependenciesTheyUse(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			mod := "module example.com/consumer\n\ngo 1.26.0\n\nrequire github.com/caxton-go/caxton v0.0.0\n\nreplace github.com/caxton-go/caxton => " + repo + "\n"
+			for _, m := range c.modules {
+				path := "github.com/caxton-go/caxton/" + m
+				mod += "\nrequire " + path + " v0.0.0\n\nreplace " + path + " => " + filepath.Join(repo, m) + "\n"
+			}
 			src := "package main\n\nimport _ \"" + c.imports + "\"\n\nfunc main() {}\n"
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "go.mod"), []byte(mod), 0o644))
 			require.NoError(t, os.WriteFile(filepath.Join(dir, "main.go"), []byte(src), 0o644))

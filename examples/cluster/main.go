@@ -2,7 +2,7 @@
 // machine, joined through NATS JetStream (an embedded server here; a real
 // deployment gives cluster.WithURLs its NATS cluster):
 //
-//	go run ./examples/cluster
+//	cd examples/cluster && go run .   (a module of its own, beside cluster's)
 //
 // Node a asks billing (on b) for a refund, runs a Contract Net round with
 // carriers on all three nodes, and streams entries to the ledger agent on

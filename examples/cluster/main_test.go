@@ -1,6 +1,6 @@
 //go:build examples
 
-// Run with go test -tags examples ./examples/... (CI does; see the README).
+// Run with go test -tags examples ./... in examples/cluster, a module of its own (CI does).
 
 package main
 
