@@ -43,11 +43,11 @@ func hostLog(c *wasmtime.Caller, level, ptr, n int32) *wasmtime.Trap {
 	if in == nil {
 		return wasmtime.NewTrap("caxton.log: no instance")
 	}
-	mem := c.GetExport("memory")
-	if mem == nil || mem.Memory() == nil {
+	mem := callerMemory(c, in)
+	if mem == nil {
 		return wasmtime.NewTrap("caxton.log: guest has no memory export")
 	}
-	data := mem.Memory().UnsafeData(c)
+	data := mem.UnsafeData(c)
 	if ptr < 0 || n < 0 || int64(ptr)+int64(n) > int64(len(data)) {
 		return wasmtime.NewTrap(fmt.Sprintf("caxton.log: [%d, +%d) lies outside memory", ptr, n))
 	}

@@ -139,24 +139,24 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 	if err != nil {
 		return nil, startErr(err, "instantiate")
 	}
-	in.mem = wi.GetExport(in.store, "memory").Memory()
+	in.mem = exportMemory(in.store, wi, "memory")
 	if in.mem == nil {
 		return nil, in.abiErr("export memory is not a plain linear memory")
 	}
 	for _, name := range m.tables {
-		if x := wi.GetExport(in.store, name); x != nil && x.Table() != nil {
-			in.tables = append(in.tables, x.Table())
+		if t := exportTable(in.store, wi, name); t != nil {
+			in.tables = append(in.tables, t)
 		}
 	}
-	in.alloc = wi.GetFunc(in.store, "caxton_alloc")
-	in.handle = wi.GetFunc(in.store, "caxton_handle")
+	in.alloc = exportFunc(in.store, wi, "caxton_alloc")
+	in.handle = exportFunc(in.store, wi, "caxton_handle")
 	if m.init {
-		if _, err := in.call(wi.GetFunc(in.store, "_initialize")); err != nil {
+		if _, err := in.call(exportFunc(in.store, wi, "_initialize")); err != nil {
 			return nil, startErr(err, "_initialize")
 		}
 	}
 	if !m.abiChecked.Load() { // once per module: see Module.abiChecked
-		v, err := in.call(wi.GetFunc(in.store, "caxton_abi_version"))
+		v, err := in.call(exportFunc(in.store, wi, "caxton_abi_version"))
 		if err != nil {
 			return nil, startErr(err, "caxton_abi_version")
 		}

@@ -1,7 +1,9 @@
 package sandbox_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -99,4 +101,22 @@ func TestCommandModulesAreRefusedWithBuildAdvice(t *testing.T) {
 	// A reactor may export _start as well; it is never called.
 	_, err := e.CompileText(context.Background(), testguest.WATGuest(`(func (export "_start") unreachable) (func (export "_initialize"))`, `(i64.const 0)`))
 	assert.NoError(t, err)
+}
+
+// Host calls work during start-up too: from the module's start function
+// (run inside wasmtime's instantiation, before the instance has its memory
+// handle) and from _initialize, and each log line reaches the logger.
+func TestHostCallsDuringStartUp(t *testing.T) {
+	e := newEngine(t)
+	src := testguest.WATGuest(`(import "caxton" "log" (func $log (param i32 i32 i32)))
+  (data (i32.const 16) "from start")
+  (data (i32.const 32) "from init")
+  (func $start (call $log (i32.const 0) (i32.const 16) (i32.const 10)))
+  (start $start)
+  (func (export "_initialize") (call $log (i32.const 0) (i32.const 32) (i32.const 9)))`, `(i64.const 0)`)
+	var buf bytes.Buffer
+	in := instantiate(t, e, src, sandbox.InstanceConfig{Agent: "early", Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	require.NotNil(t, in)
+	assert.Contains(t, buf.String(), `msg="from start" agent=early`)
+	assert.Contains(t, buf.String(), `msg="from init" agent=early`)
 }

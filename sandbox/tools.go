@@ -31,11 +31,11 @@ func hostToolCall(c *wasmtime.Caller, namePtr, nameLen, argsPtr, argsLen, outPtr
 	if in == nil {
 		return 0, wasmtime.NewTrap("caxton.tool_call: no instance")
 	}
-	mem := c.GetExport("memory")
-	if mem == nil || mem.Memory() == nil {
+	mem := callerMemory(c, in)
+	if mem == nil {
 		return 0, wasmtime.NewTrap("caxton.tool_call: guest has no memory export")
 	}
-	data := mem.Memory().UnsafeData(c)
+	data := mem.UnsafeData(c)
 	inside := func(p, n int32) bool { return p >= 0 && n >= 0 && int64(p)+int64(n) <= int64(len(data)) }
 	if !inside(namePtr, nameLen) || !inside(argsPtr, argsLen) || !inside(outPtr, outCap) {
 		return 0, wasmtime.NewTrap(fmt.Sprintf("caxton.tool_call: a buffer lies outside memory of %d bytes", len(data)))
@@ -64,7 +64,7 @@ func hostToolCall(c *wasmtime.Caller, namePtr, nameLen, argsPtr, argsLen, outPtr
 	enter := time.Now()
 	status, content := in.cfg.Tools(in.ctx, name, args)
 	in.rearmDeadline(time.Since(enter))
-	data = mem.Memory().UnsafeData(c) // a fresh view after the host call
+	data = mem.UnsafeData(c) // a fresh view after the host call
 	return reply(status, content), nil
 }
 
