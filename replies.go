@@ -46,6 +46,10 @@ type waiter struct {
 	// notices) can answer it; nil until routing has resolved the receivers.
 	asked  atomic.Pointer[[]acl.AgentID]
 	gaveUp time.Time // when the Request gave up (under requests.mu)
+	// reached backs asked (written once, before asked is stored): a
+	// request to one agent, the common case, then allocates nothing for it.
+	reached    []acl.AgentID
+	reachedOne [1]acl.AgentID
 }
 
 // LateReply is a reply that arrived after its Request had given up (its
@@ -197,14 +201,19 @@ func (r *requests) lateReplies() []LateReply {
 	return append(out, r.late[:r.lateAt]...)
 }
 
-// reach records who the request reached; routing calls it before the
-// first delivery.
+// reach records who the request reached; routing calls it once, before
+// the first delivery.
 func (w *waiter) reach(targets []endpoint) {
-	names := make([]acl.AgentID, len(targets))
-	for i, ep := range targets {
-		names[i] = ep.name()
+	if len(targets) == 1 {
+		w.reachedOne[0] = targets[0].name()
+		w.reached = w.reachedOne[:]
+	} else {
+		w.reached = make([]acl.AgentID, len(targets))
+		for i, ep := range targets {
+			w.reached[i] = ep.name()
+		}
 	}
-	w.asked.Store(&names)
+	w.asked.Store(&w.reached)
 }
 
 // reachedBy reports whether sender may answer the request: one of the
@@ -217,8 +226,12 @@ func (w *waiter) reachedBy(sender, system acl.AgentID) bool {
 	return asked != nil && slices.Contains(*asked, sender)
 }
 
-// without returns ids minus id, as a new slice.
+// without returns ids minus id, as a new slice (nil when nothing is left:
+// a reply addressed only to its requester, the common case, copies nothing).
 func without(ids []acl.AgentID, id acl.AgentID) []acl.AgentID {
+	if !slices.ContainsFunc(ids, func(x acl.AgentID) bool { return x != id }) {
+		return nil
+	}
 	return slices.DeleteFunc(slices.Clone(ids), func(x acl.AgentID) bool { return x == id })
 }
 
