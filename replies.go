@@ -40,7 +40,11 @@ type waiter struct {
 	requester acl.AgentID
 	replyWith string
 	conv      string
-	ch        chan *acl.Message // capacity 1; receives the first reply
+	// reply is the first reply, written by answer before it signals
+	// answered (capacity 1, never closed): the signal publishes it. A
+	// channel of struct{} is one allocation; one of pointers is two.
+	reply    *acl.Message
+	answered chan struct{}
 	// asked is who the request reached: set by routing before the first
 	// delivery, read by answer. Only they (and the runtime, for failure
 	// notices) can answer it; nil until routing has resolved the receivers.
@@ -168,7 +172,8 @@ func (r *requests) answer(m *acl.Message, system acl.AgentID) ([]acl.AgentID, bo
 	}
 	r.removeLocked(w)
 	r.mu.Unlock()
-	w.ch <- m // capacity 1 and removed from the table: never blocks
+	w.reply = m
+	w.answered <- struct{}{} // capacity 1 and removed from the table: never blocks
 	return without(m.Receivers, w.requester), true
 }
 

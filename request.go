@@ -65,7 +65,7 @@ func (rt *Runtime) request(ctx context.Context, m *acl.Message, o origin, abort 
 	if m.ReplyTo != "" {
 		requester = m.ReplyTo
 	}
-	w := &waiter{requester: requester, replyWith: m.ReplyWith, conv: m.ConversationID, ch: make(chan *acl.Message, 1)}
+	w := &waiter{requester: requester, replyWith: m.ReplyWith, conv: m.ConversationID, answered: make(chan struct{}, 1)}
 	if err := rt.reqs.add(w); err != nil {
 		return nil, err
 	}
@@ -99,16 +99,16 @@ func (rt *Runtime) await(ctx context.Context, m *acl.Message, o origin, abort <-
 		deadline = t.C()
 	}
 	select {
-	case reply := <-w.ch:
-		return reply, nil
+	case <-w.answered:
+		return w.reply, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("caxton: request %s: %w", m.ReplyWith, ctx.Err())
 	case <-abort: // the runtime is closing: a host caller must not outlive it
 		return nil, fmt.Errorf("caxton: request %s: %w", m.ReplyWith, ErrClosed)
 	case <-deadline:
 		select { // a reply that raced the deadline still counts
-		case reply := <-w.ch:
-			return reply, nil
+		case <-w.answered:
+			return w.reply, nil
 		default:
 		}
 		return nil, fmt.Errorf("%w: reply-by %s passed for request %s", ErrNoReply, m.ReplyBy.Format("15:04:05.000"), m.ReplyWith)
