@@ -1,3 +1,5 @@
+//go:build cgo
+
 package sandbox
 
 import "github.com/bytecodealliance/wasmtime-go/v39"
