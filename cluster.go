@@ -62,7 +62,8 @@ type Remote interface {
 	Deliver(ctx context.Context, m *acl.Message) error
 }
 
-// WithCluster makes the runtime a node of a cluster (see package cluster):
+// WithCluster makes the runtime a node of a cluster (package
+// github.com/caxton-go/caxton/cluster, a module of its own, on NATS JetStream):
 // messages to agents on other nodes, topic subscribers and capabilities
 // there, and replies to remote requesters take the same path as local
 // ones. The runtime owns c and closes it on Close.

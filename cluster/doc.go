@@ -41,5 +41,13 @@
 // by the receiver; anything else is rejected and recorded (Rejections).
 //
 // Package cluster/embedded runs NATS servers in-process for development
-// and tests; production nodes connect to an existing NATS cluster.
+// and tests; production nodes connect to an existing NATS cluster. A
+// runtime closes its node (Runtime.Close), so close the runtime before the
+// NATS servers it talks to.
+//
+// This package is a Go module of its own, github.com/caxton-go/caxton/cluster,
+// so that the NATS server and client stay out of the module graph of
+// programs that do not use it: require it beside github.com/caxton-go/caxton.
+// The reasons for its design (subjects, streams, leases, frames) are in
+// docs/design.md of the repository.
 package cluster

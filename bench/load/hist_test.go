@@ -1,3 +1,7 @@
+//go:build bench
+
+// Run with go test -tags bench ./bench/... (CI does; see the README).
+
 package main
 
 import (
