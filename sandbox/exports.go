@@ -12,34 +12,17 @@ import "github.com/bytecodealliance/wasmtime-go/v39"
 // an Extern (a Func, Memory or Table) is a handle copied from it, so these
 // helpers close the Extern at once.
 
-// exportFunc returns the function exported as name, or nil.
-func exportFunc(st wasmtime.Storelike, wi *wasmtime.Instance, name string) *wasmtime.Func {
+// export returns what take makes of the instance's export name (a Func,
+// Memory or Table handle; nil when take finds another kind), or nil if
+// there is no such export. For example export(st, wi, "memory",
+// (*wasmtime.Extern).Memory).
+func export[T any](st wasmtime.Storelike, wi *wasmtime.Instance, name string, take func(*wasmtime.Extern) *T) *T {
 	x := wi.GetExport(st, name)
 	if x == nil {
 		return nil
 	}
 	defer x.Close()
-	return x.Func()
-}
-
-// exportMemory returns the memory exported as name, or nil.
-func exportMemory(st wasmtime.Storelike, wi *wasmtime.Instance, name string) *wasmtime.Memory {
-	x := wi.GetExport(st, name)
-	if x == nil {
-		return nil
-	}
-	defer x.Close()
-	return x.Memory()
-}
-
-// exportTable returns the table exported as name, or nil.
-func exportTable(st wasmtime.Storelike, wi *wasmtime.Instance, name string) *wasmtime.Table {
-	x := wi.GetExport(st, name)
-	if x == nil {
-		return nil
-	}
-	defer x.Close()
-	return x.Table()
+	return take(x)
 }
 
 // callerMemory returns the calling instance's memory: the one Instantiate

@@ -38,7 +38,7 @@ func (in *Instance) initData(wi *wasmtime.Instance, startErr func(error, string)
 	if len(in.cfg.Init) == 0 {
 		ptr = 0
 	}
-	v, err := in.call(exportFunc(in.store, wi, initExport), ptr, int32(len(in.cfg.Init)))
+	v, err := in.call(export(in.store, wi, initExport, (*wasmtime.Extern).Func), ptr, int32(len(in.cfg.Init)))
 	in.batch = in.batch[:0]
 	if err != nil {
 		return startErr(err, initExport)

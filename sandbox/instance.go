@@ -139,24 +139,24 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 	if err != nil {
 		return nil, startErr(err, "instantiate")
 	}
-	in.mem = exportMemory(in.store, wi, "memory")
+	in.mem = export(in.store, wi, "memory", (*wasmtime.Extern).Memory)
 	if in.mem == nil {
 		return nil, in.abiErr("export memory is not a plain linear memory")
 	}
 	for _, name := range m.tables {
-		if t := exportTable(in.store, wi, name); t != nil {
+		if t := export(in.store, wi, name, (*wasmtime.Extern).Table); t != nil {
 			in.tables = append(in.tables, t)
 		}
 	}
-	in.alloc = exportFunc(in.store, wi, "caxton_alloc")
-	in.handle = exportFunc(in.store, wi, "caxton_handle")
+	in.alloc = export(in.store, wi, "caxton_alloc", (*wasmtime.Extern).Func)
+	in.handle = export(in.store, wi, "caxton_handle", (*wasmtime.Extern).Func)
 	if m.init {
-		if _, err := in.call(exportFunc(in.store, wi, "_initialize")); err != nil {
+		if _, err := in.call(export(in.store, wi, "_initialize", (*wasmtime.Extern).Func)); err != nil {
 			return nil, startErr(err, "_initialize")
 		}
 	}
 	if !m.abiChecked.Load() { // once per module: see Module.abiChecked
-		v, err := in.call(exportFunc(in.store, wi, "caxton_abi_version"))
+		v, err := in.call(export(in.store, wi, "caxton_abi_version", (*wasmtime.Extern).Func))
 		if err != nil {
 			return nil, startErr(err, "caxton_abi_version")
 		}
