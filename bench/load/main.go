@@ -35,6 +35,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -67,7 +68,19 @@ func main() {
 	flag.StringVar(&c.WasmModule, "wasm", "guest/c/agents/echo.wasm", "the C guest (it must answer every message)")
 	flag.DurationVar(&c.Drain, "drain", 30*time.Second, "how long to wait for the last messages after the schedule ends")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	tracefile := flag.String("trace", "", "write an execution trace of the whole run to this file (go tool trace)")
 	flag.Parse()
+	if *tracefile != "" {
+		f, err := os.Create(*tracefile)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		defer trace.Stop()
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err == nil {
@@ -82,6 +95,7 @@ func main() {
 	if _, err := run(context.Background(), os.Stdout, c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		pprof.StopCPUProfile()
+		trace.Stop()
 		os.Exit(1)
 	}
 }
