@@ -70,32 +70,30 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	tracefile := flag.String("trace", "", "write an execution trace of the whole run to this file (go tool trace)")
 	flag.Parse()
-	if *tracefile != "" {
-		f, err := os.Create(*tracefile)
-		if err == nil {
-			err = trace.Start(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "load:", err)
-			os.Exit(1)
-		}
-		defer trace.Stop()
-	}
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "load:", err)
-			os.Exit(1)
-		}
-		defer pprof.StopCPUProfile()
-	}
+	record(*tracefile, trace.Start)
+	defer trace.Stop() // no-op when not started
+	record(*cpuprofile, pprof.StartCPUProfile)
+	defer pprof.StopCPUProfile()
 	if _, err := run(context.Background(), os.Stdout, c); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		pprof.StopCPUProfile()
 		trace.Stop()
+		os.Exit(1)
+	}
+}
+
+// record starts a recorder (the CPU profiler, the execution tracer)
+// writing to path, if path is set; it exits when it cannot.
+func record(path string, start func(io.Writer) error) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = start(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
 }
