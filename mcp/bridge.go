@@ -26,7 +26,11 @@ import (
 // already closed, the call that finds out reconnects and is retried once,
 // since its request never ran. When the connection breaks during a call (a
 // subprocess died), that call is tool.StatusUnavailable — it may have had
-// side effects, so it is not repeated — and the next call reconnects.
+// side effects, so it is not repeated — and the next call reconnects. A
+// call that races the end of a session, sent before the registry noticed
+// it, is told the same: the go-sdk reports the end of the stream whether
+// or not the request was written, so the registry cannot know it did not
+// run.
 // Every reconnection lists the server's tools again.
 //
 // ctx bounds the first connection only. Connect fails with a

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -65,6 +67,43 @@ func (m *memServer) kill() {
 	ss := m.sessions[len(m.sessions)-1]
 	m.mu.Unlock()
 	require.NoError(m.t, ss.Close())
+}
+
+// sessionEnds is a log handler that signals each time the registry logs
+// that a server's session ended: the event after which the registry's next
+// call opens a new session.
+type sessionEnds chan struct{}
+
+func (e sessionEnds) Enabled(context.Context, slog.Level) bool { return true }
+func (e sessionEnds) Handle(_ context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "session ended") {
+		e <- struct{}{}
+	}
+	return nil
+}
+func (e sessionEnds) WithAttrs([]slog.Attr) slog.Handler { return e }
+func (e sessionEnds) WithGroup(string) slog.Handler      { return e }
+
+// noticed waits until the registry has logged a session's end.
+func (e sessionEnds) noticed(t *testing.T) {
+	t.Helper()
+	select {
+	case <-e:
+	case <-time.After(bound):
+		t.Fatal("the registry did not notice that the session ended")
+	}
+}
+
+// killedRegistry returns a registry whose server session was killed, after
+// the registry noticed.
+func killedRegistry(t *testing.T) (*mcp.Registry, *memServer) {
+	ends := make(sessionEnds, 4)
+	reg, m := memRegistry(t, mcp.WithLogger(slog.New(ends)))
+	require.Equal(t, "hi", string(call(t, reg, "files/echo", `{"text":"hi"}`, grant("files/*")).Content))
+	require.Equal(t, 1, m.count())
+	m.kill()
+	ends.noticed(t)
+	return reg, m
 }
 
 // memRegistry returns a registry with the test server connected as
@@ -195,13 +234,7 @@ func TestToolRemovedFromServer(t *testing.T) {
 }
 
 func TestReconnectsAfterTheSessionEnds(t *testing.T) {
-	reg, m := memRegistry(t)
-	require.Equal(t, "hi", string(call(t, reg, "files/echo", `{"text":"hi"}`, grant("files/*")).Content))
-	require.Equal(t, 1, m.count())
-
-	m.kill()
-	// Whether or not the registry has noticed yet, the call's request never
-	// went out on the dead session, so it is sent on a new one.
+	reg, m := killedRegistry(t)
 	res := call(t, reg, "files/echo", `{"text":"again"}`, grant("files/*"))
 	require.Equal(t, tool.StatusOK, res.Status, "%s", res.Content)
 	assert.Equal(t, "again", string(res.Content))
@@ -209,9 +242,29 @@ func TestReconnectsAfterTheSessionEnds(t *testing.T) {
 	assert.Len(t, reg.Tools(), 8, "the tools were listed again, not added twice")
 }
 
+// A call that races the session's end, before the registry noticed it,
+// may find the connection closing under it. The go-sdk then reports the
+// end of the stream (io.EOF) whether or not the request was written, so
+// the registry cannot tell that it did not run: it is not repeated, the
+// agent is told the server is unavailable, and the next call reconnects.
+func TestACallRacingTheSessionsEndIsNotRepeated(t *testing.T) {
+	for i := range 20 {
+		reg, m := memRegistry(t)
+		m.kill()
+		res := call(t, reg, "files/echo", `{"text":"racing"}`, grant("files/*"))
+		if res.Status != tool.StatusOK {
+			require.Equal(t, tool.StatusUnavailable, res.Status, "round %d: %s", i, res.Content)
+			assert.Contains(t, string(res.Content), "the next call reconnects", "round %d", i)
+		}
+		res = call(t, reg, "files/echo", `{"text":"after"}`, grant("files/*"))
+		require.Equal(t, tool.StatusOK, res.Status, "round %d: %s", i, res.Content)
+		assert.Equal(t, "after", string(res.Content))
+		assert.Equal(t, 2, m.count(), "round %d: one new session", i)
+	}
+}
+
 func TestConcurrentCallsShareOneReconnection(t *testing.T) {
-	reg, m := memRegistry(t)
-	m.kill()
+	reg, m := killedRegistry(t)
 	var wg sync.WaitGroup
 	results := make([]tool.Result, 8)
 	for i := range results {
