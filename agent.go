@@ -59,6 +59,9 @@ type AgentInfo struct {
 	// CPUTime is the CPU time the agent's handler calls used, over all
 	// replicas, when AgentSpec.MeasureCPU is set (zero otherwise).
 	CPUTime time.Duration
+	// Hibernated is how many of the agent's wasm instances are
+	// hibernated (WasmSpec.Hibernate).
+	Hibernated int
 }
 
 // agent is a registered agent: its spec, its instances and their mailboxes
@@ -139,6 +142,9 @@ func (a *agent) info() AgentInfo {
 		d := in.mb.Depth()
 		inf.QueueDepth += d
 		inf.InFlight += in.mb.Load() - d
+		if w := in.wasm.Load(); w != nil && w.Hibernated() {
+			inf.Hibernated++
+		}
 	}
 	if p := a.lastErr.Load(); p != nil {
 		inf.LastError = *p

@@ -114,6 +114,7 @@ type Runtime struct {
 
 	sbMu sync.Mutex
 	sb   *sandbox.Engine // created by the first wasm agent
+	hib  hibernator      // idle wasm instances to hibernate (WasmSpec.Hibernate)
 
 	tel *otelrt.Telemetry // nil without providers: telemetry off
 

@@ -33,6 +33,8 @@ const (
 	EventCircuitOpen                            // the agent's circuit breaker opened: new messages are refused
 	EventCircuitHalfOpen                        // the breaker lets a trial message through
 	EventCircuitClosed                          // the breaker closed again
+	EventHibernated                             // an idle wasm instance's state was saved and its store freed (WasmSpec.Hibernate)
+	EventWoke                                   // a hibernated instance was restored for its next message
 )
 
 var eventNames = [...]string{
@@ -42,6 +44,7 @@ var eventNames = [...]string{
 	EventUpgradePromoted: "upgrade promoted", EventUpgradeRolledBack: "upgrade rolled back",
 	EventHung: "hung", EventUnhealthy: "unhealthy", EventHealthy: "healthy",
 	EventCircuitOpen: "circuit open", EventCircuitHalfOpen: "circuit half-open", EventCircuitClosed: "circuit closed",
+	EventHibernated: "hibernated", EventWoke: "woke",
 }
 
 func (k EventKind) String() string {

@@ -7,7 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/caxton-go/caxton/internal/mailbox"
-	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/store"
 )
 
@@ -54,7 +53,7 @@ type instance struct {
 	one       [1]*store.Envelope // scratch for failed() on a single envelope
 	// A handler is made, and its sandbox instance if it is a wasm agent.
 	live atomic.Pointer[slot] // cur, for readers outside the worker (metrics, Health)
-	wasm atomic.Pointer[sandbox.Instance]
+	wasm atomic.Pointer[wasmHandler]
 }
 
 func newInstance(a *agent, replica int, q store.Queue) *instance {

@@ -130,6 +130,18 @@ type WasmSpec struct {
 	// that is written in place half-written, which is then reported as a
 	// failed reload before the finished contents are taken.
 	Reload time.Duration
+	// Hibernate, when positive, saves an instance's state and frees its
+	// store once it has had no message for this long (on the runtime's
+	// clock), and restores it when the next message arrives: an agent
+	// that is mostly idle then costs the memory its state differs from
+	// the module's image after start-up (often a few KiB) instead of a
+	// live store. The state is the guest's memory and globals
+	// (sandbox.Snapshot); start-up does not run again. Spawn refuses a
+	// module that cannot be snapshotted (sandbox.Module.Snapshottable says
+	// why). EventHibernated and EventWoke report each change; a state
+	// that cannot be restored is lost and the instance replaced
+	// (EventRestarted), which is logged at error level.
+	Hibernate time.Duration
 }
 
 // Overflow chooses what a sender experiences when a mailbox is full.

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"sync/atomic"
 
-	"github.com/caxton-go/caxton/sandbox"
 	"github.com/caxton-go/caxton/tool"
 )
 
@@ -41,8 +40,8 @@ func (v *version) owned() bool { return v.factory != nil }
 type slot struct {
 	v     *version
 	h     Handler
-	batch BatchHandler      // h, if it takes batches
-	wasm  *sandbox.Instance // h's guest, for a wasm agent (metrics)
+	batch BatchHandler // h, if it takes batches
+	wasm  *wasmHandler // h, for a wasm agent (metrics)
 	// refs counts holders of h: the instance (1 from making), plus a
 	// handling attempt running on its own goroutine (DeliveryPolicy.Timeout),
 	// which may outlive the instance's use of h when it hangs.
@@ -76,7 +75,7 @@ func (in *instance) makeSlot(ctx context.Context, v *version, restart int) (*slo
 	s.refs.Store(1)
 	s.batch, _ = h.(BatchHandler)
 	if w, ok := h.(*wasmHandler); ok {
-		s.wasm = w.inst
+		s.wasm = w
 	}
 	return s, nil
 }

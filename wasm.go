@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/sandbox"
@@ -18,6 +19,19 @@ func WithSandboxCacheDir(dir string) Option {
 			return specErr("WithSandboxCacheDir", "empty directory")
 		}
 		cfg.sandboxOpts = append(cfg.sandboxOpts, sandbox.WithCacheDir(dir))
+		return nil
+	}
+}
+
+// WithWasmInstancePool has the runtime's wasm agents start in the slots of
+// a pool reserved once (sandbox.WithInstancePool) rather than in freshly
+// mapped memory: a wasm agent's start, its first message and a hibernated
+// agent's wake then reuse resident pages. p.Instances bounds the live wasm
+// instances of the runtime; with WasmSpec.Hibernate, a start that finds the
+// pool full first hibernates the agents idle longest to make room.
+func WithWasmInstancePool(p sandbox.Pool) Option {
+	return func(cfg *config) error {
+		cfg.sandboxOpts = append(cfg.sandboxOpts, sandbox.WithInstancePool(p))
 		return nil
 	}
 }
@@ -86,15 +100,25 @@ func (rt *Runtime) wasmFactory(ctx context.Context, name acl.AgentID, w *WasmSpe
 		r := rt.callTool(ctx, name, grant, toolName, args)
 		return r.Status, r.Content
 	}
+	if err := checkHibernate(w, mod); err != nil {
+		return nil, err
+	}
+	sleep := &sleepSpec{idle: w.Hibernate, mod: mod, cfg: sandbox.InstanceConfig{
+		Agent: name, Limits: limits, Grants: grants, Logger: rt.logger, Now: rt.clock.Now, Tools: tools,
+		Init: src.init, Snapshots: w.Hibernate > 0,
+	}}
 	return func(ctx context.Context, info InstanceInfo) (Handler, error) {
-		inst, err := mod.Instantiate(ctx, sandbox.InstanceConfig{
-			Agent: name, Limits: limits, Grants: grants, Logger: rt.logger, Now: rt.clock.Now, Tools: tools,
-			Init: src.init,
-		})
+		inst, err := startRoomy(rt, func() (*sandbox.Instance, error) { return mod.Instantiate(ctx, sleep.cfg) })
 		if err != nil {
 			return nil, err
 		}
-		return &wasmHandler{inst: inst, rt: rt, name: name, quotas: quotas}, nil
+		h := &wasmHandler{inst: inst, rt: rt, name: name, quotas: quotas}
+		h.memBytes.Store(inst.MemoryBytes())
+		if sleep.idle > 0 {
+			h.hibernation = &hibernation{sleepSpec: sleep, info: info, last: rt.clock.Now()}
+			rt.hibernateLater(h)
+		}
+		return h, nil
 	}, nil
 }
 
@@ -116,10 +140,16 @@ func forAgent(name acl.AgentID, err error) error {
 
 // wasmHandler adapts a sandbox instance to the BatchHandler seam.
 type wasmHandler struct {
-	inst   *sandbox.Instance
+	inst   *sandbox.Instance // nil while hibernated or after Close
 	rt     *Runtime
 	name   acl.AgentID
 	quotas *dirQuotas // nil without byte quotas on granted directories
+	// *hibernation is set with WasmSpec.Hibernate: its mutex then guards
+	// inst between the worker and the runtime's sweeper.
+	*hibernation
+	fuel     uint64       // the last batch's fuel (the worker's)
+	memBytes atomic.Int64 // the instance's memory, or the snapshot's while hibernated (metrics)
+	closed   bool
 }
 
 // HandleMessage is HandleBatch of one message; the runtime uses HandleBatch.
@@ -141,6 +171,21 @@ func (h *wasmHandler) HandleMessage(ctx context.Context, mc *MessageContext) err
 // replaces the instance; a guest's own "permanent" status dead-letters the
 // batch at once.
 func (h *wasmHandler) HandleBatch(ctx context.Context, b *Batch) error {
+	if h.hibernation != nil {
+		h.mu.Lock()
+		defer func() {
+			h.last = h.rt.clock.Now()
+			h.mu.Unlock()
+		}()
+		if h.closed {
+			return errHandlerClosed
+		}
+		if h.inst == nil {
+			if err := h.wake(ctx); err != nil {
+				return err
+			}
+		}
+	}
 	msgs := b.Messages
 	for i, m := range b.Messages {
 		if err := h.inst.Accepts(m); err != nil {
@@ -162,6 +207,8 @@ func (h *wasmHandler) HandleBatch(ctx context.Context, b *Batch) error {
 		return Permanent(h.quotaHit(de))
 	}
 	out, err := h.inst.Handle(ctx, msgs)
+	h.fuel = h.inst.FuelUsed()
+	h.memBytes.Store(h.inst.MemoryBytes())
 	if de := h.quotas.after(); de != nil {
 		h.quotaHit(de) // this batch went ahead; the next is refused
 	}
@@ -184,7 +231,40 @@ func (h *wasmHandler) HandleBatch(ctx context.Context, b *Batch) error {
 }
 
 // FuelUsed reports the fuel the last batch consumed (for telemetry).
-func (h *wasmHandler) FuelUsed() uint64 { return h.inst.FuelUsed() }
+func (h *wasmHandler) FuelUsed() uint64 { return h.fuel }
 
-// Close releases the instance's store.
-func (h *wasmHandler) Close() error { return h.inst.Close() }
+// MemoryBytes is the guest's linear memory after its last batch, or what
+// its saved state holds while it is hibernated (for metrics; safe from any
+// goroutine).
+func (h *wasmHandler) MemoryBytes() int64 { return h.memBytes.Load() }
+
+// Hibernated reports whether the instance's state is saved and its store
+// closed (WasmSpec.Hibernate).
+func (h *wasmHandler) Hibernated() bool {
+	if h.hibernation == nil {
+		return false
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.inst == nil && !h.closed
+}
+
+// Close releases the instance's store (or its saved state).
+func (h *wasmHandler) Close() error {
+	if h.hibernation == nil {
+		return h.inst.Close()
+	}
+	h.rt.hib.forget(h)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed, h.snap = true, nil
+	if h.inst == nil {
+		return nil
+	}
+	inst := h.inst
+	h.inst = nil
+	return inst.Close()
+}
+
+// errHandlerClosed is a batch given to a closed handler.
+var errHandlerClosed = errors.New("caxton: wasm handler is closed")

@@ -34,6 +34,16 @@
 // checked, and then Handle runs one batch per call. An instance is used by
 // one goroutine at a time; Close releases its store.
 //
+// # Snapshots
+//
+// An instance started with InstanceConfig.Snapshots can be saved between
+// batches (Instance.Snapshot: the memory blocks that differ from the
+// module's image after start-up, and the mutable globals, which the module
+// rewrite exports) and put back into a new store (Module.Restore), without
+// running start-up again: what a runtime uses to hibernate idle agents.
+// Module.Snapshottable says why a module cannot be (a start function, a
+// mutable global of a reference type, a module the host could not read).
+//
 // # Limits and grants
 //
 // Limits bound each instance: linear memory (MaxMemory), a wall-clock

@@ -31,6 +31,7 @@ type Engine struct {
 	tick     time.Duration
 	cacheDir string
 	logger   *slog.Logger
+	pool     *Pool // WithInstancePool; nil: wasmtime's on-demand allocator
 
 	mu      sync.Mutex
 	modules map[[32]byte]*Module
@@ -126,6 +127,11 @@ func NewEngine(opts ...EngineOption) (*Engine, error) {
 	cfg := wasmtime.NewConfig()
 	cfg.SetEpochInterruption(true)
 	cfg.SetConsumeFuel(true)
+	if e.pool != nil {
+		if err := e.usePool(cfg); err != nil {
+			return nil, err
+		}
+	}
 	e.eng = wasmtime.NewEngineWithConfig(cfg)
 	go e.ticker()
 	return e, nil
@@ -177,6 +183,9 @@ func (e *Engine) Close() error {
 		e.linker.Close()
 	}
 	e.eng.Close()
+	if e.pool != nil {
+		releasePool(e.pool.Instances)
+	}
 	return nil
 }
 
@@ -384,8 +393,8 @@ func (e *Engine) cached(path string, quiet bool) (*wasmtime.Module, bool) {
 // not check out is recompiled instead. (The cache directory is as trusted
 // as the binary; the checksum guards against corruption, not tampering.)
 // The number changes whenever what is compiled for the same bytes does: 2
-// adds the exports of hidden tables (exportTables).
-const artifactMagic = "caxton-cwasm-2\x00"
+// adds the exports of hidden tables, 3 of hidden mutable globals (exportHidden).
+const artifactMagic = "caxton-cwasm-3\x00"
 
 func sealArtifact(blob []byte) []byte {
 	out := make([]byte, 0, len(artifactMagic)+12+len(blob))
@@ -412,8 +421,8 @@ func (e *Engine) deserialize(sealed []byte) (*wasmtime.Module, error) {
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 func (e *Engine) compile(wasm []byte) (*wasmtime.Module, error) {
-	if withTables := exportTables(wasm); len(withTables) != len(wasm) {
-		if mod, err := wasmtime.NewModule(e.eng, withTables); err == nil {
+	if rewritten := exportHidden(wasm); len(rewritten) != len(wasm) {
+		if mod, err := wasmtime.NewModule(e.eng, rewritten); err == nil {
 			return mod, nil
 		}
 		// Report what is wrong with the module as the guest wrote it.

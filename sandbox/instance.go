@@ -35,6 +35,11 @@ type InstanceConfig struct {
 	// bytes when Init is empty); Init for a module without the export is
 	// an ABI violation rather than data silently ignored.
 	Init []byte
+	// Snapshots keeps what Instance.Snapshot needs: the handles of the
+	// module's mutable globals and, once per module and init data, its
+	// memory image after start-up (a copy of the guest's memory, kept for
+	// the engine's life). Restored instances always have it.
+	Snapshots bool
 }
 
 // Instance is one running guest in its own store. It is not safe for
@@ -46,14 +51,21 @@ type Instance struct {
 	mem    *wasmtime.Memory
 	alloc  *wasmtime.Func
 	handle *wasmtime.Func
-	tables []*wasmtime.Table // every table, for classify (see exportTables)
-	bufPtr uint32            // inbound buffer from caxton_alloc
-	bufCap uint32
-	batch  []byte     // encoding scratch
-	stdio  []captured // read side of captured stdout and stderr
-	fuel   uint64     // fuel used by the last call
-	oom    bool       // the guest printed an out-of-memory message
-	closed bool
+	tables []*wasmtime.Table // every table, for classify (see exportHidden)
+	// For snapshots (InstanceConfig.Snapshots, or restored): the mutable
+	// globals, the tables' sizes after start-up, the module's memory image
+	// for the init data, and its key.
+	globals    []*wasmtime.Global
+	tableSizes []uint64
+	base       *baseImage
+	baseKey    contentKey
+	bufPtr     uint32 // inbound buffer from caxton_alloc
+	bufCap     uint32
+	batch      []byte     // encoding scratch
+	stdio      []captured // read side of captured stdout and stderr
+	fuel       uint64     // fuel used by the last call
+	oom        bool       // the guest printed an out-of-memory message
+	closed     bool
 	// ctx is the current call's context, so guest logs carry its trace.
 	ctx context.Context
 	// callStart and hostTime time the current call, so host calls (tools)
@@ -80,7 +92,13 @@ type Instance struct {
 // cancelled without a deadline cannot interrupt the guest (wasmtime can
 // only stop a store at its epoch deadline); Instantiate then fails with
 // ctx's error as soon as start-up ends, within the batch deadline.
-func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Instance, err error) {
+func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (*Instance, error) {
+	return m.instantiate(ctx, cfg, nil)
+}
+
+// instantiate starts an instance: a fresh one, or one restored from snap
+// (Restore).
+func (m *Module) instantiate(ctx context.Context, cfg InstanceConfig, snap *Snapshot) (inst *Instance, err error) {
 	if ctx == nil {
 		return nil, errors.New("sandbox: Instantiate: nil context.Context")
 	}
@@ -97,6 +115,15 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if p := m.e.pool; p != nil && cfg.Limits.MaxMemory > p.MaxMemory {
+		return nil, fmt.Errorf("sandbox: agent %q: Limits.MaxMemory %d is above the instance pool's MaxMemory %d", cfg.Agent, cfg.Limits.MaxMemory, p.MaxMemory)
+	}
+	if !takeStore() {
+		live, limit := LiveInstances()
+		return nil, fmt.Errorf("%w: agent %q not started: %d are live, the most this process's memory-map limit "+
+			"(vm.max_map_count) allows safely is %d; hibernate idle agents (caxton.WasmSpec.Hibernate) or stop some",
+			ErrTooManyInstances, cfg.Agent, live, limit)
+	}
 	in := &Instance{cfg: cfg, m: m, ctx: ctx}
 	in.store = wasmtime.NewStoreWithData(m.e.eng, in)
 	defer func() {
@@ -105,7 +132,7 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 			in.Close()
 		}
 	}()
-	in.store.Limiter(cfg.Limits.MaxMemory, maxTableElements, 1, 4, 1)
+	in.store.Limiter(cfg.Limits.MaxMemory, maxTableElements, 1, maxTables, 1)
 	if err := in.setupWASI(); err != nil {
 		return nil, err
 	}
@@ -137,6 +164,9 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 	}
 	wi, err := linker.Instantiate(in.store, m.mod)
 	if err != nil {
+		if perr := m.e.poolErr(string(cfg.Agent), err); perr != nil {
+			return nil, perr
+		}
 		return nil, startErr(err, "instantiate")
 	}
 	in.mem = export(in.store, wi, "memory", (*wasmtime.Extern).Memory)
@@ -150,6 +180,16 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 	}
 	in.alloc = export(in.store, wi, "caxton_alloc", (*wasmtime.Extern).Func)
 	in.handle = export(in.store, wi, "caxton_handle", (*wasmtime.Extern).Func)
+	if snap != nil {
+		if err := in.restore(wi, snap); err != nil {
+			return nil, err
+		}
+		return in, nil
+	}
+	var fresh []byte
+	if cfg.Snapshots && m.noSnapshot == "" {
+		fresh = in.snapshotPrep(wi)
+	}
 	if m.init {
 		if _, err := in.call(export(in.store, wi, "_initialize", (*wasmtime.Extern).Func)); err != nil {
 			return nil, startErr(err, "_initialize")
@@ -167,6 +207,9 @@ func (m *Module) Instantiate(ctx context.Context, cfg InstanceConfig) (inst *Ins
 	}
 	if err := in.initData(wi, startErr); err != nil {
 		return nil, err
+	}
+	if cfg.Snapshots && m.noSnapshot == "" {
+		in.snapshotImage(fresh)
 	}
 	if err := ctx.Err(); err != nil { // cancelled while the guest started
 		return nil, fmt.Errorf("sandbox: agent %q: start-up finished after the context ended: %w", cfg.Agent, err)
@@ -425,6 +468,7 @@ func (in *Instance) Close() error {
 	}
 	in.closed = true
 	in.store.Close()
+	releaseStore()
 	var errs []error
 	for _, c := range in.stdio {
 		errs = append(errs, c.f.Close())

@@ -44,6 +44,7 @@ const (
 // output forwarded to the log per call and stream.
 const (
 	maxTableElements = 100_000
+	maxTables        = 4
 	maxOutputPerCall = 1 << 20
 )
 

@@ -24,8 +24,17 @@ type Module struct {
 	// agent's init data (an interpreter guest's script) at start-up.
 	takesInit bool
 	// tables are the exports of the module's tables (its own, or those
-	// exportTables added), watched for the table limit.
+	// exportHidden added), watched for the table limit.
 	tables []string
+	// globals are the exports of the module's mutable globals (its own,
+	// or those exportHidden added), saved and restored by snapshots.
+	globals []savedGlobal
+	// noSnapshot says why an instance of the module cannot be snapshotted
+	// ("" when it can).
+	noSnapshot string
+	// bases holds the memory images snapshots are taken against, one per
+	// init data (see Snapshot).
+	bases baseImages
 	// abiChecked is set once an instance's caxton_abi_version returned the
 	// host's version. The answer belongs to the code, not to an instance,
 	// so later instances skip the call (a wasm call is ~5 µs of a ~25 µs
@@ -53,7 +62,7 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 		return &Error{Kind: KindABIViolation, Detail: fmt.Sprintf(format, args...)}
 	}
 	found := map[string]bool{}
-	command := false
+	command, stateSeen := false, false
 	for _, ex := range mod.Exports() {
 		name := ex.Name()
 		switch {
@@ -65,6 +74,19 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 			found[name] = true
 		case ex.Type().TableType() != nil:
 			m.tables = append(m.tables, name)
+		case name == stateExported:
+			stateSeen = true
+		case ex.Type().GlobalType() != nil:
+			gt := ex.Type().GlobalType()
+			if !gt.Mutable() {
+				continue
+			}
+			switch k := gt.Content().Kind(); k {
+			case wasmtime.KindI32, wasmtime.KindI64, wasmtime.KindF32, wasmtime.KindF64:
+				m.globals = append(m.globals, savedGlobal{name: name, kind: k})
+			default:
+				m.noSnapshot = fmt.Sprintf("its mutable global %q holds a %v, which a snapshot cannot save", name, k)
+			}
 		case name == "_initialize":
 			m.init = ex.Type().FuncType() != nil
 		case name == "_start":
@@ -91,6 +113,9 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 		return nil, abiErr("this is a WASI command module (it exports _start and no _initialize), but an agent must be a reactor, " +
 			"whose exports the host calls for every batch: build Go guests with GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared, " +
 			"C guests with -mexec-model=reactor")
+	}
+	if !stateSeen && m.noSnapshot == "" {
+		m.noSnapshot = "it has a start function, or the host could not read it to reach all its mutable globals"
 	}
 	for _, need := range []string{"memory", "caxton_abi_version", "caxton_alloc", "caxton_handle"} {
 		if !found[need] {

@@ -107,7 +107,48 @@ type InstanceConfig struct {
 	Now    func() time.Time // the clock behind the caxton.now import (default time.Now)
 	Tools  ToolFunc         // behind the caxton.tool_call import (nil: every call is "unavailable")
 	Init   []byte           // handed to the guest's caxton_init export at start-up (an interpreter guest's script)
+	// Snapshots keeps what Instance.Snapshot needs (unused without cgo).
+	Snapshots bool
 }
+
+// ErrNoSnapshot is wrapped by Snapshot and Restore when an instance's state
+// cannot be saved or put back.
+var ErrNoSnapshot = errors.New("sandbox: no snapshot")
+
+// ErrTooManyInstances is wrapped by Instantiate and Restore when the
+// process already holds as many live instances as it safely can.
+var ErrTooManyInstances = errors.New("sandbox: too many live instances in this process")
+
+// LiveInstances is 0, 0: no instance exists without cgo.
+func LiveInstances() (live, limit int64) { return 0, 0 }
+
+// WithInstancePool checks its pool (unused without cgo).
+func WithInstancePool(p Pool) EngineOption {
+	return func(*Engine) error {
+		_, err := p.withDefaults()
+		return err
+	}
+}
+
+// Snapshot is an instance's state at rest; none exist without cgo.
+type Snapshot struct{ _ [0]func() }
+
+// Bytes is 0: no snapshot exists without cgo.
+func (s *Snapshot) Bytes() int { return 0 }
+
+// MemorySize is 0: no snapshot exists without cgo.
+func (s *Snapshot) MemorySize() uint64 { return 0 }
+
+// Snapshottable is ErrNoCgo.
+func (m *Module) Snapshottable() error { return ErrNoCgo }
+
+// Restore fails with ErrNoCgo.
+func (m *Module) Restore(context.Context, InstanceConfig, *Snapshot) (*Instance, error) {
+	return nil, ErrNoCgo
+}
+
+// Snapshot fails with ErrNoCgo.
+func (in *Instance) Snapshot() (*Snapshot, error) { return nil, ErrNoCgo }
 
 // ToolFunc runs a tool call for a guest.
 type ToolFunc func(ctx context.Context, name string, args []byte) (status tool.Status, content []byte)

@@ -5,6 +5,13 @@
 //
 //	go run ./bench/load -agents 10000 -rate 100000 -duration 60s
 //	go run ./bench/load -agents 10000 -rate 100000 -duration 60s -wasm-fraction 0.1
+//	go run ./bench/load -agents 1000000 -wasm-fraction 1 -hibernate 5s -warm -active 10000 -cold 0.01 -rate 10000 -duration 30s -pool 12000
+//
+// With -hibernate the C guests hibernate when idle (and are spawned
+// lazily); -warm first sends each C guest one request and waits until all
+// sleep; -active sends to a hot set of agents, and -cold to any agent (waking
+// a sleeping one), whose latency is reported apart; -pool starts the C
+// guests in an instance pool.
 //
 // The load is open-loop: message i is due at start + i/rate whatever
 // happened to the ones before it, and its latency is measured from when it
@@ -43,6 +50,7 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/sandbox"
 )
 
 // config is one load run.
@@ -55,6 +63,12 @@ type config struct {
 	Senders      int           // goroutines sending on the schedule
 	WasmModule   string        // the C guest
 	Drain        time.Duration // how long to wait, after the schedule, for the last messages
+	Hibernate    time.Duration // C guests hibernate after this long idle (0: never); they are then spawned lazily
+	Active       int           // messages go to this many agents (0: all), but for ColdShare of them
+	ColdShare    float64       // of the messages, the share sent to any agent (with -active: waking hibernated ones)
+	Warm         bool          // before the schedule, one request to every C guest (then, with -hibernate, wait until all sleep)
+	MemProfile   string        // with Warm: a heap profile written after the warm-up
+	Pool         int           // C guests start in an instance pool of this many slots (0: none)
 }
 
 func main() {
@@ -67,6 +81,12 @@ func main() {
 	flag.IntVar(&c.Senders, "senders", 4, "sending goroutines")
 	flag.StringVar(&c.WasmModule, "wasm", "guest/c/agents/echo.wasm", "the C guest (it must answer every message)")
 	flag.DurationVar(&c.Drain, "drain", 30*time.Second, "how long to wait for the last messages after the schedule ends")
+	flag.DurationVar(&c.Hibernate, "hibernate", 0, "C guests hibernate after this long without a message (WasmSpec.Hibernate), and are spawned lazily")
+	flag.IntVar(&c.Active, "active", 0, "send to this many agents, spread over all (0: every agent), but for -cold of the messages")
+	flag.Float64Var(&c.ColdShare, "cold", 0, "with -active: the share of messages sent to any agent, most of them hibernated (their latency is reported apart)")
+	flag.BoolVar(&c.Warm, "warm", false, "before the schedule, send one request to every C guest; with -hibernate, then wait until they all hibernate")
+	flag.IntVar(&c.Pool, "pool", 0, "start C guests in an instance pool of this many slots (caxton.WithWasmInstancePool; 0: none)")
+	flag.StringVar(&c.MemProfile, "memprofile", "", "with -warm: write a heap profile to this file after the warm-up")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	tracefile := flag.String("trace", "", "write an execution trace of the whole run to this file (go tool trace)")
 	flag.Parse()
@@ -104,6 +124,7 @@ type result struct {
 	Refused, Lost                    int64
 	Achieved                         float64 // messages per second actually sent
 	Lat                              *hist   // from when each message was due
+	Cold                             *hist   // the same, of the -cold messages
 	Svc                              *hist   // from when each message was sent
 	RSSSpawned, RSSEnd               int64
 	epoch                            time.Time // message start offsets are from here
@@ -123,6 +144,14 @@ func (c config) check() error {
 		return errors.New("-duration must be positive")
 	case c.Senders < 1:
 		return errors.New("-senders must be at least 1")
+	case c.Hibernate < 0:
+		return errors.New("-hibernate must not be negative")
+	case c.Active < 0 || c.Active > c.Agents:
+		return errors.New("-active must be within 0..-agents")
+	case c.Pool < 0:
+		return errors.New("-pool must not be negative")
+	case c.ColdShare < 0 || c.ColdShare > 1:
+		return errors.New("-cold must be within 0..1")
 	}
 	return nil
 }
@@ -131,13 +160,18 @@ func run(ctx context.Context, w io.Writer, c config) (*result, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	rt, err := caxton.New()
+	sleep := new(sleepCount)
+	opts := []caxton.Option{caxton.WithEventHook(sleep.count)}
+	if c.Pool > 0 {
+		opts = append(opts, caxton.WithWasmInstancePool(sandbox.Pool{Instances: c.Pool}))
+	}
+	rt, err := caxton.New(opts...)
 	if err != nil {
 		return nil, err
 	}
 	defer rt.Close(context.Background())
 	epoch := time.Now()
-	res := &result{Lat: new(hist), Svc: new(hist), epoch: epoch}
+	res := &result{Lat: new(hist), Svc: new(hist), Cold: new(hist), epoch: epoch}
 	handled := func(content []byte) {
 		res.done(content)
 		atomic.AddInt64(&res.Handled, 1)
@@ -151,6 +185,12 @@ func run(ctx context.Context, w io.Writer, c config) (*result, error) {
 	res.RSSSpawned, _ = rss()
 	fmt.Fprintf(w, "agents=%d (C guests %d) rate=%s duration=%v requests=%.0f%% senders=%d spawn=%v rss_after_spawn=%.1fMiB\n",
 		c.Agents, nWasm, rateString(c.Rate), c.Duration, 100*c.RequestShare, c.Senders, time.Since(epoch).Round(time.Millisecond), mib(res.RSSSpawned))
+	if c.Warm {
+		if err := warm(ctx, w, rt, c, names[:nWasm], sleep, res); err != nil {
+			return nil, err
+		}
+	}
+	pick := picker(c)
 
 	var reqs sync.WaitGroup
 	start := time.Now()
@@ -181,7 +221,8 @@ func run(ctx context.Context, w io.Writer, c config) (*result, error) {
 				} else if now.After(end) {
 					return
 				}
-				send(ctx, rt, c, r, names, isWasm, from.Sub(epoch), now.Sub(epoch), res, &reqs)
+				to, cold := pick(r)
+				send(ctx, rt, c, r, to, cold, names, isWasm, from.Sub(epoch), now.Sub(epoch), res, &reqs)
 			}
 		}()
 	}
@@ -203,6 +244,13 @@ func run(ctx context.Context, w io.Writer, c config) (*result, error) {
 	s := res.Svc
 	fmt.Fprintf(w, "latency from send:     p50=%v p99=%v p99.9=%v mean=%v max=%v (excludes the load generator's own lateness; not free of coordinated omission)\n",
 		s.quantile(0.5), s.quantile(0.99), s.quantile(0.999), s.mean(), time.Duration(s.max.Load()))
+	if cold := res.Cold; cold.n.Load() > 0 {
+		fmt.Fprintf(w, "latency of -cold messages from schedule: p50=%v p99=%v p99.9=%v mean=%v (n=%d)\n",
+			cold.quantile(0.5), cold.quantile(0.99), cold.quantile(0.999), cold.mean(), cold.n.Load())
+	}
+	if c.Hibernate > 0 {
+		fmt.Fprintf(w, "hibernations=%d wakes=%d hibernated_at_end=%d\n", sleep.slept.Load(), sleep.woke.Load(), sleep.slept.Load()-sleep.woke.Load())
+	}
 	fmt.Fprintf(w, "lost=%d refused=%d rss_end=%.1fMiB goroutines=%d\n", res.Lost, res.Refused, mib(res.RSSEnd), runtime.NumGoroutine())
 	return res, nil
 }
@@ -210,12 +258,16 @@ func run(ctx context.Context, w io.Writer, c config) (*result, error) {
 // done records the latencies of a message whose content is its due and
 // send offsets from epoch.
 func (res *result) done(content []byte) {
-	if len(content) != 16 {
+	if len(content) != 16 && len(content) != 17 {
 		return
 	}
 	now := time.Since(res.epoch)
-	res.Lat.record(now - time.Duration(binary.LittleEndian.Uint64(content)))
+	lat := now - time.Duration(binary.LittleEndian.Uint64(content))
+	res.Lat.record(lat)
 	res.Svc.record(now - time.Duration(binary.LittleEndian.Uint64(content[8:])))
+	if len(content) == 17 { // a -cold message
+		res.Cold.record(lat)
+	}
 }
 
 // spawnAgents starts c.Agents agents, the first nWasm of them C guests.
@@ -243,7 +295,10 @@ func spawnAgents(ctx context.Context, rt *caxton.Runtime, c config, nWasm int, h
 		names[i] = acl.AgentID("a" + strconv.Itoa(i))
 		spec := caxton.AgentSpec{Name: names[i], Handler: native}
 		if i < nWasm {
-			spec = caxton.AgentSpec{Name: names[i], Wasm: &caxton.WasmSpec{Module: code}}
+			spec = caxton.AgentSpec{Name: names[i], Wasm: &caxton.WasmSpec{Module: code, Hibernate: c.Hibernate}}
+			// A hibernating agent starts with its first message: a
+			// million of them cannot all hold a store at once.
+			spec.Lazy = c.Hibernate > 0
 			isWasm[i] = true
 		}
 		if err := rt.Spawn(ctx, spec); err != nil {
@@ -253,12 +308,15 @@ func spawnAgents(ctx context.Context, rt *caxton.Runtime, c config, nWasm int, h
 	return names, isWasm, nil
 }
 
-// send sends one message to a random agent: a request (awaited on its own
-// goroutine) or a one-way send, stamped with its start offset from epoch.
-func send(ctx context.Context, rt *caxton.Runtime, c config, r *rand.Rand, names []acl.AgentID, isWasm []bool, due, now time.Duration, res *result, reqs *sync.WaitGroup) {
-	to := r.IntN(len(names))
-	content := binary.LittleEndian.AppendUint64(make([]byte, 0, 16), uint64(due))
+// send sends one message to agent to: a request (awaited on its own
+// goroutine) or a one-way send, stamped with its start offset from epoch
+// (and marked if it is a -cold message).
+func send(ctx context.Context, rt *caxton.Runtime, c config, r *rand.Rand, to int, cold bool, names []acl.AgentID, isWasm []bool, due, now time.Duration, res *result, reqs *sync.WaitGroup) {
+	content := binary.LittleEndian.AppendUint64(make([]byte, 0, 17), uint64(due))
 	content = binary.LittleEndian.AppendUint64(content, uint64(now))
+	if cold {
+		content = append(content, 1)
+	}
 	m := &acl.Message{Receivers: []acl.AgentID{names[to]}, Content: content}
 	if isWasm[to] || r.Float64() < c.RequestShare {
 		m.Performative = acl.Request
@@ -268,7 +326,7 @@ func send(ctx context.Context, rt *caxton.Runtime, c config, r *rand.Rand, names
 			defer reqs.Done()
 			rctx, cancel := context.WithTimeout(ctx, c.Drain)
 			defer cancel()
-			if reply, err := rt.Request(rctx, m); err == nil && len(reply.Content) == 16 {
+			if reply, err := rt.Request(rctx, m); err == nil && len(reply.Content) >= 16 {
 				atomic.AddInt64(&res.Replies, 1)
 				res.done(reply.Content)
 			}

@@ -38,16 +38,36 @@ func TestEveryMessageIsAccountedFor(t *testing.T) {
 	}
 }
 
+// Hibernating C guests in a pool: the warm-up puts every one to sleep,
+// the load wakes the cold ones, and every message is still accounted for.
+func TestHibernatingGuestsUnderLoad(t *testing.T) {
+	c := config{Agents: 200, WasmFraction: 1, Rate: 2000, Duration: 300 * time.Millisecond, Senders: 2,
+		Hibernate: 50 * time.Millisecond, Warm: true, Active: 20, ColdShare: 0.2, Pool: 64,
+		WasmModule: "../../guest/c/agents/echo.wasm", Drain: time.Minute}
+	var out bytes.Buffer
+	res, err := run(context.Background(), &out, c)
+	require.NoError(t, err, out.String())
+	assert.Zero(t, res.Lost, out.String())
+	assert.Equal(t, res.Requests, res.Replies)
+	assert.Contains(t, out.String(), "hibernated=200 of 200")
+	assert.Positive(t, res.Cold.n.Load(), "some messages went to cold agents")
+	assert.Contains(t, out.String(), "wakes=")
+}
+
 func TestRefusesBadConfigurations(t *testing.T) {
 	good := config{Agents: 1, Rate: 1, Duration: time.Second, Senders: 1}
 	require.NoError(t, good.check())
 	for name, mod := range map[string]func(*config){
-		"agents":   func(c *config) { c.Agents = 0 },
-		"wasm":     func(c *config) { c.WasmFraction = 1.5 },
-		"requests": func(c *config) { c.RequestShare = -1 },
-		"rate":     func(c *config) { c.Rate = -1 },
-		"duration": func(c *config) { c.Duration = 0 },
-		"senders":  func(c *config) { c.Senders = 0 },
+		"agents":    func(c *config) { c.Agents = 0 },
+		"wasm":      func(c *config) { c.WasmFraction = 1.5 },
+		"requests":  func(c *config) { c.RequestShare = -1 },
+		"rate":      func(c *config) { c.Rate = -1 },
+		"duration":  func(c *config) { c.Duration = 0 },
+		"senders":   func(c *config) { c.Senders = 0 },
+		"hibernate": func(c *config) { c.Hibernate = -1 },
+		"active":    func(c *config) { c.Active = 2 },
+		"cold":      func(c *config) { c.ColdShare = 2 },
+		"pool":      func(c *config) { c.Pool = -1 },
 	} {
 		c := good
 		mod(&c)

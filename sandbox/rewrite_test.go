@@ -11,10 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// tableExports compiles wasm after exportTables and lists its table exports.
+// tableExports compiles wasm after exportHidden and lists its table exports.
 func tableExports(t *testing.T, wasm []byte) []string {
 	t.Helper()
-	mod, err := wasmtime.NewModule(wasmtime.NewEngine(), exportTables(wasm))
+	mod, err := wasmtime.NewModule(wasmtime.NewEngine(), exportHidden(wasm))
 	require.NoError(t, err)
 	defer mod.Close()
 	var names []string
@@ -49,6 +49,50 @@ func TestExportTablesExportsHiddenTablesOnly(t *testing.T) {
 	}
 }
 
+// hiddenGlobals compiles wasm after exportHidden and lists the exports of
+// its globals and whether it says all its state is exported.
+func hiddenGlobals(t *testing.T, wasm []byte) (globals []string, all bool) {
+	t.Helper()
+	mod, err := wasmtime.NewModule(wasmtime.NewEngine(), exportHidden(wasm))
+	require.NoError(t, err)
+	defer mod.Close()
+	for _, ex := range mod.Exports() {
+		if ex.Type().GlobalType() != nil {
+			globals = append(globals, ex.Name())
+		}
+		all = all || ex.Name() == stateExported
+	}
+	return globals, all
+}
+
+func TestExportHiddenExportsMutableGlobals(t *testing.T) {
+	tests := []struct {
+		name string
+		wat  string
+		want []string
+		all  bool
+	}{
+		{"none", `(module (memory 1) (func (export "f")))`, nil, true},
+		{"no memory", `(module (global (mut i32) (i32.const 0)) (func (export "f")))`, []string{"caxton:global:0"}, false},
+		{"constants stay hidden", `(module (memory 1) (global i32 (i32.const 1)) (global (mut i64) (i64.const 2)) (func (export "f")))`,
+			[]string{"caxton:global:1"}, true},
+		{"exported already", `(module (memory 1) (global (export "g") (mut f32) (f32.const 1)) (global (mut f64) (f64.const 1)) (func (export "f")))`,
+			[]string{"g", "caxton:global:1"}, true},
+		{"after an imported global", `(module (import "env" "g" (global i32)) (memory 1)
+			(global (mut i32) (i32.add (global.get 0) (i32.const 1))) (func (export "f")))`, []string{"caxton:global:1"}, true},
+		{"a start function", `(module (memory 1) (global (mut i32) (i32.const 0)) (func $s) (start $s) (func (export "f")))`,
+			[]string{"caxton:global:0"}, false},
+		{"name taken", `(module (memory 1) (global (mut i32) (i32.const 0)) (func (export "caxton:global:0")))`, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, all := hiddenGlobals(t, testguest.WATBinary(t, tc.wat))
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.all, all)
+		})
+	}
+}
+
 // The rewrite never breaks a module: for real guests (the C agents, a WAT
 // guest with a hidden table) and their prefixes, it does not panic, and
 // what compiled before still compiles after.
@@ -63,13 +107,13 @@ func TestExportTablesLeavesWhatItCannotReadAlone(t *testing.T) {
 	}
 	eng := wasmtime.NewEngine()
 	for _, g := range guests {
-		out := exportTables(g)
+		out := exportHidden(g)
 		mod, err := wasmtime.NewModule(eng, out)
 		require.NoError(t, err, "the whole module still compiles")
 		mod.Close()
 		step := max(1, len(g)/500)
 		for n := 0; n < len(g); n += step {
-			out := exportTables(g[:n])
+			out := exportHidden(g[:n])
 			if len(out) == n {
 				continue
 			}
