@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/guest/js"
+	"github.com/caxton-go/caxton/guest/python"
 	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/sandbox"
 )
@@ -110,5 +112,79 @@ func BenchmarkWasmActivation(b *testing.B) {
 			b.StopTimer()
 			reportPercentiles(b, lat)
 		})
+	}
+}
+
+// BenchmarkWasmPreinitialised is the start of a Go guest (counter) and its
+// first message from its module as built, which runs the Go runtime's
+// initialisation in _initialize, beside the same from the module
+// sandbox.Engine.Preinitialize made of it (start-up baked into its data
+// segments), with and without an instance pool, in the same run; and the
+// C counter and the JavaScript and Python counter scripts (whose start-up
+// sets up the interpreter and runs the script) the same way. Start alone
+// (instantiate) is reported too.
+func BenchmarkWasmPreinitialised(b *testing.B) {
+	guests := []struct {
+		name string
+		code func(b *testing.B) []byte
+		init string // a script agent's script
+	}{
+		{"go", func(b *testing.B) []byte { return testguest.Build(b, "counter") }, ""},
+		{"c", func(b *testing.B) []byte { return mustRead(b, "guest/c/agents/counter.wasm") }, ""},
+		{"js", func(*testing.B) []byte { return js.Engine() }, "guest/js/agents/counter.js"},
+		{"python", func(*testing.B) []byte { return python.Engine() }, "guest/python/agents/counter.py"},
+	}
+	cache := b.TempDir()
+	msg := []*acl.Message{{Performative: acl.Request, Sender: "host", Receivers: []acl.AgentID{"counter"}, Content: []byte("count")}}
+	for _, g := range guests {
+		for _, pool := range []bool{false, true} {
+			opts := []sandbox.EngineOption{sandbox.WithCacheDir(cache)}
+			suffix := ""
+			if pool {
+				opts, suffix = append(opts, sandbox.WithInstancePool(sandbox.Pool{Instances: 16, KeepResident: 8 << 20})), "-pooled"
+			}
+			e, err := sandbox.NewEngine(opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer e.Close()
+			code := g.code(b)
+			cfg := sandbox.InstanceConfig{Agent: "counter"}
+			if g.init != "" {
+				cfg.Init = mustRead(b, g.init)
+			}
+			m, err := e.Compile(context.Background(), code)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pm, err := e.Preinitialize(context.Background(), code, cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, v := range []struct {
+				name string
+				m    *sandbox.Module
+			}{{"as-built", m}, {"preinitialised", pm}} {
+				b.Run(g.name+suffix+"/"+v.name+"/start+message", func(b *testing.B) {
+					benchInstantiate(b, func() (func(), error) {
+						in, err := v.m.Instantiate(context.Background(), cfg)
+						if err != nil {
+							return nil, err
+						}
+						_, err = in.Handle(context.Background(), msg)
+						return func() { in.Close() }, err
+					})
+				})
+				b.Run(g.name+suffix+"/"+v.name+"/start", func(b *testing.B) {
+					benchInstantiate(b, func() (func(), error) {
+						in, err := v.m.Instantiate(context.Background(), cfg)
+						if err != nil {
+							return nil, err
+						}
+						return func() { in.Close() }, nil
+					})
+				})
+			}
+		}
 	}
 }

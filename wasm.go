@@ -100,15 +100,20 @@ func (rt *Runtime) wasmFactory(ctx context.Context, name acl.AgentID, w *WasmSpe
 		r := rt.callTool(ctx, name, grant, toolName, args)
 		return r.Status, r.Content
 	}
-	if err := checkHibernate(w, mod); err != nil {
-		return nil, err
-	}
 	sleep := &sleepSpec{idle: w.Hibernate, mod: mod, cfg: sandbox.InstanceConfig{
 		Agent: name, Limits: limits, Grants: grants, Logger: rt.logger, Now: rt.clock.Now, Tools: tools,
 		Init: src.init, Snapshots: w.Hibernate > 0,
 	}}
+	if w.Preinit {
+		if sleep.mod, err = preinit(ctx, eng, src, sleep.cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkHibernate(w, sleep.mod); err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context, info InstanceInfo) (Handler, error) {
-		inst, err := startRoomy(rt, func() (*sandbox.Instance, error) { return mod.Instantiate(ctx, sleep.cfg) })
+		inst, err := startRoomy(rt, func() (*sandbox.Instance, error) { return sleep.mod.Instantiate(ctx, sleep.cfg) })
 		if err != nil {
 			return nil, err
 		}
@@ -120,6 +125,27 @@ func (rt *Runtime) wasmFactory(ctx context.Context, name acl.AgentID, w *WasmSpe
 		}
 		return h, nil
 	}, nil
+}
+
+// preinit bakes the agent's start-up into a module of its own
+// (WasmSpec.Preinit); a module that cannot be baked is a SpecError naming
+// the field, and the start-up's own failure is the agent's.
+func preinit(ctx context.Context, eng *sandbox.Engine, src wasmSource, cfg sandbox.InstanceConfig) (*sandbox.Module, error) {
+	code := src.code
+	if src.text {
+		var err error
+		if code, err = sandbox.Wat2Wasm(string(src.code)); err != nil {
+			return nil, forAgent(cfg.Agent, err)
+		}
+	}
+	mod, err := eng.Preinitialize(ctx, code, cfg)
+	if errors.Is(err, sandbox.ErrNoPreinit) {
+		return nil, &SpecError{Field: "Wasm.Preinit", Reason: err.Error()}
+	}
+	if err != nil {
+		return nil, forAgent(cfg.Agent, err)
+	}
+	return mod, nil
 }
 
 // forAgent names the agent in an error from compiling its module. The

@@ -44,6 +44,12 @@
 // Module.Snapshottable says why a module cannot be (a start function, a
 // mutable global of a reference type, a module the host could not read).
 //
+// Engine.Preinitialize runs a module's start-up once and bakes its outcome
+// into a new module (its memory as data segments, its globals'
+// initialisers), so instances start by mapping that image instead of
+// running start-up again — a Go guest's runtime initialisation, an
+// interpreter's set-up and script.
+//
 // # Limits and grants
 //
 // Limits bound each instance: linear memory (MaxMemory), a wall-clock

@@ -296,6 +296,16 @@ func (e *Engine) compileNew(ck contentKey, wasm []byte) (*Module, error) {
 // the binary the text translates to, so it shares Compile's cache, errors
 // and use of ctx; text that does not parse fails with KindInvalidModule.
 func (e *Engine) CompileText(ctx context.Context, wat string) (*Module, error) {
+	bin, err := Wat2Wasm(wat)
+	if err != nil {
+		return nil, err
+	}
+	return e.Compile(ctx, bin)
+}
+
+// Wat2Wasm translates WebAssembly text to the binary format; text that
+// does not parse fails with KindInvalidModule.
+func Wat2Wasm(wat string) ([]byte, error) {
 	if strings.TrimSpace(wat) == "" {
 		return nil, invalidModule("empty module (no WebAssembly text)")
 	}
@@ -303,7 +313,7 @@ func (e *Engine) CompileText(ctx context.Context, wat string) (*Module, error) {
 	if err != nil {
 		return nil, invalidModule("invalid WebAssembly text: %s", cleanMessage(err.Error()))
 	}
-	return e.Compile(ctx, bin)
+	return bin, nil
 }
 
 // CompileFile compiles the module in the file at path: WebAssembly text if
@@ -339,7 +349,17 @@ func invalidModule(format string, args ...any) *Error {
 
 // load compiles wasm, going through the disk cache when one is configured.
 func (e *Engine) load(key [32]byte, wasm []byte) (*wasmtime.Module, error) {
+	return e.loadWith(key, func() ([]byte, error) { return wasm, nil })
+}
+
+// loadWith is load of the bytes produce makes, called only when the disk
+// cache has no artifact for key.
+func (e *Engine) loadWith(key [32]byte, produce func() ([]byte, error)) (*wasmtime.Module, error) {
 	if e.cacheDir == "" {
+		wasm, err := produce()
+		if err != nil {
+			return nil, err
+		}
 		return e.compile(wasm)
 	}
 	path := filepath.Join(e.cacheDir, hex.EncodeToString(key[:])+".cwasm")
@@ -352,6 +372,10 @@ func (e *Engine) load(key [32]byte, wasm []byte) (*wasmtime.Module, error) {
 		if mod, ok := e.cached(path, true); ok {
 			return mod, nil
 		}
+	}
+	wasm, err := produce()
+	if err != nil {
+		return nil, err
 	}
 	mod, err := e.compile(wasm)
 	if err != nil {

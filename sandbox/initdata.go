@@ -24,6 +24,9 @@ const (
 // with KindInitFailed and the interpreter's own message, not the agent's
 // first message.
 func (in *Instance) initData(wi *wasmtime.Instance, startErr func(error, string) error) error {
+	if in.m.preinit {
+		return nil // start-up, init data included, ran when the module was made
+	}
 	if !in.m.takesInit {
 		if len(in.cfg.Init) > 0 {
 			return in.abiErr("the agent has init data (%d bytes: a script?) but the module does not export %s to take it", len(in.cfg.Init), initExport)

@@ -23,6 +23,9 @@ type Module struct {
 	// takesInit: exports caxton_init, so every instance is handed its
 	// agent's init data (an interpreter guest's script) at start-up.
 	takesInit bool
+	// preinit: made by Engine.Preinitialize, so start-up has run (its
+	// _initialize is renamed, and caxton_init is not called again).
+	preinit bool
 	// tables are the exports of the module's tables (its own, or those
 	// exportHidden added), watched for the table limit.
 	tables []string
@@ -76,6 +79,8 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 			m.tables = append(m.tables, name)
 		case name == stateExported:
 			stateSeen = true
+		case name == preinitExported:
+			m.preinit = true
 		case ex.Type().GlobalType() != nil:
 			gt := ex.Type().GlobalType()
 			if !gt.Mutable() {

@@ -130,6 +130,18 @@ func WithInstancePool(p Pool) EngineOption {
 	}
 }
 
+// Wat2Wasm fails with ErrNoCgo.
+func Wat2Wasm(string) ([]byte, error) { return nil, ErrNoCgo }
+
+// ErrNoPreinit is wrapped by Preinitialize when a module's start-up cannot
+// be baked into a new module.
+var ErrNoPreinit = errors.New("sandbox: cannot pre-initialise")
+
+// Preinitialize fails with ErrNoCgo.
+func (e *Engine) Preinitialize(context.Context, []byte, InstanceConfig) (*Module, error) {
+	return nil, ErrNoCgo
+}
+
 // Snapshot is an instance's state at rest; none exist without cgo.
 type Snapshot struct{ _ [0]func() }
 

@@ -129,3 +129,28 @@ func TestExportTablesLeavesWhatItCannotReadAlone(t *testing.T) {
 		}
 	}
 }
+
+// The rewrite never panics on any bytes, and it is idempotent: what it
+// adds it has exported, so a second pass adds nothing.
+func FuzzExportHidden(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(testguest.ModuleRoot(), "guest", "c", "agents", "*.wasm"))
+	for _, file := range files {
+		if b, err := os.ReadFile(file); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, wasm []byte) {
+		out, err := addHiddenExports(wasm)
+		if err != nil || out == nil {
+			return
+		}
+		again, err := addHiddenExports(out)
+		if err != nil {
+			t.Fatalf("the rewritten module cannot be read again: %v", err)
+		}
+		if again != nil {
+			t.Fatalf("a second pass added %d bytes", len(again)-len(out))
+		}
+	})
+}
