@@ -42,10 +42,10 @@ const (
 // into the image and shared by every instance; later calls read them anew.
 //
 // It fails, wrapping ErrNoPreinit, for a module that cannot be snapshotted
-// (Module.Snapshottable), one with passive data segments or a data count
-// section (code may refer to segments by index), or a memory that start-up
-// grew past the module's maximum; and with start-up's own error if the
-// guest does not start.
+// (Module.Snapshottable), one with passive data segments (code may copy
+// them into memory later), or a memory that start-up grew past the
+// module's maximum; and with start-up's own error if the guest does not
+// start.
 func (e *Engine) Preinitialize(ctx context.Context, wasm []byte, cfg InstanceConfig) (*Module, error) {
 	m, err := e.Compile(ctx, wasm)
 	if err != nil {
@@ -188,6 +188,17 @@ func bakeModule(wasm, mem []byte, globals map[string]uint64) ([]byte, error) {
 		}
 		byIndex[ex.idx] = bits
 	}
+	// The new data section, with at least as many segments as the old one
+	// (empty ones pad it): code may name segments by index (data.drop of
+	// an active segment is valid, and a no-op, after instantiation), and a
+	// data count section must match.
+	var oldCount uint32
+	if sh.dataBody != nil {
+		if oldCount, err = onlyActiveData(sh.dataBody); err != nil {
+			return nil, err
+		}
+	}
+	data, count := dataSegments(mem, oldCount)
 	out := append([]byte(nil), wasm[:8]...)
 	r := &wasmReader{b: wasm, off: 8}
 	wroteData := false
@@ -203,7 +214,7 @@ func bakeModule(wasm, mem []byte, globals map[string]uint64) ([]byte, error) {
 		case 8:
 			return nil, errors.New("it has a start function")
 		case 12:
-			return nil, errors.New("it has a data count section (code may refer to data segments by index)")
+			nb = binary.AppendUvarint(nil, uint64(count))
 		case 5:
 			nb, err = bakeMemory(body, uint64(len(mem)))
 		case 6:
@@ -211,10 +222,7 @@ func bakeModule(wasm, mem []byte, globals map[string]uint64) ([]byte, error) {
 		case 7:
 			nb = bakeExports(body, exports)
 		case 11:
-			if err := onlyActiveData(body); err != nil {
-				return nil, err
-			}
-			nb, wroteData = dataSegments(mem), true
+			nb, wroteData = data, true
 		default:
 			out = append(out, wasm[start:r.off]...)
 			continue
@@ -225,7 +233,7 @@ func bakeModule(wasm, mem []byte, globals map[string]uint64) ([]byte, error) {
 		out = appendSection(out, id, nb)
 	}
 	if !wroteData { // after every other section (custom ones may be anywhere)
-		out = appendSection(out, 11, dataSegments(mem))
+		out = appendSection(out, 11, data)
 	}
 	return out, nil
 }
@@ -353,26 +361,29 @@ func bakeExports(body []byte, exports map[string]exportEntry) []byte {
 	return append(out, 2, 0) // memory 0
 }
 
-// onlyActiveData refuses passive segments and segments of other memories.
-func onlyActiveData(body []byte) error {
+// onlyActiveData refuses passive segments and segments of other memories,
+// and returns how many segments there are.
+func onlyActiveData(body []byte) (uint32, error) {
 	s := &wasmReader{b: body}
 	n := s.u32()
 	for range n {
 		if f := s.u32(); f != 0 {
-			return errors.New("it has passive data segments, or segments of another memory")
+			return 0, errors.New("it has passive data segments (code may copy them in later), or segments of another memory")
 		}
 		s.constExpr()
 		s.bytes(s.u32())
 		if s.err != nil {
-			return s.err
+			return 0, s.err
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // dataSegments encodes mem's non-zero runs as active segments of memory
-// 0; runs closer than a segment's own overhead are merged.
-func dataSegments(mem []byte) []byte {
+// 0 (runs closer than a segment's own overhead are merged), padded with
+// empty segments to at least atLeast, and returns the section's body and
+// its number of segments.
+func dataSegments(mem []byte, atLeast uint32) ([]byte, uint32) {
 	const gap = 16
 	var segs [][2]int
 	for i := 0; i < len(mem); {
@@ -391,7 +402,8 @@ func dataSegments(mem []byte) []byte {
 		segs = append(segs, [2]int{i, end})
 		i = end
 	}
-	out := binary.AppendUvarint(nil, uint64(len(segs)))
+	count := max(uint32(len(segs)), atLeast)
+	out := binary.AppendUvarint(nil, uint64(count))
 	for _, sg := range segs {
 		out = append(out, 0, 0x41)
 		out = appendSLEB(out, int64(sg[0]))
@@ -399,7 +411,10 @@ func dataSegments(mem []byte) []byte {
 		out = binary.AppendUvarint(out, uint64(sg[1]-sg[0]))
 		out = append(out, mem[sg[0]:sg[1]]...)
 	}
-	return out
+	for range int(count) - len(segs) {
+		out = append(out, 0, 0x41, 0, 0x0b, 0) // empty, at offset 0
+	}
+	return out, count
 }
 
 // appendSLEB appends v as a signed LEB128 number.

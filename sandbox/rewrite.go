@@ -52,6 +52,7 @@ type moduleShape struct {
 	mutable                         []uint32 // indexes of the mutable globals it defines
 	exportStart, exportEnd          int      // the export section, header included
 	exportBody                      []byte
+	dataBody                        []byte // the data section, if any
 }
 
 func readShape(wasm []byte) (*moduleShape, error) {
@@ -91,6 +92,8 @@ func readShape(wasm []byte) (*moduleShape, error) {
 			sh.start = true
 		case 7: // exports
 			sh.exportStart, sh.exportEnd, sh.exportBody = start, r.off, body
+		case 11: // data
+			sh.dataBody = body
 		}
 		if s.err != nil {
 			return nil, s.err

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,6 +72,10 @@ func spawn(t *testing.T, rt *caxtontest.Runtime, lang conformance.Language, role
 	if edit != nil {
 		edit(&spec)
 	}
+	// With CAXTON_TEST_PREINIT=1 every agent starts from its pre-initialised
+	// module (WasmSpec.Preinit): the whole suite then checks that a baked
+	// guest behaves as a fresh one. CI runs the suite both ways.
+	spec.Wasm.Preinit = os.Getenv("CAXTON_TEST_PREINIT") == "1"
 	rt.MustSpawn(spec)
 }
 
