@@ -63,14 +63,22 @@ var errNilContext = fmt.Errorf("%w: nil context.Context (use context.Background(
 type SpecError struct {
 	Field  string
 	Reason string
+	// Err is the cause, when another package's error says why (for
+	// example sandbox.ErrNoSnapshot for Wasm.Hibernate); nil otherwise.
+	Err error
 }
 
 func (e *SpecError) Error() string {
 	return fmt.Sprintf("caxton: spec field %s: %s", e.Field, e.Reason)
 }
 
-// Unwrap returns ErrInvalidSpec.
-func (e *SpecError) Unwrap() error { return ErrInvalidSpec }
+// Unwrap returns ErrInvalidSpec, and the cause if there is one.
+func (e *SpecError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrInvalidSpec, e.Err}
+	}
+	return []error{ErrInvalidSpec}
+}
 
 func specErr(field, format string, args ...any) error {
 	return &SpecError{Field: field, Reason: fmt.Sprintf(format, args...)}

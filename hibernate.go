@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/caxton-go/caxton/sandbox"
@@ -98,10 +99,11 @@ func (rt *Runtime) sweep(ctx context.Context) {
 // is kept small: a million hibernated agents hold a million of them.
 type hibernation struct {
 	*sleepSpec
-	mu   sync.Mutex        // held by a batch, a hibernation and Close
-	snap *sandbox.Snapshot // while hibernated (inst is nil)
-	last time.Time         // the end of the last batch, on the runtime's clock
-	info InstanceInfo
+	mu     sync.Mutex        // held by a batch, a hibernation and Close
+	snap   *sandbox.Snapshot // while hibernated (inst is nil)
+	asleep atomic.Bool       // snap is set: readable without mu (AgentInfo)
+	last   time.Time         // the end of the last batch, on the runtime's clock
+	info   InstanceInfo
 }
 
 // sleepSpec is what the instances of one wasm agent share: how they start
@@ -141,6 +143,7 @@ func (h *wasmHandler) hibernateLocked() bool {
 		h.rt.logger.Warn("closing a hibernated instance", "agent", h.name, "error", err)
 	}
 	h.inst, h.snap = nil, snap
+	h.asleep.Store(true)
 	h.memBytes.Store(int64(snap.Bytes()))
 	h.rt.hib.forget(h)
 	h.rt.emit(Event{Kind: EventHibernated, Agent: h.name, Replica: h.info.Replica, Version: h.info.Version,
@@ -216,9 +219,11 @@ func (h *wasmHandler) wake(ctx context.Context) error {
 		h.rt.logger.Error("wasm agent's hibernated state cannot be restored and is lost; a fresh instance replaces it",
 			"agent", h.name, "replica", h.info.Replica, "error", err)
 		h.snap = nil
+		h.asleep.Store(false)
 		return fmt.Errorf("%w: restoring from hibernation: %w", ErrInstanceBroken, err)
 	}
 	h.inst, h.snap = inst, nil
+	h.asleep.Store(false)
 	h.rt.hibernateLater(h)
 	h.rt.emit(Event{Kind: EventWoke, Agent: h.name, Replica: h.info.Replica, Version: h.info.Version,
 		Detail: fmt.Sprintf("restored in %v", time.Since(start).Round(time.Microsecond))})
@@ -234,7 +239,7 @@ func checkHibernate(w *WasmSpec, mod *sandbox.Module) error {
 		return nil
 	}
 	if err := mod.Snapshottable(); err != nil {
-		return &SpecError{Field: "Wasm.Hibernate", Reason: err.Error()}
+		return &SpecError{Field: "Wasm.Hibernate", Reason: err.Error(), Err: err}
 	}
 	return nil
 }

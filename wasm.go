@@ -140,7 +140,7 @@ func preinit(ctx context.Context, eng *sandbox.Engine, src wasmSource, cfg sandb
 	}
 	mod, err := eng.Preinitialize(ctx, code, cfg)
 	if errors.Is(err, sandbox.ErrNoPreinit) {
-		return nil, &SpecError{Field: "Wasm.Preinit", Reason: err.Error()}
+		return nil, &SpecError{Field: "Wasm.Preinit", Reason: err.Error(), Err: err}
 	}
 	if err != nil {
 		return nil, forAgent(cfg.Agent, err)
@@ -265,14 +265,10 @@ func (h *wasmHandler) FuelUsed() uint64 { return h.fuel }
 func (h *wasmHandler) MemoryBytes() int64 { return h.memBytes.Load() }
 
 // Hibernated reports whether the instance's state is saved and its store
-// closed (WasmSpec.Hibernate).
+// closed (WasmSpec.Hibernate). It does not wait for a batch: Agent and
+// Agents call it, and a tool the guest calls may ask for them.
 func (h *wasmHandler) Hibernated() bool {
-	if h.hibernation == nil {
-		return false
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.inst == nil && !h.closed
+	return h.hibernation != nil && h.asleep.Load()
 }
 
 // Close releases the instance's store (or its saved state).
@@ -280,10 +276,11 @@ func (h *wasmHandler) Close() error {
 	if h.hibernation == nil {
 		return h.inst.Close()
 	}
-	h.rt.hib.forget(h)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.closed, h.snap = true, nil
+	h.asleep.Store(false)
+	h.rt.hib.forget(h) // after closed is set: a wake cannot add it back
 	if h.inst == nil {
 		return nil
 	}

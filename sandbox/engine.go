@@ -157,6 +157,13 @@ func (e *Engine) ticker() {
 	}
 }
 
+// isClosed reports whether Close has begun.
+func (e *Engine) isClosed() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.closed
+}
+
 // Close stops the epoch ticker and releases compiled modules. Instances
 // must be closed first, and no Compile or Instantiate may be running (the
 // caxton runtime guarantees both). A compilation whose caller's context
@@ -263,6 +270,9 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 // spawns) are not held up. Two concurrent compiles of the same bytes both
 // work; one result wins.
 func (e *Engine) compileNew(ck contentKey, wasm []byte) (*Module, error) {
+	if name := reservedExport(wasm); name != "" {
+		return nil, &Error{Kind: KindABIViolation, Detail: fmt.Sprintf("export %q: names beginning with %q are reserved for the host", name, reservedPrefix)}
+	}
 	key := sha256.Sum256(wasm)
 	mod, err := e.load(key, wasm)
 	if err != nil {

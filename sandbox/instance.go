@@ -115,6 +115,9 @@ func (m *Module) instantiate(ctx context.Context, cfg InstanceConfig, snap *Snap
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if m.e.isClosed() { // a module (or a snapshot of one) can outlive its engine
+		return nil, fmt.Errorf("sandbox: agent %q: %w", cfg.Agent, ErrClosed)
+	}
 	if p := m.e.pool; p != nil && cfg.Limits.MaxMemory > p.MaxMemory {
 		return nil, fmt.Errorf("sandbox: agent %q: Limits.MaxMemory %d is above the instance pool's MaxMemory %d", cfg.Agent, cfg.Limits.MaxMemory, p.MaxMemory)
 	}
@@ -126,9 +129,10 @@ func (m *Module) instantiate(ctx context.Context, cfg InstanceConfig, snap *Snap
 	}
 	in := &Instance{cfg: cfg, m: m, ctx: ctx}
 	in.store = wasmtime.NewStoreWithData(m.e.eng, in)
+	started := false
 	defer func() {
 		in.ctx = context.Background() // the instance outlives the caller's ctx
-		if err != nil {
+		if !started {                 // an error, or a panic on its way up: the store (and its count, its pool slot) is released
 			in.Close()
 		}
 	}()
@@ -184,6 +188,7 @@ func (m *Module) instantiate(ctx context.Context, cfg InstanceConfig, snap *Snap
 		if err := in.restore(wi, snap); err != nil {
 			return nil, err
 		}
+		started = true
 		return in, nil
 	}
 	var fresh []byte
@@ -214,6 +219,7 @@ func (m *Module) instantiate(ctx context.Context, cfg InstanceConfig, snap *Snap
 	if err := ctx.Err(); err != nil { // cancelled while the guest started
 		return nil, fmt.Errorf("sandbox: agent %q: start-up finished after the context ended: %w", cfg.Agent, err)
 	}
+	started = true
 	return in, nil
 }
 

@@ -78,9 +78,9 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 		case ex.Type().TableType() != nil:
 			m.tables = append(m.tables, name)
 		case name == stateExported:
-			stateSeen = true
+			stateSeen = ex.Type().MemoryType() != nil
 		case name == preinitExported:
-			m.preinit = true
+			m.preinit = ex.Type().MemoryType() != nil
 		case ex.Type().GlobalType() != nil:
 			gt := ex.Type().GlobalType()
 			if !gt.Mutable() {
@@ -120,7 +120,8 @@ func newModule(e *Engine, key [32]byte, mod *wasmtime.Module) (*Module, error) {
 			"C guests with -mexec-model=reactor")
 	}
 	if !stateSeen && m.noSnapshot == "" {
-		m.noSnapshot = "it has a start function, or the host could not read it to reach all its mutable globals"
+		m.noSnapshot = "it has a start function (which would run again), code that changes tables or drops segments " +
+			"(state outside memory and globals), or code the host could not read"
 	}
 	for _, need := range []string{"memory", "caxton_abi_version", "caxton_alloc", "caxton_handle"} {
 		if !found[need] {

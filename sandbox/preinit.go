@@ -244,31 +244,6 @@ func appendSection(out []byte, id byte, body []byte) []byte {
 	return append(out, body...)
 }
 
-type exportEntry struct {
-	kind byte
-	idx  uint32
-}
-
-// readExports reads an export section's entries by name, in order.
-func readExports(body []byte) (map[string]exportEntry, error) {
-	out := map[string]exportEntry{}
-	if body == nil {
-		return out, nil
-	}
-	s := &wasmReader{b: body}
-	n := s.u32()
-	for range n {
-		name := string(s.bytes(s.u32()))
-		kind := s.byte()
-		idx := s.u32()
-		if s.err != nil {
-			return nil, s.err
-		}
-		out[name] = exportEntry{kind, idx}
-	}
-	return out, nil
-}
-
 // bakeMemory sets the one memory's minimum to size bytes.
 func bakeMemory(body []byte, size uint64) ([]byte, error) {
 	s := &wasmReader{b: body}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"strconv"
+	"strings"
 )
 
 // The module rewrite adds exports the guest cannot see (it imports
@@ -21,7 +22,8 @@ import (
 //     named globalExportPrefix+index, and then the memory a second export
 //     named stateExported: a snapshot (Instance.Snapshot) saves memory and
 //     the mutable globals, and may only be taken when it sees all of them
-//     (and when the module has no start function, which would run again).
+//     (and when the module has no start function, which would run again,
+//     and no code that changes tables or drops segments: stateOutsideMemory).
 //
 // Nothing else changes, and a module the rewrite cannot read is compiled as
 // it is (it then has no stateExported, so it cannot be snapshotted).
@@ -49,6 +51,7 @@ type moduleShape struct {
 	importedTables, importedGlobals uint32
 	tables, memories                uint32
 	start                           bool     // has a start function
+	outside                         bool     // its code changes state a snapshot does not save (stateOutsideMemory)
 	mutable                         []uint32 // indexes of the mutable globals it defines
 	exportStart, exportEnd          int      // the export section, header included
 	exportBody                      []byte
@@ -73,7 +76,13 @@ func readShape(wasm []byte) (*moduleShape, error) {
 		case 2: // imports
 			sh.importedTables, sh.importedGlobals = s.imports()
 		case 4: // tables
-			sh.tables = s.u32()
+			// Counts are read, not trusted: one export is added per table,
+			// and a 17-byte module claiming millions would make the host
+			// allocate gigabytes before wasmtime refuses it. More than
+			// wasmtime's own limit (100) is left for wasmtime to refuse.
+			if sh.tables = s.u32(); sh.tables > 100 {
+				return nil, errUnreadable
+			}
 		case 5: // memories
 			sh.memories = s.u32()
 		case 6: // globals
@@ -92,6 +101,8 @@ func readShape(wasm []byte) (*moduleShape, error) {
 			sh.start = true
 		case 7: // exports
 			sh.exportStart, sh.exportEnd, sh.exportBody = start, r.off, body
+		case 10: // code
+			sh.outside = stateOutsideMemory(body)
 		case 11: // data
 			sh.dataBody = body
 		}
@@ -100,6 +111,56 @@ func readShape(wasm []byte) (*moduleShape, error) {
 		}
 	}
 	return sh, nil
+}
+
+// reservedPrefix begins the names of the exports the host adds (the
+// rewrite's, and a pre-initialised module's): a guest may not export one,
+// or it could pass off a module as snapshottable (a forged
+// stateExported) or hide a global from snapshots.
+const reservedPrefix = "caxton:"
+
+// reservedExport returns the first export of wasm whose name the host
+// reserves, or "" (also for a module it cannot read: wasmtime judges it).
+func reservedExport(wasm []byte) string {
+	sh, err := readShape(wasm)
+	if err != nil {
+		return ""
+	}
+	exports, err := readExports(sh.exportBody)
+	if err != nil {
+		return ""
+	}
+	for name := range exports {
+		if strings.HasPrefix(name, reservedPrefix) {
+			return name
+		}
+	}
+	return ""
+}
+
+type exportEntry struct {
+	kind byte
+	idx  uint32
+}
+
+// readExports reads an export section's entries by name, in order.
+func readExports(body []byte) (map[string]exportEntry, error) {
+	out := map[string]exportEntry{}
+	if body == nil {
+		return out, nil
+	}
+	s := &wasmReader{b: body}
+	n := s.u32()
+	for range n {
+		name := string(s.bytes(s.u32()))
+		kind := s.byte()
+		idx := s.u32()
+		if s.err != nil {
+			return nil, s.err
+		}
+		out[name] = exportEntry{kind, idx}
+	}
+	return out, nil
 }
 
 func addHiddenExports(wasm []byte) ([]byte, error) {
@@ -157,7 +218,7 @@ func addHiddenExports(wasm []byte) ([]byte, error) {
 	}
 	// A start function runs again when a snapshot is restored into a new
 	// instance: a module with one is not snapshotted.
-	if allGlobals && !sh.start && sh.memories > 0 && !names[stateExported] {
+	if allGlobals && !sh.start && !sh.outside && sh.memories > 0 && !names[stateExported] {
 		add(stateExported, 2, 0)
 	}
 	if added == nil {

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"testing"
@@ -153,4 +154,66 @@ func FuzzExportHidden(f *testing.F) {
 			t.Fatalf("a second pass added %d bytes", len(again)-len(out))
 		}
 	})
+}
+
+// Every guest the project ships can be snapshotted: the code scan finds
+// nothing that changes state outside memory and globals in them.
+func TestShippedGuestsKeepTheirStateInMemory(t *testing.T) {
+	var files []string
+	for _, dir := range []string{"guest/c/agents", "guest/rust/agents", "guest/assemblyscript/agents", "guest/js/engine", "guest/python/micro/engine", "guest/python/engine"} {
+		more, err := filepath.Glob(filepath.Join(testguest.ModuleRoot(), dir, "*.wasm"))
+		require.NoError(t, err)
+		files = append(files, more...)
+	}
+	require.NotEmpty(t, files)
+	guests := map[string][]byte{"go counter": testguest.Build(t, "counter")}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		guests[filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f)] = b
+	}
+	for name, wasm := range guests {
+		sh, err := readShape(wasm)
+		require.NoError(t, err, name)
+		assert.False(t, sh.outside, "%s: the scan says its code changes state outside memory", name)
+	}
+}
+
+func TestCodeThatChangesTablesOrSegmentsIsSeen(t *testing.T) {
+	tests := map[string]struct {
+		wat     string
+		outside bool
+	}{
+		"plain":        {`(func (export "f") (result i32) (i32.add (i32.const 1) (i32.const 2)))`, false},
+		"memory ops":   {`(memory 1) (data $d "x") (func (export "f") (memory.init $d (i32.const 0) (i32.const 0) (i32.const 1)) (memory.fill (i32.const 0) (i32.const 0) (i32.const 1)) (memory.copy (i32.const 0) (i32.const 1) (i32.const 1)))`, false},
+		"simd":         {`(memory 1) (func (export "f") (result i32) (i32x4.extract_lane 1 (v128.load offset=16 (i32.const 0))))`, false},
+		"table.set":    {`(table 1 funcref) (func (export "f") (table.set (i32.const 0) (ref.null func)))`, true},
+		"table.fill":   {`(table 1 funcref) (func (export "f") (table.fill (i32.const 0) (ref.null func) (i32.const 1)))`, true},
+		"table.copy":   {`(table 2 funcref) (func (export "f") (table.copy (i32.const 0) (i32.const 1) (i32.const 1)))`, true},
+		"table.init":   {`(table 1 funcref) (elem $e func $f) (func $f (export "f") (table.init $e (i32.const 0) (i32.const 0) (i32.const 1)))`, true},
+		"data.drop":    {`(memory 1) (data $d "x") (func (export "f") (data.drop $d))`, true},
+		"elem.drop":    {`(table 1 funcref) (elem $e func $f) (func $f (export "f") (elem.drop $e))`, true},
+		"in a block":   {`(table 1 funcref) (func (export "f") (param i32) (block (loop (br_if 1 (local.get 0)) (table.set (i32.const 0) (ref.null func)))))`, true},
+		"after a loop": {`(table 1 funcref) (func (export "f") (param i32) (block (br_table 0 0 (local.get 0))) (table.set (i32.const 0) (ref.null func)))`, true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			sh, err := readShape(testguest.WATBinary(t, `(module `+tc.wat+`)`))
+			require.NoError(t, err)
+			assert.Equal(t, tc.outside, sh.outside)
+		})
+	}
+}
+
+// A module claiming millions of tables in a few bytes is not rewritten
+// (each table would get an export): wasmtime refuses it as it is.
+func TestATableCountBombIsNotRewritten(t *testing.T) {
+	count := binary.AppendUvarint(nil, 8<<20)
+	wasm := append([]byte("\x00asm\x01\x00\x00\x00\x04"), byte(len(count)))
+	wasm = append(wasm, count...)
+	wasm = append(wasm, 7, 1, 0)
+	out, err := addHiddenExports(wasm)
+	assert.ErrorIs(t, err, errUnreadable)
+	assert.Nil(t, out)
+	assert.Equal(t, wasm, exportHidden(wasm))
 }

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
+	"weak"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
 )
@@ -73,16 +75,20 @@ type baseImage struct {
 	changed []uint32
 }
 
-// baseImages are a module's images, by init data.
+// baseImages are a module's images, by init data. The map holds them
+// weakly: instances and snapshots hold their image, and an image none of
+// them holds any more is collected (and its entry removed), so a module
+// that sees many init data (a script per agent, hot reloads) does not keep
+// a copy of memory for each for the engine's life.
 type baseImages struct {
 	mu sync.Mutex
-	m  map[contentKey]*baseImage
+	m  map[contentKey]weak.Pointer[baseImage]
 }
 
 func (b *baseImages) get(k contentKey) *baseImage {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.m[k]
+	return b.m[k].Value()
 }
 
 // keep stores img unless another instance stored one first, and returns
@@ -90,26 +96,30 @@ func (b *baseImages) get(k contentKey) *baseImage {
 func (b *baseImages) keep(k contentKey, img *baseImage) *baseImage {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if have := b.m[k]; have != nil {
+	if have := b.m[k].Value(); have != nil {
 		return have
 	}
 	if b.m == nil {
-		b.m = map[contentKey]*baseImage{}
+		b.m = map[contentKey]weak.Pointer[baseImage]{}
 	}
-	b.m[k] = img
+	wp := weak.Make(img)
+	b.m[k] = wp
+	runtime.AddCleanup(img, func(k contentKey) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if b.m[k] == wp { // not replaced by a newer image meanwhile
+			delete(b.m, k)
+		}
+	}, k)
 	return img
 }
 
 // snapshotPrep runs before start-up for an instance whose config asks for
-// snapshots: it finds the module's image for the init data, or, when there
-// is none yet, copies the fresh memory so that afterStartUp can make one.
+// snapshots: it takes the globals' handles and finds the module's image
+// for the init data, or, when there is none yet, copies the fresh memory
+// so that snapshotImage can make one.
 func (in *Instance) snapshotPrep(wi *wasmtime.Instance) (fresh []byte) {
-	for _, g := range in.m.globals {
-		in.globals = append(in.globals, export(in.store, wi, g.name, (*wasmtime.Extern).Global))
-	}
-	for _, t := range in.tables {
-		in.tableSizes = append(in.tableSizes, t.Size(in.store))
-	}
+	in.globalHandles(wi)
 	in.baseKey = in.m.e.seeds.key(in.cfg.Init)
 	if in.base = in.m.bases.get(in.baseKey); in.base != nil {
 		return nil
@@ -117,9 +127,27 @@ func (in *Instance) snapshotPrep(wi *wasmtime.Instance) (fresh []byte) {
 	return bytes.Clone(in.mem.UnsafeData(in.store))
 }
 
-// snapshotImage makes the module's image from the memory after start-up,
-// when snapshotPrep copied the fresh one.
+// globalHandles takes the handles of the module's mutable globals.
+func (in *Instance) globalHandles(wi *wasmtime.Instance) {
+	for _, g := range in.m.globals {
+		in.globals = append(in.globals, export(in.store, wi, g.name, (*wasmtime.Extern).Global))
+	}
+}
+
+// tablesNow records the tables' sizes, which a snapshot must find again:
+// after start-up (which may grow them), or after a restore.
+func (in *Instance) tablesNow() {
+	in.tableSizes = in.tableSizes[:0]
+	for _, t := range in.tables {
+		in.tableSizes = append(in.tableSizes, t.Size(in.store))
+	}
+}
+
+// snapshotImage runs after start-up: it records the tables' sizes and
+// makes the module's image from the memory, when snapshotPrep copied the
+// fresh one.
 func (in *Instance) snapshotImage(fresh []byte) {
+	in.tablesNow()
 	if in.base != nil {
 		return
 	}
@@ -160,10 +188,10 @@ func changedBlocks(mem, old []byte, dst []uint32) []uint32 {
 // InstanceConfig.Snapshots, or one whose tables grew.
 func (in *Instance) Snapshot() (*Snapshot, error) {
 	if in.closed {
-		return nil, in.abiErr("instance is closed")
+		return nil, fmt.Errorf("%w: agent %q: the instance is closed", ErrNoSnapshot, in.cfg.Agent)
 	}
 	if err := in.m.Snapshottable(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("agent %q: %w", in.cfg.Agent, err)
 	}
 	if in.base == nil {
 		return nil, fmt.Errorf("%w: agent %q: its instance was not started with InstanceConfig.Snapshots", ErrNoSnapshot, in.cfg.Agent)
@@ -226,11 +254,11 @@ func (m *Module) Restore(ctx context.Context, cfg InstanceConfig, s *Snapshot) (
 // restore puts s into a new instance, before any guest code but a start
 // function (which snapshottable modules do not have) has run.
 func (in *Instance) restore(wi *wasmtime.Instance, s *Snapshot) error {
-	in.snapshotPrep(wi) // the handles; the image is s's
+	in.globalHandles(wi)
 	in.base = s.base
 	have := in.mem.DataSize(in.store)
 	if uint64(have) > s.size || (s.size-uint64(have))%wasmPage != 0 {
-		return in.abiErr("restore: the new instance has %d bytes of memory, the snapshot %d", have, s.size)
+		return fmt.Errorf("%w: agent %q: the new instance has %d bytes of memory, the snapshot %d", ErrNoSnapshot, in.cfg.Agent, have, s.size)
 	}
 	if grow := (s.size - uint64(have)) / wasmPage; grow > 0 {
 		if _, err := in.mem.Grow(in.store, grow); err != nil {
@@ -239,9 +267,16 @@ func (in *Instance) restore(wi *wasmtime.Instance, s *Snapshot) error {
 		}
 	}
 	mem := in.mem.UnsafeData(in.store)
-	base := s.base.mem
+	// The image may be larger than this snapshot's memory: it was made by
+	// the module's first instance with this init data, whose start-up may
+	// have grown memory more than this one's did (start-up can depend on
+	// the clock). The snapshot covers its own size only.
+	base := s.base.mem[:min(len(s.base.mem), len(mem))]
 	for _, b := range s.base.changed {
 		off := int(b) * snapshotBlock
+		if off >= len(base) {
+			break // blocks are in order
+		}
 		copy(mem[off:], base[off:min(off+snapshotBlock, len(base))])
 	}
 	data := s.data
@@ -269,6 +304,7 @@ func (in *Instance) restore(wi *wasmtime.Instance, s *Snapshot) error {
 	}
 	in.bufPtr, in.bufCap = s.bufPtr, s.bufCap
 	in.memBytes.Store(int64(len(mem)))
+	in.tablesNow()
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/internal/abi"
@@ -262,3 +263,88 @@ func TestRestoreSkipsStartUp(t *testing.T) {
 }
 
 func encodeOutbox(msgs ...*acl.Message) []byte { return abi.AppendBatch(nil, msgs) }
+
+// Start-up may differ between instances (it can read the clock): the
+// module's image comes from the first instance, and a later one whose
+// start-up grew memory less restores correctly from its snapshot.
+func TestARestoreWhoseImageIsLargerThanItsMemory(t *testing.T) {
+	e := newEngine(t)
+	ctx := context.Background()
+	// _initialize grows memory by 4 pages and writes 1 at the new end when
+	// caxton.now is before 1,500 s; every batch adds one to the i32 at 32
+	// and replies with nothing.
+	m, err := e.CompileText(ctx, testguest.WATGuest(`
+  (import "caxton" "now" (func $now (result i64)))
+  (func (export "_initialize")
+    (if (i64.lt_s (call $now) (i64.const 1500000000000))
+      (then (i32.store (i32.sub (i32.mul (i32.add (memory.grow (i32.const 4)) (i32.const 4)) (i32.const 65536)) (i32.const 4)) (i32.const 1)))))`,
+		`(i32.store (i32.const 32) (i32.add (i32.load (i32.const 32)) (i32.const 1))) (i64.const 0)`))
+	require.NoError(t, err)
+	at := func(sec int64) sandbox.InstanceConfig {
+		return sandbox.InstanceConfig{Agent: "clocked", Snapshots: true, Now: func() time.Time { return time.Unix(sec, 0) }}
+	}
+	first, err := m.Instantiate(ctx, at(1000)) // makes the image: 6 pages
+	require.NoError(t, err)
+	defer first.Close()
+	later, err := m.Instantiate(ctx, at(2000)) // 2 pages
+	require.NoError(t, err)
+	_, err = later.Handle(ctx, batchOf(1))
+	require.NoError(t, err)
+	snap, err := later.Snapshot()
+	require.NoError(t, err)
+	require.NoError(t, later.Close())
+	live, _ := sandbox.LiveInstances()
+	r, err := m.Restore(ctx, at(2000), snap)
+	require.NoError(t, err)
+	defer r.Close()
+	assert.Equal(t, int64(2*65536), r.MemoryBytes())
+	again, err := r.Snapshot()
+	require.NoError(t, err)
+	assert.Equal(t, snap.Bytes(), again.Bytes(), "the same state")
+	after, _ := sandbox.LiveInstances()
+	assert.Equal(t, live+1, after)
+}
+
+// A module outlives its engine only as a handle: starting or restoring an
+// instance of it then fails with ErrClosed, and nothing leaks.
+func TestRestoreAfterTheEngineClosed(t *testing.T) {
+	e, err := sandbox.NewEngine()
+	require.NoError(t, err)
+	m := cCounter(t, e)
+	in, err := m.Instantiate(context.Background(), snapCfg())
+	require.NoError(t, err)
+	snap, err := in.Snapshot()
+	require.NoError(t, err)
+	require.NoError(t, in.Close())
+	require.NoError(t, e.Close())
+	live, _ := sandbox.LiveInstances()
+	_, err = m.Restore(context.Background(), snapCfg(), snap)
+	require.ErrorIs(t, err, sandbox.ErrClosed)
+	_, err = m.Instantiate(context.Background(), snapCfg())
+	require.ErrorIs(t, err, sandbox.ErrClosed)
+	after, _ := sandbox.LiveInstances()
+	assert.Equal(t, live, after)
+}
+
+// Exports named like the host's own are refused: a guest cannot claim to be
+// snapshottable (caxton:state-exported) or hide a global behind a name the
+// rewrite would have used.
+func TestReservedExportNamesAreRefused(t *testing.T) {
+	e := newEngine(t)
+	for _, extra := range []string{
+		`(export "caxton:state-exported" (memory 0))`,
+		`(global (export "caxton:global:1") i32 (i32.const 0))`,
+		`(func $s) (start $s) (export "caxton:preinitialized" (func $s))`,
+	} {
+		_, err := e.CompileText(context.Background(), testguest.WATGuest(extra, `(i64.const 0)`))
+		var se *sandbox.Error
+		require.ErrorAs(t, err, &se, extra)
+		assert.Equal(t, sandbox.KindABIViolation, se.Kind)
+		assert.Contains(t, se.Detail, "reserved for the host")
+	}
+	m, err := e.CompileText(context.Background(), testguest.WATGuest(`(table $t 1 funcref)`, `(table.set $t (i32.const 0) (ref.null func)) (i64.const 0)`))
+	require.NoError(t, err, "a guest that writes its table runs")
+	err = m.Snapshottable()
+	require.ErrorIs(t, err, sandbox.ErrNoSnapshot, "but is not snapshotted: its table would come back as the module wrote it")
+	assert.Contains(t, err.Error(), "changes tables")
+}
