@@ -132,7 +132,9 @@ func (m *Module) instantiate(ctx context.Context, cfg InstanceConfig, snap *Snap
 	started := false
 	defer func() {
 		in.ctx = context.Background() // the instance outlives the caller's ctx
-		if !started {                 // an error, or a panic on its way up: the store (and its count, its pool slot) is released
+		// An error, or a panic on its way up: the store (and its count,
+		// its pool slot) is released.
+		if !started {
 			in.Close()
 		}
 	}()
