@@ -137,6 +137,7 @@ func (mc *MessageContext) Logger() *slog.Logger {
 // not exist, Send returns an error and the agent also receives a FIPA
 // failure notice from the runtime.
 func (mc *MessageContext) Send(ctx context.Context, m *acl.Message) error {
+	mc.in.spoke.Store(true)
 	return mc.rt.send(ctx, m, originOf(mc.in.a), nil)
 }
 
@@ -145,6 +146,7 @@ func (mc *MessageContext) Send(ctx context.Context, m *acl.Message) error {
 // and m's ReplyBy. The agent's other messages wait meanwhile: it handles
 // one message at a time.
 func (mc *MessageContext) Request(ctx context.Context, m *acl.Message) (*acl.Message, error) {
+	mc.in.spoke.Store(true)
 	return mc.rt.request(ctx, m, originOf(mc.in.a), nil)
 }
 

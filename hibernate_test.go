@@ -34,18 +34,25 @@ func countTo(t *testing.T, rt *caxtontest.Runtime, agent acl.AgentID, from, n in
 	}
 }
 
-// A counter agent hibernates after its idle time on the runtime's clock and
-// wakes with its count for the next message, for a C guest and a Go guest
-// (whose runtime keeps its stack pointer and more in mutable globals).
-func TestIdleWasmAgentsHibernateAndWakeWithTheirState(t *testing.T) {
-	guests := []struct {
-		name acl.AgentID
-		spec func() caxton.AgentSpec
-	}{
+// counterGuest is a counter agent in one guest language.
+type counterGuest struct {
+	name acl.AgentID
+	spec func() caxton.AgentSpec
+}
+
+// counterGuests are the C and Go counter agents (the Go runtime keeps its
+// stack pointer and more in mutable globals; C only the stack pointer).
+func counterGuests(t *testing.T) []counterGuest {
+	return []counterGuest{
 		{"c-counter", func() caxton.AgentSpec { return cAgent("c-counter", "counter.wasm") }},
 		{"go-counter", func() caxton.AgentSpec { return wasmAgent("go-counter", goGuest(t, "counter")) }},
 	}
-	for _, g := range guests {
+}
+
+// A counter agent hibernates after its idle time on the runtime's clock and
+// wakes with its count for the next message, for a C guest and a Go guest.
+func TestIdleWasmAgentsHibernateAndWakeWithTheirState(t *testing.T) {
+	for _, g := range counterGuests(t) {
 		t.Run(string(g.name), func(t *testing.T) {
 			rt := caxtontest.NewRuntime(t, cachedModules())
 			events := rt.Watch(t.Context(), 64)

@@ -53,6 +53,10 @@ type instance struct {
 	one       [1]*store.Envelope // scratch for failed() on a single envelope
 	// A handler is made, and its sandbox instance if it is a wasm agent.
 	live atomic.Pointer[slot] // cur, for readers outside the worker (metrics, Health)
+	// spoke: the handler sent a message during the current batch (see
+	// run: a worker whose agent is in a conversation waits a moment for
+	// the answer before retiring).
+	spoke atomic.Bool
 	wasm atomic.Pointer[wasmHandler]
 }
 

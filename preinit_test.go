@@ -18,14 +18,7 @@ import (
 // every replica starts from the state after start-up, counts from one,
 // and keeps its own count; a replaced instance starts over.
 func TestPreinitialisedAgentsBehaveAsFreshOnes(t *testing.T) {
-	guests := []struct {
-		name acl.AgentID
-		spec func() caxton.AgentSpec
-	}{
-		{"c-counter", func() caxton.AgentSpec { return cAgent("c-counter", "counter.wasm") }},
-		{"go-counter", func() caxton.AgentSpec { return wasmAgent("go-counter", goGuest(t, "counter")) }},
-	}
-	for _, g := range guests {
+	for _, g := range counterGuests(t) {
 		t.Run(string(g.name), func(t *testing.T) {
 			rt := caxtontest.NewRuntime(t, cachedModules())
 			spec := g.spec()

@@ -48,10 +48,16 @@ func (in *instance) run() {
 		default:
 		}
 		envs := in.mb.Take(buf)
-		if len(envs) == 0 {
-			// Yield once before retiring: under load the next message is
-			// usually a few hundred nanoseconds away, and starting a new
-			// worker for it costs more than this.
+		if len(envs) == 0 && in.spoke.Load() {
+			// The agent just sent (a reply, a request): it is in a
+			// conversation, and the next message — the answer, or the
+			// requester's next request — is usually a few hundred
+			// nanoseconds away; yielding once lets its sender run and
+			// costs less than a new worker. An agent that did not speak
+			// retires at once: under a load of one-way messages, a yield
+			// queues the worker behind every runnable goroutine while its
+			// next message waits for it (it was 96 % of the load run's
+			// scheduling delay).
 			runtime.Gosched()
 			envs = in.mb.Take(buf)
 		}
@@ -61,6 +67,7 @@ func (in *instance) run() {
 			}
 			continue
 		}
+		in.spoke.Store(false)
 		var cpu0 time.Duration
 		if measure {
 			cpu0 = threadCPUTime()
@@ -279,6 +286,9 @@ func (in *instance) handleBatch(stop <-chan struct{}, envs []*store.Envelope) []
 		err := in.handleBatchOn(ctx, envs[0], b)
 		in.recordFuel(ctx, spans)
 		if err == nil {
+			if len(b.outbox) > 0 {
+				in.spoke.Store(true)
+			}
 			in.emit(b.Messages, b.outbox, spans) // inside the spans, before the count
 			for i, e := range envs {
 				rerr, rejected := b.rejected[i]

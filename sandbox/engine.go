@@ -278,6 +278,13 @@ func (e *Engine) compileNew(ck contentKey, wasm []byte) (*Module, error) {
 	if err != nil {
 		return nil, err
 	}
+	return e.install(key, mod, &ck)
+}
+
+// install adds a compiled module to the cache under key (and under its
+// bytes' content key, if ck is set), or returns the one a concurrent
+// compilation installed first.
+func (e *Engine) install(key [32]byte, mod *wasmtime.Module, ck *contentKey) (*Module, error) {
 	m, err := newModule(e, key, mod)
 	if err != nil {
 		mod.Close()
@@ -287,11 +294,15 @@ func (e *Engine) compileNew(ck contentKey, wasm []byte) (*Module, error) {
 	defer e.mu.Unlock()
 	if prev, ok := e.modules[key]; ok {
 		mod.Close()
-		e.byBytes[ck] = prev
+		if ck != nil {
+			e.byBytes[*ck] = prev
+		}
 		return prev, nil
 	}
 	e.modules[key] = m
-	e.byBytes[ck] = m
+	if ck != nil {
+		e.byBytes[*ck] = m
+	}
 	if e.closed {
 		// Close is waiting for this compilation and releases every module
 		// in the map afterwards, this one included; the caller is told the

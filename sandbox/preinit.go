@@ -59,11 +59,19 @@ func (e *Engine) Preinitialize(ctx context.Context, wasm []byte, cfg InstanceCon
 	}
 	key := preinitKey(m.key, cfg)
 	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, ErrClosed
+	}
 	if pm, ok := e.modules[key]; ok {
 		e.mu.Unlock()
 		return pm, nil
 	}
+	// Counted as a compilation (under the lock Close takes): Close waits
+	// for the bake's instance and compile to finish.
+	e.compiling.Add(1)
 	e.mu.Unlock()
+	defer e.compiling.Done()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -71,23 +79,7 @@ func (e *Engine) Preinitialize(ctx context.Context, wasm []byte, cfg InstanceCon
 	if err != nil {
 		return nil, err
 	}
-	pm, err := newModule(e, key, mod)
-	if err != nil {
-		mod.Close()
-		return nil, err
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if prev, ok := e.modules[key]; ok {
-		mod.Close()
-		return prev, nil
-	}
-	if e.closed {
-		mod.Close()
-		return nil, ErrClosed
-	}
-	e.modules[key] = pm
-	return pm, nil
+	return e.install(key, mod, nil)
 }
 
 // preinitKey names a pre-initialised module: the original's key, the init
