@@ -57,7 +57,7 @@ type instance struct {
 	// run: a worker whose agent is in a conversation waits a moment for
 	// the answer before retiring).
 	spoke atomic.Bool
-	wasm atomic.Pointer[wasmHandler]
+	wasm  atomic.Pointer[wasmHandler]
 }
 
 func newInstance(a *agent, replica int, q store.Queue) *instance {
