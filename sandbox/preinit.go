@@ -41,6 +41,12 @@ const (
 // Grants. What start-up drew from the clock or random numbers is frozen
 // into the image and shared by every instance; later calls read them anew.
 //
+// ctx bounds start-up (its deadline interrupts the guest). When ctx ends
+// while the baked module compiles, which wasmtime cannot interrupt,
+// Preinitialize returns ctx's error (wrapped) at once and the compilation
+// finishes in the background and fills the cache, as in Compile; Close
+// waits for it.
+//
 // It fails, wrapping ErrNoPreinit, for a module that cannot be snapshotted
 // (Module.Snapshottable), one with passive data segments (code may copy
 // them into memory later), or a memory that start-up grew past the
@@ -71,15 +77,39 @@ func (e *Engine) Preinitialize(ctx context.Context, wasm []byte, cfg InstanceCon
 	// for the bake's instance and compile to finish.
 	e.compiling.Add(1)
 	e.mu.Unlock()
-	defer e.compiling.Done()
-	if err := ctx.Err(); err != nil {
-		return nil, err
+	bakeAndInstall := func() (*Module, error) {
+		defer e.compiling.Done()
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		mod, err := e.loadWith(key, func() ([]byte, error) { return e.bake(ctx, m, wasm, cfg) })
+		if err != nil {
+			return nil, err
+		}
+		return e.install(key, mod, nil)
 	}
-	mod, err := e.loadWith(key, func() ([]byte, error) { return e.bake(ctx, m, wasm, cfg) })
-	if err != nil {
-		return nil, err
+	if ctx.Done() == nil { // a context that never ends: no goroutine needed
+		return bakeAndInstall()
 	}
-	return e.install(key, mod, nil)
+	// As in Compile: start-up runs under ctx (its deadline interrupts the
+	// guest), but compiling the baked module cannot be interrupted, so a
+	// ctx that ends then returns at once while the compilation finishes
+	// in the background and fills the cache for the next call.
+	type result struct {
+		m   *Module
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, err := bakeAndInstall()
+		done <- result{m, err}
+	}()
+	select {
+	case r := <-done:
+		return r.m, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sandbox: pre-initialise (a started compilation goes on in the background and fills the cache): %w", ctx.Err())
+	}
 }
 
 // preinitKey names a pre-initialised module: the original's key, the init

@@ -128,3 +128,40 @@ func TestPreinitialisedModulesAreCachedOnDisk(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, files, 2, "the module and its pre-initialised form")
 }
+
+// A caller whose context ends while the baked module compiles gets its
+// error back at once; the compilation finishes in the background and
+// fills the cache, and Close waits for it.
+func TestPreinitializeContextEndsDuringCompilation(t *testing.T) {
+	code := testguest.Build(t, "counter") // 3 MB: its compilation takes far longer than a select
+	cfg := sandbox.InstanceConfig{Agent: "counter", Now: func() time.Time { return time.Unix(1e9, 0) }}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a safety net only
+	defer cancel()
+
+	e := newEngine(t)
+	_, err := e.Compile(ctx, code) // the original, so only the bake is left
+	require.NoError(t, err)
+	_, err = e.Preinitialize(endsOnSight{context.Background()}, code, cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "goes on in the background")
+	pm, err := e.Preinitialize(ctx, code, cfg) // the background result or a second bake: one module
+	require.NoError(t, err)
+	again, err := e.Preinitialize(ctx, code, cfg)
+	require.NoError(t, err)
+	assert.Same(t, pm, again)
+	in, err := pm.Instantiate(ctx, cfg)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"1"}, counts(t, in, 1))
+	require.NoError(t, in.Close())
+
+	// Close right after an abandoned bake waits for it.
+	e2, err := sandbox.NewEngine()
+	require.NoError(t, err)
+	_, err = e2.Compile(ctx, code)
+	require.NoError(t, err)
+	_, err = e2.Preinitialize(endsOnSight{context.Background()}, code, cfg)
+	require.Error(t, err)
+	require.NoError(t, e2.Close())
+	_, err = e2.Preinitialize(context.Background(), code, cfg)
+	require.ErrorIs(t, err, sandbox.ErrClosed)
+}
