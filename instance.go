@@ -18,7 +18,7 @@ import (
 //
 //   - fixed at spawn, read by anyone: a, replica, queue, mb, logReplica (and
 //     logger, made once on first use);
-//   - the worker's alone while it runs: buf, acks, one, mc — and cur,
+//   - the worker's alone while it runs: sc (its goroutine's buffers), one, mc — and cur,
 //     replace and lazy, which the worker changes only when it replaces a broken
 //     handler (replaceHandler);
 //   - the agent's lifecycle (start, stop, Close, Scale, an upgrade's
@@ -41,7 +41,6 @@ type instance struct {
 	logReplica bool                 // the logger names the replica too
 	cur        *slot                // the handler messages go to: the current version's
 	next       atomic.Pointer[slot] // the new version's handler during an upgrade
-	buf        []*store.Envelope    // the worker's Take buffer
 	// runCtx is what handlers get: cancelled when the runtime closes, and
 	// when a Stop or Remove gives up waiting for a handler to finish.
 	runCtx    context.Context
@@ -49,7 +48,7 @@ type instance struct {
 	replace   int  // replacements of this replica so far
 	lazy      bool // AgentSpec.Lazy: the handler is made by the first worker
 	mc        MessageContext
-	acks      []*store.Envelope  // handled, to be acknowledged
+	sc        *scratch           // the running worker's buffers (acks to flush)
 	one       [1]*store.Envelope // scratch for failed() on a single envelope
 	// A handler is made, and its sandbox instance if it is a wasm agent.
 	live atomic.Pointer[slot] // cur, for readers outside the worker (metrics, Health)
@@ -170,15 +169,16 @@ func (in *instance) protect(f func() error) (err error) {
 
 // ack queues e's acknowledgement; flushAcks hands the queued ones to the
 // store under one lock, once per run of messages rather than per message.
-func (in *instance) ack(e *store.Envelope) { in.acks = append(in.acks, e) }
+func (in *instance) ack(e *store.Envelope) { in.sc.acks = append(in.sc.acks, e) }
 
 func (in *instance) flushAcks() {
-	if len(in.acks) == 0 {
+	acks := in.sc.acks
+	if len(acks) == 0 {
 		return
 	}
-	if err := in.mb.Ack(in.acks...); err != nil {
+	if err := in.mb.Ack(acks...); err != nil {
 		in.log().Error("acknowledging messages", "error", err)
 	}
-	clear(in.acks)
-	in.acks = in.acks[:0]
+	clear(acks)
+	in.sc.acks = acks[:0]
 }

@@ -13,17 +13,30 @@ import (
 	"github.com/caxton-go/caxton/telemetry"
 )
 
+// scratch is a worker goroutine's reusable buffers, lent to the instance
+// it runs for as long as it runs: an idle agent holds none (a million
+// sleeping agents would otherwise keep a batch's worth of pointers each).
+type scratch struct {
+	buf  []*store.Envelope // Take's buffer
+	acks []*store.Envelope // handled, to be acknowledged (instance.acks)
+}
+
 // run is the worker: take queued envelopes and handle them in order until
 // the mailbox is empty (then the worker retires; the next message starts a
-// new one) or the mailbox asks it to stop.
-func (in *instance) run() {
+// new one) or the mailbox asks it to stop. sc lends it buffers.
+func (in *instance) run(sc *scratch) {
 	rt := in.a.rt
 	defer rt.shutdown.workerExited()
 	stop := in.mb.Stopping()
-	if in.buf == nil {
-		in.buf = make([]*store.Envelope, min(in.a.spec.BatchSize, in.a.spec.MailboxCapacity))
+	size := min(in.a.spec.BatchSize, in.a.spec.MailboxCapacity)
+	if cap(sc.buf) < size {
+		sc.buf = make([]*store.Envelope, size)
 	}
-	buf := in.buf
+	buf := sc.buf[:size]
+	// Lent while the worker runs, taken back before it retires (after
+	// that another worker may run the instance at once): an instance
+	// must not keep an exited goroutine's buffers alive.
+	in.sc = sc
 	// AgentSpec.MeasureCPU: the worker keeps its OS thread, so the thread's
 	// CPU clock, read around each batch it takes, is this agent's alone.
 	// (With a delivery timeout each call runs on a goroutine of its own and
@@ -36,6 +49,7 @@ func (in *instance) run() {
 	if in.lazy { // AgentSpec.Lazy: the first message makes the handler
 		in.lazy = false
 		if err := in.makeHandler(in.runCtx); err != nil && !in.replaceHandler(stop, err) {
+			in.sc = nil
 			in.mb.Exit()
 			return
 		}
@@ -43,6 +57,7 @@ func (in *instance) run() {
 	for {
 		select {
 		case <-stop:
+			in.sc = nil
 			in.mb.Exit()
 			return
 		default:
@@ -62,9 +77,11 @@ func (in *instance) run() {
 			envs = in.mb.Take(buf)
 		}
 		if len(envs) == 0 {
+			in.sc = nil
 			if in.mb.Idle() {
 				return
 			}
+			in.sc = sc
 			continue
 		}
 		in.spoke.Store(false)
@@ -123,6 +140,7 @@ func (in *instance) run() {
 		}
 		clear(buf)
 		if len(rest) > 0 || in.a.state() == StateFailed {
+			in.sc = nil
 			in.mb.Exit()
 			return
 		}

@@ -6,7 +6,7 @@ import (
 )
 
 // workerPool keeps a few retired worker goroutines parked for the next
-// instance that needs one.
+// instance that needs one. Each keeps its batch buffers (scratch) too.
 //
 // Workers run on demand (internal/mailbox): an idle agent owns no
 // goroutine, and a message to it starts one. With many agents and messages
@@ -45,8 +45,9 @@ func (p *workerPool) run(in *instance) {
 // closed when it retires.
 func (p *workerPool) loop(in *instance) {
 	ch := make(chan *instance, 1)
+	var sc scratch
 	for in != nil {
-		in.run()
+		in.run(&sc)
 		in = nil // do not keep the instance alive while parked
 		if !p.park(ch) {
 			return

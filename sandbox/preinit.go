@@ -161,11 +161,8 @@ func (e *Engine) bake(ctx context.Context, m *Module, wasm []byte, cfg InstanceC
 	}
 	mem := make([]byte, snap.size)
 	copy(mem, snap.base.mem)
-	data := snap.data
-	for _, b := range snap.blocks {
-		off := int(b) * snapshotBlock
-		n := copy(mem[off:min(off+snapshotBlock, len(mem))], data)
-		data = data[n:]
+	if err := applyRuns(mem, snap.runs); err != nil {
+		return nil, fmt.Errorf("%w: agent %q: %w", ErrNoPreinit, cfg.Agent, err)
 	}
 	globals := map[string]uint64{}
 	for i, g := range m.globals {

@@ -19,16 +19,13 @@ import (
 // cannot be saved or put back; the message says why.
 var ErrNoSnapshot = errors.New("sandbox: no snapshot")
 
-// snapshotBlock is the granularity of a snapshot's memory: it keeps the
-// blocks of this many bytes that differ from the module's image after
-// start-up. Small, because a hibernated agent differs from the image in
-// a few scattered places (its stack, its buffer, its data), and every
-// kept block costs memory for as long as the agent sleeps.
+// snapshotBlock is the granularity of a module's image (baseImage.changed):
+// a restore rewrites the blocks of this many bytes that start-up changed.
 const snapshotBlock = 64
 
 // Snapshot is an instance's state at rest, between two batches: its linear
 // memory and its mutable globals (and the host's record of the guest's
-// inbound buffer). Memory is kept as the blocks that differ from the
+// inbound buffer). Memory is kept as the bytes that differ from the
 // module's memory image after start-up, which all snapshots of the module
 // with the same init data share, so a snapshot costs about as much as the
 // state the agent built. Restore puts it into a new instance of the same
@@ -43,17 +40,16 @@ type Snapshot struct {
 	m       *Module
 	base    *baseImage
 	size    uint64   // memory size in bytes
-	blocks  []uint32 // indexes of the blocks that differ from base
-	data    []byte   // their contents, in order
+	runs    []byte   // the bytes that differ from base (snapdiff.go)
 	globals []uint64 // the mutable globals' bits, in m.globals' order
 	bufPtr  uint32   // the guest's inbound buffer (see Instance.copyIn)
 	bufCap  uint32
 }
 
 // Bytes is the memory the snapshot holds of its own (the shared image not
-// counted).
+// counted): the struct, its runs and its globals.
 func (s *Snapshot) Bytes() int {
-	return len(s.data) + 4*len(s.blocks) + 8*len(s.globals) + 96
+	return len(s.runs) + 8*len(s.globals) + 80
 }
 
 // MemorySize is the size of the guest's linear memory the snapshot
@@ -203,12 +199,7 @@ func (in *Instance) Snapshot() (*Snapshot, error) {
 	}
 	mem := in.mem.UnsafeData(in.store)
 	s := &Snapshot{m: in.m, base: in.base, size: uint64(len(mem)), bufPtr: in.bufPtr, bufCap: in.bufCap}
-	s.blocks = changedBlocks(mem, in.base.mem, nil)
-	s.data = make([]byte, 0, len(s.blocks)*snapshotBlock)
-	for _, b := range s.blocks {
-		off := int(b) * snapshotBlock
-		s.data = append(s.data, mem[off:min(off+snapshotBlock, len(mem))]...)
-	}
+	s.runs = diffRuns(mem, in.base.mem)
 	s.globals = make([]uint64, len(in.globals))
 	for i, g := range in.globals {
 		v := g.Get(in.store)
@@ -279,11 +270,8 @@ func (in *Instance) restore(wi *wasmtime.Instance, s *Snapshot) error {
 		}
 		copy(mem[off:], base[off:min(off+snapshotBlock, len(base))])
 	}
-	data := s.data
-	for _, b := range s.blocks {
-		off := int(b) * snapshotBlock
-		n := copy(mem[off:min(off+snapshotBlock, len(mem))], data)
-		data = data[n:]
+	if err := applyRuns(mem, s.runs); err != nil {
+		return fmt.Errorf("%w: agent %q: %w", ErrNoSnapshot, in.cfg.Agent, err)
 	}
 	for i, g := range in.globals {
 		bits := s.globals[i]

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"sync"
 	"sync/atomic"
@@ -79,7 +80,13 @@ func warm(ctx context.Context, w io.Writer, rt *caxton.Runtime, c config, guests
 	for sleep.asleep() < int64(len(guests)) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
+	// Twice: objects behind wasmtime-go's finalizers (closed instances'
+	// stores) are freed by the second collection; then give the freed
+	// pages back, as the scavenger would in a while, so RSS is what the
+	// sleeping agents hold.
 	runtime.GC()
+	runtime.GC()
+	debug.FreeOSMemory()
 	mem, _ := rss()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

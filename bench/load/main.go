@@ -69,6 +69,7 @@ type config struct {
 	Warm         bool          // before the schedule, one request to every C guest (then, with -hibernate, wait until all sleep)
 	MemProfile   string        // with Warm: a heap profile written after the warm-up
 	Pool         int           // C guests start in an instance pool of this many slots (0: none)
+	KeepResident int64         // with Pool: bytes of a slot's memory kept resident (sandbox.Pool.KeepResident; 0: its default)
 }
 
 func main() {
@@ -85,6 +86,7 @@ func main() {
 	flag.IntVar(&c.Active, "active", 0, "send to this many agents, spread over all (0: every agent), but for -cold of the messages")
 	flag.Float64Var(&c.ColdShare, "cold", 0, "with -active: the share of messages sent to any agent, most of them hibernated (their latency is reported apart)")
 	flag.BoolVar(&c.Warm, "warm", false, "before the schedule, send one request to every C guest; with -hibernate, then wait until they all hibernate")
+	flag.Int64Var(&c.KeepResident, "keep-resident", 0, "with -pool: bytes of each slot's memory kept resident between instances (sandbox.Pool.KeepResident; 0: its default, 1 MiB)")
 	flag.IntVar(&c.Pool, "pool", 0, "start C guests in an instance pool of this many slots (caxton.WithWasmInstancePool; 0: none)")
 	flag.StringVar(&c.MemProfile, "memprofile", "", "with -warm: write a heap profile to this file after the warm-up")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -150,6 +152,8 @@ func (c config) check() error {
 		return errors.New("-active must be within 0..-agents")
 	case c.Pool < 0:
 		return errors.New("-pool must not be negative")
+	case c.KeepResident < 0 || (c.KeepResident > 0 && c.Pool == 0):
+		return errors.New("-keep-resident needs -pool and must not be negative")
 	case c.ColdShare < 0 || c.ColdShare > 1:
 		return errors.New("-cold must be within 0..1")
 	}
@@ -163,7 +167,7 @@ func run(ctx context.Context, w io.Writer, c config) (*result, error) {
 	sleep := new(sleepCount)
 	opts := []caxton.Option{caxton.WithEventHook(sleep.count)}
 	if c.Pool > 0 {
-		opts = append(opts, caxton.WithWasmInstancePool(sandbox.Pool{Instances: c.Pool}))
+		opts = append(opts, caxton.WithWasmInstancePool(sandbox.Pool{Instances: c.Pool, KeepResident: c.KeepResident}))
 	}
 	rt, err := caxton.New(opts...)
 	if err != nil {

@@ -245,6 +245,12 @@ func TestWorkersStartOnDemand(t *testing.T) {
 	assert.Equal(t, int32(2), starts.Load(), "the next message starts a new worker")
 	require.NoError(t, m.Push(ctx, mbEnv("e", 0), false, nil))
 	assert.Equal(t, int32(2), starts.Load())
+	// Each worker gets its own stop channel (a retired worker's is
+	// dropped, so an idle box holds none), and Pause closes the running one's.
+	stop := m.Stopping()
+	assert.False(t, mbClosed(stop))
+	m.Pause()
+	assert.True(t, mbClosed(stop))
 }
 
 func TestResumeOnEmptyBoxStartsNothing(t *testing.T) {

@@ -79,6 +79,12 @@ func (m *Mailbox) retireLocked() {
 		close(m.exited)
 		m.exited = nil
 	}
+	// The retired worker's stop channel, unless a Pause closed it: the
+	// next worker asks for a new one, and an idle mailbox holds none (a
+	// million sleeping agents would hold 96 B each).
+	if m.stop != closedChan {
+		m.stop = nil
+	}
 }
 
 // Stopping returns a channel closed when the worker should finish its
