@@ -83,10 +83,14 @@ type agent struct {
 	quota        *limiter                    // nil without send quotas
 	quotaAudited atomic.Int64                // unix nanos of the last quota audit record
 	rr           atomic.Uint64
-	stats        agentStats
 	lastErr      atomic.Pointer[string]
 	rmu          sync.Mutex // guards restartAt; never held while waiting
 	restartAt    []int64    // unix nanos of recent replacements, for the window
+	// stats is last: the worker writes it for every message, and on a
+	// cache line of its own (the struct's tail; the allocator's 640-byte
+	// slots start on a line) it does not take from senders the line they
+	// read the agent's state, instances and breaker from.
+	stats agentStats
 }
 
 type agentStats struct {

@@ -18,9 +18,11 @@ import (
 type shutdown struct {
 	closed  atomic.Bool
 	closing chan struct{} // closed by begin: releases blocked senders, backoffs and Requests
+	_       [48]byte      // every host call reads closed; hosts and running are written all the time
 
 	hosts     atomic.Int64  // host calls in progress (Send, Request, Spawn, ...)
 	hostsLeft chan struct{} // capacity 1: the last host call left after begin
+	_         [48]byte      // host senders write hosts, workers write running: one cache line each
 
 	idle    chan struct{} // capacity 1: a worker went idle or exited after begin (the drain re-checks)
 	running atomic.Int64  // live worker goroutines

@@ -58,16 +58,16 @@ func TestRefusesBadConfigurations(t *testing.T) {
 	good := config{Agents: 1, Rate: 1, Duration: time.Second, Senders: 1}
 	require.NoError(t, good.check())
 	for name, mod := range map[string]func(*config){
-		"agents":                       func(c *config) { c.Agents = 0 },
-		"wasm":                         func(c *config) { c.WasmFraction = 1.5 },
-		"requests":                     func(c *config) { c.RequestShare = -1 },
-		"rate":                         func(c *config) { c.Rate = -1 },
-		"duration":                     func(c *config) { c.Duration = 0 },
-		"senders":                      func(c *config) { c.Senders = 0 },
-		"hibernate":                    func(c *config) { c.Hibernate = -1 },
-		"active":                       func(c *config) { c.Active = 2 },
-		"cold":                         func(c *config) { c.ColdShare = 2 },
-		"pool":                         func(c *config) { c.Pool = -1 },
+		"agents":        func(c *config) { c.Agents = 0 },
+		"wasm":          func(c *config) { c.WasmFraction = 1.5 },
+		"requests":      func(c *config) { c.RequestShare = -1 },
+		"rate":          func(c *config) { c.Rate = -1 },
+		"duration":      func(c *config) { c.Duration = 0 },
+		"senders":       func(c *config) { c.Senders = 0 },
+		"hibernate":     func(c *config) { c.Hibernate = -1 },
+		"active":        func(c *config) { c.Active = 2 },
+		"cold":          func(c *config) { c.ColdShare = 2 },
+		"pool":          func(c *config) { c.Pool = -1 },
 		"keep-resident": func(c *config) { c.KeepResident = 1 << 16 },
 	} {
 		c := good
