@@ -3,11 +3,13 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,11 +43,15 @@ const (
 // Grants. What start-up drew from the clock or random numbers is frozen
 // into the image and shared by every instance; later calls read them anew.
 //
-// ctx bounds start-up (its deadline interrupts the guest). When ctx ends
-// while the baked module compiles, which wasmtime cannot interrupt,
-// Preinitialize returns ctx's error (wrapped) at once and the compilation
-// finishes in the background and fills the cache, as in Compile; Close
-// waits for it.
+// ctx bounds start-up: its deadline interrupts the guest. When ctx ends
+// before the result is ready, Preinitialize returns ctx's error (wrapped)
+// at once, as Compile does, and the work goes on in the background and
+// fills the cache for the next call: the compilation of the baked module,
+// which wasmtime cannot interrupt, and start-up itself if ctx was
+// cancelled rather than past a deadline (then bounded by the batch
+// deadline of cfg.Limits; it may call cfg.Tools after the return). Close
+// waits for it. The background keeps copies of wasm and cfg's init data
+// and grants.
 //
 // It fails, wrapping ErrNoPreinit, for a module that cannot be snapshotted
 // (Module.Snapshottable), one with passive data segments (code may copy
@@ -93,8 +99,10 @@ func (e *Engine) Preinitialize(ctx context.Context, wasm []byte, cfg InstanceCon
 	}
 	// As in Compile: start-up runs under ctx (its deadline interrupts the
 	// guest), but compiling the baked module cannot be interrupted, so a
-	// ctx that ends then returns at once while the compilation finishes
-	// in the background and fills the cache for the next call.
+	// ctx that ends then returns at once while the work finishes in the
+	// background and fills the cache for the next call. The background
+	// keeps its own copies of what the caller may change after that.
+	wasm, cfg = bytes.Clone(wasm), cloneConfig(cfg)
 	type result struct {
 		m   *Module
 		err error
@@ -108,8 +116,18 @@ func (e *Engine) Preinitialize(ctx context.Context, wasm []byte, cfg InstanceCon
 	case r := <-done:
 		return r.m, r.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("sandbox: pre-initialise (a started compilation goes on in the background and fills the cache): %w", ctx.Err())
+		return nil, fmt.Errorf("sandbox: pre-initialise (it goes on in the background and fills the cache): %w", ctx.Err())
 	}
+}
+
+// cloneConfig copies what of cfg a caller may change: the init data and
+// the grants' slices and map.
+func cloneConfig(cfg InstanceConfig) InstanceConfig {
+	cfg.Init = bytes.Clone(cfg.Init)
+	cfg.Grants.Args = slices.Clone(cfg.Grants.Args)
+	cfg.Grants.Env = maps.Clone(cfg.Grants.Env)
+	cfg.Grants.Dirs = slices.Clone(cfg.Grants.Dirs)
+	return cfg
 }
 
 // preinitKey names a pre-initialised module: the original's key, the init

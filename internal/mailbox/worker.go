@@ -54,12 +54,20 @@ func (m *Mailbox) Idle() bool {
 		return false
 	}
 	m.retireLocked()
-	// A sender that appended before the retirement saw stRunning and left
-	// the message to this worker: look again, and take the work back.
+	return !m.takeBackLocked()
+}
+
+// takeBackLocked runs after Idle retired the worker: a sender that
+// appended before the retirement saw stRunning and left the message to
+// this worker, so look again and take the work back (true: the same
+// worker goes on, with its stop channel). Otherwise the worker is gone
+// and its stop channel is dropped.
+func (m *Mailbox) takeBackLocked() bool {
 	if m.hasWorkLocked() && m.state.CompareAndSwap(0, stRunning) {
-		return false
+		return true
 	}
-	return true
+	m.dropStopLocked()
+	return false
 }
 
 // Exit retires the worker early (after Pause, or when its agent failed).
@@ -67,6 +75,7 @@ func (m *Mailbox) Idle() bool {
 func (m *Mailbox) Exit() {
 	m.mu.Lock()
 	m.retireLocked()
+	m.dropStopLocked()
 	start := m.hasWorkLocked() && m.state.CompareAndSwap(0, stRunning)
 	m.mu.Unlock()
 	if start {
@@ -79,9 +88,14 @@ func (m *Mailbox) retireLocked() {
 		close(m.exited)
 		m.exited = nil
 	}
-	// The retired worker's stop channel, unless a Pause closed it: the
-	// next worker asks for a new one, and an idle mailbox holds none (a
-	// million sleeping agents would hold 96 B each).
+}
+
+// dropStopLocked forgets the stop channel of a worker that has returned
+// for good (never of one that goes on: a Pause must still close the
+// channel it watches), unless a Pause closed it: the next worker asks for
+// a new one, and an idle mailbox holds none (a million sleeping agents
+// would hold 96 B each).
+func (m *Mailbox) dropStopLocked() {
 	if m.stop != closedChan {
 		m.stop = nil
 	}
