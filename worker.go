@@ -31,6 +31,7 @@ func (in *instance) run(sc *scratch) {
 	size := min(in.a.spec.BatchSize, in.a.spec.MailboxCapacity)
 	if cap(sc.buf) < size {
 		sc.buf = make([]*store.Envelope, size)
+		sc.acks = make([]*store.Envelope, 0, size) // a batch's acks, without growing
 	}
 	buf := sc.buf[:size]
 	// Lent while the worker runs, taken back before it retires (after

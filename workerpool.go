@@ -22,6 +22,10 @@ type workerPool struct {
 	parked []chan *instance // each a parked goroutine's (buffered: a hand-off never waits)
 	max    int
 	closed bool
+	// scratches are the buffers of goroutines that exited, for the next
+	// new one: under load goroutines come and go beyond the parked few,
+	// and each would otherwise grow its buffers anew.
+	scratches sync.Pool
 }
 
 func (p *workerPool) init() { p.max = max(64, 8*runtime.GOMAXPROCS(0)) }
@@ -45,9 +49,13 @@ func (p *workerPool) run(in *instance) {
 // closed when it retires.
 func (p *workerPool) loop(in *instance) {
 	ch := make(chan *instance, 1)
-	var sc scratch
+	sc, _ := p.scratches.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
+	}
+	defer p.scratches.Put(sc)
 	for in != nil {
-		in.run(&sc)
+		in.run(sc)
 		in = nil // do not keep the instance alive while parked
 		if !p.park(ch) {
 			return
