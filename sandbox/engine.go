@@ -243,9 +243,17 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	// either sees this compilation and waits for it or refused it above.
 	e.compiling.Add(1)
 	e.mu.Unlock()
+	return e.finishInBackground(ctx, "compile", func() (*Module, error) { return e.compileNew(ck, wasm) })
+}
+
+// finishInBackground runs work, a compilation counted in e.compiling (it
+// marks it done), and returns its result; if ctx ends first it returns
+// ctx's error at once and work finishes in the background, filling the
+// cache for the next call (Close waits for it).
+func (e *Engine) finishInBackground(ctx context.Context, what string, work func() (*Module, error)) (*Module, error) {
 	if ctx.Done() == nil { // a context that never ends: no goroutine needed
 		defer e.compiling.Done()
-		return e.compileNew(ck, wasm)
+		return work()
 	}
 	type result struct {
 		m   *Module
@@ -254,14 +262,14 @@ func (e *Engine) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	done := make(chan result, 1)
 	go func() {
 		defer e.compiling.Done()
-		m, err := e.compileNew(ck, wasm)
+		m, err := work()
 		done <- result{m, err}
 	}()
 	select {
 	case r := <-done:
 		return r.m, r.err
 	case <-ctx.Done():
-		return nil, fmt.Errorf("sandbox: compile (it goes on in the background and fills the cache): %w", ctx.Err())
+		return nil, fmt.Errorf("sandbox: %s (it goes on in the background and fills the cache): %w", what, ctx.Err())
 	}
 }
 

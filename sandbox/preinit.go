@@ -83,8 +83,14 @@ func (e *Engine) Preinitialize(ctx context.Context, wasm []byte, cfg InstanceCon
 	// for the bake's instance and compile to finish.
 	e.compiling.Add(1)
 	e.mu.Unlock()
-	bakeAndInstall := func() (*Module, error) {
-		defer e.compiling.Done()
+	if ctx.Done() != nil {
+		// Start-up runs under ctx (its deadline interrupts the guest), but
+		// compiling the baked module cannot be interrupted: the work may
+		// go on after this call returns, with its own copies of what the
+		// caller may change.
+		wasm, cfg = bytes.Clone(wasm), cloneConfig(cfg)
+	}
+	return e.finishInBackground(ctx, "pre-initialise", func() (*Module, error) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -93,31 +99,7 @@ func (e *Engine) Preinitialize(ctx context.Context, wasm []byte, cfg InstanceCon
 			return nil, err
 		}
 		return e.install(key, mod, nil)
-	}
-	if ctx.Done() == nil { // a context that never ends: no goroutine needed
-		return bakeAndInstall()
-	}
-	// As in Compile: start-up runs under ctx (its deadline interrupts the
-	// guest), but compiling the baked module cannot be interrupted, so a
-	// ctx that ends then returns at once while the work finishes in the
-	// background and fills the cache for the next call. The background
-	// keeps its own copies of what the caller may change after that.
-	wasm, cfg = bytes.Clone(wasm), cloneConfig(cfg)
-	type result struct {
-		m   *Module
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		m, err := bakeAndInstall()
-		done <- result{m, err}
-	}()
-	select {
-	case r := <-done:
-		return r.m, r.err
-	case <-ctx.Done():
-		return nil, fmt.Errorf("sandbox: pre-initialise (it goes on in the background and fills the cache): %w", ctx.Err())
-	}
+	})
 }
 
 // cloneConfig copies what of cfg a caller may change: the init data and
