@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -73,11 +74,20 @@ func (n *Node) adopt(ctx context.Context) {
 	if n.adoptClosed {
 		return
 	}
-	for node, cc := range n.adopted {
-		if !want[node] {
-			cc.Stop()
+	for node, a := range n.adopted {
+		switch {
+		case !want[node]:
+			a.cc.Stop()
 			delete(n.adopted, node)
 			n.logger.Info("cluster: no longer serving another node's mail", "node", node)
+		case n.retirable(ctx, node, a):
+			a.cc.Stop()
+			delete(n.adopted, node)
+			if err := n.js.DeleteConsumer(ctx, n.lay.stream, nodeConsumer(node)); err != nil {
+				n.logger.Warn("cluster: retiring a dead node's mail consumer", "node", node, "error", err)
+				continue // served again on the next beat, retired on a later one
+			}
+			n.logger.Info("cluster: retired the mail consumer of a node gone for good", "node", node, "served", time.Since(a.since).Round(time.Second))
 		}
 	}
 	for node := range want {
@@ -94,7 +104,7 @@ func (n *Node) adopt(ctx context.Context) {
 			n.logger.Debug("cluster: adopting a mail consumer", "node", node, "error", err)
 			continue
 		}
-		n.adopted[node] = cc
+		n.adopted[node] = &adoption{cons: cons, cc: cc, since: time.Now()}
 		if node != parkNode {
 			n.logger.Info("cluster: serving the mail of a node without a lease", "node", node)
 		}
@@ -106,8 +116,32 @@ func (n *Node) stopAdopted() {
 	n.amu.Lock()
 	defer n.amu.Unlock()
 	n.adoptClosed = true
-	for node, cc := range n.adopted {
-		cc.Stop()
+	for node, a := range n.adopted {
+		a.cc.Stop()
 		delete(n.adopted, node)
 	}
+}
+
+// adoption is another node's (or the park's) mail this node serves.
+type adoption struct {
+	cons  jetstream.Consumer
+	cc    jetstream.ConsumeContext
+	since time.Time // when this node began serving it
+}
+
+// retirable reports whether the adopted consumer of a node without a
+// lease may be deleted (WithDeadNodeRetention): served here for the
+// retention, holding no message (none waiting, none handed out), no agent
+// placed on the node in the directory, and its lease confirmed gone by
+// the bucket itself (not the cache: the node may be starting again).
+func (n *Node) retirable(ctx context.Context, node string, a *adoption) bool {
+	if node == parkNode || n.cfg.retireAfter == 0 || time.Since(a.since) < n.cfg.retireAfter || n.dir.placesOn(node) {
+		return false
+	}
+	info, err := a.cons.Info(ctx)
+	if err != nil || info.NumPending > 0 || info.NumAckPending > 0 {
+		return false
+	}
+	down, err := n.dir.confirmDown(ctx, []string{node})
+	return err == nil && down
 }

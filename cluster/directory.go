@@ -335,6 +335,18 @@ func (d *directory) mayspeak(node string, sender acl.AgentID) bool {
 	return hosts
 }
 
+// placesOn reports whether any agent of the directory is placed on node.
+func (d *directory) placesOn(node string) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	for _, r := range d.agentRecs {
+		if _, ok := r.Placements[node]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // entries returns the directory as this node sees it, sorted by name.
 func (d *directory) entries() []AgentEntry {
 	d.mu.RLock()

@@ -53,9 +53,9 @@ type Node struct {
 	sub     *nats.Subscription
 
 	stream      jetstream.Stream
-	mail        jetstream.ConsumeContext            // this node's own mail consumer
-	amu         sync.Mutex                          // guards adopted, adoptClosed
-	adopted     map[string]jetstream.ConsumeContext // other nodes' (and the park's) mail this node serves
+	mail        jetstream.ConsumeContext // this node's own mail consumer
+	amu         sync.Mutex               // guards adopted, adoptClosed
+	adopted     map[string]*adoption     // other nodes' (and the park's) mail this node serves
 	adoptClosed bool
 
 	outMu     sync.RWMutex // read-held to queue a message; Close sets outClosed under it, after which nothing queues
@@ -86,7 +86,7 @@ func New(name string, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{name: name, cfg: cfg, lay: newLayout(cfg.cluster), key: cfg.key, hosted: map[acl.AgentID]*hosted{},
-		placing: map[acl.AgentID]bool{}, adopted: map[string]jetstream.ConsumeContext{}, done: make(chan struct{}), up: make(chan struct{}), started: time.Now()}
+		placing: map[acl.AgentID]bool{}, adopted: map[string]*adoption{}, done: make(chan struct{}), up: make(chan struct{}), started: time.Now()}
 	n.ctx, n.stop = context.WithCancel(context.Background())
 	n.logger = cfg.logger
 	if n.logger == nil {

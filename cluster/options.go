@@ -18,6 +18,7 @@ type config struct {
 	replicas      int
 	lease         time.Duration
 	ackWait       time.Duration
+	retireAfter   time.Duration // WithDeadNodeRetention (0: never)
 	sendTimeout   time.Duration
 	connectWait   time.Duration
 	maxBytes      int
@@ -128,6 +129,31 @@ func WithAckWait(d time.Duration) Option {
 			return configErr("WithAckWait", "%s is under 100ms", d)
 		}
 		c.ackWait = d
+		return nil
+	}
+}
+
+// DefaultDeadNodeRetention is how long a node without a lease keeps its
+// mail consumer by default (WithDeadNodeRetention).
+const DefaultDeadNodeRetention = time.Hour
+
+// WithDeadNodeRetention sets how long the mail consumer of a node without
+// a lease (dead, or closed) is kept after a live node began serving it
+// (default DefaultDeadNodeRetention; 0 keeps it for ever). Past that, the
+// node serving it deletes it once it holds no message and the directory
+// places no agent on that node any more: a consumer is a replicated group
+// on the NATS servers, and a cluster whose nodes take a new name at every
+// start (pods, say) would otherwise gather one for every name ever used.
+// A node that comes back under the name makes its consumer again. A
+// message published to the retired node's subjects afterwards — only by a
+// sender whose directory is older than the retention — waits in the
+// stream until a node of that name starts.
+func WithDeadNodeRetention(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return configErr("WithDeadNodeRetention", "%s is negative", d)
+		}
+		c.retireAfter = d
 		return nil
 	}
 }
@@ -282,6 +308,7 @@ func newConfig(opts []Option) (*config, error) {
 		cluster:       DefaultCluster,
 		lease:         DefaultLease,
 		ackWait:       DefaultAckWait,
+		retireAfter:   DefaultDeadNodeRetention,
 		sendTimeout:   DefaultSendTimeout,
 		maxBytes:      DefaultMaxBytes,
 		maxAckPending: DefaultMaxAckPending,
