@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bytecodealliance/wasmtime-go/v39"
@@ -32,6 +33,9 @@ type Engine struct {
 	cacheDir string
 	logger   *slog.Logger
 	pool     *Pool // WithInstancePool; nil: wasmtime's on-demand allocator
+	// poolHolds keeps the pool's slots in the process's budget: one for
+	// the engine until Close, one per live instance (enter, leave).
+	poolHolds atomic.Int64
 
 	mu      sync.Mutex
 	modules map[[32]byte]*Module
@@ -157,13 +161,6 @@ func (e *Engine) ticker() {
 	}
 }
 
-// isClosed reports whether Close has begun.
-func (e *Engine) isClosed() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.closed
-}
-
 // Close stops the epoch ticker and releases compiled modules. Instances
 // must be closed first, and no Compile or Instantiate may be running (the
 // caxton runtime guarantees both). A compilation whose caller's context
@@ -190,10 +187,33 @@ func (e *Engine) Close() error {
 		e.linker.Close()
 	}
 	e.eng.Close()
+	e.leave() // the engine's own hold on its pool's slots
+	return nil
+}
+
+// enter admits a new instance unless the engine is closed, and holds the
+// engine's pool slots for it: wasmtime frees a pool when its last store
+// goes, so the process's budget (poolSlots) is given back only then — an
+// instance a caller left open after Close still holds its engine's
+// reservation. Every true is paired with leave.
+func (e *Engine) enter() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
 	if e.pool != nil {
+		e.poolHolds.Add(1)
+	}
+	return true
+}
+
+// leave drops a hold on the pool's slots (an instance's, or the engine's
+// own at Close); the last one gives them back to the process's budget.
+func (e *Engine) leave() {
+	if e.pool != nil && e.poolHolds.Add(-1) == 0 {
 		releasePool(e.pool.Instances)
 	}
-	return nil
 }
 
 // Compile returns the compiled module for a WebAssembly binary, from the

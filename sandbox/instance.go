@@ -115,13 +115,14 @@ func (m *Module) instantiate(ctx context.Context, cfg InstanceConfig, snap *Snap
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if m.e.isClosed() { // a module (or a snapshot of one) can outlive its engine
-		return nil, fmt.Errorf("sandbox: agent %q: %w", cfg.Agent, ErrClosed)
-	}
 	if p := m.e.pool; p != nil && cfg.Limits.MaxMemory > p.MaxMemory {
 		return nil, fmt.Errorf("sandbox: agent %q: Limits.MaxMemory %d is above the instance pool's MaxMemory %d", cfg.Agent, cfg.Limits.MaxMemory, p.MaxMemory)
 	}
+	if !m.e.enter() { // a module (or a snapshot of one) can outlive its engine
+		return nil, fmt.Errorf("sandbox: agent %q: %w", cfg.Agent, ErrClosed)
+	}
 	if !takeStore() {
+		m.e.leave()
 		live, limit := LiveInstances()
 		return nil, fmt.Errorf("%w: agent %q not started: %d are live, the most this process's memory-map limit "+
 			"(vm.max_map_count) allows safely is %d; hibernate idle agents (caxton.WasmSpec.Hibernate) or stop some",
@@ -477,6 +478,7 @@ func (in *Instance) Close() error {
 	in.closed = true
 	in.store.Close()
 	releaseStore()
+	in.m.e.leave()
 	var errs []error
 	for _, c := range in.stdio {
 		errs = append(errs, c.f.Close())

@@ -116,6 +116,7 @@ func (e *Engine) usePool(cfg *wasmtime.Config) error {
 	if err := reservePool(e.pool.Instances); err != nil {
 		return err
 	}
+	e.poolHolds.Store(1) // the engine's own, dropped by Close (leave)
 	C.caxton_pool((*C.wasm_config_t)(ptr), C.uint32_t(e.pool.Instances), C.size_t(e.pool.MaxMemory),
 		C.size_t(e.pool.KeepResident), C.uint32_t(maxTables), C.size_t(maxTableElements))
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/caxton-go/caxton/sandbox"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -70,5 +71,18 @@ func TestInstancePoolOptionsAreChecked(t *testing.T) {
 	require.NoError(t, big.Close())
 	again, err := sandbox.NewEngine(sandbox.WithInstancePool(sandbox.Pool{Instances: 9000}))
 	require.NoError(t, err)
+
+	// wasmtime frees a pool with its last store, so an instance left open
+	// after Close keeps its engine's slots out of the budget until it closes.
+	m, err := again.CompileText(context.Background(), testguest.WATNop)
+	require.NoError(t, err)
+	in, err := m.Instantiate(context.Background(), sandbox.InstanceConfig{Agent: "left-open"})
+	require.NoError(t, err)
 	require.NoError(t, again.Close())
+	_, err = sandbox.NewEngine(sandbox.WithInstancePool(sandbox.Pool{Instances: 9000}))
+	require.Error(t, err, "the open instance still holds the closed engine's slots")
+	require.NoError(t, in.Close())
+	last, err := sandbox.NewEngine(sandbox.WithInstancePool(sandbox.Pool{Instances: 9000}))
+	require.NoError(t, err)
+	require.NoError(t, last.Close())
 }
