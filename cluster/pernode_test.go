@@ -77,13 +77,7 @@ func TestOneConsumerPerNode(t *testing.T) {
 	for i := range 20 {
 		require.NoError(t, tc.rts[1].Spawn(ctx, caxton.AgentSpec{Name: acl.AgentID(fmt.Sprint("a", i)), Handler: c.handler()}))
 	}
-	names := map[string]bool{}
-	lister := tc.nodes[0].stream.ConsumerNames(ctx)
-	for name := range lister.Name() {
-		names[name] = true
-	}
-	require.NoError(t, lister.Err())
-	assert.Equal(t, map[string]bool{"node_n0": true, "node_n1": true, "node_n2": true, "park": true}, names)
+	assert.Equal(t, map[string]bool{"node_n0": true, "node_n1": true, "node_n2": true, "park": true}, consumers(t, tc.nodes[0]))
 
 	// n1's agents stuck, then n1 dies: its frames wait in its consumer
 	gate := make(chan struct{})
