@@ -43,6 +43,21 @@ func counts(t *testing.T, in *sandbox.Instance, n int) []string {
 	return got
 }
 
+// snapshotAfterOne starts an instance of m, hands it one message, and
+// returns its snapshot, the instance closed.
+func snapshotAfterOne(t *testing.T, m *sandbox.Module, cfg sandbox.InstanceConfig) *sandbox.Snapshot {
+	t.Helper()
+	ctx := context.Background()
+	in, err := m.Instantiate(ctx, cfg)
+	require.NoError(t, err)
+	_, err = in.Handle(ctx, batchOf(1))
+	require.NoError(t, err)
+	snap, err := in.Snapshot()
+	require.NoError(t, err)
+	require.NoError(t, in.Close())
+	return snap
+}
+
 func snapCfg() sandbox.InstanceConfig {
 	return sandbox.InstanceConfig{Agent: "counter", Snapshots: true}
 }
@@ -213,16 +228,10 @@ func TestSnapshotsAreRefusedClearly(t *testing.T) {
 	})
 	t.Run("a memory limit below the snapshot", func(t *testing.T) {
 		m := compile(testguest.WATGuest("", `(drop (memory.grow (i32.const 8))) (i64.const 0)`))
-		in, err := m.Instantiate(ctx, snapCfg())
-		require.NoError(t, err)
-		_, err = in.Handle(ctx, batchOf(1))
-		require.NoError(t, err)
-		snap, err := in.Snapshot()
-		require.NoError(t, err)
-		require.NoError(t, in.Close())
+		snap := snapshotAfterOne(t, m, snapCfg())
 		cfg := snapCfg()
 		cfg.Limits.MaxMemory = 4 << 16
-		_, err = m.Restore(ctx, cfg, snap)
+		_, err := m.Restore(ctx, cfg, snap)
 		var se *sandbox.Error
 		require.True(t, errors.As(err, &se), "%v", err)
 		assert.Equal(t, sandbox.KindMemory, se.Kind)
@@ -286,13 +295,7 @@ func TestARestoreWhoseImageIsLargerThanItsMemory(t *testing.T) {
 	first, err := m.Instantiate(ctx, at(1000)) // makes the image: 6 pages
 	require.NoError(t, err)
 	defer first.Close()
-	later, err := m.Instantiate(ctx, at(2000)) // 2 pages
-	require.NoError(t, err)
-	_, err = later.Handle(ctx, batchOf(1))
-	require.NoError(t, err)
-	snap, err := later.Snapshot()
-	require.NoError(t, err)
-	require.NoError(t, later.Close())
+	snap := snapshotAfterOne(t, m, at(2000)) // 2 pages
 	live, _ := sandbox.LiveInstances()
 	r, err := m.Restore(ctx, at(2000), snap)
 	require.NoError(t, err)
