@@ -33,6 +33,13 @@ import (
 // a broken test, not a sleep: waits return as soon as their condition holds.
 const DefaultTimeout = 5 * time.Second
 
+// SpawnTimeout bounds MustSpawn. It is longer than DefaultTimeout because
+// spawning a wasm agent compiles its module (once per process or cache),
+// which wasmtime cannot interrupt and which takes seconds on a cold,
+// busy machine — a first run of a test suite compiles dozens of modules
+// at once, and a small one can wait behind a large one's compilation.
+const SpawnTimeout = 2 * time.Minute
+
 // Runtime is a caxton.Runtime on a fake clock, closed by t.Cleanup.
 type Runtime struct {
 	*caxton.Runtime
@@ -73,10 +80,12 @@ func Context(t testing.TB) context.Context {
 	return ctx
 }
 
-// MustSpawn spawns spec or fails the test.
+// MustSpawn spawns spec or fails the test, waiting up to SpawnTimeout.
 func (r *Runtime) MustSpawn(spec caxton.AgentSpec) {
 	r.t.Helper()
-	if err := r.Spawn(Context(r.t), spec); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), SpawnTimeout)
+	defer cancel()
+	if err := r.Spawn(ctx, spec); err != nil {
 		r.t.Fatalf("caxtontest: spawn %q: %v", spec.Name, err)
 	}
 }
