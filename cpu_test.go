@@ -35,7 +35,7 @@ func burn(n int) byte {
 func TestMeasureCPUAttributesHandlerCPUTime(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		rt := caxtontest.NewRuntime(t)
-		err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "a", MeasureCPU: true, Handler: caxton.HandlerFunc(func(context.Context, *caxton.MessageContext) error { return nil })})
+		err := rt.Spawn(caxtontest.SpawnContext(t), caxton.AgentSpec{Name: "a", MeasureCPU: true, Handler: caxton.HandlerFunc(func(context.Context, *caxton.MessageContext) error { return nil })})
 		require.ErrorIs(t, err, caxton.ErrInvalidSpec)
 		return
 	}

@@ -82,7 +82,7 @@ func TestGrantedDirectoryQuotaIsChecked(t *testing.T) {
 		{sandbox.DirGrant{HostPath: t.TempDir(), GuestPath: "/rw", Writable: true, MaxBytes: -1}, "Wasm.Grants.Dirs[0].MaxBytes: -1 is negative"},
 		{sandbox.DirGrant{HostPath: t.TempDir(), GuestPath: "/ro", MaxBytes: 10}, "Wasm.Grants.Dirs[0].MaxBytes: a read-only grant cannot grow"},
 	} {
-		err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "a", Wasm: &caxton.WasmSpec{WAT: `(module)`, Grants: sandbox.Grants{Dirs: []sandbox.DirGrant{tc.grant}}}})
+		err := rt.Spawn(caxtontest.SpawnContext(t), caxton.AgentSpec{Name: "a", Wasm: &caxton.WasmSpec{WAT: `(module)`, Grants: sandbox.Grants{Dirs: []sandbox.DirGrant{tc.grant}}}})
 		require.ErrorIs(t, err, caxton.ErrInvalidSpec)
 		assert.Contains(t, err.Error(), tc.want)
 	}

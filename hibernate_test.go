@@ -114,7 +114,7 @@ func TestHibernateIsRefusedForModulesItCannotSave(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: acl.AgentID(strings.ReplaceAll(tc.name, " ", "-")),
+			err := rt.Spawn(caxtontest.SpawnContext(t), caxton.AgentSpec{Name: acl.AgentID(strings.ReplaceAll(tc.name, " ", "-")),
 				Wasm: &caxton.WasmSpec{WAT: tc.wat, Hibernate: tc.hib}})
 			require.ErrorIs(t, err, caxton.ErrInvalidSpec)
 			var se *caxton.SpecError
@@ -157,7 +157,7 @@ func TestAFullPoolMakesRoomByHibernating(t *testing.T) {
 func TestAFullPoolWithoutHibernationRefusesClearly(t *testing.T) {
 	rt := caxtontest.NewRuntime(t, cachedModules(), caxton.WithWasmInstancePool(sandbox.Pool{Instances: 1}))
 	rt.MustSpawn(cAgent("one", "counter.wasm"))
-	err := rt.Spawn(caxtontest.Context(t), cAgent("two", "counter.wasm"))
+	err := rt.Spawn(caxtontest.SpawnContext(t), cAgent("two", "counter.wasm"))
 	require.ErrorIs(t, err, sandbox.ErrPoolFull)
 	countTo(t, rt, "one", 1, 1)
 }

@@ -106,10 +106,10 @@ func (in *instance) makeHandler(ctx context.Context) error {
 func (in *instance) closeHandler() {
 	in.live.Store(nil)
 	in.wasm.Store(nil)
-	in.cur.close(in.log())
+	in.cur.close(in.log)
 	in.cur = nil
 	if n := in.next.Swap(nil); n != nil {
-		n.close(in.log())
+		n.close(in.log)
 	}
 }
 

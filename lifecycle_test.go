@@ -107,7 +107,7 @@ func TestSpawnRejectsBadSpecs(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := rt.Spawn(caxtontest.Context(t), tc.spec)
+			err := rt.Spawn(caxtontest.SpawnContext(t), tc.spec)
 			require.Error(t, err)
 			assert.ErrorIs(t, err, caxton.ErrInvalidSpec)
 			var se *caxton.SpecError
@@ -117,7 +117,7 @@ func TestSpawnRejectsBadSpecs(t *testing.T) {
 		})
 	}
 	assert.Empty(t, rt.Agents(), "no bad spec registers an agent")
-	require.NoError(t, rt.Spawn(caxtontest.Context(t), ok(func(*caxton.AgentSpec) {})), "the name is still free")
+	require.NoError(t, rt.Spawn(caxtontest.SpawnContext(t), ok(func(*caxton.AgentSpec) {})), "the name is still free")
 }
 
 func TestSpawnNameConflicts(t *testing.T) {

@@ -78,7 +78,7 @@ func TestPreinitialisedAgentsHibernate(t *testing.T) {
 
 func TestPreinitIsRefusedForModulesItCannotBake(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "started",
+	err := rt.Spawn(caxtontest.SpawnContext(t), caxton.AgentSpec{Name: "started",
 		Wasm: &caxton.WasmSpec{WAT: testguest.WATGuest(`(func $s) (start $s)`, `(i64.const 0)`), Preinit: true}})
 	require.ErrorIs(t, err, caxton.ErrInvalidSpec)
 	var se *caxton.SpecError

@@ -220,7 +220,7 @@ func (in *instance) replaceNext(ro *rollout, s *slot) {
 	if !s.v.owned() || !in.next.CompareAndSwap(s, nil) {
 		return // a shared handler has nothing to replace
 	}
-	s.close(in.log())
+	s.close(in.log)
 	if ro.isGivenUp() {
 		return
 	}

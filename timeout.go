@@ -39,7 +39,7 @@ func (in *instance) guard(ctx context.Context, s *slot, f func(context.Context) 
 	done := make(chan error, 1)
 	s.refs.Add(1)
 	go func() {
-		defer s.release(in.log())
+		defer s.release(in.log)
 		done <- in.protect(func() error { return f(hctx) })
 	}()
 	t := in.a.rt.clock.NewTimer(d)

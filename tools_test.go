@@ -69,7 +69,7 @@ func TestSpawnRejectsBadToolGrants(t *testing.T) {
 		{"Tools.Timeout", tool.Grant{Timeout: -time.Second}},
 		{"Tools.MaxResult", tool.Grant{MaxResult: -1}},
 	} {
-		err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "tg", Handler: h, Tools: tc.grant})
+		err := rt.Spawn(caxtontest.SpawnContext(t), caxton.AgentSpec{Name: "tg", Handler: h, Tools: tc.grant})
 		var se *caxton.SpecError
 		require.ErrorAs(t, err, &se, tc.field)
 		assert.Equal(t, tc.field, se.Field)

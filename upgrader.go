@@ -133,7 +133,7 @@ func (a *agent) upgrade(ctx context.Context, v *version, strat Strategy) error {
 		if err == nil {
 			if hc, ok := s.h.(HealthChecker); ok {
 				if herr := hc.CheckHealth(ctx); herr != nil {
-					s.close(in.log())
+					s.close(in.log)
 					err = fmt.Errorf("health check: %w", herr)
 				}
 			}
@@ -141,7 +141,7 @@ func (a *agent) upgrade(ctx context.Context, v *version, strat Strategy) error {
 		if err != nil {
 			for _, made := range a.all() {
 				if n := made.next.Swap(nil); n != nil {
-					n.close(made.log())
+					n.close(made.log)
 				}
 			}
 			a.mu.Unlock()
@@ -222,7 +222,7 @@ func (a *agent) promote(ctx context.Context, ro *rollout) error {
 			in.wasm.Store(in.cur.wasm)
 			in.live.Store(in.cur)
 			in.replace, in.lazy = 0, false
-			old.close(in.log())
+			old.close(in.log)
 		}); err != nil {
 			a.ver.Store(ro.from)
 			return err
@@ -244,7 +244,7 @@ func (a *agent) rollBack(ctx context.Context, ro *rollout) error {
 	for _, in := range a.all() {
 		drop := func() {
 			if n := in.next.Swap(nil); n != nil {
-				n.close(in.log())
+				n.close(in.log)
 			}
 		}
 		if err := in.atBoundary(context.WithoutCancel(ctx), drop); err != nil {

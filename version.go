@@ -83,19 +83,22 @@ func (in *instance) makeSlot(ctx context.Context, v *version, restart int) (*slo
 // close gives up the instance's hold on s: an owned handler that is an
 // io.Closer is closed once nothing holds it (a hung attempt may); a shared
 // one belongs to the host and is left alone.
-func (s *slot) close(logger *slog.Logger) {
+func (s *slot) close(logger func() *slog.Logger) {
 	if s != nil {
 		s.release(logger)
 	}
 }
 
-func (s *slot) release(logger *slog.Logger) {
+// release drops a reference and closes the handler with the last; logger is
+// called only to report a failed close (making an instance's logger costs an
+// allocation per agent, and a million hibernating agents close instances).
+func (s *slot) release(logger func() *slog.Logger) {
 	if s.refs.Add(-1) != 0 || !s.v.owned() {
 		return
 	}
 	if c, ok := s.h.(io.Closer); ok {
 		if err := c.Close(); err != nil {
-			logger.Warn("closing instance", "error", err)
+			logger().Warn("closing instance", "error", err)
 		}
 	}
 }

@@ -48,7 +48,7 @@ func TestBadModulesFailSpawnWithTypedErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := tc.spec
-			err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "bad", Wasm: &spec})
+			err := rt.Spawn(caxtontest.SpawnContext(t), caxton.AgentSpec{Name: "bad", Wasm: &spec})
 			var se *sandbox.Error
 			require.ErrorAs(t, err, &se)
 			assert.ErrorIs(t, err, sandbox.ErrSandbox)
@@ -81,7 +81,7 @@ func TestWasmSpecTakesTextOnlyWhenAsked(t *testing.T) {
 		"text and file":   {WAT: testguest.WATNop, File: "nop.wat"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "x", Wasm: &spec})
+			err := rt.Spawn(caxtontest.SpawnContext(t), caxton.AgentSpec{Name: "x", Wasm: &spec})
 			var fe *caxton.SpecError
 			require.ErrorAs(t, err, &fe)
 			assert.Equal(t, "Wasm", fe.Field)
@@ -140,7 +140,7 @@ func TestGoCommandModuleFailsSpawnWithBuildAdvice(t *testing.T) {
 // NewHandler the host never wrote.
 func TestWasmStartErrorsDoNotMentionNewHandler(t *testing.T) {
 	rt := caxtontest.NewRuntime(t)
-	err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "v2", Wasm: &caxton.WasmSpec{WAT: testguest.WATWrongVersion}})
+	err := rt.Spawn(caxtontest.SpawnContext(t), caxton.AgentSpec{Name: "v2", Wasm: &caxton.WasmSpec{WAT: testguest.WATWrongVersion}})
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "NewHandler")
 	assert.Contains(t, err.Error(), `caxton: agent "v2" replica 0: starting its wasm guest: sandbox: agent "v2": ABI violation`)

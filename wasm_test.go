@@ -153,7 +153,7 @@ func TestGuestThatCannotStartFailsSpawn(t *testing.T) {
 		"foreign import": testguest.WATBadImport,
 	} {
 		t.Run(name, func(t *testing.T) {
-			err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "bad", Wasm: &caxton.WasmSpec{WAT: code}})
+			err := rt.Spawn(caxtontest.SpawnContext(t), caxton.AgentSpec{Name: "bad", Wasm: &caxton.WasmSpec{WAT: code}})
 			var se *sandbox.Error
 			require.ErrorAs(t, err, &se)
 			assert.Equal(t, sandbox.KindABIViolation, se.Kind)
@@ -163,9 +163,9 @@ func TestGuestThatCannotStartFailsSpawn(t *testing.T) {
 			assert.ErrorIs(t, err, caxton.ErrAgentNotFound, "nothing is left registered")
 		})
 	}
-	err := rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "x", Wasm: &caxton.WasmSpec{}})
+	err := rt.Spawn(caxtontest.SpawnContext(t), caxton.AgentSpec{Name: "x", Wasm: &caxton.WasmSpec{}})
 	assert.ErrorIs(t, err, caxton.ErrInvalidSpec)
-	err = rt.Spawn(caxtontest.Context(t), caxton.AgentSpec{Name: "x", Handler: echo(), Wasm: &caxton.WasmSpec{WAT: testguest.WATNop}})
+	err = rt.Spawn(caxtontest.SpawnContext(t), caxton.AgentSpec{Name: "x", Handler: echo(), Wasm: &caxton.WasmSpec{WAT: testguest.WATNop}})
 	assert.ErrorIs(t, err, caxton.ErrInvalidSpec)
 }
 

@@ -80,6 +80,16 @@ func Context(t testing.TB) context.Context {
 	return ctx
 }
 
+// SpawnContext is a context for a Spawn whose outcome the test checks
+// itself (an expected error, say): it ends after SpawnTimeout, not
+// DefaultTimeout, so a module's compilation on a cold machine does not turn
+// the error under test into a deadline. Cancelled when the test ends.
+func SpawnContext(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), SpawnTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // MustSpawn spawns spec or fails the test, waiting up to SpawnTimeout.
 func (r *Runtime) MustSpawn(spec caxton.AgentSpec) {
 	r.t.Helper()

@@ -145,3 +145,15 @@ func TestExampleRetryOnTheFakeClock(t *testing.T) {
 	reply := rt.MustRequest(&acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"flaky"}})
 	assert.Equal(t, acl.Inform, reply.Performative)
 }
+
+func TestSpawnContextOutlastsTheDefaultTimeoutAndEndsWithTheTest(t *testing.T) {
+	var ctx context.Context
+	t.Run("inner", func(t *testing.T) {
+		ctx = caxtontest.SpawnContext(t)
+		dl, ok := ctx.Deadline()
+		require.True(t, ok)
+		assert.Greater(t, time.Until(dl), caxtontest.DefaultTimeout, "a compilation on a cold machine may take longer than a conversation")
+		assert.NoError(t, ctx.Err())
+	})
+	assert.ErrorIs(t, ctx.Err(), context.Canceled, "cancelled when its test ended")
+}

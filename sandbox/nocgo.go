@@ -122,6 +122,9 @@ var ErrTooManyInstances = errors.New("sandbox: too many live instances in this p
 // LiveInstances is 0, 0: no instance exists without cgo.
 func LiveInstances() (live, limit int64) { return 0, 0 }
 
+// ReleaseNativeMemory does nothing without cgo: no instance allocated any.
+func ReleaseNativeMemory() bool { return false }
+
 // WithInstancePool checks its pool (unused without cgo).
 func WithInstancePool(p Pool) EngineOption {
 	return func(*Engine) error {

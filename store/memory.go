@@ -97,8 +97,11 @@ type ring struct {
 	head, size int
 }
 
+// grow doubles the ring, starting at 4: most queues hold a message or two at
+// a time, and every agent that ever got a message keeps its ring (a million
+// sleeping agents kept 128 MiB of 16-slot rings).
 func (r *ring) grow() {
-	n := max(2*len(r.buf), 16)
+	n := max(2*len(r.buf), 4)
 	nb := make([]*Envelope, n)
 	for i := 0; i < r.size; i++ {
 		nb[i] = r.buf[(r.head+i)%len(r.buf)]

@@ -14,6 +14,7 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/sandbox"
 )
 
 // sleepCount counts hibernations and wakes (the runtime's event hook).
@@ -82,16 +83,26 @@ func warm(ctx context.Context, w io.Writer, rt *caxton.Runtime, c config, guests
 	}
 	// Twice: objects behind wasmtime-go's finalizers (closed instances'
 	// stores) are freed by the second collection; then give the freed
-	// pages back, as the scavenger would in a while, so RSS is what the
-	// sleeping agents hold.
+	// pages back, as the scavenger would in a while, and the C allocator's
+	// free pages, as the sandbox does after every few thousand closes, so
+	// RSS is what the sleeping agents hold.
 	runtime.GC()
 	runtime.GC()
 	debug.FreeOSMemory()
+	auto, _ := rss() // with the sandbox's own releases only
+	sandbox.ReleaseNativeMemory()
 	mem, _ := rss()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Fprintf(w, "hibernated=%d of %d after %v: rss=%.1fMiB (%.2f KiB per agent, spawn included) go_heap=%.1fMiB\n",
 		sleep.asleep(), len(guests), time.Since(start).Round(time.Millisecond), mib(mem), float64(mem)/1024/float64(c.Agents), mib(int64(ms.HeapAlloc)))
+	// Where the RSS is: the Go heap's live objects, the spans that hold
+	// them (the difference is fragmentation), what Go keeps from the OS
+	// altogether, and the rest (wasmtime's stores, pools and code).
+	goResident := int64(ms.Sys - ms.HeapReleased)
+	fmt.Fprintf(w, "  rss before an explicit sandbox.ReleaseNativeMemory: %.1fMiB\n", mib(auto))
+	fmt.Fprintf(w, "  rss: go_heap_spans=%.1fMiB go_resident=%.1fMiB (stacks %.1fMiB) outside_go=%.1fMiB\n",
+		mib(int64(ms.HeapInuse)), mib(goResident), mib(int64(ms.StackInuse)), mib(mem-goResident))
 	if sleep.asleep() < int64(len(guests)) {
 		return fmt.Errorf("warm-up: only %d of %d C guests hibernated within %v", sleep.asleep(), len(guests), 2*c.Hibernate+c.Drain)
 	}
