@@ -478,7 +478,6 @@ func (in *Instance) Close() error {
 	in.closed = true
 	in.store.Close()
 	releaseStore()
-	closedStore()
 	in.m.e.leave()
 	var errs []error
 	for _, c := range in.stdio {

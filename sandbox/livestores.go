@@ -60,10 +60,16 @@ func takeStore() bool {
 		liveStores.n.Add(-1)
 		return false
 	}
+	nativeMem.opened()
 	return true
 }
 
-func releaseStore() { liveStores.n.Add(-1) }
+// releaseStore counts a live instance's end (its store closed), which may
+// start a release of the C allocator's free memory (nativemem.go).
+func releaseStore() {
+	liveStores.n.Add(-1)
+	nativeMem.closed()
+}
 
 // LiveInstances returns how many instances are alive in the process, and
 // the most it allows (see ErrTooManyInstances).
