@@ -19,6 +19,9 @@ import (
 type scratch struct {
 	buf  []*store.Envelope // Take's buffer
 	acks []*store.Envelope // handled, to be acknowledged (instance.acks)
+	// stop is lent to each mailbox as its stop channel (mailbox.Lend),
+	// replaced when a Pause closed it.
+	stop chan struct{}
 }
 
 // run is the worker: take queued envelopes and handle them in order until
@@ -27,7 +30,10 @@ type scratch struct {
 func (in *instance) run(sc *scratch) {
 	rt := in.a.rt
 	defer rt.shutdown.workerExited()
-	stop := in.mb.Stopping()
+	if sc.stop == nil || isDone(sc.stop) {
+		sc.stop = make(chan struct{})
+	}
+	stop := in.mb.Lend(sc.stop)
 	size := min(in.a.spec.BatchSize, in.a.spec.MailboxCapacity)
 	if cap(sc.buf) < size {
 		sc.buf = make([]*store.Envelope, size)

@@ -84,7 +84,7 @@ func warm(ctx context.Context, w io.Writer, rt *caxton.Runtime, c config, guests
 	// Twice: objects behind wasmtime-go's finalizers (closed instances'
 	// stores) are freed by the second collection; then give the freed
 	// pages back, as the scavenger would in a while, and the C allocator's
-	// free pages, as the sandbox does after every few thousand closes, so
+	// free pages, as the sandbox does after a fall of live instances, so
 	// RSS is what the sleeping agents hold.
 	runtime.GC()
 	runtime.GC()

@@ -63,11 +63,12 @@ type config struct {
 	Senders      int           // goroutines sending on the schedule
 	WasmModule   string        // the C guest
 	Drain        time.Duration // how long to wait, after the schedule, for the last messages
+	Settle       time.Duration // with it, the latency of messages due after this much of the schedule is reported apart
 	Hibernate    time.Duration // C guests hibernate after this long idle (0: never); they are then spawned lazily
 	Active       int           // messages go to this many agents (0: all), but for ColdShare of them
 	ColdShare    float64       // of the messages, the share sent to any agent (with -active: waking hibernated ones)
 	Warm         bool          // before the schedule, one request to every C guest (then, with -hibernate, wait until all sleep)
-	MemProfile   string        // with Warm: a heap profile written after the warm-up
+	MemProfile   string        // a heap profile: after the warm-up with Warm and Hibernate, else at the end
 	Pool         int           // C guests start in an instance pool of this many slots (0: none)
 	KeepResident int64         // with Pool: bytes of a slot's memory kept resident (sandbox.Pool.KeepResident; 0: its default)
 }
@@ -81,6 +82,7 @@ func main() {
 	flag.Float64Var(&c.RequestShare, "requests", 0.1, "share of the messages to native agents that are requests (the rest are one-way sends); C guests get requests only")
 	flag.IntVar(&c.Senders, "senders", 4, "sending goroutines")
 	flag.StringVar(&c.WasmModule, "wasm", "guest/c/agents/echo.wasm", "the C guest (it must answer every message)")
+	flag.DurationVar(&c.Settle, "settle", 0, "also report the latency of the messages due after this much of the schedule (the steady state, without the start's transient)")
 	flag.DurationVar(&c.Drain, "drain", 30*time.Second, "how long to wait for the last messages after the schedule ends")
 	flag.DurationVar(&c.Hibernate, "hibernate", 0, "C guests hibernate after this long without a message (WasmSpec.Hibernate), and are spawned lazily")
 	flag.IntVar(&c.Active, "active", 0, "send to this many agents, spread over all (0: every agent), but for -cold of the messages")
@@ -88,7 +90,7 @@ func main() {
 	flag.BoolVar(&c.Warm, "warm", false, "before the schedule, send one request to every C guest; with -hibernate, then wait until they all hibernate")
 	flag.Int64Var(&c.KeepResident, "keep-resident", 0, "with -pool: bytes of each slot's memory kept resident between instances (sandbox.Pool.KeepResident; 0: its default, 1 MiB)")
 	flag.IntVar(&c.Pool, "pool", 0, "start C guests in an instance pool of this many slots (caxton.WithWasmInstancePool; 0: none)")
-	flag.StringVar(&c.MemProfile, "memprofile", "", "with -warm: write a heap profile to this file after the warm-up")
+	flag.StringVar(&c.MemProfile, "memprofile", "", "write a heap profile to this file: with -warm and -hibernate after the warm-up (what sleeping agents hold), otherwise at the end (alloc_space: what the run allocated)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	tracefile := flag.String("trace", "", "write an execution trace of the whole run to this file (go tool trace)")
 	flag.Parse()
@@ -124,10 +126,12 @@ func record(path string, start func(io.Writer) error) {
 type result struct {
 	Sent, Requests, Handled, Replies int64 // accepted sends and requests; handled sends; answered requests
 	Refused, Lost                    int64
-	Achieved                         float64 // messages per second actually sent
-	Lat                              *hist   // from when each message was due
-	Cold                             *hist   // the same, of the -cold messages
-	Svc                              *hist   // from when each message was sent
+	Achieved                         float64       // messages per second actually sent
+	Lat                              *hist         // from when each message was due
+	Cold                             *hist         // the same, of the -cold messages
+	Svc                              *hist         // from when each message was sent
+	Steady                           *hist         // Lat of the messages due after -settle
+	steadyFrom                       time.Duration // offset from epoch where -settle ends
 	RSSSpawned, RSSEnd               int64
 	epoch                            time.Time // message start offsets are from here
 }
@@ -152,6 +156,8 @@ func (c config) check() error {
 		return errors.New("-active must be within 0..-agents")
 	case c.Pool < 0:
 		return errors.New("-pool must not be negative")
+	case c.Settle < 0 || c.Settle >= c.Duration:
+		return errors.New("-settle must be within 0..-duration")
 	case c.KeepResident < 0 || (c.KeepResident > 0 && c.Pool == 0):
 		return errors.New("-keep-resident needs -pool and must not be negative")
 	case c.ColdShare < 0 || c.ColdShare > 1:
@@ -175,7 +181,7 @@ func run(ctx context.Context, w io.Writer, c config) (*result, error) {
 	}
 	defer rt.Close(context.Background())
 	epoch := time.Now()
-	res := &result{Lat: new(hist), Svc: new(hist), Cold: new(hist), epoch: epoch}
+	res := &result{Lat: new(hist), Svc: new(hist), Cold: new(hist), Steady: new(hist), epoch: epoch}
 	handled := func(content []byte) {
 		res.done(content)
 		atomic.AddInt64(&res.Handled, 1)
@@ -199,6 +205,7 @@ func run(ctx context.Context, w io.Writer, c config) (*result, error) {
 	var reqs sync.WaitGroup
 	start := time.Now()
 	end := start.Add(c.Duration)
+	res.steadyFrom = start.Sub(epoch) + c.Settle
 	total := int64(c.Rate) * int64(c.Duration/time.Millisecond) / 1000
 	var sg sync.WaitGroup
 	for k := range c.Senders {
@@ -241,6 +248,9 @@ func run(ctx context.Context, w io.Writer, c config) (*result, error) {
 	}
 	res.Lost = res.Sent - atomic.LoadInt64(&res.Handled) + res.Requests - res.Replies
 	res.RSSEnd, _ = rss()
+	if !c.Warm || c.Hibernate == 0 {
+		record(c.MemProfile, pprof.WriteHeapProfile)
+	}
 	h := res.Lat
 	fmt.Fprintf(w, "sent=%d requests=%d achieved=%.0f msg/s over %v\n", res.Sent, res.Requests, res.Achieved, sent.Round(time.Millisecond))
 	fmt.Fprintf(w, "latency from schedule: p50=%v p99=%v p99.9=%v mean=%v max=%v (n=%d)\n",
@@ -248,6 +258,10 @@ func run(ctx context.Context, w io.Writer, c config) (*result, error) {
 	s := res.Svc
 	fmt.Fprintf(w, "latency from send:     p50=%v p99=%v p99.9=%v mean=%v max=%v (excludes the load generator's own lateness; not free of coordinated omission)\n",
 		s.quantile(0.5), s.quantile(0.99), s.quantile(0.999), s.mean(), time.Duration(s.max.Load()))
+	if st := res.Steady; c.Settle > 0 {
+		fmt.Fprintf(w, "latency from schedule after the first %v: p50=%v p99=%v p99.9=%v mean=%v max=%v (n=%d)\n",
+			c.Settle, st.quantile(0.5), st.quantile(0.99), st.quantile(0.999), st.mean(), time.Duration(st.max.Load()), st.n.Load())
+	}
 	if cold := res.Cold; cold.n.Load() > 0 {
 		fmt.Fprintf(w, "latency of -cold messages from schedule: p50=%v p99=%v p99.9=%v mean=%v (n=%d)\n",
 			cold.quantile(0.5), cold.quantile(0.99), cold.quantile(0.999), cold.mean(), cold.n.Load())
@@ -266,8 +280,12 @@ func (res *result) done(content []byte) {
 		return
 	}
 	now := time.Since(res.epoch)
-	lat := now - time.Duration(binary.LittleEndian.Uint64(content))
+	due := time.Duration(binary.LittleEndian.Uint64(content))
+	lat := now - due
 	res.Lat.record(lat)
+	if due >= res.steadyFrom {
+		res.Steady.record(lat)
+	}
 	res.Svc.record(now - time.Duration(binary.LittleEndian.Uint64(content[8:])))
 	if len(content) == 17 { // a -cold message
 		res.Cold.record(lat)

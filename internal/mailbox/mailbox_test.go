@@ -418,3 +418,34 @@ func TestNewCountsTheQueueBacklog(t *testing.T) {
 	m.Done(3)
 	assert.Equal(t, 0, m.Load())
 }
+
+// A pooled goroutine lends its own stop channel to each mailbox it works
+// for: the mailbox uses it, forgets it when the worker returns for good (so
+// the goroutine may lend it to the next mailbox), and a Pause closes it.
+func TestWorkersLendTheirStopChannel(t *testing.T) {
+	ctx := context.Background()
+	a, _ := mbNewCounting(t, 4)
+	b, _ := mbNewCounting(t, 4)
+	a.Resume()
+	b.Resume()
+	spare := make(chan struct{})
+
+	require.NoError(t, a.Push(ctx, mbEnv("x", 0), false, nil))
+	assert.Equal(t, (<-chan struct{})(spare), a.Lend(spare), "the worker's channel becomes the mailbox's")
+	assert.Equal(t, (<-chan struct{})(spare), a.Stopping(), "and stays until the worker returns")
+	a.Done(len(a.Take(make([]*store.Envelope, 4))))
+	require.True(t, a.Idle(), "empty: the worker retires")
+
+	require.NoError(t, b.Push(ctx, mbEnv("y", 0), false, nil))
+	assert.Equal(t, (<-chan struct{})(spare), b.Lend(spare), "the same goroutine lends it to its next mailbox")
+	a.Pause()
+	assert.False(t, mbClosed(spare), "a mailbox the worker left no longer holds the channel")
+	require.NoError(t, a.Push(ctx, mbEnv("z", 0), false, nil))
+	other := make(chan struct{})
+	a.Resume()
+	assert.Equal(t, (<-chan struct{})(other), a.Lend(other), "a new worker of a brings its own")
+
+	b.Pause()
+	assert.True(t, mbClosed(spare), "Pause closes the lent channel: the goroutine must replace it")
+	assert.False(t, mbClosed(other))
+}

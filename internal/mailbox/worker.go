@@ -92,9 +92,10 @@ func (m *Mailbox) retireLocked() {
 
 // dropStopLocked forgets the stop channel of a worker that has returned
 // for good (never of one that goes on: a Pause must still close the
-// channel it watches), unless a Pause closed it: the next worker asks for
-// a new one, and an idle mailbox holds none (a million sleeping agents
-// would hold 96 B each).
+// channel it watches), unless a Pause closed it: the next worker brings or
+// asks for another, and an idle mailbox holds none (a million sleeping
+// agents would hold 96 B each). Forgetting it is also what lets the worker
+// lend the same channel to its next mailbox (see Lend).
 func (m *Mailbox) dropStopLocked() {
 	if m.stop != closedChan {
 		m.stop = nil
@@ -103,11 +104,24 @@ func (m *Mailbox) dropStopLocked() {
 
 // Stopping returns a channel closed when the worker should finish its
 // current message, put the rest back (Release) and Exit.
-func (m *Mailbox) Stopping() <-chan struct{} {
+func (m *Mailbox) Stopping() <-chan struct{} { return m.Lend(nil) }
+
+// Lend is Stopping with a channel the worker brings: spare, an open
+// channel the worker's goroutine owns, becomes the mailbox's stop channel
+// (nil: the mailbox makes one). A pooled goroutine runs the workers of many
+// mailboxes one after another, and a new channel per start was most of
+// what starting a worker allocated. The mailbox forgets spare when the
+// worker returns for good (Idle retiring it, Exit), so the goroutine may
+// lend it again — unless a Pause closed it meanwhile: a closed spare must
+// be replaced, never lent.
+func (m *Mailbox) Lend(spare chan struct{}) <-chan struct{} {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.stop == nil { // made on demand: an idle agent's mailbox holds no channel
-		m.stop = make(chan struct{})
+		if spare == nil {
+			spare = make(chan struct{})
+		}
+		m.stop = spare
 	}
 	return m.stop
 }
