@@ -22,6 +22,10 @@ type scratch struct {
 	// stop is lent to each mailbox as its stop channel (mailbox.Lend),
 	// replaced when a Pause closed it.
 	stop chan struct{}
+	// handoff is the goroutine's channel while it is parked in the worker
+	// pool (workerPool.loop); a goroutine that exits unparked leaves it to
+	// the next one with these buffers.
+	handoff chan *instance
 }
 
 // run is the worker: take queued envelopes and handle them in order until

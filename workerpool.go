@@ -48,20 +48,26 @@ func (p *workerPool) run(in *instance) {
 // loop is a pooled goroutine: it runs workers until the pool is full or
 // closed when it retires.
 func (p *workerPool) loop(in *instance) {
-	ch := make(chan *instance, 1)
 	sc, _ := p.scratches.Get().(*scratch)
 	if sc == nil {
 		sc = new(scratch)
 	}
-	defer p.scratches.Put(sc)
+	if sc.handoff == nil {
+		sc.handoff = make(chan *instance, 1)
+	}
 	for in != nil {
 		in.run(sc)
 		in = nil // do not keep the instance alive while parked
-		if !p.park(ch) {
+		if !p.park(sc.handoff) {
+			// Not parked, so no one holds the channel: it goes with the
+			// buffers to the next new goroutine.
+			p.scratches.Put(sc)
 			return
 		}
-		in = <-ch // nil: the pool closed
+		in = <-sc.handoff // nil: the pool closed the channel, which dies with this goroutine
 	}
+	sc.handoff = nil
+	p.scratches.Put(sc)
 }
 
 // park registers ch for a hand-off; false if the pool is full or closed.
