@@ -217,8 +217,24 @@ func (a *agent) promote(ctx context.Context, ro *rollout) error {
 	a.ver.Store(ro.to) // a replacement from now on is of the new version
 	for _, in := range a.all() {
 		if err := in.atBoundary(ctx, func() {
+			next := in.next.Swap(nil)
+			if next == nil {
+				// Its new handler crashed after the check above, while the
+				// worker finished a message, and was not replaced (the
+				// rollout was being given up): start one now, the worker
+				// being stopped. If even that fails, the instance keeps
+				// the old version until its next replacement, which is
+				// of the new one.
+				fresh, err := in.makeSlot(ctx, ro.to, 0)
+				if err != nil {
+					in.log().Error("promoting an upgrade: the new version could not start on this instance; it keeps the old one until it is next replaced",
+						"from", ro.from.label, "to", ro.to.label, "error", err)
+					return
+				}
+				next = fresh
+			}
 			old := in.cur
-			in.cur = in.next.Swap(nil)
+			in.cur = next
 			in.wasm.Store(in.cur.wasm)
 			in.live.Store(in.cur)
 			in.replace, in.lazy = 0, false

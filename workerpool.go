@@ -47,6 +47,13 @@ func (p *workerPool) run(in *instance) {
 
 // loop is a pooled goroutine: it runs workers until the pool is full or
 // closed when it retires.
+//
+// The scratch goes back to the pool only after a normal return, never
+// from a defer: a goroutine that ends abnormally (a handler called
+// runtime.Goexit, which no recover stops) has not retired from its
+// mailbox, which still holds the stop channel the scratch lent it; a
+// next goroutine lending that channel elsewhere would be stopped by this
+// mailbox's Pause.
 func (p *workerPool) loop(in *instance) {
 	sc, _ := p.scratches.Get().(*scratch)
 	if sc == nil {

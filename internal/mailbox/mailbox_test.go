@@ -449,3 +449,23 @@ func TestWorkersLendTheirStopChannel(t *testing.T) {
 	assert.True(t, mbClosed(spare), "Pause closes the lent channel: the goroutine must replace it")
 	assert.False(t, mbClosed(other))
 }
+
+// A worker that leaves by Exit (its agent failed, say) with its channel
+// still open takes it along too.
+func TestExitForgetsTheLentStopChannel(t *testing.T) {
+	ctx := context.Background()
+	a, _ := mbNewCounting(t, 4)
+	b, _ := mbNewCounting(t, 4)
+	a.Resume()
+	b.Resume()
+	spare := make(chan struct{})
+	require.NoError(t, a.Push(ctx, mbEnv("x", 0), false, nil))
+	require.Equal(t, (<-chan struct{})(spare), a.Lend(spare))
+	a.Exit()
+	require.NoError(t, b.Push(ctx, mbEnv("y", 0), false, nil))
+	require.Equal(t, (<-chan struct{})(spare), b.Lend(spare))
+	a.Pause()
+	assert.False(t, mbClosed(spare), "a mailbox the worker left by Exit no longer holds the channel")
+	b.Pause()
+	assert.True(t, mbClosed(spare))
+}
