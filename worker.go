@@ -30,10 +30,25 @@ type scratch struct {
 
 // run is the worker: take queued envelopes and handle them in order until
 // the mailbox is empty (then the worker retires; the next message starts a
-// new one) or the mailbox asks it to stop. sc lends it buffers.
+// new one) or the mailbox asks it to stop. sc lends it buffers. A handler
+// that ends the goroutine (runtime.Goexit, which no recover stops) is
+// cleaned up after: see goexited.
 func (in *instance) run(sc *scratch) {
+	defer in.a.rt.shutdown.workerExited()
+	var w inHand
+	returned := false
+	defer func() {
+		if !returned {
+			in.goexited(&w)
+		}
+	}()
+	in.work(sc, &w)
+	returned = true
+}
+
+// work is run's loop; w says which taken envelopes are in hand.
+func (in *instance) work(sc *scratch, w *inHand) {
 	rt := in.a.rt
-	defer rt.shutdown.workerExited()
 	if sc.stop == nil || isDone(sc.stop) {
 		sc.stop = make(chan struct{})
 	}
@@ -96,6 +111,7 @@ func (in *instance) run(sc *scratch) {
 			continue
 		}
 		in.spoke.Store(false)
+		w.taken, w.done = envs, 0
 		var cpu0 time.Duration
 		if measure {
 			cpu0 = threadCPUTime()
@@ -110,6 +126,7 @@ func (in *instance) run(sc *scratch) {
 					rest = envs[i:]
 					break
 				}
+				w.done = i + 1
 			}
 		}
 		if len(rest) > 0 && in.a.state() == StateFailed && !rt.isDurable() { // durable: they wait for a Start
@@ -128,26 +145,9 @@ func (in *instance) run(sc *scratch) {
 			in.chargeCPU(in.runCtx, threadCPUTime()-cpu0)
 		}
 		in.mb.Done(len(envs) - len(rest))
+		w.taken = nil
 		if len(rest) > 0 { // stopped mid-way: put the rest back, in order
-			refused, err := in.mb.Release(rest)
-			if err != nil && !errors.Is(err, mailbox.ErrClosed) {
-				in.log().Error("returning messages to the queue", "error", err)
-			}
-			reason := "agent removed"
-			if rt.shutdown.isClosed() {
-				reason = "runtime closed"
-			}
-			if rt.shutdown.isClosed() && rt.isDurable() {
-				refused = nil // on disk: delivered again after a restart
-			}
-			for _, e := range refused { // the mailbox closed under us
-				rt.deadLetter(in.a, in, e, reason, nil)
-			}
-			if len(refused) > 0 {
-				if err := in.mb.Ack(refused...); err != nil {
-					in.log().Error("acknowledging dead-lettered messages", "error", err)
-				}
-			}
+			in.putBack(rest)
 		}
 		clear(buf)
 		if len(rest) > 0 || in.a.state() == StateFailed {
@@ -412,6 +412,31 @@ func (in *instance) emit(batch, out []*acl.Message, spans []otelrt.Span) {
 			in.log().WarnContext(ctx, "outbox: forged sender rejected", "claimed", truncateNotice(string(m.Sender)))
 		case err != nil:
 			in.log().WarnContext(ctx, "outbox: send failed", "error", truncateNotice(err.Error()), "performative", m.Performative.String(), "receivers", len(m.Receivers))
+		}
+	}
+}
+
+// putBack returns taken envelopes to the mailbox, in order; those it
+// refuses (it closed under the worker) are dead-lettered.
+func (in *instance) putBack(rest []*store.Envelope) {
+	rt := in.a.rt
+	refused, err := in.mb.Release(rest)
+	if err != nil && !errors.Is(err, mailbox.ErrClosed) {
+		in.log().Error("returning messages to the queue", "error", err)
+	}
+	reason := "agent removed"
+	if rt.shutdown.isClosed() {
+		reason = "runtime closed"
+	}
+	if rt.shutdown.isClosed() && rt.isDurable() {
+		refused = nil // on disk: delivered again after a restart
+	}
+	for _, e := range refused { // the mailbox closed under us
+		rt.deadLetter(in.a, in, e, reason, nil)
+	}
+	if len(refused) > 0 {
+		if err := in.mb.Ack(refused...); err != nil {
+			in.log().Error("acknowledging dead-lettered messages", "error", err)
 		}
 	}
 }
