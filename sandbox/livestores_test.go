@@ -12,6 +12,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// internalCounter compiles the C counter guest on an engine of its own,
+// closed when the test ends.
+func internalCounter(t *testing.T) *Module {
+	t.Helper()
+	e, err := NewEngine()
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	code, err := os.ReadFile(filepath.Join(testguest.ModuleRoot(), "guest", "c", "agents", "counter.wasm"))
+	require.NoError(t, err)
+	m, err := e.Compile(context.Background(), code)
+	require.NoError(t, err)
+	return m
+}
+
 // withLiveLimit sets the process's limit of live instances for the test
 // (no test of this package runs in parallel with another).
 func withLiveLimit(t *testing.T, n int64) {
@@ -25,13 +39,7 @@ func TestInstancesOverTheProcessLimitAreRefused(t *testing.T) {
 	live, limit := LiveInstances()
 	assert.Positive(t, limit, "derived from vm.max_map_count")
 	withLiveLimit(t, live+2)
-	e, err := NewEngine()
-	require.NoError(t, err)
-	defer e.Close()
-	code, err := os.ReadFile(filepath.Join(testguest.ModuleRoot(), "guest", "c", "agents", "counter.wasm"))
-	require.NoError(t, err)
-	m, err := e.Compile(context.Background(), code)
-	require.NoError(t, err)
+	m := internalCounter(t)
 	cfg := InstanceConfig{Agent: "c", Snapshots: true}
 	a, err := m.Instantiate(context.Background(), cfg)
 	require.NoError(t, err)

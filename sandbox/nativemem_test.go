@@ -5,13 +5,11 @@ package sandbox
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/caxton-go/caxton/internal/testguest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -114,14 +112,7 @@ func TestClosesDuringAReleaseStayCounted(t *testing.T) {
 // The process's releaser sees real instances open and close (the policy
 // is tested above on a fake clock; this is the wiring).
 func TestInstancesReportToTheProcesssReleaser(t *testing.T) {
-	e, err := NewEngine()
-	require.NoError(t, err)
-	defer e.Close()
-	code, err := os.ReadFile(filepath.Join(testguest.ModuleRoot(), "guest", "c", "agents", "counter.wasm"))
-	require.NoError(t, err)
-	m, err := e.Compile(context.Background(), code)
-	require.NoError(t, err)
-
+	m := internalCounter(t)
 	ReleaseNativeMemory()
 	// No release may start over the count while the test reads it (one
 	// queued by another test's closes waits for the lock).

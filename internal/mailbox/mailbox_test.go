@@ -419,19 +419,26 @@ func TestNewCountsTheQueueBacklog(t *testing.T) {
 	assert.Equal(t, 0, m.Load())
 }
 
+// lentTo returns two running mailboxes and a goroutine's spare channel,
+// lent to a's worker, which has a message in hand.
+func lentTo(t *testing.T) (a, b *mailbox.Mailbox, spare chan struct{}) {
+	t.Helper()
+	a, _ = mbNewCounting(t, 4)
+	b, _ = mbNewCounting(t, 4)
+	a.Resume()
+	b.Resume()
+	spare = make(chan struct{})
+	require.NoError(t, a.Push(context.Background(), mbEnv("x", 0), false, nil))
+	require.Equal(t, (<-chan struct{})(spare), a.Lend(spare), "the worker's channel becomes the mailbox's")
+	return a, b, spare
+}
+
 // A pooled goroutine lends its own stop channel to each mailbox it works
 // for: the mailbox uses it, forgets it when the worker returns for good (so
 // the goroutine may lend it to the next mailbox), and a Pause closes it.
 func TestWorkersLendTheirStopChannel(t *testing.T) {
 	ctx := context.Background()
-	a, _ := mbNewCounting(t, 4)
-	b, _ := mbNewCounting(t, 4)
-	a.Resume()
-	b.Resume()
-	spare := make(chan struct{})
-
-	require.NoError(t, a.Push(ctx, mbEnv("x", 0), false, nil))
-	assert.Equal(t, (<-chan struct{})(spare), a.Lend(spare), "the worker's channel becomes the mailbox's")
+	a, b, spare := lentTo(t)
 	assert.Equal(t, (<-chan struct{})(spare), a.Stopping(), "and stays until the worker returns")
 	a.Done(len(a.Take(make([]*store.Envelope, 4))))
 	require.True(t, a.Idle(), "empty: the worker retires")
@@ -454,13 +461,7 @@ func TestWorkersLendTheirStopChannel(t *testing.T) {
 // still open takes it along too.
 func TestExitForgetsTheLentStopChannel(t *testing.T) {
 	ctx := context.Background()
-	a, _ := mbNewCounting(t, 4)
-	b, _ := mbNewCounting(t, 4)
-	a.Resume()
-	b.Resume()
-	spare := make(chan struct{})
-	require.NoError(t, a.Push(ctx, mbEnv("x", 0), false, nil))
-	require.Equal(t, (<-chan struct{})(spare), a.Lend(spare))
+	a, b, spare := lentTo(t)
 	a.Exit()
 	require.NoError(t, b.Push(ctx, mbEnv("y", 0), false, nil))
 	require.Equal(t, (<-chan struct{})(spare), b.Lend(spare))
