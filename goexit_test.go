@@ -64,3 +64,37 @@ func TestAHandlerThatCallsGoexitFailsItsAttemptOnly(t *testing.T) {
 	send("after")
 	require.Eventually(t, func() bool { return handled.Load() == 3 }, time.Minute, time.Millisecond)
 }
+
+// exitOnceBatch is a BatchHandler whose first batch ends its goroutine.
+type exitOnceBatch struct {
+	calls   atomic.Int32
+	handled atomic.Int32
+}
+
+func (h *exitOnceBatch) HandleMessage(context.Context, *caxton.MessageContext) error { return nil }
+
+func (h *exitOnceBatch) HandleBatch(_ context.Context, b *caxton.Batch) error {
+	if h.calls.Add(1) == 1 {
+		runtime.Goexit()
+	}
+	h.handled.Add(int32(len(b.Messages)))
+	return nil
+}
+
+// The same for a BatchHandler: the whole batch in hand is retried.
+func TestABatchHandlerThatCallsGoexitHasItsBatchRetried(t *testing.T) {
+	ctx := context.Background()
+	rt, err := caxton.New()
+	require.NoError(t, err)
+	defer rt.Close(ctx)
+	h := &exitOnceBatch{}
+	require.NoError(t, rt.Spawn(ctx, caxton.AgentSpec{Name: "b", Handler: h, BatchSize: 8}))
+	for range 5 {
+		require.NoError(t, rt.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"b"}}))
+	}
+	require.Eventually(t, func() bool { return h.handled.Load() == 5 }, time.Minute, time.Millisecond,
+		"every message handled once the worker that died is replaced")
+	info, err := rt.Agent("b")
+	require.NoError(t, err)
+	assert.Contains(t, info.LastError, "Goexit")
+}
