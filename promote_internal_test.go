@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/caxton-go/caxton/acl"
+	"github.com/caxton-go/caxton/store"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -69,4 +70,60 @@ func TestPromoteStartsANewHandlerWhenTheOldOneCrashedAtTheBoundary(t *testing.T)
 	assert.Equal(t, "v2", a.version().label)
 	require.NoError(t, rt.Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"p"}}))
 	require.Eventually(t, func() bool { return v2handled.Load() == 1 }, time.Minute, time.Millisecond, "the next message goes to the new version")
+}
+
+// A promotion whose context ends after its first instance switched
+// finishes the others: stopping there would leave the switched ones on the
+// new version while the agent's version says the old one (its rollback
+// drops only the handlers not yet switched).
+func TestPromoteFinishesOnceAnInstanceSwitched(t *testing.T) {
+	ctx := context.Background()
+	rt, err := New()
+	require.NoError(t, err)
+	defer rt.Close(ctx)
+
+	entered, release := make(chan struct{}), make(chan struct{})
+	v1 := func(_ context.Context, info InstanceInfo) (Handler, error) {
+		return HandlerFunc(func(context.Context, *MessageContext) error {
+			if info.Replica == 1 { // the second instance is busy when promote reaches it
+				close(entered)
+				<-release
+			}
+			return nil
+		}), nil
+	}
+	v2 := func(context.Context, InstanceInfo) (Handler, error) {
+		return HandlerFunc(func(context.Context, *MessageContext) error { return nil }), nil
+	}
+	require.NoError(t, rt.Spawn(ctx, AgentSpec{Name: "q", NewHandler: v1, Replicas: 2}))
+	a, err := rt.agent("q")
+	require.NoError(t, err)
+	to := newVersion(2, AgentSpec{Name: "q", NewHandler: v2, Version: "v2"})
+	ro := newRollout(a, a.version(), to, Strategy{})
+	for _, in := range a.all() {
+		s, err := in.makeSlot(ctx, to, 0)
+		require.NoError(t, err)
+		in.next.Store(s)
+	}
+	second := a.all()[1]
+	require.NoError(t, second.mb.PushForce(store.Envelope{Msg: &acl.Message{Performative: acl.Inform, Sender: "host", Receivers: []acl.AgentID{"q"}}}))
+	<-entered
+
+	pctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.promote(pctx, ro) }()
+	require.Eventually(t, func() bool { return isDone(second.mb.Stopping()) }, time.Minute, time.Millisecond,
+		"the first instance switched; promote waits for the second")
+	cancel()
+	close(release)
+	select {
+	case err := <-done:
+		require.NoError(t, err, "it finished rather than stop half-way")
+	case <-time.After(time.Minute):
+		t.Fatal("promote did not return")
+	}
+	for i, in := range a.all() {
+		assert.Same(t, to, in.live.Load().v, "instance %d on the new version", i)
+	}
+	assert.Equal(t, "v2", a.version().label)
 }

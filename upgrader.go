@@ -215,8 +215,16 @@ func (a *agent) promote(ctx context.Context, ro *rollout) error {
 		}
 	}
 	a.ver.Store(ro.to) // a replacement from now on is of the new version
-	for _, in := range a.all() {
-		if err := in.atBoundary(ctx, func() {
+	for i, in := range a.all() {
+		bctx := ctx
+		if i > 0 {
+			// Once an instance runs the new version, the others follow
+			// even if ctx ends: a rollback now would leave the promoted
+			// ones on the new version under the old one's name. Each wait
+			// is one message's handling, as in rollBack.
+			bctx = context.WithoutCancel(ctx)
+		}
+		if err := in.atBoundary(bctx, func() {
 			next := in.next.Swap(nil)
 			if next == nil {
 				// Its new handler crashed after the check above, while the
