@@ -45,10 +45,11 @@ func (in *instance) goexited(w *inHand) {
 	if in.cur != nil && in.cur.batch != nil {
 		n = len(rest)
 	}
+	a.stats.failed.Add(1) // one failed attempt, as failed() counts a batch's
 	finished := 0
+	var back []*store.Envelope
 	notBefore := a.rt.clock.Now().Add(a.spec.Delivery.Backoff.Delay(rest[0].Attempts))
 	for _, e := range rest[:n] {
-		a.stats.failed.Add(1)
 		if e.Attempts >= a.spec.Delivery.MaxAttempts {
 			a.rt.deadLetter(a, in, e, "max attempts", errGoexit)
 			in.ack(e)
@@ -59,15 +60,10 @@ func (in *instance) goexited(w *inHand) {
 			in.log().Error("recording retry", "error", err, "message_id", e.Msg.ID)
 		}
 		a.stats.retried.Add(1)
+		back = append(back, e)
 	}
 	in.flushAcks()
 	in.mb.Done(w.done + finished)
-	var back []*store.Envelope
-	for _, e := range rest[:n] {
-		if e.Attempts < a.spec.Delivery.MaxAttempts {
-			back = append(back, e)
-		}
-	}
 	back = append(back, rest[n:]...)
 	if len(back) > 0 {
 		in.putBack(back)

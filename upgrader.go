@@ -233,7 +233,7 @@ func (a *agent) promote(ctx context.Context, ro *rollout) error {
 				// being stopped. If even that fails, the instance keeps
 				// the old version until its next replacement, which is
 				// of the new one.
-				fresh, err := in.makeSlot(ctx, ro.to, 0)
+				fresh, err := in.makeSlot(bctx, ro.to, 0)
 				if err != nil {
 					in.log().Error("promoting an upgrade: the new version could not start on this instance; it keeps the old one until it is next replaced",
 						"from", ro.from.label, "to", ro.to.label, "error", err)
