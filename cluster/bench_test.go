@@ -213,7 +213,7 @@ func BenchmarkSealOpen(b *testing.B) {
 	keyOf := func(string, string) (ed25519.PublicKey, error) { return pub, nil }
 	b.ReportAllocs()
 	for b.Loop() {
-		msg, err := seal("caxton.caxton.node.n1", "n0", key, "echo", []*acl.Message{m}, DefaultMaxBytes)
+		msg, err := seal("caxton.caxton.node.n1", "n0", key, []acl.AgentID{"echo"}, []*acl.Message{m}, DefaultMaxBytes)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
@@ -78,4 +79,101 @@ func TestOrderPerSenderAcrossNodes(t *testing.T) {
 			}, "the idle outbox dropped")
 		})
 	}
+}
+
+// sealAs seals ms (ms[i] for to[i]) on node's mail subject as signer, the
+// way a node's outbox does, and publishes it to the stream.
+func sealAs(t *testing.T, tc *testCluster, signer int, node string, to []acl.AgentID, contents ...string) {
+	t.Helper()
+	ms := make([]*acl.Message, len(contents))
+	for i, c := range contents {
+		ms[i] = acl.New(acl.Inform, to[i])
+		ms[i].Sender, ms[i].Content, ms[i].ID, ms[i].CreatedAt = "host", []byte(c), acl.NewID(), time.Now()
+	}
+	n := tc.nodes[signer]
+	msg, err := seal(n.lay.mailSubject(node), n.name, n.key, to, ms, n.cfg.maxBytes)
+	require.NoError(t, err)
+	_, err = n.js.PublishMsg(testCtx(t), msg)
+	require.NoError(t, err)
+}
+
+// drained waits until the mail stream holds nothing: every frame
+// acknowledged (a work queue deletes what is acknowledged).
+func drained(t *testing.T, n *Node) {
+	t.Helper()
+	eventually(t, func() bool {
+		info, err := n.stream.Info(testCtx(t))
+		return err == nil && info.State.Msgs == 0
+	}, "every frame acknowledged")
+}
+
+// A frame carries messages for several agents of a node: the node takes
+// those of its own agents and passes the rest on to where their agent
+// lives, each message handled once.
+func TestAFrameForSeveralAgentsIsSplitByReceiver(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, 1, 3)
+	ctx := testCtx(t)
+	vault, teller := newCounter(), newCounter()
+	require.NoError(t, tc.rts[0].Spawn(ctx, caxton.AgentSpec{Name: "vault", Handler: vault.handler()}))
+	require.NoError(t, tc.rts[2].Spawn(ctx, caxton.AgentSpec{Name: "teller", Handler: teller.handler()}))
+	eventually(t, func() bool { _, ok := tc.nodes[0].dir.lookup("teller"); return ok }, "n0 to see teller")
+
+	// as if n1's directory were stale: teller's messages reach n0
+	sealAs(t, tc, 1, "n0", []acl.AgentID{"vault", "teller", "vault", "teller"}, "v1", "t1", "v2", "t2")
+	eventually(t, func() bool { return vault.n.Load() == 2 && teller.n.Load() == 2 }, "both agents' messages")
+	drained(t, tc.nodes[0])
+	vault.mu.Lock()
+	assert.Equal(t, map[string]int{"v1": 1, "v2": 1}, vault.seen)
+	vault.mu.Unlock()
+	teller.mu.Lock()
+	assert.Equal(t, map[string]int{"t1": 1, "t2": 1}, teller.seen)
+	teller.mu.Unlock()
+}
+
+// Messages of a frame given back by an agent removed here (they were
+// still in its mailbox) come again for that agent only — to its other
+// replica — and the other agents' messages of the frame are not handled
+// twice.
+func TestGivenBackMessagesComeAgainForTheirReceiverOnly(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, 1, 3)
+	ctx := testCtx(t)
+	gate, started := make(chan struct{}), make(chan struct{}, 1)
+	here := newCounter()
+	require.NoError(t, tc.rts[0].Spawn(ctx, caxton.AgentSpec{Name: "shared",
+		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+			started <- struct{}{}
+			<-gate // held while the replica is removed: what queued behind is given back
+			return here.handler().HandleMessage(ctx, mc)
+		})}))
+	there, solo := newCounter(), newCounter()
+	require.NoError(t, tc.rts[2].Spawn(ctx, caxton.AgentSpec{Name: "shared", Handler: there.handler()}))
+	require.NoError(t, tc.rts[0].Spawn(ctx, caxton.AgentSpec{Name: "solo", Handler: solo.handler()}))
+	eventually(t, func() bool { r, _ := tc.nodes[0].dir.lookup("shared"); return len(r.Placements) == 2 }, "n0 to see both replicas")
+
+	sealAs(t, tc, 1, "n0", []acl.AgentID{"shared", "shared", "solo"}, "a1", "a2", "b1")
+	<-started
+	eventually(t, func() bool { return solo.n.Load() == 1 }, "solo's message")
+	removed := make(chan error, 1)
+	go func() { removed <- tc.rts[0].Remove(ctx, "shared") }()
+	eventually(t, func() bool {
+		inf, err := tc.rts[0].Agent("shared")
+		return err != nil || inf.State == caxton.StateStopped
+	}, "the removal to stop shared on n0")
+	close(gate)
+	require.NoError(t, <-removed)
+
+	eventually(t, func() bool { return there.n.Load() == 1 }, "a2 handled by the other replica")
+	drained(t, tc.nodes[0])
+	assert.Equal(t, map[string]int{"a1": 1}, here.seen)
+	there.mu.Lock()
+	assert.Equal(t, map[string]int{"a2": 1}, there.seen)
+	there.mu.Unlock()
+	solo.mu.Lock()
+	assert.Equal(t, map[string]int{"b1": 1}, solo.seen, "solo's message came again with shared's")
+	solo.mu.Unlock()
+	dls, err := tc.rts[0].DeadLetters(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, dls)
 }

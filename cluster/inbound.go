@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/caxton-go/caxton"
@@ -14,22 +16,28 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// hosted is an agent this node hosts: the frames for it that the node's
-// consumer took and its worker has not yet queued, and those queued whose
-// handlers have not finished.
+// hosted is an agent this node hosts: the parts of frames for it that the
+// node's consumer took and its worker has not yet queued in its mailbox.
 type hosted struct {
 	n      *Node
 	name   acl.AgentID
 	placed Placement // as last written to the directory
 	ctx    context.Context
 	cancel context.CancelFunc
-	wake   chan struct{} // a frame was queued
+	wake   chan struct{} // a part was queued
 	done   chan struct{} // the worker ended
 
-	mu       sync.Mutex
-	queue    []jetstream.Msg             // taken from the node's consumer, for the worker
-	stopped  bool                        // Release or Close: nothing queues any more
-	inFlight map[jetstream.Msg]time.Time // taken (queued for the worker or in the mailbox), not yet acknowledged: since when
+	mu      sync.Mutex
+	queue   []part // for the worker, in the order the consumer took their frames
+	stopped bool   // Release or Close: nothing queues any more
+}
+
+// part is the messages of one frame for one receiver.
+type part struct {
+	f    *frame
+	to   acl.AgentID
+	msgs []*acl.Message
+	idx  []int // msgs[i] is the frame's message idx[i]
 }
 
 // Claim implements caxton.Cluster: the name must be free in the cluster,
@@ -41,7 +49,7 @@ func (n *Node) Claim(ctx context.Context, spec caxton.AgentSpec) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	h := &hosted{n: n, name: spec.Name, inFlight: map[jetstream.Msg]time.Time{}, wake: make(chan struct{}, 1), done: make(chan struct{}),
+	h := &hosted{n: n, name: spec.Name, wake: make(chan struct{}, 1), done: make(chan struct{}),
 		placed: Placement{Replicas: max(spec.Replicas, 1), State: caxton.StateRunning.String(), Topics: spec.Topics}}
 	h.ctx, h.cancel = context.WithCancel(n.ctx)
 	n.hmu.Lock()
@@ -79,8 +87,8 @@ func (n *Node) Release(ctx context.Context, name acl.AgentID) {
 	n.unhost(h)
 }
 
-// unhost forgets h and ends its worker; the frames it had not queued go
-// back to JetStream at once.
+// unhost forgets h and ends its worker; the parts it had not queued go
+// back to JetStream at once (see frame.resend).
 func (n *Node) unhost(h *hosted) {
 	n.hmu.Lock()
 	if n.hosted[h.name] == h {
@@ -90,17 +98,14 @@ func (n *Node) unhost(h *hosted) {
 	h.stop()
 }
 
-// push queues a frame for h's worker, unless h is stopped. From now on
-// it is in flight: a worker behind a slow agent must not let it be given
-// to another node (extendInFlight).
-func (h *hosted) push(msg jetstream.Msg) bool {
+// push queues p for h's worker, unless h is stopped.
+func (h *hosted) push(p part) bool {
 	h.mu.Lock()
 	if h.stopped {
 		h.mu.Unlock()
 		return false
 	}
-	h.queue = append(h.queue, msg)
-	h.inFlight[msg] = time.Now()
+	h.queue = append(h.queue, p)
 	h.mu.Unlock()
 	select {
 	case h.wake <- struct{}{}:
@@ -109,10 +114,10 @@ func (h *hosted) push(msg jetstream.Msg) bool {
 	return true
 }
 
-// work verifies h's frames and queues their messages for the local agent,
-// in the order the node's consumer took them (per sender→receiver order).
-// One worker per agent: a full mailbox holds up that agent's frames, not
-// every agent of the node, and verification runs on every core.
+// work queues h's parts in the local agent's mailbox, in the order the
+// node's consumer took their frames (per sender→receiver order). One
+// worker per agent: a full mailbox holds up that agent's messages, not
+// every agent of the node.
 func (h *hosted) work() {
 	defer close(h.done)
 	for {
@@ -126,60 +131,49 @@ func (h *hosted) work() {
 				return
 			}
 		}
-		msg := h.queue[0]
-		h.queue[0] = nil
+		p := h.queue[0]
+		h.queue[0] = part{}
 		h.queue = h.queue[1:]
 		if len(h.queue) == 0 {
 			h.queue = nil
 		}
 		h.mu.Unlock()
-		h.receive(msg)
+		h.receive(p)
 	}
 }
 
-// stop ends the worker; frames it had not taken are negatively
-// acknowledged, so they come again (to another replica or a later Spawn).
+// stop ends the worker; the parts it had not taken go back to JetStream
+// (see frame.resend), to another replica or a later Spawn.
 func (h *hosted) stop() {
 	h.mu.Lock()
 	h.stopped = true
 	q := h.queue
 	h.queue = nil
-	for _, msg := range q {
-		delete(h.inFlight, msg)
-	}
 	h.mu.Unlock()
 	h.cancel()
 	<-h.done
-	for _, msg := range q {
-		_ = msg.Nak()
+	for _, p := range q {
+		p.f.giveBack(p.idx...)
 	}
 }
 
-// consumeMail handles one frame from a mail consumer: this node's own, or
-// one it adopted (origin: the node whose subjects it serves, or parkNode).
-// A frame for an agent hosted here goes to that agent's worker; any other
-// is routed on (elsewhere). The receiver header only picks the worker: the
-// worker verifies it with the rest of the frame.
+// consumeMail handles the frames of a mail consumer: this node's own, or
+// one it adopted (origin: the node whose subject it serves, or parkNode).
 func (n *Node) consumeMail(origin string) func(jetstream.Msg) {
-	return func(msg jetstream.Msg) {
-		to := acl.AgentID(msg.Headers().Get(hdrTo))
-		n.hmu.Lock()
-		h := n.hosted[to]
-		n.hmu.Unlock()
-		if h != nil && h.push(msg) {
-			return
-		}
-		n.elsewhere(origin, msg)
-	}
+	return func(msg jetstream.Msg) { n.take(origin, msg) }
 }
 
-// elsewhere routes a frame for an agent not hosted here: to a live node
-// hosting it (forwarded, then acknowledged); if it waits for a takeover of
-// origin's agent or for this node's Spawn or Release in progress, it comes
-// again after a while; otherwise (no node hosts the agent: removed, or its
-// nodes closed) it moves to the park, which one live node serves and where
-// it waits for a Spawn of the name.
-func (n *Node) elsewhere(origin string, msg jetstream.Msg) {
+// take handles one frame: verify it (once, whatever the number of its
+// receivers), then each receiver's messages go to that agent's worker if
+// it is hosted here; the others are passed on (forward, with Caxton-Only
+// naming whose messages the next node takes): to a live node hosting
+// them; back to origin's subject if they wait (their agent awaits the
+// takeover of origin's agents, or its Spawn or Release is in progress
+// here: the frame then comes again after a while); otherwise to the park,
+// which one live node serves and where they wait for a Spawn of the name.
+// The frame is acknowledged once everything passed on was stored and the
+// last local message left its mailbox for good (see frame).
+func (n *Node) take(origin string, msg jetstream.Msg) {
 	o, rej, err := n.openMail(msg)
 	if err != nil { // a key could not be fetched: NATS is away
 		_ = msg.NakWithDelay(time.Second)
@@ -187,25 +181,133 @@ func (n *Node) elsewhere(origin string, msg jetstream.Msg) {
 	}
 	if rej != nil {
 		n.reject(*rej)
+		_ = msg.Term() // never again: no node would accept it
+		return
+	}
+	parts, rej := byReceiver(msg, o)
+	if rej != nil {
+		n.reject(*rej)
 		_ = msg.Term()
 		return
 	}
-	target, wait := n.dir.route(o.to, origin)
-	if target == "" && !wait && origin != parkNode {
-		target = parkNode
+	var local []part
+	var hs []*hosted
+	away := map[string][]int{} // node to pass on to → the frame's messages it takes
+	var waiting []int
+	n.hmu.Lock()
+	for _, p := range parts {
+		if h := n.hosted[p.to]; h != nil {
+			local, hs = append(local, p), append(hs, h)
+		}
 	}
-	if target == "" || target == origin {
+	n.hmu.Unlock()
+	for _, p := range parts {
+		if slices.ContainsFunc(local, func(q part) bool { return q.to == p.to }) {
+			continue
+		}
+		target, wait := n.dir.route(p.to, origin)
+		if target == "" && !wait && origin != parkNode {
+			target = parkNode
+		}
+		if target == "" || target == origin {
+			waiting = append(waiting, p.idx...)
+			continue
+		}
+		away[target] = append(away[target], p.idx...)
+	}
+	if len(local) == 0 && len(away) == 0 { // all of it waits: it comes again
 		_ = msg.NakWithDelay(n.retryDelay(msg, origin == parkNode))
 		return
 	}
-	if err := n.forward(msg, target, o.to); err != nil {
-		n.logger.Debug("cluster: forwarding a frame failed; it will come again", "to", o.to, "node", target, "error", err)
-		_ = msg.NakWithDelay(time.Second)
+	if len(waiting) > 0 {
+		away[origin] = waiting // taken again at once, then all of it waits (above)
+	}
+	subset := len(local) > 0 || len(away) > 1 || msg.Headers().Get(hdrOnly) != ""
+	for target, idx := range away {
+		slices.Sort(idx)
+		if err := n.forward(msg, target, idx, subset); err != nil {
+			n.logger.Debug("cluster: passing on a frame failed; it will come again", "node", target, "error", err)
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+	}
+	if len(local) == 0 {
+		if err := msg.Ack(); err != nil {
+			n.logger.Debug("cluster: ack of a frame passed on failed; it will come again", "error", err)
+		}
 		return
 	}
-	if err := msg.Ack(); err != nil {
-		n.logger.Debug("cluster: ack of a forwarded frame failed; it will come again", "to", o.to, "error", err)
+	count := 0
+	for _, p := range local {
+		count += len(p.msgs)
 	}
+	f := n.hold(msg, o, origin, count)
+	for i, p := range local {
+		p.f = f
+		if !hs[i].push(p) { // released meanwhile
+			f.giveBack(p.idx...)
+		}
+	}
+	f.settle() // the loop's own
+}
+
+// byReceiver groups a verified frame's messages by receiver, in the
+// order of their first message, keeping those Caxton-Only selects (all if
+// it is absent).
+func byReceiver(msg jetstream.Msg, o opened) ([]part, *Rejection) {
+	refuse := func(format string, args ...any) ([]part, *Rejection) {
+		return nil, &Rejection{At: time.Now(), Subject: msg.Subject(), Node: o.node, Reason: fmt.Sprintf(format, args...), Size: len(msg.Data())}
+	}
+	var only []int
+	if v := msg.Headers().Get(hdrOnly); v != "" {
+		for s := range strings.SplitSeq(v, ",") {
+			i, err := strconv.Atoi(s)
+			if err != nil || i < 0 || i >= len(o.msgs) || len(only) > 0 && i <= only[len(only)-1] {
+				return refuse("malformed %s header %.64q: want increasing indexes of the frame's %d messages", hdrOnly, v, len(o.msgs))
+			}
+			only = append(only, i)
+		}
+	}
+	var parts []part
+	var index map[acl.AgentID]int // with many receivers
+	add := func(i int) {
+		to := o.to[i]
+		k := -1
+		switch {
+		case len(parts) > 0 && parts[len(parts)-1].to == to:
+			k = len(parts) - 1
+		case index != nil:
+			if j, ok := index[to]; ok {
+				k = j
+			}
+		default:
+			k = slices.IndexFunc(parts, func(p part) bool { return p.to == to })
+		}
+		if k < 0 {
+			k = len(parts)
+			parts = append(parts, part{to: to})
+			if index == nil && len(parts) > 8 {
+				index = make(map[acl.AgentID]int, 2*len(parts))
+				for j, p := range parts {
+					index[p.to] = j
+				}
+			} else if index != nil {
+				index[to] = k
+			}
+		}
+		parts[k].msgs = append(parts[k].msgs, o.msgs[i])
+		parts[k].idx = append(parts[k].idx, i)
+	}
+	if only == nil {
+		for i := range o.msgs {
+			add(i)
+		}
+	} else {
+		for _, i := range only {
+			add(i)
+		}
+	}
+	return parts, nil
 }
 
 // retryDelay is how long a frame waiting for its agent stays away: from
@@ -224,12 +326,12 @@ func (n *Node) retryDelay(msg jetstream.Msg, parked bool) time.Duration {
 	return min(100*time.Millisecond<<min(k-1, 9), limit)
 }
 
-// forward publishes a frame, unchanged, to node's subject for to. The
-// signature covers the subject it was first published on; the frame
-// carries it in Caxton-Subject, and a receiver accepts it only if it names
-// the same agent (openMail).
-func (n *Node) forward(msg jetstream.Msg, node string, to acl.AgentID) error {
-	fm := nats.NewMsg(n.lay.mailSubject(node, to))
+// forward publishes a frame, unchanged, to node's mail subject; with
+// subset, Caxton-Only names the messages (indexes into the frame, in
+// order) that node takes. The signature covers the subject the frame was
+// first published on; the frame carries it in Caxton-Subject (openMail).
+func (n *Node) forward(msg jetstream.Msg, node string, idx []int, subset bool) error {
+	fm := nats.NewMsg(n.lay.mailSubject(node))
 	fm.Data = msg.Data()
 	h := msg.Headers()
 	for _, k := range []string{hdrNode, hdrTo, hdrSig, hdrKey, hdrSubject} {
@@ -240,148 +342,71 @@ func (n *Node) forward(msg jetstream.Msg, node string, to acl.AgentID) error {
 	if fm.Header.Get(hdrSubject) == "" {
 		fm.Header.Set(hdrSubject, msg.Subject())
 	}
-	return n.publishSync(n.ctx, fm, nil, to)
+	if subset {
+		b := make([]byte, 0, 4*len(idx))
+		for k, i := range idx {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(i), 10)
+		}
+		fm.Header.Set(hdrOnly, string(b))
+	}
+	return n.publishSync(n.ctx, fm, nil, "")
 }
 
 // openMail verifies a frame from a mail subject: the signature over the
-// subject it was signed for (its own, or Caxton-Subject if forwarded),
-// both mail subjects of the agent the frame is for.
+// subject it was signed for (its own, or Caxton-Subject if passed on),
+// both mail subjects.
 func (n *Node) openMail(msg jetstream.Msg) (opened, *Rejection, error) {
 	subject, h := msg.Subject(), msg.Headers()
 	signed := subject
 	if v := h.Get(hdrSubject); v != "" {
 		signed = v
 	}
-	_, tok, ok := n.lay.mailParts(subject)
-	_, stok, sok := n.lay.mailParts(signed)
-	if !ok || !sok || tok != stok {
-		return opened{}, &Rejection{At: time.Now(), Subject: subject, Node: h.Get(hdrNode), Reason: fmt.Sprintf("signed for subject %.128q, not this agent's mail", signed), Size: len(msg.Data())}, nil
+	_, ok := n.lay.mailNode(subject)
+	_, sok := n.lay.mailNode(signed)
+	if !ok || !sok {
+		return opened{}, &Rejection{At: time.Now(), Subject: subject, Node: h.Get(hdrNode), Reason: fmt.Sprintf("signed for subject %.128q, not a mail subject", signed), Size: len(msg.Data())}, nil
 	}
 	o, rej, err := open(signed, h, msg.Data(), n.cfg.maxBytes, n.dir.keyOf)
 	if rej != nil {
 		rej.Subject = subject
 	}
-	if err == nil && rej == nil && token(o.to) != tok {
-		rej = &Rejection{At: time.Now(), Subject: subject, Node: o.node, Reason: fmt.Sprintf("receiver %q does not match the subject", o.to), Size: len(msg.Data())}
-	}
 	return o, rej, err
 }
 
-// receive handles one frame for h: verify it, queue its messages for the
-// local agent, and acknowledge it when every handler is done (see frame).
-func (h *hosted) receive(msg jetstream.Msg) {
-	n := h.n
-	o, rej, err := n.openMail(msg)
-	if err == nil && rej == nil && o.to != h.name {
-		rej = &Rejection{Subject: msg.Subject(), Node: o.node, Reason: fmt.Sprintf("receiver %q does not match the queue of %q", o.to, h.name), Size: len(msg.Data())}
-	}
-	if err != nil || rej != nil {
-		h.mu.Lock()
-		delete(h.inFlight, msg)
-		h.mu.Unlock()
-	}
-	if err != nil { // the key could not be fetched: NATS is away; try again later
-		_ = msg.NakWithDelay(time.Second)
-		return
-	}
-	if rej != nil {
-		n.reject(*rej)
-		_ = msg.Term() // never again: no node would accept it
-		return
-	}
-	f := &frame{h: h, msg: msg}
-	f.pending.Store(int64(len(o.msgs)) + 1) // + this loop's own
-	for _, m := range o.msgs {
-		if f.again.Load() { // an earlier one could not be queued: the frame comes again
+// receive queues p's messages in h's mailbox. Each settles its frame when
+// it leaves the mailbox for good (handled, or dead-lettered with the local
+// record); one that cannot be queued here (the agent was removed or is
+// closing) is given back with the rest of p, to come again to another
+// replica or a later Spawn.
+func (h *hosted) receive(p part) {
+	n, f := h.n, p.f
+	settle := f.settle
+	for i, m := range p.msgs {
+		if !n.dir.mayspeak(f.node, m.Sender) {
+			n.reject(Rejection{Subject: f.msg.Subject(), Node: f.node, Reason: fmt.Sprintf("node does not host the sender %q", m.Sender), Size: len(f.msg.Data())})
 			f.settle()
 			continue
 		}
-		if !n.dir.mayspeak(o.node, m.Sender) {
-			n.reject(Rejection{Subject: msg.Subject(), Node: o.node, Reason: fmt.Sprintf("node does not host the sender %q", m.Sender), Size: len(msg.Data())})
-			f.settle()
-			continue
-		}
-		n.replies.note(m, o.node)
-		err := n.link.Deliver(h.ctx, m, h.name, f.settle, f.giveBack)
+		n.replies.note(m, f.node)
+		k := p.idx[i]
+		err := n.link.Deliver(h.ctx, m, h.name, settle, func() { f.giveBack(k) })
 		if err == nil {
 			continue
 		}
 		switch {
 		case errors.Is(err, acl.ErrInvalid):
-			n.reject(Rejection{At: time.Now(), Subject: msg.Subject(), Node: o.node, Reason: "invalid message: " + err.Error(), Size: len(msg.Data())})
+			n.reject(Rejection{At: time.Now(), Subject: f.msg.Subject(), Node: f.node, Reason: "invalid message: " + err.Error(), Size: len(f.msg.Data())})
 			n.link.DeadLetter(m, h.name, "invalid message from another node", err)
 		case errors.Is(err, caxton.ErrAgentFailed):
 			n.link.DeadLetter(m, h.name, "agent failed", err)
-		default: // removed or closing here: another replica, or the next Spawn, takes the frame
-			f.again.Store(true)
+		default: // removed or closing here: this and the rest of p come again
+			f.giveBack(p.idx[i:]...)
+			return
 		}
 		f.settle()
-	}
-	f.settle()
-}
-
-// frame is a JetStream message of an agent's queue being handled: its
-// messages count down as they leave the agent's mailbox for good (handled,
-// or dead-lettered with the local record), and the last one acknowledges
-// it to JetStream — or, if one of them could not be queued here, asks for
-// it again, so that nothing of it is lost (those already handled come
-// again: at-least-once).
-type frame struct {
-	h       *hosted
-	msg     jetstream.Msg
-	pending atomic.Int64
-	again   atomic.Bool
-}
-
-// giveBack settles a message the runtime hands back (its agent removed
-// here, or the runtime closing with it still queued): the frame comes
-// again, to another replica or a later Spawn.
-func (f *frame) giveBack() {
-	f.again.Store(true)
-	f.settle()
-}
-
-func (f *frame) settle() {
-	if f.pending.Add(-1) != 0 {
-		return
-	}
-	h := f.h
-	h.mu.Lock()
-	delete(h.inFlight, f.msg)
-	h.mu.Unlock()
-	if f.again.Load() {
-		_ = f.msg.NakWithDelay(200 * time.Millisecond) // back to this node's consumer, which routes it on
-		return
-	}
-	if err := f.msg.Ack(); err != nil {
-		h.n.logger.Debug("cluster: ack failed; the frame will come again", "agent", h.name, "error", err)
-	}
-}
-
-// extendInFlight tells JetStream that messages held longer than a third
-// of the ack wait (a handler retrying with backoff, a long queue) are still
-// being worked on, so they are not given to another replica meanwhile.
-func (n *Node) extendInFlight() {
-	n.hmu.Lock()
-	hs := make([]*hosted, 0, len(n.hosted))
-	for _, h := range n.hosted {
-		hs = append(hs, h)
-	}
-	n.hmu.Unlock()
-	cutoff := time.Now().Add(-n.cfg.ackWait / 3)
-	for _, h := range hs {
-		h.mu.Lock()
-		var old []jetstream.Msg
-		for m, since := range h.inFlight {
-			if since.Before(cutoff) {
-				old = append(old, m)
-				h.inFlight[m] = time.Now()
-			}
-		}
-		h.mu.Unlock()
-		for _, m := range old {
-			_ = m.InProgress()
-		}
 	}
 }
 
@@ -398,17 +423,17 @@ func (n *Node) receiveDirect(msg *nats.Msg) {
 		n.reject(*rej)
 		return
 	}
-	for _, m := range o.msgs {
+	for i, m := range o.msgs {
 		if !n.dir.mayspeak(o.node, m.Sender) {
 			n.reject(Rejection{Subject: msg.Subject, Node: o.node, Reason: fmt.Sprintf("node does not host the sender %q", m.Sender), Size: len(msg.Data)})
 			continue
 		}
 		n.replies.note(m, o.node)
 		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.sendTimeout)
-		err := n.link.Deliver(ctx, m, o.to, nil, nil)
+		err := n.link.Deliver(ctx, m, o.to[i], nil, nil)
 		if errors.Is(err, caxton.ErrAgentNotFound) {
-			if _, agent := n.dir.lookup(o.to); agent { // a direct request for an agent that moved: its queue takes it
-				err = n.publishAgent(ctx, m, o.to)
+			if _, agent := n.dir.lookup(o.to[i]); agent { // a direct request for an agent that moved: its queue takes it
+				err = n.publishAgent(ctx, m, o.to[i])
 			}
 		}
 		cancel()
@@ -416,7 +441,7 @@ func (n *Node) receiveDirect(msg *nats.Msg) {
 			if errors.Is(err, acl.ErrInvalid) {
 				n.reject(Rejection{At: time.Now(), Subject: msg.Subject, Node: o.node, Reason: "invalid message: " + err.Error(), Size: len(msg.Data)})
 			}
-			n.link.DeadLetter(m, o.to, "undeliverable direct message from another node", err)
+			n.link.DeadLetter(m, o.to[i], "undeliverable direct message from another node", err)
 		}
 	}
 }

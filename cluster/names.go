@@ -81,30 +81,25 @@ func newLayout(cluster string) layout {
 // a valid node name ('~' is outside validToken), so no node owns it.
 const parkNode = "~"
 
-// mailSubject is where messages for an agent hosted on node are published:
-// "<prefix>.mail.<node>.<agent token>". Each node consumes its own
-// "<prefix>.mail.<node>.*" (one durable consumer per node, not per agent).
-func (l layout) mailSubject(node string, name acl.AgentID) string {
-	return l.prefix + ".mail." + node + "." + token(name)
-}
+// mailSubject is where frames for agents hosted on node are published:
+// "<prefix>.mail.<node>" (a frame carries messages for any of the node's
+// agents; see docs/design.md, "Frames"). Each node consumes its own (one
+// durable consumer per node, not per agent).
+func (l layout) mailSubject(node string) string { return l.prefix + ".mail." + node }
 
 // mailSubjects is the stream's subject filter.
 func (l layout) mailSubjects() string { return l.prefix + ".mail.>" }
 
 // nodeMail is the filter of node's consumer.
-func (l layout) nodeMail(node string) string { return l.prefix + ".mail." + node + ".*" }
+func (l layout) nodeMail(node string) string { return l.mailSubject(node) }
 
-// mailParts splits a mail subject into its node and agent token.
-func (l layout) mailParts(subject string) (node, tok string, ok bool) {
-	rest, found := strings.CutPrefix(subject, l.prefix+".mail.")
-	if !found {
-		return "", "", false
+// mailNode returns the node of a mail subject.
+func (l layout) mailNode(subject string) (node string, ok bool) {
+	node, found := strings.CutPrefix(subject, l.prefix+".mail.")
+	if !found || node == "" || strings.Contains(node, ".") {
+		return "", false
 	}
-	node, tok, ok = strings.Cut(rest, ".")
-	if !ok || node == "" || tok == "" || strings.Contains(tok, ".") {
-		return "", "", false
-	}
-	return node, tok, true
+	return node, true
 }
 
 // nodeSubject is a node's own subject: replies and notices for its inboxes.

@@ -58,6 +58,13 @@ type Node struct {
 	adopted     map[string]*adoption     // other nodes' (and the park's) mail this node serves
 	adoptClosed bool
 
+	fmu    sync.Mutex
+	frames map[*frame]time.Time // taken, with messages for agents hosted here, not yet acknowledged: since when (or the last InProgress)
+
+	smu          sync.Mutex // guards settleClosed; settles.Add happens under it
+	settleClosed bool
+	settles      sync.WaitGroup // resends under way (frame.go)
+
 	outMu     sync.RWMutex // read-held to queue a message; Close sets outClosed under it, after which nothing queues
 	outClosed bool
 	outboxes  outboxes        // by receiver (outbox.go)
@@ -85,7 +92,7 @@ func New(name string, opts ...Option) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{name: name, cfg: cfg, lay: newLayout(cfg.cluster), key: cfg.key, hosted: map[acl.AgentID]*hosted{},
+	n := &Node{name: name, cfg: cfg, lay: newLayout(cfg.cluster), key: cfg.key, hosted: map[acl.AgentID]*hosted{}, frames: map[*frame]time.Time{},
 		placing: map[acl.AgentID]bool{}, adopted: map[string]*adoption{}, done: make(chan struct{}), up: make(chan struct{}), started: time.Now()}
 	n.ctx, n.stop = context.WithCancel(context.Background())
 	n.logger = cfg.logger
@@ -240,8 +247,9 @@ func (n *Node) setup() error {
 	if n.stream, err = kvTry(ctx, func(ctx context.Context) (jetstream.Stream, error) {
 		return n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 			Name:        n.lay.stream,
-			Description: "Caxton agents' mail: a subject per hosting node and agent, a durable consumer per node",
+			Description: "Caxton agents' mail: a subject and a durable consumer per hosting node",
 			Subjects:    []string{n.lay.mailSubjects()},
+			Retention:   jetstream.WorkQueuePolicy, // a frame goes once acknowledged (lost by 306a86e, restored with TestAFrameForSeveralAgentsIsSplitByReceiver)
 			Storage:     jetstream.FileStorage,
 			Replicas:    n.replicas,
 			MaxMsgSize:  int32(min(n.cfg.maxBytes+4096, 1<<30)),
@@ -423,6 +431,14 @@ func (n *Node) Close(ctx context.Context) error {
 	}
 	if n.sub != nil {
 		_ = n.sub.Unsubscribe()
+	}
+	settled := make(chan struct{}) // what the unhosted agents gave back is passed on
+	go func() { n.closeSettles(); close(settled) }()
+	select {
+	case <-settled:
+	case <-ctx.Done():
+		n.stop()
+		<-settled
 	}
 	n.outMu.Lock() // no send queues after this: the flushers end with their queues
 	n.outClosed = true

@@ -79,32 +79,33 @@ func (n *Node) TopicSubscribers(topic string) []caxton.Remote { return n.dir.top
 // Capable implements caxton.Cluster.
 func (n *Node) Capable(capability string) []acl.AgentID { return n.dir.capable(capability) }
 
-// pubOpts returns the publish options of one frame for to: with
-// WithDeduplication, a JetStream message id (its first message's id, the
-// receiver and the count), so a frame published again after a lost
-// acknowledgement is stored once.
-func (n *Node) pubOpts(ms []*acl.Message, to acl.AgentID) []jetstream.PublishOpt {
+// pubOpts returns the publish options of one frame (ms[i] for to[i]):
+// with WithDeduplication, a JetStream message id (its first message's id
+// and receiver, which this node sends once, and the count), so a frame
+// published again after a lost acknowledgement is stored once.
+func (n *Node) pubOpts(ms []*acl.Message, to []acl.AgentID) []jetstream.PublishOpt {
 	if !n.cfg.dedup {
 		return nil
 	}
-	return []jetstream.PublishOpt{jetstream.WithMsgID(fmt.Sprintf("%s/%s/%d", ms[0].ID, token(to), len(ms)))}
+	return []jetstream.PublishOpt{jetstream.WithMsgID(fmt.Sprintf("%s/%s/%d", ms[0].ID, token(to[0]), len(ms)))}
 }
 
-// publishAgent queues m for to's JetStream queue (see outbox). Without
+// publishAgent queues m for to's JetStream queue, in the outbox of the
+// node its mail goes to (see outbox and directory.home). Without
 // WithAsyncPublish it returns when JetStream has stored the frame that
 // carried m; with it, once m is queued within the window.
 func (n *Node) publishAgent(ctx context.Context, m *acl.Message, to acl.AgentID) error {
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	size := abi.EncodedSize(m)
+	size := abi.EncodedSize(m) + receiverSize(to)
 	if size+frameOverhead > n.cfg.maxBytes {
 		return fmt.Errorf("%w: %d bytes encoded, the limit is %d", ErrTooLarge, size+frameOverhead, n.cfg.maxBytes)
 	}
 	if err := n.awaitUp(ctx, to); err != nil {
 		return err
 	}
-	it := outItem{m: m, size: size}
+	it := outItem{m: m, to: to, size: size}
 	if n.window != nil {
 		select { // a slot of the window, given back when the frame's PubAck came
 		case n.window <- struct{}{}:
@@ -116,7 +117,7 @@ func (n *Node) publishAgent(ctx context.Context, m *acl.Message, to acl.AgentID)
 	} else {
 		it.done = make(chan error, 1)
 	}
-	if err := n.enqueue(to, it); err != nil {
+	if err := n.enqueue(n.dir.home(to), it); err != nil {
 		if n.window != nil {
 			<-n.window
 		}
@@ -136,7 +137,8 @@ func (n *Node) publishAgent(ctx context.Context, m *acl.Message, to acl.AgentID)
 // publishSync publishes msg and waits for its PubAck, retrying through a
 // lost server or a leader election until WithSendTimeout. A retry after a
 // lost acknowledgement may store the message twice (at-least-once), unless
-// WithDeduplication.
+// WithDeduplication. to names the receiver in an *UnavailableError ("" for
+// a frame of several; see forReceiver).
 func (n *Node) publishSync(ctx context.Context, msg *nats.Msg, opts []jetstream.PublishOpt, to acl.AgentID) error {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.sendTimeout)
@@ -170,7 +172,6 @@ type pendingAck struct {
 	fut   jetstream.PubAckFuture
 	msg   *nats.Msg
 	items []outItem
-	to    acl.AgentID
 	opts  []jetstream.PublishOpt
 }
 
@@ -184,25 +185,38 @@ func (n *Node) trackAcks() {
 		select {
 		case <-p.fut.Ok():
 		case err = <-p.fut.Err():
-			if rerr := n.publishSync(n.ctx, p.msg, p.opts, p.to); rerr != nil {
+			if rerr := n.publishSync(n.ctx, p.msg, p.opts, ""); rerr != nil {
 				err = errors.Join(err, rerr)
 			} else {
 				err = nil
 			}
 		}
-		n.settleAsync(p.items, p.to, err)
+		n.settleAsync(p.items, err)
 	}
 }
 
 // settleAsync ends async items: dead-lettered if their frame failed, and
 // their window slots given back.
-func (n *Node) settleAsync(items []outItem, to acl.AgentID, err error) {
+func (n *Node) settleAsync(items []outItem, err error) {
 	for _, it := range items {
 		if err != nil {
-			n.link.DeadLetter(it.m, to, "remote publish failed", err)
+			n.link.DeadLetter(it.m, it.to, "remote publish failed", forReceiver(err, it.to))
 		}
 		<-n.window
 	}
+}
+
+// forReceiver names to in err if it is an *UnavailableError of a frame
+// (which carries messages for several receivers and names none), so each
+// sender's error names its own receiver.
+func forReceiver(err error, to acl.AgentID) error {
+	ue, ok := err.(*UnavailableError) // as publishSync returns it
+	if !ok || ue.Receiver != "" {
+		return err
+	}
+	named := *ue
+	named.Receiver = string(to)
+	return &named
 }
 
 // publishDirect sends m to an inbox on node over core NATS (see
@@ -215,7 +229,7 @@ func (n *Node) publishDirect(ctx context.Context, m *acl.Message, node string, t
 	if n.closed.Load() {
 		return ErrClosed
 	}
-	msg, err := seal(n.lay.nodeSubject(node), n.name, n.key, to, []*acl.Message{m}, n.cfg.maxBytes)
+	msg, err := seal(n.lay.nodeSubject(node), n.name, n.key, []acl.AgentID{to}, []*acl.Message{m}, n.cfg.maxBytes)
 	if err != nil {
 		return err
 	}

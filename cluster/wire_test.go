@@ -35,14 +35,14 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 	js, err := jetstream.New(raw)
 	require.NoError(t, err)
 	lay, n1 := tc.nodes[0].lay, tc.nodes[1]
-	subject := lay.mailSubject("n0", "vault")
+	subject := lay.mailSubject("n0")
 	msg := func(sender acl.AgentID, content string) *acl.Message {
 		m := acl.New(acl.Inform, "vault")
 		m.Sender, m.Content, m.ID, m.CreatedAt = sender, []byte(content), acl.NewID(), time.Now()
 		return m
 	}
 	sealed := func(t *testing.T, key ed25519.PrivateKey, m *acl.Message) *nats.Msg {
-		s, err := seal(subject, "n1", key, "vault", []*acl.Message{m}, 4096)
+		s, err := seal(subject, "n1", key, []acl.AgentID{"vault"}, []*acl.Message{m}, 4096)
 		require.NoError(t, err)
 		return s
 	}
@@ -98,6 +98,28 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 			m.Header.Set(hdrSig, sign(n1.key, subject, "n1", "vault", m.Data))
 			return m
 		}, "an empty frame"},
+		{"receivers for fewer messages than the frame's", func(t *testing.T) *nats.Msg {
+			m := sealed(t, n1.key, msg("host", "x"))
+			m.Data = abi.AppendBatch(nil, []*acl.Message{msg("host", "one"), msg("host", "two")})
+			m.Header.Set(hdrSig, sign(n1.key, subject, "n1", "vault", m.Data))
+			return m
+		}, "receivers for 1 of the frame's 2 messages"},
+		{"malformed receivers", func(t *testing.T) *nats.Msg {
+			m := sealed(t, n1.key, msg("host", "x"))
+			m.Header.Set(hdrTo, "vault*1")
+			m.Header.Set(hdrSig, sign(n1.key, subject, "n1", "vault*1", m.Data))
+			return m
+		}, "malformed receivers"},
+		{"a malformed selection", func(t *testing.T) *nats.Msg {
+			m := sealed(t, n1.key, msg("host", "x"))
+			m.Header.Set(hdrOnly, "1")
+			return m
+		}, "want increasing indexes"},
+		{"not a mail subject", func(t *testing.T) *nats.Msg {
+			m := sealed(t, n1.key, msg("host", "x"))
+			m.Header.Set(hdrSubject, lay.nodeSubject("n0"))
+			return m
+		}, "not a mail subject"},
 		{"oversize", func(*testing.T) *nats.Msg {
 			m := nats.NewMsg(subject)
 			m.Data = make([]byte, 8000)
@@ -138,7 +160,7 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 	// a frame of several messages, one of them speaking for an agent n1
 	// does not host: that one is refused, the others delivered
 	_, before := tc.nodes[0].Rejections()
-	frame, err := seal(subject, "n1", n1.key, "vault", []*acl.Message{msg("host", "batch 1"), msg("teller", "batch impostor"), msg("host", "batch 2")}, 4096)
+	frame, err := seal(subject, "n1", n1.key, []acl.AgentID{"vault", "vault", "vault"}, []*acl.Message{msg("host", "batch 1"), msg("teller", "batch impostor"), msg("host", "batch 2")}, 4096)
 	require.NoError(t, err)
 	_, err = js.PublishMsg(ctx, frame)
 	require.NoError(t, err)
