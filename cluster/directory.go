@@ -325,12 +325,32 @@ func (d *directory) resolve(name acl.AgentID) (AgentRecord, bool) {
 
 // mayspeak reports whether node may speak for sender: sender is not an
 // agent of the directory (an inbox, the host, the system name), or node
-// hosts one of its replicas.
+// hosts one of its replicas. When the cache says no, the bucket is asked
+// once: an agent spawned on node a moment ago may speak before the watcher
+// brings its placement here, and a refusal is final (the message is
+// rejected, not retried).
 func (d *directory) mayspeak(node string, sender acl.AgentID) bool {
 	r, ok := d.lookup(sender)
 	if !ok {
 		return true
 	}
+	if _, hosts := r.Placements[node]; hosts {
+		return true
+	}
+	if d.n.closed.Load() {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(d.n.ctx, d.n.cfg.sendTimeout)
+	defer cancel()
+	e, err := d.agents.Get(ctx, token(sender))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return true // removed everywhere: no longer an agent of the directory
+	}
+	if err != nil {
+		return false
+	}
+	d.applyAgent(e)
+	r, _ = d.lookup(sender)
 	_, hosts := r.Placements[node]
 	return hosts
 }

@@ -10,13 +10,14 @@
 //
 // What the cluster keeps in NATS (see docs/design.md for the reasons):
 //
-//   - stream CAXTON_<cluster>_MAIL, subjects
-//     caxton.<cluster>.mail.<node>.<agent>: the mail of each agent on each
-//     node hosting it, consumed through one durable consumer per node
-//     (however many agents it hosts). A sending node picks one of the
-//     agent's live nodes by rendezvous hashing, so its messages to that
-//     agent stay in order; a node routes frames for agents it does not
-//     host on (forwarded, signature intact). A message is acknowledged when
+//   - stream CAXTON_<cluster>_MAIL (a work queue), subjects
+//     caxton.<cluster>.mail.<node>: the mail of the agents each node
+//     hosts, consumed through one durable consumer per node (however many
+//     agents it hosts). A sending node picks one of the agent's live nodes
+//     by rendezvous hashing, so its messages to that agent stay in order;
+//     a node passes messages for agents it does not host on (the frame
+//     forwarded, signature intact, naming the messages the next node
+//     takes). A message is acknowledged when
 //     its handler succeeded (or it was dead-lettered after the agent's
 //     retries), so delivery across nodes is at-least-once, ordered per
 //     sender and receiver.
@@ -27,15 +28,16 @@
 //     CAXTON_<cluster>_AGENTS (which agents run where, with capabilities,
 //     topics, replicas and state). Names are unique cluster-wide.
 //
-// Messages a node sends to one agent go out in signed frames: what queues
-// while one frame is being stored is the next (group commit), so a loaded
-// node pays JetStream's write and a signature once for many messages.
+// Messages a node sends to another node's agents go out in signed frames:
+// what queues while one frame is being stored is the next (group commit),
+// so a loaded node pays JetStream's write, a signature and a verification
+// once for many messages, however many agents they are for.
 //
 // When a node dies its agents' mail waits in JetStream, where a surviving
 // node adopts the dead node's consumer; spawning the agent on another node
 // (once the dead node's lease ended), by the host or by a placement hook
 // (WithPlacement), brings that mail to it. Mail of agents no node hosts
-// waits in a park (caxton.<cluster>.mail.~.<agent>) for a Spawn.
+// waits in a park (caxton.<cluster>.mail.~) for a Spawn.
 // WithDirectRequests sends a waiting Request's message over core NATS.
 // Every message between nodes is signed by the sending node and verified
 // by the receiver; anything else is rejected and recorded (Rejections).

@@ -23,6 +23,9 @@ var (
 	ErrInvalidConfig = errors.New("cluster: invalid configuration")
 	// ErrClosed: the node was closed.
 	ErrClosed = errors.New("cluster: closed")
+	// ErrIncompatible: what the cluster keeps in NATS was made by a
+	// Caxton version this one cannot use as it is (New says what to do).
+	ErrIncompatible = errors.New("cluster: incompatible state in NATS")
 )
 
 // ConfigError names the option or argument of New that is wrong.

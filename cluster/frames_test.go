@@ -10,6 +10,7 @@ import (
 
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -176,4 +177,80 @@ func TestGivenBackMessagesComeAgainForTheirReceiverOnly(t *testing.T) {
 	dls, err := tc.rts[0].DeadLetters(ctx)
 	require.NoError(t, err)
 	assert.Empty(t, dls)
+}
+
+// Messages an agent refuses for now (a full mailbox that rejects) wait on
+// the node that holds their frame and are tried again there: nothing is
+// written to the stream meanwhile, and each is handled once when the
+// agent catches up. (Found by a review of eab07f2: they were given back
+// and republished to the node's own subject every 200 ms.)
+func TestARefusingAgentIsRetriedNotRepublished(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, 1, 2)
+	ctx := testCtx(t)
+	gate := make(chan struct{})
+	c := newCounter()
+	require.NoError(t, tc.rts[0].Spawn(ctx, caxton.AgentSpec{Name: "slow", MailboxCapacity: 1, BatchSize: 1, Overflow: caxton.OverflowReject,
+		Handler: caxton.HandlerFunc(func(ctx context.Context, mc *caxton.MessageContext) error {
+			<-gate
+			return c.handler().HandleMessage(ctx, mc)
+		})}))
+	const frames, each = 4, 64
+	for k := range frames {
+		to, contents := make([]acl.AgentID, each), make([]string, each)
+		for i := range to {
+			to[i], contents[i] = "slow", fmt.Sprint(k*each+i)
+		}
+		sealAs(t, tc, 1, "n0", to, contents...)
+	}
+	n0 := tc.nodes[0]
+	eventually(t, func() bool { n0.fmu.Lock(); defer n0.fmu.Unlock(); return len(n0.frames) == frames }, "the frames held")
+	assert.Never(t, func() bool { return lastSeq(t, n0) > frames }, time.Second, 20*time.Millisecond, "written to the stream while the agent refused")
+	close(gate)
+	eventually(t, func() bool { lost, _ := c.missing(frames * each); return len(lost) == 0 }, "every message handled")
+	drained(t, n0)
+	_, dups := c.missing(frames * each)
+	assert.Zero(t, dups)
+	assert.Equal(t, uint64(frames), lastSeq(t, n0))
+}
+
+// With WithDeduplication a frame published again (its acknowledgement was
+// lost) is stored once, while another frame that begins with the same
+// message is not taken for it; messages sent through such a node arrive.
+func TestDeduplicationIsPerFrame(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, 1, 2, WithDeduplication())
+	ctx := testCtx(t)
+	c := newCounter()
+	require.NoError(t, tc.rts[0].Spawn(ctx, caxton.AgentSpec{Name: "sink", Handler: c.handler()}))
+	for i := range 50 {
+		require.NoError(t, tc.rts[1].Send(ctx, &acl.Message{Performative: acl.Inform, Receivers: []acl.AgentID{"sink"}, Content: fmt.Append(nil, i)}))
+	}
+	eventually(t, func() bool { lost, _ := c.missing(50); return len(lost) == 0 }, "the messages sent with de-duplication on")
+
+	n1 := tc.nodes[1]
+	msg := func(content string) *acl.Message {
+		m := acl.New(acl.Inform, "sink")
+		m.Sender, m.Content, m.ID, m.CreatedAt = "host", []byte(content), acl.NewID(), time.Now()
+		return m
+	}
+	a, b, c2 := msg("a"), msg("b"), msg("c")
+	publish := func(ms ...*acl.Message) *jetstream.PubAck {
+		to := make([]acl.AgentID, len(ms))
+		for i := range to {
+			to[i] = "sink"
+		}
+		f, err := seal(n1.lay.mailSubject("n0"), n1.name, n1.key, to, ms, n1.cfg.maxBytes)
+		require.NoError(t, err)
+		ack, err := n1.js.PublishMsg(ctx, f, n1.pubOpts(ms, to)...)
+		require.NoError(t, err)
+		return ack
+	}
+	assert.False(t, publish(a, b).Duplicate)
+	assert.True(t, publish(a, b).Duplicate, "the same frame again")
+	assert.False(t, publish(a, c2).Duplicate, "a frame of as many messages that begins with the same one")
+	eventually(t, func() bool { return c.n.Load() == 50+4 }, "a and b once, then a and c")
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	assert.Equal(t, map[string]int{"a": 2, "b": 1, "c": 1}, map[string]int{"a": c.seen["a"], "b": c.seen["b"], "c": c.seen["c"]})
 }

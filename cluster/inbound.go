@@ -331,16 +331,21 @@ func (n *Node) retryDelay(msg jetstream.Msg, parked bool) time.Duration {
 // order) that node takes. The signature covers the subject the frame was
 // first published on; the frame carries it in Caxton-Subject (openMail).
 func (n *Node) forward(msg jetstream.Msg, node string, idx []int, subset bool) error {
+	return n.passOn(n.ctx, msg.Subject(), msg.Headers(), msg.Data(), node, idx, subset)
+}
+
+// passOn is forward for a frame taken from subject (a mail subject, or
+// this node's own for a direct request), with headers h and payload data.
+func (n *Node) passOn(ctx context.Context, subject string, h nats.Header, data []byte, node string, idx []int, subset bool) error {
 	fm := nats.NewMsg(n.lay.mailSubject(node))
-	fm.Data = msg.Data()
-	h := msg.Headers()
+	fm.Data = data
 	for _, k := range []string{hdrNode, hdrTo, hdrSig, hdrKey, hdrSubject} {
 		if v := h.Get(k); v != "" {
 			fm.Header.Set(k, v)
 		}
 	}
 	if fm.Header.Get(hdrSubject) == "" {
-		fm.Header.Set(hdrSubject, msg.Subject())
+		fm.Header.Set(hdrSubject, subject)
 	}
 	if subset {
 		b := make([]byte, 0, 4*len(idx))
@@ -352,12 +357,15 @@ func (n *Node) forward(msg jetstream.Msg, node string, idx []int, subset bool) e
 		}
 		fm.Header.Set(hdrOnly, string(b))
 	}
-	return n.publishSync(n.ctx, fm, nil, "")
+	return n.publishSync(ctx, fm, nil, "")
 }
 
 // openMail verifies a frame from a mail subject: the signature over the
 // subject it was signed for (its own, or Caxton-Subject if passed on),
-// both mail subjects.
+// a mail subject — or a node's own subject: a direct request for an agent
+// that moved, which the node it reached passed on to the agent's queue
+// with its sender's signature, so that the reply goes to the node that
+// asked.
 func (n *Node) openMail(msg jetstream.Msg) (opened, *Rejection, error) {
 	subject, h := msg.Subject(), msg.Headers()
 	signed := subject
@@ -366,8 +374,11 @@ func (n *Node) openMail(msg jetstream.Msg) (opened, *Rejection, error) {
 	}
 	_, ok := n.lay.mailNode(subject)
 	_, sok := n.lay.mailNode(signed)
+	if !sok && signed != subject {
+		_, sok = n.lay.nodeOf(signed)
+	}
 	if !ok || !sok {
-		return opened{}, &Rejection{At: time.Now(), Subject: subject, Node: h.Get(hdrNode), Reason: fmt.Sprintf("signed for subject %.128q, not a mail subject", signed), Size: len(msg.Data())}, nil
+		return opened{}, &Rejection{At: time.Now(), Subject: subject, Node: h.Get(hdrNode), Reason: fmt.Sprintf("signed for subject %.128q, not a mail or node subject", signed), Size: len(msg.Data())}, nil
 	}
 	o, rej, err := open(signed, h, msg.Data(), n.cfg.maxBytes, n.dir.keyOf)
 	if rej != nil {
@@ -378,7 +389,8 @@ func (n *Node) openMail(msg jetstream.Msg) (opened, *Rejection, error) {
 
 // receive queues p's messages in h's mailbox. Each settles its frame when
 // it leaves the mailbox for good (handled, or dead-lettered with the local
-// record); one that cannot be queued here (the agent was removed or is
+// record); one refused for now is tried again after a pause (from 1 ms, backing off
+// to 1 s); one that cannot be queued here (the agent was removed or is
 // closing) is given back with the rest of p, to come again to another
 // replica or a later Spawn.
 func (h *hosted) receive(p part) {
@@ -392,7 +404,15 @@ func (h *hosted) receive(p part) {
 		}
 		n.replies.note(m, f.node)
 		k := p.idx[i]
-		err := n.link.Deliver(h.ctx, m, h.name, settle, func() { f.giveBack(k) })
+		giveBack := func() { f.giveBack(k) }
+		err := n.link.Deliver(h.ctx, m, h.name, settle, giveBack)
+		for wait := time.Millisecond; h.refusedForNow(err); wait = min(2*wait, time.Second) {
+			select { // the frame stays held (extendInFlight), nothing is written meanwhile
+			case <-time.After(wait):
+			case <-h.ctx.Done():
+			}
+			err = n.link.Deliver(h.ctx, m, h.name, settle, giveBack)
+		}
 		if err == nil {
 			continue
 		}
@@ -408,6 +428,16 @@ func (h *hosted) receive(p part) {
 		}
 		f.settle()
 	}
+}
+
+// refusedForNow reports whether the local agent refused a message for a
+// while (a full mailbox that rejects, an open circuit breaker, a quota):
+// its worker tries it again after a pause rather than give it back — a
+// message given back while its agent is still here would only come back
+// to it, each time as a new replicated write.
+func (h *hosted) refusedForNow(err error) bool {
+	return err != nil && h.ctx.Err() == nil && !errors.Is(err, acl.ErrInvalid) && !errors.Is(err, caxton.ErrAgentFailed) &&
+		!errors.Is(err, caxton.ErrAgentNotFound) && !errors.Is(err, caxton.ErrClosed)
 }
 
 // receiveDirect handles a message on the node's own subject: a reply or
@@ -432,8 +462,10 @@ func (n *Node) receiveDirect(msg *nats.Msg) {
 		ctx, cancel := context.WithTimeout(n.ctx, n.cfg.sendTimeout)
 		err := n.link.Deliver(ctx, m, o.to[i], nil, nil)
 		if errors.Is(err, caxton.ErrAgentNotFound) {
-			if _, agent := n.dir.lookup(o.to[i]); agent { // a direct request for an agent that moved: its queue takes it
-				err = n.publishAgent(ctx, m, o.to[i])
+			if _, agent := n.dir.lookup(o.to[i]); agent {
+				// a direct request for an agent that moved: its queue takes
+				// it, signed by the node that asked (where the reply goes)
+				err = n.passOn(ctx, msg.Subject, msg.Header, msg.Data, n.dir.home(o.to[i]), []int{i}, len(o.msgs) > 1)
 			}
 		}
 		cancel()

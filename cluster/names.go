@@ -6,10 +6,10 @@ import (
 	"github.com/caxton-go/caxton/acl"
 )
 
-// token encodes an agent name as one NATS subject token, KV key and
-// consumer name: letters, digits, '-' and '_' stay; every other byte
-// (agent names may hold . @ : /) becomes '=' and two hex digits. The
-// encoding is injective, so two names never share a subject or a queue.
+// token encodes an agent name as a directory key (and for rendezvous
+// hashing and de-duplication ids): letters, digits, '-' and '_' stay;
+// every other byte (agent names may hold . @ : /) becomes '=' and two hex
+// digits. The encoding is injective, so two names never share a key.
 func token(name acl.AgentID) string {
 	s := string(name)
 	plain := true
@@ -96,7 +96,7 @@ func (l layout) nodeMail(node string) string { return l.mailSubject(node) }
 // mailNode returns the node of a mail subject.
 func (l layout) mailNode(subject string) (node string, ok bool) {
 	node, found := strings.CutPrefix(subject, l.prefix+".mail.")
-	if !found || node == "" || strings.Contains(node, ".") {
+	if !found || !validToken(node) && node != parkNode {
 		return "", false
 	}
 	return node, true
@@ -104,6 +104,15 @@ func (l layout) mailNode(subject string) (node string, ok bool) {
 
 // nodeSubject is a node's own subject: replies and notices for its inboxes.
 func (l layout) nodeSubject(node string) string { return l.prefix + ".node." + node }
+
+// nodeOf returns the node of a node subject.
+func (l layout) nodeOf(subject string) (node string, ok bool) {
+	node, found := strings.CutPrefix(subject, l.prefix+".node.")
+	if !found || !validToken(node) {
+		return "", false
+	}
+	return node, true
+}
 
 // nodeConsumer is the durable consumer of node's mail subjects; the park's
 // is "park". A node consumes its own; a dead node's (and the park's) is

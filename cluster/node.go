@@ -241,6 +241,12 @@ func (n *Node) setup() error {
 			n.replicas = 3
 		}
 	}
+	if st, err := n.js.Stream(ctx, n.lay.stream); err == nil && st.CachedInfo().Config.Retention != jetstream.WorkQueuePolicy {
+		return fmt.Errorf("%w: the mail stream %s has %s retention (made by a Caxton version between 306a86e and eab07f2, "+
+			"which also used other subjects); it must be a work queue, and NATS does not change a stream's retention: "+
+			"let those nodes drain it, delete it (nats stream rm %s) and start the nodes again",
+			ErrIncompatible, n.lay.stream, st.CachedInfo().Config.Retention, n.lay.stream)
+	}
 	// Creating them retries while the NATS cluster is still forming (or a
 	// server is restarting): JetStream then answers "no suitable peers" or
 	// "temporarily unavailable" for a while, bounded by ctx.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +77,23 @@ func TestTransientErrors(t *testing.T) {
 	} {
 		assert.Equal(t, c.want, transient(c.err), "%v", c.err)
 	}
+}
+
+// A mail stream of the versions that made it without work-queue retention
+// (NATS cannot change it) stops a node at start with a clear error, not a
+// stream that keeps every frame.
+func TestAMailStreamOfAnotherRetentionIsRefused(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t, 1, 0)
+	raw, err := nats.Connect(strings.Join(tc.nats.URLs(), ","))
+	require.NoError(t, err)
+	defer raw.Close()
+	js, err := jetstream.New(raw)
+	require.NoError(t, err)
+	lay := newLayout("caxton")
+	_, err = js.CreateStream(testCtx(t), jetstream.StreamConfig{Name: lay.stream, Subjects: []string{lay.mailSubjects()}, Storage: jetstream.FileStorage})
+	require.NoError(t, err)
+	_, err = New("n0", WithURLs(tc.nats.URLs()...), WithConnectWait(10*time.Second))
+	require.ErrorIs(t, err, ErrIncompatible)
+	assert.Contains(t, err.Error(), "nats stream rm "+lay.stream)
 }

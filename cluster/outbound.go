@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -80,14 +82,23 @@ func (n *Node) TopicSubscribers(topic string) []caxton.Remote { return n.dir.top
 func (n *Node) Capable(capability string) []acl.AgentID { return n.dir.capable(capability) }
 
 // pubOpts returns the publish options of one frame (ms[i] for to[i]):
-// with WithDeduplication, a JetStream message id (its first message's id
-// and receiver, which this node sends once, and the count), so a frame
-// published again after a lost acknowledgement is stored once.
+// with WithDeduplication, a JetStream message id naming exactly what the
+// frame carries (a digest of each message's id and receiver), so a frame
+// published again after a lost acknowledgement is stored once — and only
+// that frame: a digest of its first message alone would make a later
+// frame that begins with the same message (a dead letter replayed within
+// the window) a "duplicate" and drop the rest of it.
 func (n *Node) pubOpts(ms []*acl.Message, to []acl.AgentID) []jetstream.PublishOpt {
 	if !n.cfg.dedup {
 		return nil
 	}
-	return []jetstream.PublishOpt{jetstream.WithMsgID(fmt.Sprintf("%s/%s/%d", ms[0].ID, token(to[0]), len(ms)))}
+	h := sha256.New()
+	for i, m := range ms {
+		h.Write(m.ID[:])
+		h.Write([]byte(to[i]))
+		h.Write([]byte{0}) // agent names hold no NUL
+	}
+	return []jetstream.PublishOpt{jetstream.WithMsgID(hex.EncodeToString(h.Sum(nil)[:16]))}
 }
 
 // publishAgent queues m for to's JetStream queue, in the outbox of the

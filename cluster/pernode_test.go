@@ -49,7 +49,11 @@ func TestDirectRequests(t *testing.T) {
 }
 
 // A direct request that reaches a node no longer hosting its receiver is
-// handed to the receiver's queue, and answered from where it moved.
+// handed to the receiver's queue, signed by the node that asked, and
+// answered from where it moved — to the node that asked. (With the queued
+// copy signed by the node it reached, the answer went there and the
+// Request ended at its deadline: the flake this test had when it relied on
+// n0's directory being stale by chance.)
 func TestDirectRequestToAnAgentThatMoved(t *testing.T) {
 	t.Parallel()
 	tc := newTestCluster(t, 1, 3, WithDirectRequests())
@@ -57,11 +61,17 @@ func TestDirectRequestToAnAgentThatMoved(t *testing.T) {
 	require.NoError(t, tc.rts[1].Spawn(ctx, caxton.AgentSpec{Name: "echo", Handler: caxton.HandlerFunc(echo)}))
 	_, err := tc.rts[0].Request(ctx, &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"echo"}, Content: []byte("1")})
 	require.NoError(t, err)
-	// n0 still sees echo on n1 when n1 gets the request
-	m := &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"echo"}, Content: []byte("2")}
+	stale, _ := tc.nodes[0].dir.lookup("echo")
 	require.NoError(t, tc.rts[1].Remove(ctx, "echo"))
 	require.NoError(t, tc.rts[2].Spawn(ctx, caxton.AgentSpec{Name: "echo", Handler: caxton.HandlerFunc(echo)}))
-	reply, err := tc.rts[0].Request(ctx, m)
+	eventually(t, func() bool { r, _ := tc.nodes[0].dir.lookup("echo"); _, ok := r.Placements["n2"]; return ok }, "n0 to see echo on n2")
+	// n0 still sees echo on n1 when it sends the request
+	d := tc.nodes[0].dir
+	d.mu.Lock()
+	d.agentRecs["echo"] = stale
+	d.mu.Unlock()
+	require.Equal(t, "n1", d.home("echo"))
+	reply, err := tc.rts[0].Request(ctx, &acl.Message{Performative: acl.Request, Receivers: []acl.AgentID{"echo"}, Content: []byte("2")})
 	require.NoError(t, err)
 	assert.Equal(t, "echo: 2", string(reply.Content))
 }

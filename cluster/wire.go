@@ -3,6 +3,7 @@ package cluster
 import (
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -32,29 +33,31 @@ const (
 	hdrOnly = "Caxton-Only"
 )
 
-// sigDomain separates these signatures from anything else a key might sign.
-const sigDomain = "caxton-cluster-v1\x00"
+// sigDomain separates these signatures from anything else a key might
+// sign (v2: fields length-prefixed).
+const sigDomain = "caxton-cluster-v2\x00"
 
-// canonical is what a node signs and a receiver verifies: the domain, the
-// subject, the signing node, the receivers (the Caxton-To header) and the
-// payload, each but the last followed by a NUL (none of them may contain
-// one). The key id is not
-// signed: it only selects the key, and a wrong one fails the check. The
-// payload is the messages in the binary batch frame of internal/abi (the
-// guest ABI's encoding; a sender packs what queued for one node's agents)
-// and is verified exactly as received — a
-// receiver never re-encodes, so map order and the like cannot make a valid
-// message fail, and a changed byte anywhere (subject, receiver, content,
-// trace context) fails the check.
+// canonical is what a node signs and a receiver verifies: the domain, then
+// the subject, the signing node and the receivers (the Caxton-To header),
+// each preceded by its length as a uvarint, then the payload. Lengths, not
+// separators: the subject a passed-on frame was signed for comes from an
+// unsigned header, and with separators a crafted one could move the
+// fields' boundaries into a signed payload (a message's content chosen by
+// whoever can send through the signing node) and make other bytes verify.
+// The key id is not signed: it only selects the key, and a wrong one fails
+// the check. The payload is the messages in the binary batch frame of
+// internal/abi (the guest ABI's encoding; a sender packs what queued for
+// one node's agents) and is verified exactly as received — a receiver
+// never re-encodes, so map order and the like cannot make a valid message
+// fail, and a changed byte anywhere (subject, receivers, content, trace
+// context) fails the check.
 func canonical(subject, node, to string, payload []byte) []byte {
-	b := make([]byte, 0, len(sigDomain)+len(subject)+len(node)+len(to)+3+len(payload))
+	b := make([]byte, 0, len(sigDomain)+len(subject)+len(node)+len(to)+3*binary.MaxVarintLen64+len(payload))
 	b = append(b, sigDomain...)
-	b = append(b, subject...)
-	b = append(b, 0)
-	b = append(b, node...)
-	b = append(b, 0)
-	b = append(b, to...)
-	b = append(b, 0)
+	for _, f := range []string{subject, node, to} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
 	return append(b, payload...)
 }
 

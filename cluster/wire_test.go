@@ -117,9 +117,9 @@ func TestHostileWireMessagesAreRejected(t *testing.T) {
 		}, "want increasing indexes"},
 		{"not a mail subject", func(t *testing.T) *nats.Msg {
 			m := sealed(t, n1.key, msg("host", "x"))
-			m.Header.Set(hdrSubject, lay.nodeSubject("n0"))
+			m.Header.Set(hdrSubject, lay.prefix+".elsewhere.n0")
 			return m
-		}, "not a mail subject"},
+		}, "not a mail or node subject"},
 		{"oversize", func(*testing.T) *nats.Msg {
 			m := nats.NewMsg(subject)
 			m.Data = make([]byte, 8000)
