@@ -108,6 +108,19 @@ func (l *ClusterLink) SystemName() acl.AgentID { return l.rt.cfg.systemName }
 // Errors: ErrAgentNotFound (nobody here has that name), ErrAgentFailed,
 // ErrMailboxFull (OverflowReject), ErrClosed, or m's validation error.
 func (l *ClusterLink) Deliver(ctx context.Context, m *acl.Message, to acl.AgentID, onAck, onReturn func()) error {
+	return l.deliver(ctx, m, to, onAck, onReturn, true)
+}
+
+// TryDeliver is Deliver that never waits: a full mailbox is ErrMailboxFull
+// whatever the agent's overflow policy. A cluster delivers with it from the
+// goroutine that takes messages off its transport — no hand-off while the
+// agent keeps up — and hands what does not fit to a goroutine that waits
+// with Deliver.
+func (l *ClusterLink) TryDeliver(m *acl.Message, to acl.AgentID, onAck, onReturn func()) error {
+	return l.deliver(context.Background(), m, to, onAck, onReturn, false)
+}
+
+func (l *ClusterLink) deliver(ctx context.Context, m *acl.Message, to acl.AgentID, onAck, onReturn func(), mayBlock bool) error {
 	rt := l.rt
 	if ctx == nil {
 		return errNilContext
@@ -144,7 +157,7 @@ func (l *ClusterLink) Deliver(ctx context.Context, m *acl.Message, to acl.AgentI
 	}
 	a, isAgent := ep.(*agent)
 	if !isAgent {
-		if err := ep.deliver(ctx, m, rt.shutdown.closing, true); err != nil {
+		if err := ep.deliver(ctx, m, rt.shutdown.closing, mayBlock); err != nil {
 			return err
 		}
 		done()
@@ -153,7 +166,7 @@ func (l *ClusterLink) Deliver(ctx context.Context, m *acl.Message, to acl.AgentI
 	if a.state() == StateFailed && !rt.isDurable() {
 		return ErrAgentFailed
 	}
-	return a.push(ctx, store.Envelope{Msg: m, Receiver: to, Enqueued: m.CreatedAt, OnAck: onAck, OnReturn: onReturn}, rt.shutdown.closing, true)
+	return a.push(ctx, store.Envelope{Msg: m, Receiver: to, Enqueued: m.CreatedAt, OnAck: onAck, OnReturn: onReturn}, rt.shutdown.closing, mayBlock)
 }
 
 // Awaited reports whether m is the message of a Request waiting here for

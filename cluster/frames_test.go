@@ -21,9 +21,10 @@ import (
 func TestOrderPerSenderAcrossNodes(t *testing.T) {
 	t.Parallel()
 	for _, mode := range []struct {
-		name string
-		opts []Option
-	}{{"sync", nil}, {"async", []Option{WithAsyncPublish(256)}}} {
+		name    string
+		opts    []Option
+		mailbox int // the sink's: a small one makes the node hand most messages to the agent's worker (offer)
+	}{{"sync", nil, 4096}, {"async", []Option{WithAsyncPublish(256)}, 4096}, {"async, small mailbox", []Option{WithAsyncPublish(256)}, 4}} {
 		t.Run(mode.name, func(t *testing.T) {
 			tc := newTestCluster(t, 1, 2, mode.opts...)
 			ctx := testCtx(t)
@@ -33,7 +34,7 @@ func TestOrderPerSenderAcrossNodes(t *testing.T) {
 			var disorder []string
 			done := make(chan struct{})
 			got := 0
-			require.NoError(t, tc.rts[1].Spawn(ctx, caxton.AgentSpec{Name: "sink", MailboxCapacity: 4096,
+			require.NoError(t, tc.rts[1].Spawn(ctx, caxton.AgentSpec{Name: "sink", MailboxCapacity: mode.mailbox,
 				Handler: caxton.HandlerFunc(func(_ context.Context, mc *caxton.MessageContext) error {
 					m := mc.Message()
 					k, err := strconv.Atoi(string(m.Content))

@@ -29,6 +29,7 @@ type hosted struct {
 
 	mu      sync.Mutex
 	queue   []part // for the worker, in the order the consumer took their frames
+	busy    bool   // a part is being delivered (by the worker, or by the goroutine taking frames: see offer)
 	stopped bool   // Release or Close: nothing queues any more
 }
 
@@ -98,31 +99,60 @@ func (n *Node) unhost(h *hosted) {
 	h.stop()
 }
 
-// push queues p for h's worker, unless h is stopped.
-func (h *hosted) push(p part) bool {
+// offer hands p to h, unless h is stopped. While h has nothing queued
+// and the agent's mailbox has room, the caller — the goroutine taking the
+// node's frames — delivers p itself: no hand-off to another goroutine per
+// agent and frame, which with thousands of agents was most of a message's
+// way through a node. What does not fit goes to h's worker, which waits
+// for room; everything after it queues behind it, so per sender→receiver
+// order holds.
+func (h *hosted) offer(p part) bool {
 	h.mu.Lock()
 	if h.stopped {
 		h.mu.Unlock()
 		return false
 	}
-	h.queue = append(h.queue, p)
+	if h.busy || len(h.queue) > 0 {
+		h.queue = append(h.queue, p)
+		h.mu.Unlock()
+		h.signal()
+		return true
+	}
+	h.busy = true
 	h.mu.Unlock()
-	select {
-	case h.wake <- struct{}{}:
-	default:
+	rest, left := h.receive(p, true)
+	h.mu.Lock()
+	h.busy = false
+	stopped := h.stopped
+	if left && !stopped {
+		h.queue = slices.Insert(h.queue, 0, rest)
+	}
+	more := len(h.queue) > 0
+	h.mu.Unlock()
+	if left && stopped { // released meanwhile: its worker is gone
+		rest.f.giveBack(rest.idx...)
+	}
+	if more {
+		h.signal()
 	}
 	return true
 }
 
-// work queues h's parts in the local agent's mailbox, in the order the
-// node's consumer took their frames (per sender→receiver order). One
-// worker per agent: a full mailbox holds up that agent's messages, not
-// every agent of the node.
+func (h *hosted) signal() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// work delivers the parts offer queued, in order, waiting for room in the
+// agent's mailbox. One worker per agent: a full mailbox holds up that
+// agent's messages, not every agent of the node.
 func (h *hosted) work() {
 	defer close(h.done)
 	for {
 		h.mu.Lock()
-		if len(h.queue) == 0 || h.stopped {
+		if len(h.queue) == 0 || h.stopped || h.busy {
 			h.mu.Unlock()
 			select {
 			case <-h.wake:
@@ -137,8 +167,12 @@ func (h *hosted) work() {
 		if len(h.queue) == 0 {
 			h.queue = nil
 		}
+		h.busy = true
 		h.mu.Unlock()
-		h.receive(p)
+		h.receive(p, false)
+		h.mu.Lock()
+		h.busy = false
+		h.mu.Unlock()
 	}
 }
 
@@ -244,7 +278,7 @@ func (n *Node) take(origin string, msg jetstream.Msg) {
 	f := n.hold(msg, o, origin, count)
 	for i, p := range local {
 		p.f = f
-		if !hs[i].push(p) { // released meanwhile
+		if !hs[i].offer(p) { // released meanwhile
 			f.giveBack(p.idx...)
 		}
 	}
@@ -389,11 +423,13 @@ func (n *Node) openMail(msg jetstream.Msg) (opened, *Rejection, error) {
 
 // receive queues p's messages in h's mailbox. Each settles its frame when
 // it leaves the mailbox for good (handled, or dead-lettered with the local
-// record); one refused for now is tried again after a pause (from 1 ms, backing off
-// to 1 s); one that cannot be queued here (the agent was removed or is
+// record); one that cannot be queued here (the agent was removed or is
 // closing) is given back with the rest of p, to come again to another
-// replica or a later Spawn.
-func (h *hosted) receive(p part) {
+// replica or a later Spawn. With try (offer's fast way) it never waits: it
+// stops at the first message refused for now and returns the rest (left);
+// otherwise such a message is tried again after a pause (from 1 ms,
+// backing off to 1 s).
+func (h *hosted) receive(p part, try bool) (rest part, left bool) {
 	n, f := h.n, p.f
 	settle := f.settle
 	for i, m := range p.msgs {
@@ -405,13 +441,21 @@ func (h *hosted) receive(p part) {
 		n.replies.note(m, f.node)
 		k := p.idx[i]
 		giveBack := func() { f.giveBack(k) }
-		err := n.link.Deliver(h.ctx, m, h.name, settle, giveBack)
-		for wait := time.Millisecond; h.refusedForNow(err); wait = min(2*wait, time.Second) {
-			select { // the frame stays held (extendInFlight), nothing is written meanwhile
-			case <-time.After(wait):
-			case <-h.ctx.Done():
+		var err error
+		if try {
+			err = n.link.TryDeliver(m, h.name, settle, giveBack)
+			if h.refusedForNow(err) {
+				return part{f: f, to: p.to, msgs: p.msgs[i:], idx: p.idx[i:]}, true
 			}
+		} else {
 			err = n.link.Deliver(h.ctx, m, h.name, settle, giveBack)
+			for wait := time.Millisecond; h.refusedForNow(err); wait = min(2*wait, time.Second) {
+				select { // the frame stays held (extendInFlight), nothing is written meanwhile
+				case <-time.After(wait):
+				case <-h.ctx.Done():
+				}
+				err = n.link.Deliver(h.ctx, m, h.name, settle, giveBack)
+			}
 		}
 		if err == nil {
 			continue
@@ -424,10 +468,11 @@ func (h *hosted) receive(p part) {
 			n.link.DeadLetter(m, h.name, "agent failed", err)
 		default: // removed or closing here: this and the rest of p come again
 			f.giveBack(p.idx[i:]...)
-			return
+			return part{}, false
 		}
 		f.settle()
 	}
+	return part{}, false
 }
 
 // refusedForNow reports whether the local agent refused a message for a
