@@ -69,18 +69,19 @@ func sustain(b *testing.B, rate, secs int, got *arrivals, send func(node, k int)
 	b.ResetTimer()
 	var sent atomic.Int64
 	var wg sync.WaitGroup
-	end := time.Now().Add(time.Duration(secs) * time.Second)
-	perTick := max(1, rate/sustainNodes/100) // every 10 ms
+	start := time.Now()
+	end := start.Add(time.Duration(secs) * time.Second)
 	for i := range sustainNodes {
 		wg.Go(func() {
-			t := time.NewTicker(10 * time.Millisecond)
+			t := time.NewTicker(10 * time.Millisecond) // every 10 ms, what the rate owes since the start
 			defer t.Stop()
 			k := 0
 			for now := range t.C {
 				if now.After(end) {
 					return
 				}
-				for range perTick {
+				due := int(float64(rate) / sustainNodes * now.Sub(start).Seconds())
+				for k < due {
 					if err := send(i, k); err != nil {
 						b.Errorf("send: %v", err)
 						return

@@ -25,6 +25,11 @@ func (d *directory) home(name acl.AgentID) string {
 	if !ok || len(r.Placements) == 0 {
 		return parkNode
 	}
+	if len(r.Placements) == 1 { // live or not, the one node (the common case: no hashing, no allocation per message)
+		for node := range r.Placements {
+			return node
+		}
+	}
 	var live, all []string
 	for node := range r.Placements {
 		all = append(all, node)
