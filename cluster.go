@@ -111,14 +111,21 @@ func (l *ClusterLink) Deliver(ctx context.Context, m *acl.Message, to acl.AgentI
 	return l.deliver(ctx, m, to, onAck, onReturn, true)
 }
 
-// TryDeliver is Deliver that never waits: a full mailbox is ErrMailboxFull
-// whatever the agent's overflow policy. A cluster delivers with it from the
-// goroutine that takes messages off its transport — no hand-off while the
-// agent keeps up — and hands what does not fit to a goroutine that waits
-// with Deliver.
+// TryDeliver is Deliver that never waits for room: a full mailbox is
+// ErrMailboxFull whatever the agent's overflow policy. A cluster delivers
+// with it from the goroutine that takes messages off its transport — no
+// hand-off while the agent keeps up — and hands what does not fit to a
+// goroutine that waits with Deliver. With a durable store it still waits
+// for the message to reach the disk (see Durable).
 func (l *ClusterLink) TryDeliver(m *acl.Message, to acl.AgentID, onAck, onReturn func()) error {
 	return l.deliver(context.Background(), m, to, onAck, onReturn, false)
 }
+
+// Durable reports whether the runtime's mailboxes are on disk (a durable
+// store): queueing a message then waits for its sync, so one goroutine
+// queueing many agents' messages one after another would pay a sync for
+// each, where each agent's own goroutine shares syncs with the others.
+func (l *ClusterLink) Durable() bool { return l.rt.isDurable() }
 
 func (l *ClusterLink) deliver(ctx context.Context, m *acl.Message, to acl.AgentID, onAck, onReturn func(), mayBlock bool) error {
 	rt := l.rt

@@ -8,6 +8,7 @@ import (
 	"github.com/caxton-go/caxton"
 	"github.com/caxton-go/caxton/acl"
 	"github.com/caxton-go/caxton/caxtontest"
+	"github.com/caxton-go/caxton/store/durable"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -70,4 +71,22 @@ func TestTryDeliverDoesNotWaitForRoom(t *testing.T) {
 	require.NoError(t, c.link.TryDeliver(msg("3"), "slow", ack("3"), nil))
 	assert.Equal(t, "3", <-got)
 	assert.Equal(t, "3", <-acked)
+}
+
+// Durable tells a cluster whether queueing waits for a disk sync.
+func TestClusterLinkSaysWhetherMailboxesAreOnDisk(t *testing.T) {
+	t.Parallel()
+	mem := &linkOnly{}
+	rt, err := caxton.New(caxton.WithCluster(mem))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rt.Close(context.Background()) })
+	assert.False(t, mem.link.Durable())
+
+	st, err := durable.Open(t.TempDir())
+	require.NoError(t, err)
+	disk := &linkOnly{}
+	rt2, err := caxton.New(caxton.WithCluster(disk), caxton.WithStore(st))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rt2.Close(context.Background()) })
+	assert.True(t, disk.link.Durable())
 }

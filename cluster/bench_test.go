@@ -33,7 +33,10 @@ const benchSenders = 16 // concurrent senders: a sync publish waits one R3 round
 
 var benchPayload = []byte(strings.Repeat("x", 128))
 
-func benchNATS(b *testing.B) *embedded.Cluster {
+func benchNATS(b *testing.B) natsURLs {
+	if urls := os.Getenv("CAXTON_BENCH_NATS"); urls != "" {
+		return externalNATS(strings.Split(urls, ","))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c, err := embedded.Start(ctx, 3)
@@ -44,7 +47,16 @@ func benchNATS(b *testing.B) *embedded.Cluster {
 	return c
 }
 
-func benchNodes(b *testing.B, c *embedded.Cluster, opts ...Option) (*caxton.Runtime, *caxton.Runtime) {
+// natsURLs is the NATS cluster a benchmark runs on: three embedded servers
+// in this process, or (CAXTON_BENCH_NATS=url,url,url) servers of their own
+// — a fresh cluster each run, since streams and buckets outlive it.
+type natsURLs interface{ URLs() []string }
+
+type externalNATS []string
+
+func (e externalNATS) URLs() []string { return e }
+
+func benchNodes(b *testing.B, c natsURLs, opts ...Option) (*caxton.Runtime, *caxton.Runtime) {
 	rts := make([]*caxton.Runtime, 2)
 	for i := range rts {
 		n, err := New(nodeName(i), append([]Option{WithURLs(c.URLs()...)}, opts...)...)

@@ -24,6 +24,7 @@ type frame struct {
 	node    string        // the node that signed it
 	to      []acl.AgentID // the receiver of each of its messages
 	pending atomic.Int64
+	counted [maxBatch / 64]atomic.Uint64 // a bit per message: settled or given back (each counts once)
 
 	mu    sync.Mutex
 	again []int // indexes of the messages that come again
@@ -43,17 +44,39 @@ func (n *Node) hold(msg jetstream.Msg, o opened, origin string, count int) *fram
 	return f
 }
 
+// count marks message i as settled or given back, reporting whether it
+// was not yet: each message counts once, whatever reports it — a message
+// queued although its push reported an error (a durable store whose sync
+// failed) is given back and may also be handled; it then comes again
+// (at-least-once) without the frame being acknowledged early.
+func (f *frame) count(i int) bool {
+	b := uint64(1) << (i & 63)
+	return f.counted[i>>6].Or(b)&b == 0
+}
+
 // giveBack settles the frame's messages idx, which were not handled here:
 // they come again.
 func (f *frame) giveBack(idx ...int) {
+	k := 0
 	f.mu.Lock()
-	f.again = append(f.again, idx...)
+	for _, i := range idx {
+		if f.count(i) {
+			f.again = append(f.again, i)
+			k++
+		}
+	}
 	f.mu.Unlock()
-	f.done(int64(len(idx)))
+	if k > 0 {
+		f.done(int64(k))
+	}
 }
 
-// settle counts one message as gone for good.
-func (f *frame) settle() { f.done(1) }
+// settle counts message i as gone for good.
+func (f *frame) settle(i int) {
+	if f.count(i) {
+		f.done(1)
+	}
+}
 
 func (f *frame) done(k int64) {
 	if f.pending.Add(-k) != 0 {

@@ -105,14 +105,16 @@ func (n *Node) unhost(h *hosted) {
 // agent and frame, which with thousands of agents was most of a message's
 // way through a node. What does not fit goes to h's worker, which waits
 // for room; everything after it queues behind it, so per sender→receiver
-// order holds.
+// order holds. With a durable store every part goes to the worker: a
+// queued message waits for its disk sync, and the agents' workers share
+// syncs where one goroutine would pay one per message.
 func (h *hosted) offer(p part) bool {
 	h.mu.Lock()
 	if h.stopped {
 		h.mu.Unlock()
 		return false
 	}
-	if h.busy || len(h.queue) > 0 {
+	if h.busy || len(h.queue) > 0 || h.n.durable {
 		h.queue = append(h.queue, p)
 		h.mu.Unlock()
 		h.signal()
@@ -282,7 +284,7 @@ func (n *Node) take(origin string, msg jetstream.Msg) {
 			f.giveBack(p.idx...)
 		}
 	}
-	f.settle() // the loop's own
+	f.done(1) // the loop's own
 }
 
 // byReceiver groups a verified frame's messages by receiver, in the
@@ -431,16 +433,15 @@ func (n *Node) openMail(msg jetstream.Msg) (opened, *Rejection, error) {
 // backing off to 1 s).
 func (h *hosted) receive(p part, try bool) (rest part, left bool) {
 	n, f := h.n, p.f
-	settle := f.settle
 	for i, m := range p.msgs {
+		k := p.idx[i]
 		if !n.dir.mayspeak(f.node, m.Sender) {
 			n.reject(Rejection{Subject: f.msg.Subject(), Node: f.node, Reason: fmt.Sprintf("node does not host the sender %q", m.Sender), Size: len(f.msg.Data())})
-			f.settle()
+			f.settle(k)
 			continue
 		}
 		n.replies.note(m, f.node)
-		k := p.idx[i]
-		giveBack := func() { f.giveBack(k) }
+		settle, giveBack := func() { f.settle(k) }, func() { f.giveBack(k) }
 		var err error
 		if try {
 			err = n.link.TryDeliver(m, h.name, settle, giveBack)
@@ -466,11 +467,11 @@ func (h *hosted) receive(p part, try bool) (rest part, left bool) {
 			n.link.DeadLetter(m, h.name, "invalid message from another node", err)
 		case errors.Is(err, caxton.ErrAgentFailed):
 			n.link.DeadLetter(m, h.name, "agent failed", err)
-		default: // removed or closing here: this and the rest of p come again
+		default: // removed or closing here (or an error that may pass): this and the rest of p come again
 			f.giveBack(p.idx[i:]...)
 			return part{}, false
 		}
-		f.settle()
+		f.settle(k)
 	}
 	return part{}, false
 }
@@ -481,8 +482,8 @@ func (h *hosted) receive(p part, try bool) (rest part, left bool) {
 // message given back while its agent is still here would only come back
 // to it, each time as a new replicated write.
 func (h *hosted) refusedForNow(err error) bool {
-	return err != nil && h.ctx.Err() == nil && !errors.Is(err, acl.ErrInvalid) && !errors.Is(err, caxton.ErrAgentFailed) &&
-		!errors.Is(err, caxton.ErrAgentNotFound) && !errors.Is(err, caxton.ErrClosed)
+	return err != nil && h.ctx.Err() == nil &&
+		(errors.Is(err, caxton.ErrMailboxFull) || errors.Is(err, caxton.ErrCircuitOpen) || errors.Is(err, caxton.ErrQuotaExceeded))
 }
 
 // receiveDirect handles a message on the node's own subject: a reply or

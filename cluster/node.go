@@ -38,11 +38,12 @@ type Node struct {
 	logger   *slog.Logger
 	started  time.Time
 
-	link *caxton.ClusterLink
-	ctx  context.Context // ends at Close
-	stop context.CancelFunc
-	done chan struct{} // closed at Close: background loops end
-	wg   sync.WaitGroup
+	link    *caxton.ClusterLink
+	durable bool            // the runtime's mailboxes are on disk: no delivery from the consumer's goroutine (hosted.offer)
+	ctx     context.Context // ends at Close
+	stop    context.CancelFunc
+	done    chan struct{} // closed at Close: background loops end
+	wg      sync.WaitGroup
 
 	upMu sync.Mutex
 	up   chan struct{} // closed while connected
@@ -332,6 +333,7 @@ func (n *Node) Attach(link *caxton.ClusterLink) error {
 		return errors.New("cluster: node already attached to a runtime")
 	}
 	n.link = link
+	n.durable = link.Durable()
 	if n.cfg.logger == nil {
 		n.logger = link.Runtime().Logger()
 	}
