@@ -298,7 +298,7 @@ func byReceiver(msg jetstream.Msg, o opened) ([]part, *Rejection) {
 	if v := msg.Headers().Get(hdrOnly); v != "" {
 		for s := range strings.SplitSeq(v, ",") {
 			i, err := strconv.Atoi(s)
-			if err != nil || i < 0 || i >= len(o.msgs) || len(only) > 0 && i <= only[len(only)-1] {
+			if err != nil || strconv.Itoa(i) != s || i < 0 || i >= len(o.msgs) || len(only) > 0 && i <= only[len(only)-1] {
 				return refuse("malformed %s header %.64q: want increasing indexes of the frame's %d messages", hdrOnly, v, len(o.msgs))
 			}
 			only = append(only, i)
