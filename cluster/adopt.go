@@ -21,7 +21,7 @@ func (n *Node) mailConsumer(node string) jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
 		Durable:       nodeConsumer(node),
 		Description:   desc,
-		FilterSubject: n.lay.nodeMail(node),
+		FilterSubject: n.lay.mailSubject(node), // the node's own subject, nothing else
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       n.cfg.ackWait,
 		MaxDeliver:    -1,

@@ -226,7 +226,7 @@ func (n *Node) take(origin string, msg jetstream.Msg) {
 		_ = msg.Term()
 		return
 	}
-	var local []part
+	var local, elsewhere []part
 	var hs []*hosted
 	away := map[string][]int{} // node to pass on to → the frame's messages it takes
 	var waiting []int
@@ -234,13 +234,12 @@ func (n *Node) take(origin string, msg jetstream.Msg) {
 	for _, p := range parts {
 		if h := n.hosted[p.to]; h != nil {
 			local, hs = append(local, p), append(hs, h)
+		} else {
+			elsewhere = append(elsewhere, p)
 		}
 	}
 	n.hmu.Unlock()
-	for _, p := range parts {
-		if slices.ContainsFunc(local, func(q part) bool { return q.to == p.to }) {
-			continue
-		}
+	for _, p := range elsewhere {
 		target, wait := n.dir.route(p.to, origin)
 		if target == "" && !wait && origin != parkNode {
 			target = parkNode

@@ -90,9 +90,6 @@ func (l layout) mailSubject(node string) string { return l.prefix + ".mail." + n
 // mailSubjects is the stream's subject filter.
 func (l layout) mailSubjects() string { return l.prefix + ".mail.>" }
 
-// nodeMail is the filter of node's consumer.
-func (l layout) nodeMail(node string) string { return l.mailSubject(node) }
-
 // mailNode returns the node of a mail subject.
 func (l layout) mailNode(subject string) (node string, ok bool) {
 	node, found := strings.CutPrefix(subject, l.prefix+".mail.")
